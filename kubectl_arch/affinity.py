@@ -1,0 +1,395 @@
+"""The affinity transform: pure functions from a pod spec and allowed platforms to a patch.
+
+Input is plain data (``dict``/``list``/``str``/``None``) holding at least the pod spec's
+``affinity`` and ``nodeSelector``; output is a :class:`Plan`: a list of patch operations
+relative to the pod spec, warnings, and a conflict message when no node could run the pod.
+No I/O, no YAML types.
+
+Scheduling semantics this relies on (kube-scheduler's NodeAffinity plugin):
+
+* ``nodeSelector`` entries and ``requiredDuringSchedulingIgnoredDuringExecution`` are ANDed;
+* ``nodeSelectorTerms`` are ORed, the expressions inside one term are ANDed;
+* a term with neither ``matchExpressions`` nor ``matchFields`` matches no node.
+
+So the platform requirement goes into every term (a new term would loosen the pod), a term
+that cannot match any allowed platform is dropped, and only when nothing is left is it a
+conflict. A key already restricted to exactly the right values (by the term or by the
+``nodeSelector``) is left alone, which makes the transform idempotent and minimal.
+
+Patch paths are tuples of mapping keys and sequence indices relative to the pod spec, and
+always refer to the *original* document: several operations never depend on each other's
+effects. ``("add", path, value)`` adds a mapping key, or appends to a sequence when the last
+element is ``"-"``; ``("remove", path)`` removes a sequence item; ``("replace", path, value)``
+replaces an existing node.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
+
+OS_KEY = "kubernetes.io/os"
+ARCH_KEY = "kubernetes.io/arch"
+BETA_OS_KEY = "beta.kubernetes.io/os"
+BETA_ARCH_KEY = "beta.kubernetes.io/arch"
+REQUIRED = "requiredDuringSchedulingIgnoredDuringExecution"
+TERMS_PATH: tuple[str, ...] = ("affinity", "nodeAffinity", REQUIRED, "nodeSelectorTerms")
+
+# (GA key, beta key) per axis; axis 0 is the OS, axis 1 the architecture.
+AXES = ((OS_KEY, BETA_OS_KEY), (ARCH_KEY, BETA_ARCH_KEY))
+OPERATORS = frozenset({"In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"})
+
+NodePlatform = tuple[str, str]
+Path = tuple[Any, ...]
+Op = tuple[Any, ...]
+
+
+class AffinityError(ValueError):
+    """The pod spec's affinity or nodeSelector is malformed; ``field`` says where."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+class Plan(NamedTuple):
+    ops: tuple[Op, ...]
+    warnings: tuple[str, ...]
+    conflict: str | None
+    # The node platforms the pod can land on once the plan is applied.
+    admitted: frozenset[NodePlatform]
+
+    @property
+    def changes(self) -> bool:
+        return bool(self.ops)
+
+
+class _Expr(NamedTuple):
+    key: str
+    operator: str
+    values: tuple[str, ...]
+
+
+def _field(path: Path) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _mapping(value: Any, path: Path) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise AffinityError(_field(path), f"expected a mapping, got {type(value).__name__}")
+    return value
+
+
+def _sequence(value: Any, path: Path) -> Sequence[Any]:
+    if value is None:
+        return ()
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        raise AffinityError(_field(path), f"expected a list, got {type(value).__name__}")
+    return value
+
+
+def _expressions(term: Mapping[str, Any], path: Path) -> list[_Expr]:
+    exprs = []
+    for j, raw in enumerate(_sequence(term.get("matchExpressions"), (*path, "matchExpressions"))):
+        where = (*path, "matchExpressions", j)
+        expr = _mapping(raw, where)
+        key, operator = expr.get("key"), expr.get("operator")
+        if not isinstance(key, str) or not key:
+            raise AffinityError(_field(where), "expression has no key")
+        if operator not in OPERATORS:
+            raise AffinityError(
+                _field((*where, "operator")),
+                f"unsupported operator {operator!r} (expected one of {', '.join(sorted(OPERATORS))})",
+            )
+        values = _sequence(expr.get("values"), (*where, "values"))
+        exprs.append(_Expr(key, operator, tuple("" if v is None else str(v) for v in values)))
+    return exprs
+
+
+def _satisfies(expr: _Expr, value: str) -> bool:
+    """Whether a node whose label ``expr.key`` is ``value`` satisfies the expression."""
+    op = expr.operator
+    if op == "In":
+        return value in expr.values
+    if op == "NotIn":
+        return value not in expr.values
+    if op == "Exists":
+        return True
+    if op == "DoesNotExist":
+        return False
+    try:
+        label, bound = int(value), int(expr.values[0]) if len(expr.values) == 1 else None
+    except ValueError:
+        return False
+    if bound is None:
+        return False
+    return label > bound if op == "Gt" else label < bound
+
+
+def _allows(axis: int, value: str, selector: Mapping[str, Any], exprs: Iterable[_Expr]) -> bool:
+    """Whether a node of this os (axis 0) or arch (axis 1) can satisfy selector and term.
+
+    Every node carries the GA label, so every operator on it is decisive. A node may lack the
+    beta label, so only ``In`` (and a nodeSelector entry) on it narrows what is possible; the
+    other operators on beta keys are satisfiable by some node and left to the scheduler.
+    """
+    ga, beta = AXES[axis]
+    for key in (ga, beta):
+        if key in selector and str(selector[key]) != value:
+            return False
+    for expr in exprs:
+        if expr.key == ga and not _satisfies(expr, value):
+            return False
+        if expr.key == beta and expr.operator == "In" and value not in expr.values:
+            return False
+    return True
+
+
+def _admitted(axis: int, selector: Mapping[str, Any], exprs: Sequence[_Expr]) -> frozenset[str] | None:
+    """The finite set of values this axis can take under selector and term, None if unbounded."""
+    ga, beta = AXES[axis]
+    finite: set[str] | None = None
+    for key in (ga, beta):
+        if key in selector:
+            finite = {str(selector[key])} if finite is None else finite & {str(selector[key])}
+    for expr in exprs:
+        if expr.key in (ga, beta) and expr.operator == "In":
+            finite = set(expr.values) if finite is None else finite & set(expr.values)
+    if finite is None:
+        return None
+    return frozenset(v for v in finite if _allows(axis, v, selector, exprs))
+
+
+def rectangles(platforms: Iterable[NodePlatform]) -> list[tuple[frozenset[str], frozenset[str]]]:
+    """Cover a set of (os, arch) pairs with os-set x arch-set products, exactly.
+
+    One rectangle in the common case (``linux`` x ``amd64, arm64``); several only when the
+    OSes support different architectures (``linux/arm64`` and ``windows/amd64``).
+    """
+    by_os: dict[str, set[str]] = {}
+    for os, arch in platforms:
+        by_os.setdefault(os, set()).add(arch)
+    by_archs: dict[frozenset[str], set[str]] = {}
+    for os, archs in by_os.items():
+        by_archs.setdefault(frozenset(archs), set()).add(os)
+    rects = [(frozenset(oses), archs) for archs, oses in by_archs.items()]
+    return sorted(rects, key=lambda r: (sorted(r[0]), sorted(r[1])))
+
+
+def _expression(axis: int, values: Iterable[str]) -> dict[str, Any]:
+    return {"key": AXES[axis][0], "operator": "In", "values": sorted(values)}
+
+
+def _describe_selector(selector: Mapping[str, Any]) -> str:
+    keys = [k for pair in AXES for k in pair if k in selector]
+    return ", ".join(f"{k}={selector[k]}" for k in keys)
+
+
+def _describe_term(exprs: Sequence[_Expr], term: Mapping[str, Any]) -> str:
+    parts = [
+        f"{e.key} {e.operator}" + (f" [{', '.join(e.values)}]" if e.values else "")
+        for e in exprs
+        if e.key in AXES[0] or e.key in AXES[1]
+    ]
+    if not parts:
+        parts = ["no os/arch constraint"]
+    return "; ".join(parts)
+
+
+def _fmt(platforms: Iterable[NodePlatform]) -> str:
+    return ", ".join(f"{o}/{a}" for o, a in sorted(set(platforms)))
+
+
+def _restrict_term(
+    term: Mapping[str, Any],
+    exprs: Sequence[_Expr],
+    rect: tuple[frozenset[str], frozenset[str]],
+    selector: Mapping[str, Any],
+    path: Path,
+) -> tuple[list[Op], dict[str, Any]]:
+    """Operations (and the resulting term) that narrow ``term`` to exactly ``rect``."""
+    raw = list(term.get("matchExpressions") or ())
+    new_exprs: list[Any] = list(raw)
+    removed: set[int] = set()
+    appended: list[dict[str, Any]] = []
+    ops: list[Op] = []
+    for axis in (0, 1):
+        want = rect[axis]
+        if _admitted(axis, selector, exprs) == want:
+            continue
+        ga = AXES[axis][0]
+        on_key = [j for j, e in enumerate(exprs) if e.key == ga]
+        if len(on_key) == 1 and exprs[on_key[0]].operator == "In":
+            j = on_key[0]
+            kept: list[str] = []
+            for k, value in enumerate(exprs[j].values):
+                if value in want and value not in kept:
+                    kept.append(value)
+                else:
+                    ops.append(("remove", (*path, "matchExpressions", j, "values", k)))
+            new_exprs[j] = {**raw[j], "values": kept}
+        elif on_key:
+            merged = _expression(axis, want)
+            ops.append(("replace", (*path, "matchExpressions", on_key[0]), merged))
+            new_exprs[on_key[0]] = merged
+            for j in on_key[1:]:
+                ops.append(("remove", (*path, "matchExpressions", j)))
+                removed.add(j)
+        else:
+            appended.append(_expression(axis, want))
+    if appended:
+        if raw:
+            ops.extend(("add", (*path, "matchExpressions", "-"), e) for e in appended)
+        elif "matchExpressions" in term:
+            ops.append(("replace", (*path, "matchExpressions"), appended))
+        else:
+            ops.append(("add", (*path, "matchExpressions"), appended))
+    final = [e for j, e in enumerate(new_exprs) if j not in removed] + appended
+    new_term = {**term, "matchExpressions": final} if final else dict(term)
+    return ops, new_term
+
+
+def _attach(pod_spec: Mapping[str, Any], terms: list[dict[str, Any]]) -> Op:
+    """The one operation that gives a pod spec without nodeSelectorTerms these terms."""
+    value: Any = terms
+    keys = list(TERMS_PATH)
+    node: Any = pod_spec
+    for depth, key in enumerate(keys):
+        path = tuple(keys[: depth + 1])
+        if key not in node:
+            for inner in reversed(keys[depth + 1 :]):
+                value = {inner: value}
+            return ("add", path, value)
+        child = node[key]
+        if child is None or (depth == len(keys) - 1 and not child):
+            for inner in reversed(keys[depth + 1 :]):
+                value = {inner: value}
+            return ("replace", path, value)
+        node = _mapping(child, path) if depth < len(keys) - 1 else child
+    raise AssertionError("nodeSelectorTerms present")  # pragma: no cover
+
+
+def plan(pod_spec: Mapping[str, Any], allowed: Iterable[NodePlatform]) -> Plan:
+    """Plan the edits that keep a pod on nodes whose (os, arch) is in ``allowed``."""
+    allowed = frozenset(allowed)
+    selector = _mapping(pod_spec.get("nodeSelector"), ("nodeSelector",))
+    candidates = frozenset(p for p in allowed if all(_allows(axis, p[axis], selector, ()) for axis in (0, 1)))
+    if not candidates:
+        return Plan(
+            (),
+            (),
+            f"nodeSelector {_describe_selector(selector)} excludes every platform the images "
+            f"support ({_fmt(allowed)})",
+            frozenset(),
+        )
+
+    affinity = _mapping(pod_spec.get("affinity"), ("affinity",))
+    node_affinity = _mapping(affinity.get("nodeAffinity"), TERMS_PATH[:2])
+    required = _mapping(node_affinity.get(REQUIRED), TERMS_PATH[:3])
+    terms = _sequence(required.get("nodeSelectorTerms"), TERMS_PATH)
+
+    if not terms:
+        rects = rectangles(candidates)
+        new_terms = []
+        for rect in rects:
+            term: dict[str, Any] = {"matchExpressions": []}
+            for axis in (0, 1):
+                if _admitted(axis, selector, ()) != rect[axis]:
+                    term["matchExpressions"].append(_expression(axis, rect[axis]))
+            new_terms.append(term)
+        if not new_terms[0]["matchExpressions"]:
+            # The nodeSelector fixes both os and arch to an allowed pair (so there is a single
+            # rectangle): the pod is pinned already.
+            return Plan((), (), None, candidates)
+        return Plan((_attach(pod_spec, new_terms),), (), None, candidates)
+
+    ops: list[Op] = []
+    warnings: list[str] = []
+    dead: list[str] = []
+    rewritten: list[Any] = []
+    rewrite = False
+    admitted: set[NodePlatform] = set()
+    for i, raw_term in enumerate(terms):
+        path = (*TERMS_PATH, i)
+        term = _mapping(raw_term, path)
+        exprs = _expressions(term, path)
+        fields = _sequence(term.get("matchFields"), (*path, "matchFields"))
+        if not exprs and not fields:
+            rewritten.append(raw_term)
+            dead.append(f"term {i} is empty and matches no node")
+            continue
+        term_platforms = frozenset(
+            p for p in candidates if all(_allows(a, p[a], selector, exprs) for a in (0, 1))
+        )
+        if not term_platforms:
+            ops.append(("remove", path))
+            description = _describe_term(exprs, term)
+            dead.append(f"term {i} ({description}) admits none of them")
+            warnings.append(
+                f"dropped required node affinity term {i} ({description}): it admits no "
+                f"platform the images support ({_fmt(candidates)})"
+            )
+            continue
+        admitted |= term_platforms
+        rects = rectangles(term_platforms)
+        rewrite = rewrite or len(rects) > 1
+        for rect in rects:
+            term_ops, new_term = _restrict_term(term, exprs, rect, selector, path)
+            rewritten.append(new_term)
+            if len(rects) == 1:
+                ops.extend(term_ops)
+
+    if not admitted:
+        where = f" with nodeSelector {_describe_selector(selector)}" if candidates != allowed else ""
+        return Plan(
+            (),
+            (),
+            f"required node affinity admits no platform the images support "
+            f"({_fmt(candidates)}){where}: " + "; ".join(dead),
+            frozenset(),
+        )
+    if rewrite:
+        ops = [("replace", TERMS_PATH, rewritten)]
+    return Plan(tuple(ops), tuple(warnings), None, frozenset(admitted))
+
+
+def _container(root: Any, path: Path) -> tuple[Any, Any]:
+    node = root
+    for key in path[:-1]:
+        node = node[key]
+    return node, path[-1]
+
+
+def apply(pod_spec: Any, ops: Iterable[Op]) -> Any:
+    """Apply a plan's operations to plain data (a deep copy is returned; input untouched)."""
+    import copy
+
+    result = copy.deepcopy(pod_spec)
+    removals: dict[int, tuple[list[Any], list[int]]] = {}
+    appends: list[tuple[list[Any], Any]] = []
+    for op in ops:
+        kind, path = op[0], op[1]
+        parent, last = _container(result, path)
+        if kind == "remove":
+            removals.setdefault(id(parent), (parent, []))[1].append(last)
+        elif kind == "add" and last == "-":
+            appends.append((parent, copy.deepcopy(op[2])))
+        elif kind == "add":
+            if last in parent:
+                raise ValueError(f"add: {_field(path)} already exists")
+            parent[last] = copy.deepcopy(op[2])
+        elif kind == "replace":
+            parent[last] = copy.deepcopy(op[2])
+        else:
+            raise ValueError(f"unknown operation {kind!r}")
+    for parent, value in appends:
+        parent.append(value)
+    for parent, indices in removals.values():
+        for index in sorted(set(indices), reverse=True):
+            del parent[index]
+    return result

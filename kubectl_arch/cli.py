@@ -1,0 +1,123 @@
+"""The ``kubectl-arch`` command line: a click group whose commands load on demand.
+
+Each command lives in ``kubectl_arch/commands/<name>.py`` and is imported only when it
+runs, so ``pin`` never pays for the imports of ``build``. Errors end as one line on stderr
+and an exit code (see :mod:`kubectl_arch.errors`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import EXIT_INPUT, Error, NotImplementedYet
+
+EXIT_CODES = (
+    "Exit codes: 0 success; 1 a problem to fix in manifests or images (conflict, check "
+    "failed); 2 usage or input error; 3 registry or API server failure."
+)
+# name -> (module, one-line help); module None: not available yet.
+COMMANDS: dict[str, tuple[str | None, str]] = {
+    "nodes": (None, "Summarize the cluster's node platforms and what to build for."),
+    "inspect": (None, "Report which platforms images really support."),
+    "pin": ("kubectl_arch.commands.pin", "Pin workloads to the platforms their images support."),
+    "build": (None, "Build an image per platform and push one multi-platform index."),
+}
+# When installed under the kind's name, kubectl-arch serves as a Kustomize plugin.
+PLUGIN_NAMES = {"PlatformPin": "pin"}
+PROG = "kubectl arch"
+
+
+def _not_available(name: str, text: str) -> click.Command:
+    def run(**_: Any) -> None:
+        raise NotImplementedYet(f"kubectl arch {name} is not implemented yet")
+
+    return click.Command(
+        name,
+        callback=run,
+        help=f"{text} (Not implemented yet.)",
+        short_help=text,
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+        add_help_option=False,
+    )
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        module, text = entry
+        if module is None:
+            return _not_available(cmd_name, text)
+        import importlib
+
+        return importlib.import_module(module).command  # type: ignore[no-any-return]
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, text) for name, (_, text) in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=EXIT_CODES,
+)
+@click.version_option(__version__, "--version", prog_name="kubectl-arch", message="%(prog)s %(version)s")
+def cli() -> None:
+    """Run containers on clusters whose CPU architectures differ.
+
+    \b
+    kubectl arch pin --platform linux/amd64,linux/arm64 -f deploy.yaml
+    """
+
+
+def _usage_hint(exc: click.UsageError) -> str:
+    ctx = exc.ctx
+    path = ctx.command_path if ctx is not None else PROG
+    return f"See '{path} --help' for usage."
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    invoked_as = os.path.basename(sys.argv[0]) if argv is None else ""
+    if invoked_as in PLUGIN_NAMES:
+        # Kustomize runs legacy exec plugins as "PLUGIN CONFIG_FILE" and exec KRM
+        # functions as "PATH" with a ResourceList on stdin.
+        args = [PLUGIN_NAMES[invoked_as], *(["--config", args[0]] if args else [])]
+    try:
+        result = cli.main(args=args, prog_name=PROG, standalone_mode=False)
+        sys.stdout.flush()
+    except click.UsageError as exc:
+        click.echo(f"error: {exc.format_message()}\n{_usage_hint(exc)}", err=True)
+        return EXIT_INPUT
+    except click.ClickException as exc:
+        click.echo(f"error: {exc.format_message()}", err=True)
+        return exc.exit_code
+    except click.exceptions.Abort:
+        return 130
+    except Error as exc:
+        click.echo(f"error: {exc}", err=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. "| head"): stop quietly, as kubectl does.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

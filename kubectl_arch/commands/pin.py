@@ -1,0 +1,199 @@
+"""``kubectl arch pin``: flags in, pinned manifests out."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Mapping
+
+import click
+
+from .. import config, manifests
+from .. import pin as pinning
+from .. import platforms as plat
+from ..errors import EXIT_OK, EXIT_PROBLEM, InputError
+
+HELP = """Pin workloads to the platforms their images support.
+
+Adds kubernetes.io/os and kubernetes.io/arch requirements to every workload's required
+node affinity (merged into each existing term, intersected with existing constraints and
+the nodeSelector), so pods only land on nodes that can run all of their images. Only the
+affinity changes: every other byte, comment and document stays as it was.
+
+\b
+Input: -f FILE|DIR|- (repeatable, -R to recurse), or stdin. A ResourceList on stdin is
+processed as a KRM function (kpt fn eval --exec "kubectl-arch pin"); options then come
+from its functionConfig (a ConfigMap with keys 'platform' and 'pod-template-path', or a
+kubectl-arch.dev/v1alpha1 PlatformPin).
+
+\b
+Examples:
+  kubectl arch pin --platform linux/amd64,linux/arm64 -f deploy.yaml
+  kubectl arch pin --platform linux/arm64 -f manifests/ -R --in-place
+  kustomize build . | kubectl arch pin --platform linux/amd64 --check
+  kubectl arch pin --platform linux/amd64 -f rollout.yaml \
+      --pod-template-path Rollout.argoproj.io=spec.template.spec
+"""
+
+EPILOG = (
+    "Exit codes: 0 done (with --check: nothing to change); 1 a workload cannot be pinned "
+    "(conflicting constraints) or, with --check, would change; 2 usage or input error."
+)
+
+
+def _stdin_is_terminal() -> bool:
+    try:
+        return sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _supported(
+    settings: config.PinSettings, scans: Iterable[pinning.Scan]
+) -> Mapping[str, frozenset[plat.Platform]]:
+    if not settings.platforms:
+        raise InputError(
+            "no platforms given: use --platform os/arch[,os/arch...] (e.g. linux/amd64,linux/arm64)"
+        )
+    try:
+        platforms = plat.parse_list(settings.platforms)
+    except plat.PlatformError as exc:
+        raise InputError(f"--platform: {exc}") from None
+    return pinning.static_platforms(scans, platforms)
+
+
+def _report(findings: Iterable[pinning.Finding]) -> int:
+    """Print findings to stderr (each once); return the exit code they call for."""
+    code = EXIT_OK
+    seen: set[str] = set()
+    for finding in findings:
+        line = f"{finding.severity}: {finding}"
+        if line in seen:
+            continue
+        seen.add(line)
+        click.echo(line, err=True)
+        if finding.severity == "error":
+            code = max(code, finding.exit_code or EXIT_PROBLEM)
+    return code
+
+
+@click.command(name="pin", help=HELP, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "-f",
+    "--filename",
+    "filenames",
+    multiple=True,
+    metavar="PATH",
+    help="Manifest file, directory or - for stdin (repeatable).",
+)
+@click.option("-R", "--recursive", is_flag=True, help="Process directories given with -f recursively.")
+@click.option(
+    "--platform",
+    "platform_values",
+    multiple=True,
+    metavar="OS/ARCH[,...]",
+    help="Platforms the images support, e.g. linux/amd64,linux/arm64 (repeatable).",
+)
+@click.option(
+    "--pod-template-path",
+    "pod_template_paths",
+    multiple=True,
+    metavar="KIND[.GROUP]=PATH",
+    help="Treat KIND as a workload whose pod spec is at PATH, e.g. Rollout=spec.template.spec.",
+)
+@click.option("-i", "--in-place", is_flag=True, help="Rewrite the files (atomically) instead of printing.")
+@click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff instead of the manifests.")
+@click.option("--check", is_flag=True, help="Change nothing; exit 1 if any workload would change.")
+@click.option(
+    "--config",
+    "config_path",
+    metavar="FILE",
+    help="Read options from a PlatformPin or ConfigMap file (flags take precedence).",
+)
+def command(
+    filenames: tuple[str, ...],
+    recursive: bool,
+    platform_values: tuple[str, ...],
+    pod_template_paths: tuple[str, ...],
+    in_place: bool,
+    show_diff: bool,
+    check: bool,
+    config_path: str | None,
+) -> int:
+    if in_place and (check or show_diff):
+        raise click.UsageError("--in-place cannot be combined with --check or --diff")
+    if in_place and (not filenames or "-" in filenames):
+        raise click.UsageError("--in-place needs files given with -f (not stdin)")
+    if not filenames:
+        if _stdin_is_terminal():
+            raise click.UsageError("no input: give manifests with -f FILE|DIR or on stdin")
+        filenames = ("-",)
+    if filenames.count("-") > 1:
+        raise click.UsageError("stdin (-) can be given only once")
+
+    flags = config.PinSettings(tuple(platform_values), tuple(pod_template_paths))
+    if config_path:
+        flags = config.load(config_path).overridden_by(flags)
+    for value in flags.pod_template_paths:
+        _check_declaration(value)
+
+    sources = manifests.read_sources(filenames, recursive)
+    if len(sources) == 1 and sources[0].path is None:
+        from .. import krm
+
+        span = krm.resource_list_span(sources[0].text)
+        if span is not None:
+            if in_place or show_diff or check:
+                raise click.UsageError("--in-place, --diff and --check do not apply to a ResourceList")
+            output, findings = krm.process(sources[0].text, span, flags, _supported)
+            sys.stdout.buffer.write(sources[0].encode(output))
+            return _report(findings)
+    return _pin_streams(sources, flags, in_place=in_place, show_diff=show_diff, check=check)
+
+
+def _check_declaration(value: str) -> None:
+    from ..workloads import KindError, parse_declaration
+
+    try:
+        parse_declaration(value)
+    except KindError as exc:
+        raise InputError(f"--pod-template-path: {exc}") from None
+
+
+def _pin_streams(
+    sources: list[manifests.Source],
+    settings: config.PinSettings,
+    *,
+    in_place: bool,
+    show_diff: bool,
+    check: bool,
+) -> int:
+    from ..workloads import Kinds
+
+    kinds = Kinds.parse(settings.pod_template_paths)
+    scans = [pinning.scan(s.text, s.name, kinds) for s in sources]
+    supported = _supported(settings, scans)
+    outcomes = [pinning.pin(s, supported) for s in scans]
+    code = _report(f for o in outcomes for f in o.findings)
+    if code != EXIT_OK:
+        return code  # nothing is written when anything failed
+
+    changed = [w for o in outcomes for w in o.changed]
+    if check:
+        for workload in changed:
+            click.echo(f"would pin {workload.location}", err=True)
+    if show_diff:
+        for source, outcome in zip(sources, outcomes, strict=True):
+            if outcome.text != source.text:
+                sys.stdout.write(manifests.unified_diff(source.name, source.text, outcome.text))
+    elif in_place:
+        for source, outcome in zip(sources, outcomes, strict=True):
+            if outcome.text != source.text and source.path is not None:
+                manifests.write_atomic(source.path, source.encode(outcome.text))
+    elif not check:
+        bom = sources[0].bom if sources else False
+        text = manifests.join(o.text for o in outcomes)
+        sys.stdout.buffer.write(manifests.Source("", None, "", bom).encode(text))
+    if check and changed:
+        click.echo(f"{len(changed)} workload(s) not pinned", err=True)
+        return EXIT_PROBLEM
+    return EXIT_OK

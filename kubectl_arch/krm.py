@@ -1,0 +1,110 @@
+"""``pin`` as a KRM function: a ResourceList (config.kubernetes.io/v1) in, one out.
+
+Items are edited in place as text, like any YAML stream, so every annotation kpt and
+Kustomize use to restore files and comments (``config.kubernetes.io/*``,
+``internal.config.kubernetes.io/*``, ``kustomize.config.k8s.io/id``) is kept byte for byte.
+Options come from ``functionConfig``; findings go to ``results``; any error result makes
+the exit code non-zero, and then the items are returned unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from . import config, pin, yamltext
+from . import yamlnodes as yn
+from .errors import InputError
+from .workloads import Kinds
+
+VERSIONS = ("config.kubernetes.io/v1", "config.kubernetes.io/v1alpha1")
+SOURCE = "ResourceList"
+
+
+def resource_list_span(text: str) -> yamltext.Span | None:
+    """The document span when ``text`` is a ResourceList laid out in block style."""
+    spans = [s for s in yamltext.split_documents(text) if yamltext.has_content(text, s)]
+    if len(spans) != 1:
+        return None
+    sniffed = yamltext.sniff_document(text, spans[0])
+    if sniffed is None:
+        head = text.lstrip()[:1]
+        if head in "{[" and "ResourceList" in text[:65536]:
+            raise InputError("ResourceList input must be YAML in block style, as kpt and kustomize write it")
+        return None
+    if sniffed[1] != "ResourceList" or sniffed[0] not in VERSIONS:
+        return None
+    return spans[0]
+
+
+def _function_config(text: str, sections: Mapping[str, yamltext.Span]) -> Any:
+    span = sections.get("functionConfig")
+    if span is None:
+        return None
+    try:
+        parsed = yn.compose(text, span.start, span.end)
+        data = yn.to_data(parsed.root, typed=True)
+    except yn.YamlSyntaxError as exc:
+        raise InputError(
+            f"ResourceList functionConfig: invalid YAML at line {exc.line}, "
+            f"column {exc.column}: {exc.problem}"
+        ) from None
+    except yn.YamlShapeError as exc:
+        raise InputError(f"ResourceList functionConfig: {exc}") from None
+    return data.get("functionConfig") if isinstance(data, dict) else None
+
+
+def result(finding: pin.Finding) -> dict[str, Any]:
+    """A finding as a KRM function result."""
+    out: dict[str, Any] = {"message": finding.message, "severity": finding.severity}
+    location = finding.location
+    if location is not None and location.kind:
+        ref = {"apiVersion": location.api_version, "kind": location.kind, "name": location.name}
+        if location.namespace:
+            ref["namespace"] = location.namespace
+        out["resourceRef"] = ref
+    if finding.field:
+        out["field"] = {"path": finding.field}
+    if location is not None and location.file_path:
+        out["file"] = {"path": location.file_path}
+        if location.file_index is not None:
+            out["file"]["index"] = location.file_index
+    return out
+
+
+def _with_results(text: str, span: yamltext.Span, results: list[dict[str, Any]]) -> str:
+    from . import yamledit
+
+    sections = yamltext.top_level_keys(text, span) or {}
+    old = sections.get("results")
+    if old is not None:
+        text = text[: old.start] + text[old.end :]
+    if not results:
+        return text
+    newline = "\r\n" if "\r\n" in text[:4096] else "\n"
+    style = yamledit.Style(2, 0, newline)
+    lines = yamledit.block_lines({"results": results}, 0, style)
+    if text and not text.endswith("\n"):
+        text += newline
+    return text + "".join(line + newline for line in lines)
+
+
+def process(
+    text: str,
+    span: yamltext.Span,
+    flags: config.PinSettings,
+    supported_for: Callable[[config.PinSettings, Iterable[pin.Scan]], Mapping[str, Any]],
+) -> tuple[str, list[pin.Finding]]:
+    """Pin the items of a ResourceList; returns the output ResourceList and the findings."""
+    sections = yamltext.top_level_keys(text, span)
+    if sections is None or ("items" not in sections and "functionConfig" not in sections):
+        raise InputError("ResourceList: no items")
+    settings = config.from_object(_function_config(text, sections), "ResourceList functionConfig")
+    settings = settings.overridden_by(flags)
+    kinds = Kinds.parse(settings.pod_template_paths)
+    found = pin.scan(text, SOURCE, kinds)
+    outcome = pin.pin(found, supported_for(settings, [found]))
+    failed = any(f.severity == "error" for f in outcome.findings)
+    out = text if failed else outcome.text
+    out_span = yamltext.Span(span.start, span.end + len(out) - len(text))
+    return _with_results(out, out_span, [result(f) for f in outcome.findings]), outcome.findings

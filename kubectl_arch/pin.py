@@ -1,0 +1,407 @@
+"""Pin workloads to the platforms their images support.
+
+Three phases, so that later platform sources (registry look-ups, a cluster's nodes) can
+batch their work between them:
+
+1. :func:`scan` finds the workloads of a YAML stream, parsing only documents that may be
+   workloads, and reads each pod spec's containers, affinity and nodeSelector;
+2. the caller decides which platforms each image supports;
+3. :func:`pin` plans each workload's affinity (:mod:`.affinity`) and splices the result
+   into the original text (:mod:`.yamledit`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
+
+from . import affinity, yamltext
+from . import platforms as plat
+from . import yamlnodes as yn
+from .platforms import Platform
+from .workloads import CONTAINER_FIELDS, Kinds
+
+RELEVANT_KEYS = ("affinity", "nodeSelector")
+
+
+class Location(NamedTuple):
+    source: str
+    document: int  # 1-based among the stream's non-empty documents
+    item: int | None = None  # index in a List's items or a ResourceList's items
+    api_version: str = ""
+    kind: str = ""
+    name: str = ""
+    namespace: str = ""
+    # The file an orchestrator (kpt, kustomize) read the object from, per its annotations.
+    file_path: str = ""
+    file_index: int | None = None
+
+    def where(self) -> str:
+        if self.file_path:  # an orchestrator's item: name the file it came from
+            index = f" doc {self.file_index + 1}" if self.file_index is not None else ""
+            return f"{self.file_path}{index}"
+        out = f"{self.source} doc {self.document}" if self.document else self.source
+        if self.item is not None:
+            out += f" item {self.item}"
+        return out
+
+    def object(self) -> str:
+        return f"{self.kind}/{self.name}" if self.kind else "object"
+
+    def __str__(self) -> str:
+        return f"{self.where()} {self.object()}" if self.kind else self.where()
+
+
+class Finding(NamedTuple):
+    severity: str  # "error" or "warning"
+    message: str
+    location: Location | None = None
+    field: str | None = None
+    exit_code: int = 0  # for errors: 1 conflict, 2 input
+
+    def __str__(self) -> str:
+        if self.location is None:
+            return self.message
+        return f"{self.location}: {self.message}"
+
+
+class Container(NamedTuple):
+    field: str  # containers, initContainers or ephemeralContainers
+    name: str
+    image: str
+
+
+class Workload(NamedTuple):
+    location: Location
+    field: str  # dotted path of the pod spec, e.g. spec.template.spec
+    containers: tuple[Container, ...]
+    pod: dict[str, Any]  # plain data of RELEVANT_KEYS
+    parsed: yn.Parsed
+    node: Any  # the pod spec mapping node
+    key: Any  # its key node
+    style_root: Any  # the object node (indentation style is read from it)
+
+
+class Scan(NamedTuple):
+    text: str
+    workloads: list[Workload]
+    findings: list[Finding]
+
+
+class Outcome(NamedTuple):
+    text: str
+    changed: list[Workload]
+    findings: list[Finding]
+
+
+def _input_error(location: Location, message: str, field: str | None = None) -> Finding:
+    return Finding("error", message, location, field, 2)
+
+
+def _scalar(mapping: Any, key: str) -> str:
+    found = yn.find(mapping, key) if yn.is_mapping(mapping) else None
+    if found is None or not yn.is_scalar(found[1]) or yn.is_null(found[1]):
+        return ""
+    return str(found[1].value)
+
+
+def _identify(node: Any, location: Location) -> Location:
+    metadata = yn.find(node, "metadata")
+    meta = metadata[1] if metadata else None
+    annotations = yn.find(meta, "annotations") if yn.is_mapping(meta) else None
+    notes = annotations[1] if annotations else None
+    path = _scalar(notes, "config.kubernetes.io/path") or _scalar(notes, "internal.config.kubernetes.io/path")
+    index = _scalar(notes, "config.kubernetes.io/index") or _scalar(
+        notes, "internal.config.kubernetes.io/index"
+    )
+    return location._replace(
+        api_version=_scalar(node, "apiVersion"),
+        kind=_scalar(node, "kind"),
+        name=_scalar(meta, "name"),
+        namespace=_scalar(meta, "namespace"),
+        file_path=path,
+        file_index=int(index) if index.isdigit() else None,
+    )
+
+
+def _pod_specs(node: Any, path: Sequence[str]) -> tuple[list[tuple[Any, Any, str]], str | None]:
+    """(pod spec node, its key node, dotted field) for each match of ``path``.
+
+    The second value names the first missing segment of a path without wildcards.
+    """
+    current: list[tuple[Any, Any, list[str]]] = [(node, None, [])]
+    for segment in path:
+        following: list[tuple[Any, Any, list[str]]] = []
+        for parent, _, trail in current:
+            if segment == "*":
+                if yn.is_mapping(parent):
+                    for k, v in yn.entries(parent):
+                        if yn.is_scalar(k) and not yn.is_alias_value(k, v):
+                            following.append((v, k, [*trail, str(k.value)]))
+                elif yn.is_sequence(parent):
+                    following.extend((v, None, [*trail, str(i)]) for i, v in enumerate(parent.value))
+                continue
+            if not yn.is_mapping(parent):
+                continue
+            found = yn.find(parent, segment)
+            if found is None or yn.is_null(found[1]):
+                continue
+            key, value = found
+            if yn.is_alias_value(key, value):
+                raise yn.YamlShapeError(f"{'.'.join([*trail, segment])} is a YAML alias; pin cannot edit it")
+            following.append((value, key, [*trail, segment]))
+        current = following
+    missing = None if current or "*" in path else ".".join(path)
+    return [(n, k, ".".join(t)) for n, k, t in current], missing
+
+
+def _containers(pod: Any, location: Location, field: str) -> tuple[list[Container], list[Finding]]:
+    containers: list[Container] = []
+    errors: list[Finding] = []
+    for list_field in CONTAINER_FIELDS:
+        found = yn.find(pod, list_field)
+        if found is None or yn.is_null(found[1]):
+            continue
+        where = f"{field}.{list_field}"
+        if not yn.is_sequence(found[1]):
+            errors.append(_input_error(location, f"{where} is {yn.describe(found[1])}, not a list", where))
+            continue
+        for i, item in enumerate(found[1].value):
+            at = f"{where}[{i}]"
+            if not yn.is_mapping(item):
+                errors.append(_input_error(location, f"{at} is {yn.describe(item)}, not a mapping", at))
+                continue
+            name = _scalar(item, "name") or f"#{i}"
+            image = yn.find(item, "image")
+            if image is None or yn.is_null(image[1]):
+                errors.append(_input_error(location, f"container {name!r} has no image", f"{at}.image"))
+            elif not yn.is_string(image[1]):
+                errors.append(
+                    _input_error(
+                        location,
+                        f"container {name!r}: image is {yn.describe(image[1])}, not a string (quote it)",
+                        f"{at}.image",
+                    )
+                )
+            elif not str(image[1].value).strip():
+                errors.append(_input_error(location, f"container {name!r} has an empty image", f"{at}.image"))
+            else:
+                containers.append(Container(list_field, name, str(image[1].value)))
+    if not containers and not errors:
+        errors.append(_input_error(location, f"{field} has no containers", f"{field}.containers"))
+    return containers, errors
+
+
+def _object_workloads(parsed: yn.Parsed, node: Any, location: Location, kinds: Kinds, scan: Scan) -> None:
+    location = _identify(node, location)
+    if location.kind.endswith("List") and location.kind not in kinds.declared:
+        found = yn.find(node, "items")
+        if found is not None and yn.is_sequence(found[1]) and location.item is None:
+            for i, item in enumerate(found[1].value):
+                if not yn.is_mapping(item):
+                    scan.findings.append(
+                        _input_error(
+                            location._replace(item=i),
+                            f"list item is {yn.describe(item)}, not an object",
+                        )
+                    )
+                    continue
+                _object_workloads(parsed, item, location._replace(item=i, kind="", name=""), kinds, scan)
+            return
+    for path in kinds.paths(location.api_version, location.kind):
+        specs, missing = _pod_specs(node, path)
+        if missing:
+            scan.findings.append(_input_error(location, f"no pod spec at {missing}", missing))
+        for pod, key, field in specs:
+            if not yn.is_mapping(pod):
+                scan.findings.append(
+                    _input_error(location, f"{field} is {yn.describe(pod)}, not a mapping", field)
+                )
+                continue
+            containers, errors = _containers(pod, location, field)
+            if errors:
+                scan.findings.extend(errors)
+                continue
+            data: dict[str, Any] = {}
+            budget = [yn.MAX_NODES]
+            for name in RELEVANT_KEYS:
+                found = yn.find(pod, name)
+                if found is not None:
+                    if yn.is_alias_value(*found):
+                        raise yn.YamlShapeError(f"{field}.{name} is a YAML alias; pin cannot edit it")
+                    data[name] = yn.to_data(found[1], budget)
+            scan.workloads.append(Workload(location, field, tuple(containers), data, parsed, pod, key, node))
+
+
+def _parse_object(
+    text: str, span: yamltext.Span, location: Location, kinds: Kinds, scan: Scan, item: bool
+) -> None:
+    try:
+        parsed = yn.compose(text, span.start, span.end)
+        root = parsed.root
+        if root is None:
+            return
+        if item:
+            root = root.value[0] if yn.is_sequence(root) and root.value else None
+        if not yn.is_mapping(root):
+            scan.findings.append(
+                _input_error(
+                    location,
+                    f"document is {yn.describe(root)}, not a Kubernetes object (a mapping)",
+                )
+            )
+            return
+        _object_workloads(parsed, root, location, kinds, scan)
+    except yn.YamlSyntaxError as exc:
+        scan.findings.append(
+            _input_error(location, f"invalid YAML at line {exc.line}, column {exc.column}: {exc.problem}")
+        )
+    except (yn.YamlShapeError, RecursionError) as exc:
+        message = str(exc) if isinstance(exc, yn.YamlShapeError) else "document nests too deeply"
+        scan.findings.append(_input_error(location, message))
+
+
+def scan(text: str, source: str, kinds: Kinds) -> Scan:
+    """Find the workloads of a YAML stream (documents, Lists, or ResourceList items)."""
+    result = Scan(text, [], [])
+    document = 0
+    for span in yamltext.split_documents(text):
+        if not yamltext.has_content(text, span):
+            continue
+        document += 1
+        location = Location(source, document)
+        sniffed = yamltext.sniff_document(text, span)
+        if sniffed is not None:
+            api_version, kind = sniffed
+            if not kinds.is_candidate(kind):
+                continue
+            if kind.endswith("List") and kind not in kinds.declared:
+                items = yamltext.split_items(text, span)
+                if items is not None:
+                    _scan_items(
+                        text,
+                        items,
+                        location._replace(api_version=api_version or "", kind=kind),
+                        kinds,
+                        result,
+                    )
+                    continue
+        _parse_object(text, span, location, kinds, result, item=False)
+    return result
+
+
+def scan_items(text: str, items: Sequence[yamltext.Item], source: str, kinds: Kinds) -> Scan:
+    """Find the workloads among the items of a ResourceList laid out in block style."""
+    result = Scan(text, [], [])
+    _scan_items(text, items, Location(source, 0), kinds, result)
+    return result
+
+
+def _scan_items(
+    text: str, items: Sequence[yamltext.Item], location: Location, kinds: Kinds, result: Scan
+) -> None:
+    for i, item in enumerate(items):
+        sniffed = yamltext.sniff_item(text, item)
+        if sniffed is not None and not kinds.paths(*sniffed):
+            continue
+        span = yamltext.Span(item.span.start, item.span.end)
+        _parse_object(
+            text,
+            span,
+            location._replace(item=i, kind="", name="", api_version=""),
+            kinds,
+            result,
+            item=True,
+        )
+
+
+# -- phase 3 --------------------------------------------------------------------------------
+
+
+def describe_containers(containers: Iterable[Container]) -> str:
+    return ", ".join(f"{c.name!r} {c.image}" for c in containers)
+
+
+def node_platforms(
+    workload: Workload, supported: Mapping[str, frozenset[Platform]]
+) -> tuple[frozenset[tuple[str, str]], list[str]]:
+    """The node platforms every image of the workload runs on, and variant warnings."""
+    per_image = [supported[c.image] for c in workload.containers]
+    nodes: frozenset[tuple[str, str]] | None = None
+    for platforms in per_image:
+        pairs = frozenset(p.node for p in platforms)
+        nodes = pairs if nodes is None else nodes & pairs
+    nodes = nodes or frozenset()
+    return nodes, plat.variant_gaps(per_image, nodes)
+
+
+def pin(
+    found: Scan,
+    supported: Mapping[str, frozenset[Platform]],
+    on_change: Callable[[Workload, affinity.Plan], None] | None = None,
+) -> Outcome:
+    """Plan and splice every workload of a scan; conflicts become error findings."""
+    from . import yamledit
+
+    findings = list(found.findings)
+    changed: list[Workload] = []
+    edits: list[yamledit.Edit] = []
+    styles: dict[int, yamledit.Style] = {}
+    for workload in found.workloads:
+        nodes, variant_warnings = node_platforms(workload, supported)
+        location = workload.location
+        if not nodes:
+            lines = "; ".join(
+                f"{c.name!r} {c.image}: {plat.format_list(supported[c.image]) or 'none'}"
+                for c in workload.containers
+            )
+            findings.append(
+                Finding("error", f"its images share no platform ({lines})", location, workload.field, 1)
+            )
+            continue
+        try:
+            plan = affinity.plan(workload.pod, nodes)
+        except affinity.AffinityError as exc:
+            findings.append(
+                Finding("error", f"{workload.field}.{exc}", location, f"{workload.field}.{exc.field}", 2)
+            )
+            continue
+        if plan.conflict:
+            findings.append(
+                Finding(
+                    "error",
+                    f"{plan.conflict}; containers: {describe_containers(workload.containers)}",
+                    location,
+                    f"{workload.field}.affinity",
+                    1,
+                )
+            )
+            continue
+        field = f"{workload.field}.affinity"
+        findings.extend(Finding("warning", w, location, field) for w in plan.warnings)
+        findings.extend(Finding("warning", w, location, field) for w in variant_warnings)
+        if not plan.ops:
+            continue
+        style = styles.get(id(workload.style_root))
+        if style is None:
+            style = styles[id(workload.style_root)] = yamledit.detect_style(
+                workload.parsed, workload.style_root
+            )
+        splicer = yamledit.Splicer(workload.parsed, workload.node, workload.key, style)
+        try:
+            edits.extend(splicer.apply_ops(plan.ops))
+        except (yamledit.EditError, yn.YamlShapeError) as exc:
+            findings.append(Finding("error", f"cannot edit {field}: {exc}", location, field, 2))
+            continue
+        changed.append(workload)
+        if on_change is not None:
+            on_change(workload, plan)
+    text = found.text
+    if edits and not any(f.severity == "error" for f in findings):
+        text = yamledit.apply_edits(found.text, edits)
+    return Outcome(text, changed, findings)
+
+
+def static_platforms(scans: Iterable[Scan], platforms: frozenset[Platform]) -> dict[str, frozenset[Platform]]:
+    """Every image of every workload supports exactly ``platforms`` (``--platform``)."""
+    return {c.image: platforms for s in scans for w in s.workloads for c in w.containers}
