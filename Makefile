@@ -9,7 +9,8 @@ PLATFORMS ?= linux/amd64,linux/arm64
 $(BIN)/kubectl-arch: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test]' --config-settings editable_mode=compat
+	$(BIN)/python -m compileall -q kubectl_arch
 	@touch $@
 
 # Install the tool and pin the example manifest.

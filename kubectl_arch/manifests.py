@@ -7,8 +7,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
-from pathlib import Path
+from typing import NamedTuple
 
 from .errors import InputError
 
@@ -17,12 +16,11 @@ MAX_BYTES = 256 * 1024 * 1024
 BOM = "\ufeff"
 
 
-@dataclass
-class Source:
+class Source(NamedTuple):
     """One input: ``name`` as the user gave it, ``path`` None for stdin."""
 
     name: str
-    path: Path | None
+    path: str | None
     text: str
     bom: bool = False
 
@@ -42,12 +40,13 @@ def decode(data: bytes, name: str) -> tuple[str, bool]:
     return text, False
 
 
-def _read_file(path: Path, name: str) -> Source:
+def _read_file(path: str, name: str) -> Source:
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise InputError(f"{name}: file too large ({size} bytes)")
-        data = path.read_bytes()
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > MAX_BYTES:
+                raise InputError(f"{name}: file too large ({size} bytes)")
+            data = handle.read()
     except FileNotFoundError:
         raise InputError(f"{name}: no such file or directory") from None
     except IsADirectoryError:
@@ -60,18 +59,18 @@ def _read_file(path: Path, name: str) -> Source:
     return Source(name, path, text, bom)
 
 
-def _walk(directory: Path, recursive: bool) -> list[Path]:
-    found: list[Path] = []
+def _walk(directory: str, recursive: bool) -> list[str]:
+    found: list[str] = []
     try:
-        entries = sorted(directory.iterdir(), key=lambda p: p.name)
+        entries = sorted(os.scandir(directory), key=lambda e: e.name)
     except PermissionError:
         raise InputError(f"{directory}: permission denied") from None
     for entry in entries:
         if entry.is_dir():
             if recursive:
-                found.extend(_walk(entry, recursive))
-        elif entry.suffix.lower() in MANIFEST_SUFFIXES:
-            found.append(entry)
+                found.extend(_walk(entry.path, recursive))
+        elif os.path.splitext(entry.name)[1].lower() in MANIFEST_SUFFIXES:
+            found.append(entry.path)
     return found
 
 
@@ -84,14 +83,13 @@ def read_sources(filenames: Iterable[str], recursive: bool = False) -> list[Sour
             text, bom = decode(data, "<stdin>")
             sources.append(Source("<stdin>", None, text, bom))
             continue
-        path = Path(name)
-        if path.is_dir():
-            files = _walk(path, recursive)
+        if os.path.isdir(name):
+            files = _walk(name, recursive)
             if not files:
                 raise InputError(f"{name}: no manifest files (*.yaml, *.yml, *.json) found")
-            sources.extend(_read_file(f, str(f)) for f in files)
+            sources.extend(_read_file(f, f) for f in files)
         else:
-            sources.append(_read_file(path, name))
+            sources.append(_read_file(name, name))
     return sources
 
 
@@ -123,15 +121,16 @@ def unified_diff(name: str, before: str, after: str) -> str:
     return "".join(out)
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: str, data: bytes) -> None:
     """Replace ``path`` with ``data`` atomically: a temp file in the same directory, fsync,
     rename. Mode is kept; a symlink is followed so the link itself stays a link."""
     import tempfile
 
-    target = path.resolve() if path.is_symlink() else path
-    directory = target.parent
-    mode = target.stat().st_mode & 0o7777
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    target = os.path.realpath(path)
+    mode = os.stat(target).st_mode & 0o7777
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=os.path.dirname(target)
+    )
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

@@ -27,7 +27,7 @@ BUILTIN: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
     "CronJob": (frozenset({"batch"}), ("spec", "jobTemplate", "spec", "template", "spec")),
 }
 
-_DECLARATION = re.compile(
+_DECLARATION = (
     r"(?P<kind>[A-Za-z][A-Za-z0-9]*)(?:\.(?P<group>[a-z0-9][a-z0-9.\-]*))?"
     r"=(?P<path>[A-Za-z0-9_\-*]+(?:\.[A-Za-z0-9_\-*]+)*)"
 )
@@ -44,7 +44,7 @@ class PodTemplatePath(NamedTuple):
 
 
 def parse_declaration(text: str) -> PodTemplatePath:
-    m = _DECLARATION.fullmatch(text.strip())
+    m = re.fullmatch(_DECLARATION, text.strip())
     if not m:
         raise KindError(
             f"invalid pod template path {text!r}: expected Kind[.group]=dotted.path, "

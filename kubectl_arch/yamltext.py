@@ -17,7 +17,6 @@ from typing import NamedTuple
 
 _MARKER = re.compile(r"^(?:---|\.\.\.)(?=[ \t\r\n]|$)|^%", re.M)
 _NOISE_LINE = re.compile(r"[ \t]*(?:#[^\n]*)?\r?\n?")
-_SCALAR = re.compile(r"""[A-Za-z0-9][A-Za-z0-9_.\-/]*|"[A-Za-z0-9_.\-/]*"|'[A-Za-z0-9_.\-/]*'""")
 
 
 class Span(NamedTuple):
@@ -67,19 +66,37 @@ def has_content(text: str, span: Span) -> bool:
 
 
 def _value(raw: str) -> str | None:
+    """A simple scalar's value (plain or quoted letters, digits and ``_.-/``), else None."""
     raw = raw.strip()
-    if not _SCALAR.fullmatch(raw):
+    if len(raw) >= 2 and raw[0] in "\"'" and raw[-1] == raw[0]:
+        raw = raw[1:-1]
+    elif not raw or not raw[0].isalnum():
         return None
-    return raw[1:-1] if raw[0] in "\"'" else raw
+    bare = raw.replace("_", "").replace(".", "").replace("-", "").replace("/", "")
+    return raw if bare.isascii() and (bare.isalnum() or not bare) and raw else None
 
 
-def _top_key(text: str, span: Span, key: str, prefix: str) -> str | None:
-    """The plain value of a top-level ``key`` at a given line prefix, if exactly one exists."""
-    pattern = re.compile(rf"^{prefix}{re.escape(key)}:[ \t]*([^\n#]*?)[ \t]*(?:#[^\n]*)?\r?$", re.M)
-    found = pattern.findall(text, span.start, span.end)
+def _top_key(text: str, span: Span, key: str, prefixes: tuple[str, ...]) -> str | None:
+    """The value of ``key`` on a line starting with one of ``prefixes``, if exactly one such
+    line exists in the span."""
+    found: list[int] = []
+    for prefix in prefixes:
+        needle = f"{prefix}{key}:"
+        if text.startswith(needle, span.start):
+            found.append(span.start + len(needle))
+        pos = text.find("\n" + needle, span.start, span.end)
+        while pos >= 0:
+            found.append(pos + 1 + len(needle))
+            pos = text.find("\n" + needle, pos + 1, span.end)
     if len(found) != 1:
         return None
-    return _value(found[0])
+    start = found[0]
+    if start < span.end and text[start] not in " \t\r\n":
+        return None
+    eol = text.find("\n", start, span.end)
+    line = text[start : span.end if eol < 0 else eol].rstrip("\r")
+    comment = line.find(" #")
+    return _value(line if comment < 0 else line[:comment])
 
 
 def sniff_document(text: str, span: Span) -> tuple[str | None, str] | None:
@@ -88,10 +105,10 @@ def sniff_document(text: str, span: Span) -> tuple[str | None, str] | None:
     first = text[span.start : span.end if first_eol < 0 else first_eol]
     if first.startswith("---") and first[3:].strip() and not first[3:].strip().startswith("#"):
         return None  # content on the marker line: not plain block style
-    kind = _top_key(text, span, "kind", "")
+    kind = _top_key(text, span, "kind", ("",))
     if kind is None:
         return None
-    return _top_key(text, span, "apiVersion", ""), kind
+    return _top_key(text, span, "apiVersion", ("",)), kind
 
 
 def _line_end(text: str, pos: int, end: int) -> int:
@@ -175,11 +192,11 @@ def sniff_item(text: str, item: Item) -> tuple[str | None, str] | None:
     gap = c - d - 1
     if gap < 1:
         return None
-    prefix = rf"(?: {{{c}}}| {{{d}}}-[ ]{{{gap}}})"
-    kind = _top_key(text, item.span, "kind", prefix)
+    prefixes = (" " * c, " " * d + "-" + " " * gap)
+    kind = _top_key(text, item.span, "kind", prefixes)
     if kind is None:
         return None
-    return _top_key(text, item.span, "apiVersion", prefix), kind
+    return _top_key(text, item.span, "apiVersion", prefixes), kind
 
 
 def top_level_keys(text: str, span: Span) -> dict[str, Span] | None:
