@@ -80,6 +80,7 @@ class Workload(NamedTuple):
     node: Any  # the pod spec mapping node
     key: Any  # its key node
     style_root: Any  # the object node (indentation style is read from it)
+    path: tuple[Any, ...]  # from parsed.root to the pod spec
 
 
 class Scan(NamedTuple):
@@ -124,22 +125,22 @@ def _identify(node: Any, location: Location) -> Location:
     )
 
 
-def _pod_specs(node: Any, path: Sequence[str]) -> tuple[list[tuple[Any, Any, str]], str | None]:
-    """(pod spec node, its key node, dotted field) for each match of ``path``.
+def _pod_specs(node: Any, path: Sequence[str]) -> tuple[list[tuple[Any, Any, tuple[Any, ...]]], str | None]:
+    """(pod spec node, its key node, path from ``node``) for each match of ``path``.
 
-    The second value names the first missing segment of a path without wildcards.
+    The second value names a path without wildcards that matched nothing.
     """
-    current: list[tuple[Any, Any, list[str]]] = [(node, None, [])]
+    current: list[tuple[Any, Any, tuple[Any, ...]]] = [(node, None, ())]
     for segment in path:
-        following: list[tuple[Any, Any, list[str]]] = []
+        following: list[tuple[Any, Any, tuple[Any, ...]]] = []
         for parent, _, trail in current:
             if segment == "*":
                 if yn.is_mapping(parent):
                     for k, v in yn.entries(parent):
                         if yn.is_scalar(k) and not yn.is_alias_value(k, v):
-                            following.append((v, k, [*trail, str(k.value)]))
+                            following.append((v, k, (*trail, str(k.value))))
                 elif yn.is_sequence(parent):
-                    following.extend((v, None, [*trail, str(i)]) for i, v in enumerate(parent.value))
+                    following.extend((v, None, (*trail, i)) for i, v in enumerate(parent.value))
                 continue
             if not yn.is_mapping(parent):
                 continue
@@ -148,11 +149,18 @@ def _pod_specs(node: Any, path: Sequence[str]) -> tuple[list[tuple[Any, Any, str
                 continue
             key, value = found
             if yn.is_alias_value(key, value):
-                raise yn.YamlShapeError(f"{'.'.join([*trail, segment])} is a YAML alias; pin cannot edit it")
-            following.append((value, key, [*trail, segment]))
+                raise yn.YamlShapeError(f"{_dotted((*trail, segment))} is a YAML alias; pin cannot edit it")
+            following.append((value, key, (*trail, segment)))
         current = following
     missing = None if current or "*" in path else ".".join(path)
-    return [(n, k, ".".join(t)) for n, k, t in current], missing
+    return current, missing
+
+
+def _dotted(path: Sequence[Any]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
 
 
 def _containers(pod: Any, location: Location, field: str) -> tuple[list[Container], list[Finding]]:
@@ -192,66 +200,70 @@ def _containers(pod: Any, location: Location, field: str) -> tuple[list[Containe
     return containers, errors
 
 
-def _object_workloads(parsed: yn.Parsed, node: Any, location: Location, kinds: Kinds, scan: Scan) -> None:
+def _object_workloads(
+    parsed: yn.Parsed, node: Any, base: tuple[Any, ...], location: Location, kinds: Kinds, scan: Scan
+) -> None:
     location = _identify(node, location)
-    if location.kind.endswith("List") and location.kind not in kinds.declared:
+    if location.kind.endswith("List") and location.kind not in kinds.declared and location.item is None:
         found = yn.find(node, "items")
-        if found is not None and yn.is_sequence(found[1]) and location.item is None:
+        if found is not None and yn.is_sequence(found[1]):
             for i, item in enumerate(found[1].value):
+                item_location = location._replace(item=i, kind="", name="", api_version="")
                 if not yn.is_mapping(item):
                     scan.findings.append(
-                        _input_error(
-                            location._replace(item=i),
-                            f"list item is {yn.describe(item)}, not an object",
-                        )
+                        _input_error(item_location, f"list item is {yn.describe(item)}, not an object")
                     )
                     continue
-                _object_workloads(parsed, item, location._replace(item=i, kind="", name=""), kinds, scan)
+                _object_workloads(parsed, item, (*base, "items", i), item_location, kinds, scan)
             return
-    for path in kinds.paths(location.api_version, location.kind):
-        specs, missing = _pod_specs(node, path)
-        if missing:
-            scan.findings.append(_input_error(location, f"no pod spec at {missing}", missing))
-        for pod, key, field in specs:
-            if not yn.is_mapping(pod):
-                scan.findings.append(
-                    _input_error(location, f"{field} is {yn.describe(pod)}, not a mapping", field)
-                )
-                continue
-            containers, errors = _containers(pod, location, field)
-            if errors:
-                scan.findings.extend(errors)
-                continue
-            data: dict[str, Any] = {}
-            budget = [yn.MAX_NODES]
-            for name in RELEVANT_KEYS:
-                found = yn.find(pod, name)
-                if found is not None:
-                    if yn.is_alias_value(*found):
-                        raise yn.YamlShapeError(f"{field}.{name} is a YAML alias; pin cannot edit it")
-                    data[name] = yn.to_data(found[1], budget)
-            scan.workloads.append(Workload(location, field, tuple(containers), data, parsed, pod, key, node))
+    try:
+        for path in kinds.paths(location.api_version, location.kind):
+            _path_workloads(parsed, node, base, path, location, scan)
+    except yn.YamlShapeError as exc:
+        scan.findings.append(_input_error(location, str(exc)))
+
+
+def _path_workloads(
+    parsed: yn.Parsed, node: Any, base: tuple[Any, ...], path: Sequence[str], location: Location, scan: Scan
+) -> None:
+    specs, missing = _pod_specs(node, path)
+    if missing:
+        scan.findings.append(_input_error(location, f"no pod spec at {missing}", missing))
+    for pod, key, trail in specs:
+        field = _dotted(trail)
+        if not yn.is_mapping(pod):
+            scan.findings.append(
+                _input_error(location, f"{field} is {yn.describe(pod)}, not a mapping", field)
+            )
+            continue
+        containers, errors = _containers(pod, location, field)
+        if errors:
+            scan.findings.extend(errors)
+            continue
+        data: dict[str, Any] = {}
+        budget = [yn.MAX_NODES]
+        for name in RELEVANT_KEYS:
+            found = yn.find(pod, name)
+            if found is not None:
+                if yn.is_alias_value(*found):
+                    raise yn.YamlShapeError(f"{field}.{name} is a YAML alias; pin cannot edit it")
+                data[name] = yn.to_data(found[1], budget)
+        scan.workloads.append(
+            Workload(location, field, tuple(containers), data, parsed, pod, key, node, (*base, *trail))
+        )
 
 
 def _parse_object(
     text: str, span: yamltext.Span, location: Location, kinds: Kinds, scan: Scan, item: bool
 ) -> None:
+    marks = (len(scan.workloads), len(scan.findings))
     try:
-        parsed = yn.compose(text, span.start, span.end)
-        root = parsed.root
-        if root is None:
-            return
-        if item:
-            root = root.value[0] if yn.is_sequence(root) and root.value else None
-        if not yn.is_mapping(root):
-            scan.findings.append(
-                _input_error(
-                    location,
-                    f"document is {yn.describe(root)}, not a Kubernetes object (a mapping)",
-                )
-            )
-            return
-        _object_workloads(parsed, root, location, kinds, scan)
+        try:
+            _read_object(text, span, location, kinds, scan, item, full=False)
+        except yn.NeedFullParse:
+            # A block scalar's value is needed: read this object again with the full parser.
+            del scan.workloads[marks[0] :], scan.findings[marks[1] :]
+            _read_object(text, span, location, kinds, scan, item, full=True)
     except yn.YamlSyntaxError as exc:
         scan.findings.append(
             _input_error(location, f"invalid YAML at line {exc.line}, column {exc.column}: {exc.problem}")
@@ -259,6 +271,23 @@ def _parse_object(
     except (yn.YamlShapeError, RecursionError) as exc:
         message = str(exc) if isinstance(exc, yn.YamlShapeError) else "document nests too deeply"
         scan.findings.append(_input_error(location, message))
+
+
+def _read_object(
+    text: str, span: yamltext.Span, location: Location, kinds: Kinds, scan: Scan, item: bool, full: bool
+) -> None:
+    parsed = yn.compose(text, span.start, span.end, full=full)
+    root, base = parsed.root, ()
+    if root is None:
+        return
+    if item:
+        root, base = (root.value[0], (0,)) if yn.is_sequence(root) and root.value else (None, ())
+    if not yn.is_mapping(root):
+        scan.findings.append(
+            _input_error(location, f"document is {yn.describe(root)}, not a Kubernetes object (a mapping)")
+        )
+        return
+    _object_workloads(parsed, root, base, location, kinds, scan)
 
 
 def scan(text: str, source: str, kinds: Kinds) -> Scan:
@@ -287,13 +316,6 @@ def scan(text: str, source: str, kinds: Kinds) -> Scan:
                     )
                     continue
         _parse_object(text, span, location, kinds, result, item=False)
-    return result
-
-
-def scan_items(text: str, items: Sequence[yamltext.Item], source: str, kinds: Kinds) -> Scan:
-    """Find the workloads among the items of a ResourceList laid out in block style."""
-    result = Scan(text, [], [])
-    _scan_items(text, items, Location(source, 0), kinds, result)
     return result
 
 
@@ -347,6 +369,7 @@ def pin(
     changed: list[Workload] = []
     edits: list[yamledit.Edit] = []
     styles: dict[int, yamledit.Style] = {}
+    plans: dict[int, list[tuple[Workload, affinity.Plan]]] = {}
     for workload in found.workloads:
         nodes, variant_warnings = node_platforms(workload, supported)
         location = workload.location
@@ -394,12 +417,50 @@ def pin(
             findings.append(Finding("error", f"cannot edit {field}: {exc}", location, field, 2))
             continue
         changed.append(workload)
+        plans.setdefault(id(workload.parsed), []).append((workload, plan))
         if on_change is not None:
             on_change(workload, plan)
     text = found.text
     if edits and not any(f.severity == "error" for f in findings):
         text = yamledit.apply_edits(found.text, edits)
+        for group in plans.values():
+            failure = _verify(text, edits, group)
+            if failure is not None:
+                findings.append(failure)
+                text = found.text
     return Outcome(text, changed, findings)
+
+
+def _verify(
+    text: str, edits: Sequence[Any], group: Sequence[tuple[Workload, affinity.Plan]]
+) -> Finding | None:
+    """Read an edited object back and check it is the original with exactly the planned
+    affinity changes: splicing must never corrupt or lose anything."""
+    parsed = group[0][0].parsed
+    before = sum(len(e.text) - (e.end - e.start) for e in edits if e.start < parsed.offset)
+    inside = sum(len(e.text) - (e.end - e.start) for e in edits if parsed.offset <= e.start < parsed.stop)
+    expected = yn.to_data(parsed.root, raw=parsed)
+    for workload, plan in group:
+        parent = expected
+        for part in workload.path[:-1]:
+            parent = parent[part]
+        last = workload.path[-1]
+        parent[last] = affinity.apply(parent[last], plan.ops)
+    try:
+        again = yn.compose(text, parsed.offset + before, parsed.stop + before + inside)
+        actual = yn.to_data(again.root, raw=again)
+    except (yn.YamlSyntaxError, yn.YamlShapeError):
+        actual = None
+    if actual == expected:
+        return None
+    return Finding(
+        "error",
+        "internal error: the edited YAML did not read back as planned, so nothing was written; "
+        "please report this with the input",
+        group[0][0].location,
+        None,
+        2,
+    )
 
 
 def static_platforms(scans: Iterable[Scan], platforms: frozenset[Platform]) -> dict[str, frozenset[Platform]]:
