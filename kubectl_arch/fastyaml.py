@@ -111,6 +111,11 @@ class _Reader:
     def mark(self, index: int, line: int) -> Mark:
         return Mark(index - self.base, line, index - self.lines[line][0])
 
+    def eof_mark(self) -> Mark:
+        text, start, end = self.text, self.base, self.end
+        last_newline = text.rfind("\n", start, end)
+        return Mark(end - start, text.count("\n", start, end), end - (max(last_newline, start - 1) + 1))
+
     def next_content(self, i: int) -> int | None:
         lines = self.lines
         while i < len(lines):
@@ -168,7 +173,13 @@ class _Reader:
                 elif child is not None and child[2] == indent and self.is_dash(child[0] + indent, child[1]):
                     value, nxt = self.sequence(j, indent)  # type: ignore[arg-type]
                 else:
-                    value = self.scalar(PLAIN_TAG, "", after, after, i, None)
+                    # Like ruamel.yaml, an empty value is marked where the next token starts.
+                    if child is not None:
+                        at = child[0] + child[2]
+                        mark = self.mark(at, j)  # type: ignore[arg-type]
+                    else:
+                        mark = self.eof_mark()
+                    value = Node("scalar", PLAIN_TAG, "", mark, Mark(mark.index, mark.line, mark.column))
                     nxt = i + 1
             else:
                 value, nxt = self.inline(i, value_pos, line_end, indent)
@@ -340,8 +351,11 @@ class _Reader:
         # blank lines belong to it), or at the end of the text.
         if j < len(lines):
             end_mark = Mark(lines[j][0] - self.base, j, 0)
+        elif lines[-1][3] == _BLANK and j - 1 > i and not self.text.endswith("\n", 0, self.end):
+            # a final blank line without a line break is not part of the scalar
+            end_mark = Mark(lines[-1][0] - self.base, len(lines) - 1, 0)
         else:
-            end_mark = Mark(self.end - self.base, len(lines), 0)
+            end_mark = self.eof_mark()
         node = Node("scalar", STR_TAG, _INEXACT, self.mark(pos, i), end_mark)
         node.style = text[pos]
         return node, j if j < len(lines) else None
