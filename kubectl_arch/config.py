@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any, NamedTuple
 
 from .errors import InputError
@@ -50,10 +49,32 @@ def _from_configmap(data: Any, where: str) -> PinSettings:
             raise InputError(f"{where}: unknown option {key!r}{hint}")
         if not isinstance(value, str):
             raise InputError(f"{where}: option {key!r} must be a string")
-    return PinSettings(
-        platforms=_split(data.get("platform") or ""),
-        pod_template_paths=_split(data.get("pod-template-path") or ""),
+    return _checked(
+        PinSettings(
+            platforms=_split(data.get("platform") or ""),
+            pod_template_paths=_split(data.get("pod-template-path") or ""),
+        ),
+        where,
+        "platform",
+        "pod-template-path",
     )
+
+
+def _checked(settings: PinSettings, where: str, platform_key: str, path_key: str) -> PinSettings:
+    """``settings`` once every value parses; errors name the option as the config spells it."""
+    from . import platforms as plat
+    from .workloads import KindError, parse_declaration
+
+    try:
+        plat.parse_list(settings.platforms)
+    except plat.PlatformError as exc:
+        raise InputError(f"{where}: {platform_key}: {exc}") from None
+    for value in settings.pod_template_paths:
+        try:
+            parse_declaration(value)
+        except KindError as exc:
+            raise InputError(f"{where}: {path_key}: {exc}") from None
+    return settings
 
 
 def _schema() -> dict[str, Any]:
@@ -64,22 +85,65 @@ def _schema() -> dict[str, Any]:
     return json.loads(text)  # type: ignore[no-any-return]
 
 
+def _field(path: Any) -> str:
+    """A schema error's path as the config spells it: ``podTemplatePaths[1]``."""
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+
+
+def _describe(value: Any) -> str:
+    names = {bool: "a boolean", int: "a number", float: "a number", dict: "a mapping", list: "a list"}
+    return "null" if value is None else names.get(type(value), f"{value!r}")
+
+
+def _schema_error(error: Any) -> tuple[str, str]:
+    """(field, message) for the first schema violation, in the words of the config file."""
+    field = _field(error.absolute_path)
+    if error.validator == "additionalProperties":
+        import difflib
+
+        known = list(error.schema.get("properties", {}))
+        unknown = sorted(str(k) for k in error.instance if k not in known)
+        options = [k for k in known if k not in ("apiVersion", "kind", "metadata")]
+        close = difflib.get_close_matches(unknown[0], options, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(options)})"
+        return field, f"unknown field {unknown[0]!r}{hint}"
+    if error.validator == "oneOf":
+        # The branch of the value's own type says what is wrong with it (empty list, empty
+        # item); when no branch has its type, say which types are accepted.
+        types = {"string": str, "array": list, "object": dict}
+        branches = error.schema.get("oneOf", [])
+
+        def fits(branch: int) -> bool:
+            expected = types.get(branches[branch].get("type", ""))
+            return expected is not None and isinstance(error.instance, expected)
+
+        inner = [e for e in error.context if fits(e.relative_schema_path[0])]
+        if inner:
+            return _schema_error(inner[0])
+        return field, f"expected a string or a list of strings, got {_describe(error.instance)}"
+    if error.validator == "pattern" and error.absolute_path and error.absolute_path[0] == "podTemplatePaths":
+        from .workloads import KindError, parse_declaration
+
+        try:
+            parse_declaration(str(error.instance))
+        except KindError as exc:
+            return field, str(exc)
+    return field, error.message
+
+
 def _from_typed(obj: Mapping[str, Any], where: str) -> PinSettings:
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(_schema())
-    errors = sorted(validator.iter_errors(dict(obj)), key=lambda e: list(e.absolute_path))
+    errors = sorted(validator.iter_errors(dict(obj)), key=lambda e: [str(p) for p in e.absolute_path])
     if errors:
-        error = errors[0]
-        field = ".".join(str(p) for p in error.absolute_path) or KIND
-        message = error.message
-        if error.validator == "additionalProperties":
-            message = message.replace("Additional properties are not allowed", "unknown field")
-        raise InputError(f"{where}: {field}: {message}")
+        field, message = _schema_error(errors[0])
+        raise InputError(f"{where}: {field}: {message}" if field else f"{where}: {message}")
     platforms = obj.get("platforms") or ()
     if isinstance(platforms, str):
         platforms = _split(platforms)
-    return PinSettings(tuple(platforms), tuple(obj.get("podTemplatePaths") or ()))
+    settings = PinSettings(tuple(platforms), tuple(obj.get("podTemplatePaths") or ()))
+    return _checked(settings, where, "platforms", "podTemplatePaths")
 
 
 def from_object(obj: Any, where: str) -> PinSettings:
@@ -98,6 +162,20 @@ def from_object(obj: Any, where: str) -> PinSettings:
     )
 
 
+def typed_data(text: str, start: int, end: int) -> Any:
+    """The YAML 1.1 typed data of the document at ``text[start:end]``.
+
+    The fast reader leaves block scalars (``kustomize.config.k8s.io/id: |``, Kustomize's
+    ``config.kubernetes.io/function: |``) unread; a config holding one is read in full.
+    """
+    from . import yamlnodes as yn
+
+    try:
+        return yn.to_data(yn.compose(text, start, end).root, typed=True)
+    except yn.NeedFullParse:
+        return yn.to_data(yn.compose(text, start, end, full=True).root, typed=True)
+
+
 def load(path: str) -> PinSettings:
     """Settings from a YAML file (``--config``, or a Kustomize legacy plugin's config)."""
     from . import manifests, yamltext
@@ -108,12 +186,11 @@ def load(path: str) -> PinSettings:
     if len(spans) != 1:
         raise InputError(f"{path}: expected one {KIND} or ConfigMap document, found {len(spans)}")
     try:
-        parsed = yn.compose(source.text, spans[0].start, spans[0].end)
-        data = yn.to_data(parsed.root, typed=True)
+        data = typed_data(source.text, spans[0].start, spans[0].end)
     except yn.YamlSyntaxError as exc:
         raise InputError(
             f"{path}: invalid YAML at line {exc.line}, column {exc.column}: {exc.problem}"
         ) from None
     except yn.YamlShapeError as exc:
         raise InputError(f"{path}: {exc}") from None
-    return from_object(data, str(Path(path)))
+    return from_object(data, path)

@@ -19,6 +19,11 @@ from .workloads import Kinds
 
 VERSIONS = ("config.kubernetes.io/v1", "config.kubernetes.io/v1alpha1")
 SOURCE = "ResourceList"
+NO_PLATFORMS = (
+    "ResourceList functionConfig: no platforms given: set 'platform' in a ConfigMap "
+    '(kpt fn eval --exec "kubectl-arch pin" DIR -- platform=linux/amd64,linux/arm64) '
+    f"or 'platforms' in a {config.API_VERSION} {config.KIND}"
+)
 
 
 def resource_list_span(text: str) -> yamltext.Span | None:
@@ -42,8 +47,7 @@ def _function_config(text: str, sections: Mapping[str, yamltext.Span]) -> Any:
     if span is None:
         return None
     try:
-        parsed = yn.compose(text, span.start, span.end)
-        data = yn.to_data(parsed.root, typed=True)
+        data = config.typed_data(text, span.start, span.end)
     except yn.YamlSyntaxError as exc:
         raise InputError(
             f"ResourceList functionConfig: invalid YAML at line {exc.line}, "
@@ -73,17 +77,16 @@ def result(finding: pin.Finding) -> dict[str, Any]:
 
 
 def _with_results(text: str, span: yamltext.Span, results: list[dict[str, Any]]) -> str:
-    from . import yamledit
-
     sections = yamltext.top_level_keys(text, span) or {}
     old = sections.get("results")
     if old is not None:
         text = text[: old.start] + text[old.end :]
     if not results:
         return text
+    from . import yamledit
+
     newline = "\r\n" if "\r\n" in text[:4096] else "\n"
-    style = yamledit.Style(2, 0, newline)
-    lines = yamledit.block_lines({"results": results}, 0, style)
+    lines = yamledit.block_lines({"results": results}, 0, yamledit.Style(2, 0, newline))
     if text and not text.endswith("\n"):
         text += newline
     return text + "".join(line + newline for line in lines)
@@ -99,11 +102,20 @@ def process(
     sections = yamltext.top_level_keys(text, span)
     if sections is None or ("items" not in sections and "functionConfig" not in sections):
         raise InputError("ResourceList: no items")
-    settings = config.from_object(_function_config(text, sections), "ResourceList functionConfig")
-    settings = settings.overridden_by(flags)
-    kinds = Kinds.parse(settings.pod_template_paths)
-    found = pin.scan(text, SOURCE, kinds)
-    outcome = pin.pin(found, supported_for(settings, [found]))
+    try:
+        settings = config.from_object(_function_config(text, sections), "ResourceList functionConfig")
+        settings = settings.overridden_by(flags)
+        if not settings.platforms:
+            raise InputError(NO_PLATFORMS)
+        kinds = Kinds.parse(settings.pod_template_paths)
+        found = pin.scan(text, SOURCE, kinds)
+        supported = supported_for(settings, [found])
+    except InputError as exc:
+        # A function reports even a bad configuration in its output ResourceList, whose
+        # items pass through unchanged, so that orchestrators show it with the results.
+        finding = pin.Finding("error", str(exc), exit_code=exc.exit_code)
+        return _with_results(text, span, [result(finding)]), [finding]
+    outcome = pin.pin(found, supported)
     failed = any(f.severity == "error" for f in outcome.findings)
     out = text if failed else outcome.text
     out_span = yamltext.Span(span.start, span.end + len(out) - len(text))

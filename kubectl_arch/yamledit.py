@@ -44,9 +44,14 @@ class Edit(NamedTuple):
 
 
 def scalar(value: Any) -> str:
-    """A scalar that YAML 1.1 and 1.2 readers both load as the same string."""
+    """A scalar that YAML 1.1 and 1.2 readers both load as the same value: strings stay
+    strings (quoted when they could read as anything else), integers and booleans stay so."""
     if value is None:
         return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
     text = str(value)
     if _PLAIN.fullmatch(text) and text not in _YAML11_WORDS:
         return text

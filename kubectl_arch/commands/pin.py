@@ -133,6 +133,11 @@ def command(
     flags = config.PinSettings(tuple(platform_values), tuple(pod_template_paths))
     if config_path:
         flags = config.load(config_path).overridden_by(flags)
+        if not flags.platforms:
+            raise InputError(
+                f"{config_path}: no platforms given: set 'platforms' ({config.KIND}) or 'platform' "
+                "(ConfigMap), or use --platform"
+            )
     for value in flags.pod_template_paths:
         _check_declaration(value)
 
