@@ -369,7 +369,7 @@ def pin(
     changed: list[Workload] = []
     edits: list[yamledit.Edit] = []
     styles: dict[int, yamledit.Style] = {}
-    plans: dict[int, list[tuple[Workload, affinity.Plan]]] = {}
+    groups: dict[int, _Group] = {}
     for workload in found.workloads:
         nodes, variant_warnings = node_platforms(workload, supported)
         location = workload.location
@@ -412,42 +412,56 @@ def pin(
             )
         splicer = yamledit.Splicer(workload.parsed, workload.node, workload.key, style)
         try:
-            edits.extend(splicer.apply_ops(plan.ops))
+            workload_edits = splicer.apply_ops(plan.ops)
         except (yamledit.EditError, yn.YamlShapeError) as exc:
             findings.append(Finding("error", f"cannot edit {field}: {exc}", location, field, 2))
             continue
+        edits.extend(workload_edits)
         changed.append(workload)
-        plans.setdefault(id(workload.parsed), []).append((workload, plan))
+        group = groups.setdefault(id(workload.parsed), _Group(workload.parsed, [], []))
+        group.workloads.append((workload, plan))
+        group.edits.extend(workload_edits)
         if on_change is not None:
             on_change(workload, plan)
     text = found.text
     if edits and not any(f.severity == "error" for f in findings):
         text = yamledit.apply_edits(found.text, edits)
-        for group in plans.values():
-            failure = _verify(text, edits, group)
+        for group in groups.values():
+            failure = _verify(text, groups.values(), group)
             if failure is not None:
                 findings.append(failure)
                 text = found.text
     return Outcome(text, changed, findings)
 
 
-def _verify(
-    text: str, edits: Sequence[Any], group: Sequence[tuple[Workload, affinity.Plan]]
-) -> Finding | None:
+class _Group(NamedTuple):
+    """The workloads of one parsed object and the edits made to it."""
+
+    parsed: yn.Parsed
+    workloads: list[tuple[Workload, affinity.Plan]]
+    edits: list[Any]
+
+
+def _growth(edits: Iterable[Any]) -> int:
+    return sum(len(e.text) - (e.end - e.start) for e in edits)
+
+
+def _verify(text: str, groups: Iterable[_Group], group: _Group) -> Finding | None:
     """Read an edited object back and check it is the original with exactly the planned
     affinity changes: splicing must never corrupt or lose anything."""
-    parsed = group[0][0].parsed
-    before = sum(len(e.text) - (e.end - e.start) for e in edits if e.start < parsed.offset)
-    inside = sum(len(e.text) - (e.end - e.start) for e in edits if parsed.offset <= e.start < parsed.stop)
+    parsed = group.parsed
+    before = sum(_growth(g.edits) for g in groups if g.parsed.offset < parsed.offset)
+    start = parsed.offset + before
+    stop = parsed.stop + before + _growth(group.edits)
     expected = yn.to_data(parsed.root, raw=parsed)
-    for workload, plan in group:
+    for workload, plan in group.workloads:
         parent = expected
         for part in workload.path[:-1]:
             parent = parent[part]
         last = workload.path[-1]
         parent[last] = affinity.apply(parent[last], plan.ops)
     try:
-        again = yn.compose(text, parsed.offset + before, parsed.stop + before + inside)
+        again = yn.compose(text, start, stop)
         actual = yn.to_data(again.root, raw=again)
     except (yn.YamlSyntaxError, yn.YamlShapeError):
         actual = None
@@ -457,7 +471,7 @@ def _verify(
         "error",
         "internal error: the edited YAML did not read back as planned, so nothing was written; "
         "please report this with the input",
-        group[0][0].location,
+        group.workloads[0][0].location,
         None,
         2,
     )

@@ -189,6 +189,7 @@ class Splicer:
         self.base_key = base_key
         self.style = style
         self.edits: list[Edit] = []
+        self._flow_removals: dict[int, tuple[Any, set[int]]] = {}
 
     # -- navigation ------------------------------------------------------------------------
     def _resolve(self, path: tuple[Any, ...]) -> _Step:
@@ -318,14 +319,8 @@ class Splicer:
         if len(seq.value) == 1:
             raise EditError("refusing to empty a list")
         item = step.node
-        if seq.flow_style:
-            if index == 0:
-                start = self.parsed.start(item)
-                end = self.parsed.start(seq.value[1])
-            else:
-                start = self.parsed.end(seq.value[index - 1])
-                end = self.parsed.end(item)
-            self.edits.append(Edit(start, end, ""))
+        if seq.flow_style:  # removals from one flow list become one edit (see _flush_flow)
+            self._flow_removals.setdefault(id(seq), (seq, set()))[1].add(index)
             return
         dash = _dash_position(self.parsed, item)
         if dash is None:
@@ -385,7 +380,23 @@ class Splicer:
                 self.replace(path, op[2])
             else:
                 raise EditError(f"unknown operation {kind!r}")
+        self._flush_flow()
         return self.edits
+
+    def _flush_flow(self) -> None:
+        """Rewrite each flow list that lost items: the kept items' own text, separated as
+        the first two items were."""
+        text = self.text
+        for seq, removed in self._flow_removals.values():
+            items = seq.value
+            kept = [item for i, item in enumerate(items) if i not in removed]
+            if not kept:
+                raise EditError("refusing to empty a list")
+            first, last = items[0], items[-1]
+            separator = text[self.parsed.end(items[0]) : self.parsed.start(items[1])]
+            body = separator.join(text[self.parsed.start(i) : self.parsed.end(i)] for i in kept)
+            self.edits.append(Edit(self.parsed.start(first), self.parsed.end(last), body))
+        self._flow_removals.clear()
 
 
 def _indent(text: str, pos: int) -> int:
