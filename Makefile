@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PLATFORMS ?= linux/amd64,linux/arm64
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean compile
 
 $(BIN)/kubectl-arch: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,19 +13,23 @@ $(BIN)/kubectl-arch: pyproject.toml
 	$(BIN)/python -m compileall -q kubectl_arch
 	@touch $@
 
+# Byte-compile the package (this checkout may run with PYTHONDONTWRITEBYTECODE set).
+compile: $(BIN)/kubectl-arch
+	@$(BIN)/python -m compileall -q kubectl_arch
+
 # Install the tool and pin the example manifest.
-demo: $(BIN)/kubectl-arch
+demo: compile
 	$(BIN)/kubectl-arch pin --platform $(PLATFORMS) -f testdata/deploy.yaml
 
 # The whole test suite.
-test: $(BIN)/kubectl-arch
+test: compile
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(BIN)/kubectl-arch
 	$(BIN)/ruff check kubectl_arch tests bench
 	$(BIN)/ruff format --check kubectl_arch tests bench
 
-bench: $(BIN)/kubectl-arch
+bench: compile
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/run.py
 
 clean:

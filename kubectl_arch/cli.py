@@ -119,5 +119,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     return result if isinstance(result, int) else 0
 
 
+def run() -> None:
+    """Console entry point: ``main`` in a process that exits as soon as its work is done.
+
+    A short-lived command needs neither the cycle collector nor the interpreter's teardown
+    (together about a fifth of a small run's wall time): output is flushed and files are
+    closed before ``os._exit``.
+    """
+    import contextlib
+    import gc
+
+    gc.disable()
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(BrokenPipeError, ValueError):
+            stream.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()
