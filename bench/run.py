@@ -1,0 +1,48 @@
+"""Run every kubectl-arch benchmark with its default settings and summarise the goal lines.
+
+``make bench`` runs this. Exits 1 when a benchmark could not run; a missed goal is reported
+as MISS but is not a failure.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SCRIPTS = ("startup.py", "throughput.py", "krm.py", "fidelity.py")
+GOAL_LINE = re.compile(r"^(?P<name>[a-z][a-z ]*): (?P<text>.*) (?P<verdict>PASS|MISS)$")
+
+
+def main() -> int:
+    rows: list[tuple[str, str, str]] = []
+    failed: list[str] = []
+    for script in SCRIPTS:
+        print(f"=== {script} ===", flush=True)
+        start = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, str(HERE / script)], stdout=subprocess.PIPE, text=True, check=False
+        )
+        print(proc.stdout, end="")
+        print(f"({script}: {time.perf_counter() - start:.1f} s, exit {proc.returncode})\n", flush=True)
+        found = [m for m in map(GOAL_LINE.match, proc.stdout.splitlines()) if m]
+        rows.extend((m["name"], m["verdict"], m["text"]) for m in found)
+        if proc.returncode != 0 or not found:
+            failed.append(script)
+            rows.append((script, "FAIL", f"could not run (exit {proc.returncode})"))
+
+    width = max(len(name) for name, _, _ in rows)
+    print("=== summary ===")
+    for name, verdict, text in rows:
+        print(f"{name:<{width}}  {verdict}  {text}")
+    if failed:
+        print(f"failed to run: {', '.join(failed)}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
