@@ -297,7 +297,38 @@ class _Reader:
         value = text[pos:stop].rstrip(" ")
         if ": " in value or value.endswith(":") or "\t" in value:
             raise Unsupported("mapping indicator inside a plain scalar")
-        return self.scalar(PLAIN_TAG, value, pos, pos + len(value), i, None), i + 1
+        end, end_line = pos + len(value), i
+        if comment < 0:
+            value, end, end_line = self.continued(value, end, i, indent)
+        node = Node("scalar", PLAIN_TAG, value, self.mark(pos, i), self.mark(end, end_line))
+        return node, end_line + 1
+
+    def continued(self, value: str, end: int, i: int, indent: int) -> tuple[str, int, int]:
+        """A plain scalar's continuation lines (indented past ``indent``), folded: one line
+        break becomes a space, each blank line a line break."""
+        lines, text = self.lines, self.text
+        j, blanks = i + 1, 0
+        while j < len(lines):
+            start, line_end, line_indent, kind = lines[j]
+            if kind == _BLANK:
+                blanks += 1
+            elif kind == _CONTENT and line_indent > indent:
+                part = text[start + line_indent : line_end]
+                comment = part.find(" #")
+                if comment >= 0:
+                    part = part[:comment]
+                part = part.rstrip(" ")
+                if ": " in part or part.endswith(":") or "\t" in part or part.startswith("#"):
+                    raise Unsupported("unusual plain scalar continuation")
+                value += "\n" * blanks if blanks else " "
+                value += part
+                end, i, blanks = start + line_indent + len(part), j, 0
+                if comment >= 0:
+                    break  # a comment ends the scalar
+            else:
+                break
+            j += 1
+        return value, end, i
 
     def quoted(self, pos: int, line_end: int, line: int, build: bool = True) -> tuple[Any, str, int]:
         text = self.text

@@ -63,7 +63,8 @@ def test_offset_marks_within_a_larger_text() -> None:
         "? complex\n: value\n",
         "a: [1,\n  2]\n",
         "a: 'multi\n  line'\n",
-        "a: plain\n  continued\n",
+        'a: "double\n  quoted"\n',
+        "a: x # comment\n  continued\n",
         "%YAML 1.1\n---\na: 1\n",
         "a:\n\t- b\n",
         "- - nested\n",
@@ -76,6 +77,13 @@ def test_offset_marks_within_a_larger_text() -> None:
 def test_declines_what_it_does_not_read(text: str) -> None:
     with pytest.raises(fastyaml.Unsupported):
         fastyaml.parse(text, 0, len(text))
+
+
+def test_plain_scalars_fold_over_lines() -> None:
+    text = "a: one\n  two\n\n  three # end\nb:\n- x\n  y\n"
+    node = fastyaml.parse(text, 0, len(text))
+    assert differences(node, ruamel_compose(text)) == []
+    assert yn.to_data(node) == {"a": "one two\nthree", "b": ["x y"]}
 
 
 def test_block_scalar_value_needs_the_full_parser() -> None:
@@ -124,7 +132,7 @@ WORDS = st.sampled_from(
     [
         "a", "name", "image", "nginx:1.27", "on", "yes", "0644", "1.5", "~", "null", "true", "x y",
         "a#b", "a #b", "-x", "x-", "http://h/p", "a:b", "key: v", "it's", 'say "hi"', "", " lead",
-        "trail ", "kubernetes.io/arch", "@x", "%x", "`x`", "[x]", "{x}", "x,y", "é", "\\", "!t", "*a", "&a",
+        "trail ", "kubernetes.io/arch", "one two three", "a - b", "x: y z", "p #q r", "@x", "%x", "`x`", "[x]", "{x}", "x,y", "é", "\\", "!t", "*a", "&a",
     ]
 )  # fmt: skip
 KEYS = st.sampled_from(["a", "b", "name", "spec", "kubernetes.io/os", "x y", "on", "1", "k-e_y.z"])
@@ -179,6 +187,13 @@ class Emitter:
                 elif isinstance(item, str) and item and self.draw(st.integers(0, 5)) == 0:
                     lines.append(head + " |")
                     lines.extend(" " * (column + self.indent) + part for part in item.split(" "))
+                elif isinstance(item, str) and " " in item.strip() and self.draw(st.integers(0, 3)) == 0:
+                    first, *rest = item.strip().split(" ")
+                    lines.append(f"{head} {first}")  # a plain scalar folded over several lines
+                    for part in rest:
+                        if self.draw(st.booleans()):
+                            lines.append("")
+                        lines.append(" " * (column + self.indent) + part + self.comment())
                 else:
                     lines.append(f"{head} {self.flow(item)}{self.comment()}")
             return lines or [pad + "{}"]
