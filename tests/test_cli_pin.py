@@ -19,7 +19,9 @@ BIN = Path(sys.executable).parent / "kubectl-arch"
 BOTH = "linux/amd64,linux/arm64"
 
 
-def run(*args: str, stdin: bytes | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
+def run(
+    *args: str, stdin: bytes | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
         [str(BIN), *args], input=stdin, capture_output=True, cwd=cwd or ROOT, timeout=60, check=False
     )
@@ -148,7 +150,9 @@ def test_declared_kinds() -> None:
     assert other_group.stdout == (TESTDATA / "rollout.yaml").read_bytes()
     bad = run(*args, "--pod-template-path", "Rollout:spec")
     assert bad.returncode == 2
-    assert error_lines(bad)[0].startswith("error: --pod-template-path: invalid pod template path 'Rollout:spec'")
+    assert error_lines(bad)[0].startswith(
+        "error: --pod-template-path: invalid pod template path 'Rollout:spec'"
+    )
 
 
 def test_bom_and_crlf_are_kept(tmp_path: Path) -> None:

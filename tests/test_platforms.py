@@ -35,7 +35,10 @@ def test_parse_normalises_like_containerd(text: str, expected: Platform) -> None
     ("text", "message"),
     [
         ("lunix/amd64", "invalid platform 'lunix/amd64': unknown os 'lunix'; did you mean linux/amd64?"),
-        ("linux/amd46", "invalid platform 'linux/amd46': unknown architecture 'amd46'; did you mean linux/amd64?"),
+        (
+            "linux/amd46",
+            "invalid platform 'linux/amd46': unknown architecture 'amd46'; did you mean linux/amd64?",
+        ),
         ("linux/arm46", "unknown architecture 'arm46'; did you mean linux/arm64?"),
         ("arm64", "invalid platform 'arm64': expected os/arch[/variant]; did you mean linux/arm64?"),
         ("linux-arm64", "did you mean linux/arm64?"),
