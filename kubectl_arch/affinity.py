@@ -58,6 +58,8 @@ class Plan(NamedTuple):
     conflict: str | None
     # The node platforms the pod can land on once the plan is applied.
     admitted: frozenset[NodePlatform]
+    # Where the conflict lies, relative to the pod spec ("nodeSelector" or "affinity").
+    conflict_field: str = ""
 
     @property
     def changes(self) -> bool:
@@ -135,19 +137,23 @@ def _allows(axis: int, value: str, selector: Mapping[str, Any], exprs: Iterable[
     """Whether a node of this os (axis 0) or arch (axis 1) can satisfy selector and term.
 
     Every node carries the GA label, so every operator on it is decisive. A node may lack the
-    beta label, so only ``In`` (and a nodeSelector entry) on it narrows what is possible; the
-    other operators on beta keys are satisfiable by some node and left to the scheduler.
+    beta label, and when it has one the value agrees with the GA label: the beta expressions
+    must all hold for one of these two nodes (a nodeSelector entry on the beta key rules out
+    the node without it).
     """
     ga, beta = AXES[axis]
     for key in (ga, beta):
         if key in selector and str(selector[key]) != value:
             return False
+    beta_exprs: list[_Expr] = []
     for expr in exprs:
         if expr.key == ga and not _satisfies(expr, value):
             return False
-        if expr.key == beta and expr.operator == "In" and value not in expr.values:
-            return False
-    return True
+        if expr.key == beta:
+            beta_exprs.append(expr)
+    with_label = all(_satisfies(e, value) for e in beta_exprs)
+    without_label = beta not in selector and all(e.operator in ("NotIn", "DoesNotExist") for e in beta_exprs)
+    return with_label or without_label
 
 
 def _admitted(axis: int, selector: Mapping[str, Any], exprs: Sequence[_Expr]) -> frozenset[str] | None:
@@ -286,6 +292,7 @@ def plan(pod_spec: Mapping[str, Any], allowed: Iterable[NodePlatform]) -> Plan:
             f"nodeSelector {_describe_selector(selector)} excludes every platform the images "
             f"support ({_fmt(allowed)})",
             frozenset(),
+            "nodeSelector",
         )
 
     affinity = _mapping(pod_spec.get("affinity"), ("affinity",))
@@ -352,6 +359,7 @@ def plan(pod_spec: Mapping[str, Any], allowed: Iterable[NodePlatform]) -> Plan:
             f"required node affinity admits no platform the images support "
             f"({_fmt(candidates)}){where}: " + "; ".join(dead),
             frozenset(),
+            "affinity",
         )
     if rewrite:
         ops = [("replace", TERMS_PATH, rewritten)]

@@ -395,7 +395,7 @@ def pin(
                     "error",
                     f"{plan.conflict}; containers: {describe_containers(workload.containers)}",
                     location,
-                    f"{workload.field}.affinity",
+                    f"{workload.field}.{plan.conflict_field}",
                     1,
                 )
             )
@@ -425,7 +425,12 @@ def pin(
             on_change(workload, plan)
     text = found.text
     if edits and not any(f.severity == "error" for f in findings):
-        text = yamledit.apply_edits(found.text, edits)
+        try:
+            text = yamledit.apply_edits(found.text, edits)
+        except yamledit.EditError as exc:
+            where = changed[0].location if changed else None
+            findings.append(Finding("error", f"internal error: {exc}; nothing was written", where, None, 2))
+            return Outcome(found.text, changed, findings)
         for group in groups.values():
             failure = _verify(text, groups.values(), group)
             if failure is not None:

@@ -384,18 +384,26 @@ class Splicer:
         return self.edits
 
     def _flush_flow(self) -> None:
-        """Rewrite each flow list that lost items: the kept items' own text, separated as
-        the first two items were."""
-        text = self.text
+        """Delete each run of removed flow-list items with its separator; kept items, which
+        other operations may be editing, are not touched."""
         for seq, removed in self._flow_removals.values():
             items = seq.value
-            kept = [item for i, item in enumerate(items) if i not in removed]
-            if not kept:
+            if len(removed) >= len(items):
                 raise EditError("refusing to empty a list")
-            first, last = items[0], items[-1]
-            separator = text[self.parsed.end(items[0]) : self.parsed.start(items[1])]
-            body = separator.join(text[self.parsed.start(i) : self.parsed.end(i)] for i in kept)
-            self.edits.append(Edit(self.parsed.start(first), self.parsed.end(last), body))
+            index = 0
+            while index < len(items):
+                if index not in removed:
+                    index += 1
+                    continue
+                last = index
+                while last + 1 < len(items) and last + 1 in removed:
+                    last += 1
+                if index > 0:  # ", removed..." after the previous kept item
+                    start, end = self.parsed.end(items[index - 1]), self.parsed.end(items[last])
+                else:  # "removed..., " before the first kept item
+                    start, end = self.parsed.start(items[0]), self.parsed.start(items[last + 1])
+                self.edits.append(Edit(start, end, ""))
+                index = last + 1
         self._flow_removals.clear()
 
 

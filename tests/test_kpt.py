@@ -232,7 +232,7 @@ def test_fn_eval_conflict_fails_and_changes_nothing(
             "message": message,
             "severity": "error",
             "resourceRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
-            "field": {"path": "spec.template.spec.affinity"},
+            "field": {"path": "spec.template.spec.nodeSelector"},
             "file": {"path": "deploy.yaml"},  # kpt omits index 0
         }
     ]

@@ -451,10 +451,6 @@ def test_conflict_is_an_error_result_and_items_stay(env: dict[str, str]) -> None
     assert proc.stderr.decode() == f"error: apps/web.yaml doc 1 Deployment/web: {CONFLICT_MESSAGE}\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pin names spec.template.spec.affinity for every conflict, also when the nodeSelector is at fault",
-)
 def test_conflict_field_names_the_node_selector(env: dict[str, str]) -> None:
     proc = pin(env, HEADER + CONFLICT_DEPLOYMENT + KPT_CONFIG)
     [result] = results_of(proc.stdout)
