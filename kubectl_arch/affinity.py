@@ -72,7 +72,8 @@ class _Expr(NamedTuple):
     values: tuple[str, ...]
 
 
-def _field(path: Path) -> str:
+def field_path(path: Iterable[Any]) -> str:
+    """A path as Kubernetes tools spell fields: ``spec.containers[0].image``."""
     out = ""
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
@@ -83,7 +84,7 @@ def _mapping(value: Any, path: Path) -> Mapping[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise AffinityError(_field(path), f"expected a mapping, got {type(value).__name__}")
+        raise AffinityError(field_path(path), f"expected a mapping, got {type(value).__name__}")
     return value
 
 
@@ -91,7 +92,7 @@ def _sequence(value: Any, path: Path) -> Sequence[Any]:
     if value is None:
         return ()
     if isinstance(value, str) or not isinstance(value, Sequence):
-        raise AffinityError(_field(path), f"expected a list, got {type(value).__name__}")
+        raise AffinityError(field_path(path), f"expected a list, got {type(value).__name__}")
     return value
 
 
@@ -102,10 +103,10 @@ def _expressions(term: Mapping[str, Any], path: Path) -> list[_Expr]:
         expr = _mapping(raw, where)
         key, operator = expr.get("key"), expr.get("operator")
         if not isinstance(key, str) or not key:
-            raise AffinityError(_field(where), "expression has no key")
+            raise AffinityError(field_path(where), "expression has no key")
         if operator not in OPERATORS:
             raise AffinityError(
-                _field((*where, "operator")),
+                field_path((*where, "operator")),
                 f"unsupported operator {operator!r} (expected one of {', '.join(sorted(OPERATORS))})",
             )
         values = _sequence(expr.get("values"), (*where, "values"))
@@ -389,7 +390,7 @@ def apply(pod_spec: Any, ops: Iterable[Op]) -> Any:
             appends.append((parent, copy.deepcopy(op[2])))
         elif kind == "add":
             if last in parent:
-                raise ValueError(f"add: {_field(path)} already exists")
+                raise ValueError(f"add: {field_path(path)} already exists")
             parent[last] = copy.deepcopy(op[2])
         elif kind == "replace":
             parent[last] = copy.deepcopy(op[2])

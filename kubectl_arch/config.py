@@ -85,11 +85,6 @@ def _schema() -> dict[str, Any]:
     return json.loads(text)  # type: ignore[no-any-return]
 
 
-def _field(path: Any) -> str:
-    """A schema error's path as the config spells it: ``podTemplatePaths[1]``."""
-    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
-
-
 def _describe(value: Any) -> str:
     names = {bool: "a boolean", int: "a number", float: "a number", dict: "a mapping", list: "a list"}
     return "null" if value is None else names.get(type(value), f"{value!r}")
@@ -97,7 +92,9 @@ def _describe(value: Any) -> str:
 
 def _schema_error(error: Any) -> tuple[str, str]:
     """(field, message) for the first schema violation, in the words of the config file."""
-    field = _field(error.absolute_path)
+    from .affinity import field_path
+
+    field = field_path(error.absolute_path)
     if error.validator == "additionalProperties":
         import difflib
 

@@ -149,18 +149,12 @@ def _pod_specs(node: Any, path: Sequence[str]) -> tuple[list[tuple[Any, Any, tup
                 continue
             key, value = found
             if yn.is_alias_value(key, value):
-                raise yn.YamlShapeError(f"{_dotted((*trail, segment))} is a YAML alias; pin cannot edit it")
+                where = affinity.field_path((*trail, segment))
+                raise yn.YamlShapeError(f"{where} is a YAML alias; pin cannot edit it")
             following.append((value, key, (*trail, segment)))
         current = following
     missing = None if current or "*" in path else ".".join(path)
     return current, missing
-
-
-def _dotted(path: Sequence[Any]) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
 
 
 def _containers(pod: Any, location: Location, field: str) -> tuple[list[Container], list[Finding]]:
@@ -230,7 +224,7 @@ def _path_workloads(
     if missing:
         scan.findings.append(_input_error(location, f"no pod spec at {missing}", missing))
     for pod, key, trail in specs:
-        field = _dotted(trail)
+        field = affinity.field_path(trail)
         if not yn.is_mapping(pod):
             scan.findings.append(
                 _input_error(location, f"{field} is {yn.describe(pod)}, not a mapping", field)
