@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from . import __version__
+from . import __version__, log
 from .errors import EXIT_INPUT, Error, NotImplementedYet
 
 EXIT_CODES = (
@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str | None, str]] = {
     "nodes": (None, "Summarize the cluster's node platforms and what to build for."),
     "inspect": (None, "Report which platforms images really support."),
     "pin": ("kubectl_arch.commands.pin", "Pin workloads to the platforms their images support."),
+    "check": (None, "Check that every workload fits some Ready node of the cluster."),
     "build": (None, "Build an image per platform and push one multi-platform index."),
 }
 # When installed under the kind's name, kubectl-arch serves as a Kustomize plugin.
@@ -74,6 +75,7 @@ class LazyGroup(click.Group):
     epilog=EXIT_CODES,
 )
 @click.version_option(__version__, "--version", prog_name="kubectl-arch", message="%(prog)s %(version)s")
+@log.verbose_option
 def cli() -> None:
     """Run containers on clusters whose CPU architectures differ.
 

@@ -340,23 +340,34 @@ def describe_containers(containers: Iterable[Container]) -> str:
 
 def node_platforms(
     workload: Workload, supported: Mapping[str, frozenset[Platform]]
-) -> tuple[frozenset[tuple[str, str]], list[str]]:
-    """The node platforms every image of the workload runs on, and variant warnings."""
-    per_image = [supported[c.image] for c in workload.containers]
+) -> frozenset[tuple[str, str]]:
+    """The node platforms (os, arch) every image of the workload runs on."""
     nodes: frozenset[tuple[str, str]] | None = None
-    for platforms in per_image:
-        pairs = frozenset(p.node for p in platforms)
+    for container in workload.containers:
+        pairs = frozenset(p.node for p in supported[container.image])
         nodes = pairs if nodes is None else nodes & pairs
-    nodes = nodes or frozenset()
-    return nodes, plat.variant_gaps(per_image, nodes)
+    return nodes or frozenset()
+
+
+class Bound(NamedTuple):
+    """An upper bound on where pods may run, whatever their images support: the cluster's
+    Ready node platforms, or ``--platform`` when images are looked up in a registry."""
+
+    name: str  # for messages: "the cluster", "--platform"
+    nodes: frozenset[tuple[str, str]]
 
 
 def pin(
     found: Scan,
     supported: Mapping[str, frozenset[Platform]],
     on_change: Callable[[Workload, affinity.Plan], None] | None = None,
+    bounds: Sequence[Bound] = (),
 ) -> Outcome:
-    """Plan and splice every workload of a scan; conflicts become error findings."""
+    """Plan and splice every workload of a scan; conflicts become error findings.
+
+    ``supported`` maps every image to the platforms it runs on; each of ``bounds`` further
+    limits the node platforms a workload may be pinned to.
+    """
     from . import yamledit
 
     findings = list(found.findings)
@@ -365,7 +376,7 @@ def pin(
     styles: dict[int, yamledit.Style] = {}
     groups: dict[int, _Group] = {}
     for workload in found.workloads:
-        nodes, variant_warnings = node_platforms(workload, supported)
+        nodes = node_platforms(workload, supported)
         location = workload.location
         if not nodes:
             lines = "; ".join(
@@ -376,6 +387,26 @@ def pin(
                 Finding("error", f"its images share no platform ({lines})", location, workload.field, 1)
             )
             continue
+        refused = None
+        for bound in bounds:
+            if not nodes & bound.nodes:
+                refused = bound
+                break
+            nodes &= bound.nodes
+        if refused is not None:
+            findings.append(
+                Finding(
+                    "error",
+                    f"its images run on {plat.format_nodes(nodes)}, none of which {refused.name} "
+                    f"allows ({plat.format_nodes(refused.nodes) or 'none'}); "
+                    f"containers: {describe_containers(workload.containers)}",
+                    location,
+                    workload.field,
+                    1,
+                )
+            )
+            continue
+        variant_warnings = plat.variant_gaps((supported[c.image] for c in workload.containers), nodes)
         try:
             plan = affinity.plan(workload.pod, nodes)
         except affinity.AffinityError as exc:

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 
 import click
 
-from .. import config, manifests
+from .. import config, log, manifests
 from .. import pin as pinning
 from .. import platforms as plat
 from ..errors import EXIT_OK, EXIT_PROBLEM, InputError
@@ -109,6 +109,7 @@ def _report(findings: Iterable[pinning.Finding]) -> int:
     metavar="FILE",
     help="Read options from a PlatformPin or ConfigMap file (flags take precedence).",
 )
+@log.verbose_option
 def command(
     filenames: tuple[str, ...],
     recursive: bool,

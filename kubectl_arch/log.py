@@ -1,0 +1,73 @@
+"""Diagnostics on stderr: ``-v`` logs each remote request (method, URL, status, time), with
+every secret redacted, as kubectl's ``-v`` does. Nothing here imports anything heavy."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+verbosity = 0
+REDACTED = "REDACTED"
+SECRET_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-registry-auth", "x-auth-token"}
+)
+_SECRET_QUERY = re.compile(
+    r"(?i)([?&](?:access_token|refresh_token|token|password|passwd|secret|sig|signature|x-amz-signature"
+    r"|x-amz-credential|x-amz-security-token|x-goog-signature|x-goog-credential|code)=)[^&#]*"
+)
+_USERINFO = re.compile(r"(?i)^([a-z][a-z0-9+.-]*://)[^/@]*@")
+_SECRET_TEXT = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def set_verbosity(level: int) -> None:
+    global verbosity
+    verbosity = max(verbosity, level)
+
+
+def redact_url(url: str) -> str:
+    """A URL without credentials: user info and secret query parameters replaced."""
+    url = _USERINFO.sub(rf"\1{REDACTED}@", url)
+    return _SECRET_QUERY.sub(rf"\1{REDACTED}", url)
+
+
+def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    return {k: (REDACTED if k.lower() in SECRET_HEADERS else v) for k, v in headers.items()}
+
+
+def redact(text: str) -> str:
+    """Free text (an error message, a server's reply) without tokens or basic credentials."""
+    return _SECRET_TEXT.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+
+
+def debug(message: str, level: int = 1) -> None:
+    if verbosity >= level:
+        print(redact(message), file=sys.stderr, flush=True)
+
+
+def request(method: str, url: str, status: int | str, seconds: float) -> None:
+    """One line per remote request at -v: ``GET https://host/path 200 OK in 12 ms``."""
+    if verbosity >= 1:
+        print(f"{method} {redact_url(url)} {status} in {seconds * 1000:.0f} ms", file=sys.stderr, flush=True)
+
+
+def verbose_option(function: F) -> F:
+    """``-v/--verbose`` (repeatable) on a command, same as on the ``kubectl arch`` group."""
+    import click
+
+    def remember(_ctx: click.Context, _param: click.Parameter, value: int) -> int:
+        set_verbosity(value)
+        return value
+
+    return click.option(  # type: ignore[no-any-return]
+        "-v",
+        "--verbose",
+        count=True,
+        expose_value=False,
+        is_eager=True,
+        callback=remember,
+        help="Log remote requests (method, URL, status, time) to stderr; secrets are redacted.",
+    )(function)
