@@ -81,8 +81,9 @@ def test_help_through_kubectl_plugin_discovery(env: dict[str, str]) -> None:
     text = via_kubectl.stdout.decode()
     assert text.startswith("Usage: kubectl arch [OPTIONS] COMMAND [ARGS]...\n")
     commands = text.split("Commands:\n", 1)[1].splitlines()
-    names = [line.split()[0] for line in commands[:4]]
-    assert names == ["nodes", "inspect", "pin", "build"]
+    rows = commands[: commands.index("")] if "" in commands else commands
+    names = [line.split()[0] for line in rows]
+    assert names == ["nodes", "inspect", "pin", "check", "build"]
     assert "  pin      Pin workloads to the platforms their images support." in commands
 
 
@@ -140,7 +141,7 @@ def test_pin_exit_codes_pass_through_kubectl(env: dict[str, str], tmp_path: Path
     assert lines[1] == "See 'kubectl arch pin --help' for usage."
 
 
-@pytest.mark.parametrize("name", ["nodes", "inspect", "build"])
+@pytest.mark.parametrize("name", ["nodes", "inspect", "check", "build"])
 def test_unimplemented_command_says_so(env: dict[str, str], name: str) -> None:
     proc = run(["kubectl", "arch", name], env)
     assert proc.returncode == 2, describe(proc)
