@@ -27,6 +27,7 @@ import re
 import ssl
 import subprocess
 import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -227,6 +228,8 @@ class ApiServer:
     anonymous: bool = False  # accept requests without credentials
     requests: list[Request] = field(default_factory=list)
     resource_version: int = 48213377
+    expire_next_continue: bool = False  # the next continue token gets 410 Expired (list changed)
+    delay: float = 0.0  # seconds to wait before answering a list (for timeouts)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -364,8 +367,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _user(self) -> str | None:
         header = self.headers.get("Authorization", "")
-        if header.startswith("Bearer "):
-            return self.api.tokens.get(header[len("Bearer ") :].strip())
+        scheme, _, credentials = header.partition(" ")
+        if scheme.lower() == "bearer":  # case-insensitive, as the API server's authenticator
+            return self.api.tokens.get(credentials.strip())
         if header:
             return None
         connection = self.connection
@@ -412,6 +416,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(403, status(403, "Forbidden", message, {"kind": "nodes"}))
 
     def _list(self, user: str, query: Mapping[str, str]) -> None:
+        if self.api.delay:
+            time.sleep(self.api.delay)
         if self.api.forbidden:
             self._forbidden(user, "list")
             return
@@ -431,6 +437,9 @@ class _Handler(BaseHTTPRequestHandler):
             except (ValueError, KeyError, TypeError):
                 self._send(400, status(400, "BadRequest", "continue key is not valid: invalid token"))
                 return
+            if self.api.expire_next_continue:
+                self.api.expire_next_continue = False
+                self.api.change()
             if rv != self.api.resource_version:
                 self._send(410, status(410, "Expired", EXPIRED_MESSAGE))
                 return
@@ -453,4 +462,20 @@ def load_nodes(*paths: Path) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for path in paths:
         out.extend(json.loads(Path(path).read_text())["items"])
+    return out
+
+
+def replicate(templates: Sequence[Mapping[str, Any]], count: int) -> list[dict[str, Any]]:
+    """``count`` nodes cloned from ``templates`` in turn, each with its own name and uid."""
+    encoded = [json.dumps(t) for t in templates]
+    out = []
+    for i in range(count):
+        node = json.loads(encoded[i % len(encoded)])
+        name = f"{node['metadata']['name']}-{i:05d}"
+        node["metadata"]["name"] = name
+        node["metadata"]["uid"] = f"00000000-0000-4000-8000-{i:012d}"
+        labels = node["metadata"].get("labels")
+        if isinstance(labels, dict) and "kubernetes.io/hostname" in labels:
+            labels["kubernetes.io/hostname"] = name
+        out.append(node)
     return out
