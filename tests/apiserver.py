@@ -479,3 +479,33 @@ def replicate(templates: Sequence[Mapping[str, Any]], count: int) -> list[dict[s
             labels["kubernetes.io/hostname"] = name
         out.append(node)
     return out
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Serve recorded nodes from a process of its own (the benchmarks use this, so that their
+    own memory stays small): prints the server's URL, writes a kubeconfig for it, and serves
+    until its standard input closes."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("nodes", nargs="+", type=Path, help="recorded NodeList files")
+    parser.add_argument("--replicate", type=int, default=0, help="serve this many clones of the nodes")
+    parser.add_argument("--pki", type=Path, help="directory of make_pki's files: serve TLS")
+    parser.add_argument("--kubeconfig", type=Path, required=True, help="write a kubeconfig here")
+    opts = parser.parse_args(argv)
+    nodes = load_nodes(*opts.nodes)
+    if opts.replicate:
+        nodes = replicate(nodes, opts.replicate)
+    pki = None
+    if opts.pki is not None:
+        d = opts.pki
+        pki = Pki(d / "ca.crt", d / "ca.key", d / "server.crt", d / "server.key", d / "client.crt", d / "client.key")
+    with ApiServer(nodes, pki=pki) as server:
+        server.kubeconfig(opts.kubeconfig)
+        print(server.url, flush=True)
+        sys.stdin.read()
+
+
+if __name__ == "__main__":
+    main()
