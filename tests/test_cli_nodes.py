@@ -325,3 +325,15 @@ def test_bad_output_format(tmp_path: Path, kubeconfig: Path) -> None:
     proc = arch(tmp_path, "nodes", "-o", "csv", kubeconfig=kubeconfig)
     assert proc.returncode == 2
     assert "'csv' is not one of 'table', 'wide', 'json', 'yaml', 'platforms'" in proc.stderr
+
+
+def test_through_kubectl_plugin_discovery(tmp_path: Path, kubeconfig: Path) -> None:
+    proc = subprocess.run(
+        ["kubectl", "arch", "nodes", "-o", "platforms"],
+        capture_output=True,
+        text=True,
+        env=cluster_env(tmp_path, kubeconfig),
+        timeout=60,
+        check=False,
+    )
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "linux/amd64,linux/arm64,windows/amd64\n", "")
