@@ -500,7 +500,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     pki = None
     if opts.pki is not None:
         d = opts.pki
-        pki = Pki(d / "ca.crt", d / "ca.key", d / "server.crt", d / "server.key", d / "client.crt", d / "client.key")
+        pki = Pki(
+            d / "ca.crt", d / "ca.key", d / "server.crt", d / "server.key", d / "client.crt", d / "client.key"
+        )
     with ApiServer(nodes, pki=pki) as server:
         server.kubeconfig(opts.kubeconfig)
         print(server.url, flush=True)
