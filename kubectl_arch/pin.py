@@ -13,13 +13,16 @@ batch their work between them:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from . import affinity, tolerations, yamltext
+from . import affinity, yamltext
 from . import platforms as plat
 from . import yamlnodes as yn
 from .platforms import Platform
 from .workloads import CONTAINER_FIELDS, Kinds
+
+if TYPE_CHECKING:  # imported where used: pinning without tolerations never loads them
+    from . import tolerations
 
 RELEVANT_KEYS = ("affinity", "nodeSelector", "tolerations")
 # Read even when a YAML alias: only an edit needs them to be plain (and then says so).
@@ -441,6 +444,8 @@ def pin(
         findings.extend(Finding("warning", w, location, field) for w in plan.warnings)
         findings.extend(Finding("warning", w, location, field) for w in variant_warnings)
         if taints is not None:
+            from . import tolerations
+
             try:
                 extra = tolerations.plan(workload.pod, plan.admitted, taints)
             except tolerations.TolerationError as exc:

@@ -74,9 +74,11 @@ def _supported(
 
 def _placement(settings: config.PinSettings) -> pinning.Placement:
     """The cluster's bound and the taints to tolerate, as the settings ask."""
+    settings.check()
+    if not (settings.cluster or settings.tolerate_arch_taints or settings.arch_taints):
+        return pinning.Placement()  # the common, offline case imports nothing more
     from .. import tolerations
 
-    settings.check()
     taints = None
     if settings.tolerate_arch_taints or settings.arch_taints:  # --arch-taint implies tolerating
         try:
