@@ -161,19 +161,27 @@ def _configure_from_kubeconfig(
     for path, data in files:
         if data is not None and not isinstance(data, dict):
             raise ClusterError(f"kubeconfig {path}: not a kubeconfig (expected a mapping)")
-    files = [(p, d) for p, d in files if d]
+    files = [(p, d) for p, d in files if d]  # kubectl skips empty files
     contexts = [n for _, d in files for n in _names(d, "contexts")]
+    listed = ", ".join(dict.fromkeys(contexts)) or "none"
     if context is None:
         # kubectl: the first file that sets current-context wins (the client's merger takes the last).
         context = next((str(d["current-context"]) for _, d in files if d.get("current-context")), None)
         if context is None:
-            listed = f" (contexts: {', '.join(dict.fromkeys(contexts))})" if contexts else ""
-            raise ClusterError(f"kubeconfig {where} sets no current-context; use --context NAME{listed}")
+            raise ClusterError(
+                f"kubeconfig {where} sets no current-context; use --context NAME (contexts: {listed})"
+            )
+        if context not in contexts:
+            raise ClusterError(
+                f'kubeconfig {where}: current-context "{context}" is not one of its contexts ({listed}); '
+                "use --context NAME"
+            )
     elif context not in contexts:
-        listed = ", ".join(dict.fromkeys(contexts)) or "none"
         raise ClusterError(f'context "{context}" not found in kubeconfig {where} (contexts: {listed})')
     try:
-        merger = kube_config.KubeConfigMerger(kube_config.ENV_KUBECONFIG_PATH_SEPARATOR.join(paths))
+        merger = kube_config.KubeConfigMerger(
+            kube_config.ENV_KUBECONFIG_PATH_SEPARATOR.join(p for p, _ in files)
+        )
         loader = kube_config.KubeConfigLoader(
             config_dict=merger.config, active_context=context, config_base_path=None, temp_file_path=temp_dir
         )

@@ -237,3 +237,22 @@ def test_in_cluster_service_account(tmp_path: Path, gke: ApiServer, monkeypatch:
 )
 def test_request_timeout_values(text: str | None, seconds: float | None) -> None:
     assert cluster.parse_timeout(text) == seconds
+
+
+def test_empty_files_are_skipped_and_a_dangling_current_context_is_named(
+    tmp_path: Path, gke: ApiServer
+) -> None:
+    empty = tmp_path / "empty"
+    empty.write_text("")
+    good = gke.kubeconfig(tmp_path / "config")
+    proc = nodes(tmp_path, kubeconfig=os.pathsep.join([str(empty), str(good)]))
+    assert proc.returncode == 0, proc.stderr
+    config = json.loads(good.read_text())
+    config["current-context"] = "gone"
+    path = write(tmp_path / "dangling", config)
+    proc = nodes(tmp_path, "--kubeconfig", str(path))
+    assert proc.returncode == 3
+    assert (
+        proc.stderr
+        == f'error: kubeconfig {path}: current-context "gone" is not one of its contexts (test); use --context NAME\n'
+    )
