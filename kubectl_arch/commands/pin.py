@@ -18,7 +18,8 @@ HELP = """Pin workloads to the platforms their images support.
 Adds kubernetes.io/os and kubernetes.io/arch requirements to every workload's required
 node affinity (merged into each existing term, intersected with existing constraints and
 the nodeSelector), so pods only land on nodes that can run all of their images. Only the
-affinity changes: every other byte, comment and document stays as it was.
+affinity changes (and, with --tolerate-arch-taints, the tolerations gain entries): every
+other byte, comment and document stays as it was.
 
 With --cluster, each workload is also limited to the platforms the cluster has Ready
 nodes for (read with the kubeconfig, like kubectl). With --tolerate-arch-taints, each
