@@ -137,7 +137,7 @@ class _CapturedLog:
             def emit(self, record: logging.LogRecord) -> None:
                 messages.append(record.getMessage())
 
-        self.handler = Handler(logging.WARNING)
+        self.handler = Handler(logging.ERROR)
         self.root = logging.getLogger()
         self.root.addHandler(self.handler)
         return messages
@@ -193,11 +193,11 @@ def _configure_from_kubeconfig(
         raise ClusterError(
             f'kubeconfig {where}, context "{context}": malformed ({_first_line(str(exc))})'
         ) from None
-    failures = [m for m in logged if m.startswith("exec:") or "exec" in m.lower()]
-    if failures:
+    if logged:  # the client logs credential failures (exec plugins) and carries on without
+        what = "the exec credential plugin failed: " if logged[0].startswith("exec") else ""
         raise ClusterError(
-            f'getting credentials for context "{context}": the exec credential plugin failed: '
-            f"{_first_line(failures[0])}; check that the plugin is installed and you are logged in"
+            f'getting credentials for context "{context}": {what}{_first_line(logged[0])}; '
+            "check that the plugin is installed and you are logged in"
         )
     return context
 
@@ -237,13 +237,15 @@ def _connect(options: Options, temp_dir: str) -> _Connection:
     elif _in_cluster() and not options.context:
         _configure_in_cluster(configuration)
         context = "in-cluster"
-    else:
-        missing = "" if options.kubeconfig else f"{where} names no existing file"
-        if options.context:
-            raise ClusterError(f'context "{options.context}" not found: {missing or "no kubeconfig"}')
+    elif options.context:
         raise ClusterError(
-            f"no kubeconfig: {missing} and this is not a pod in a cluster; point --kubeconfig or "
-            "$KUBECONFIG at one (or log in to the cluster), or give the platforms with --platform"
+            f'context "{options.context}" not found: no kubeconfig ({where} names no existing file)'
+        )
+    else:
+        raise ClusterError(
+            f"no kubeconfig: {where} names no existing file and this is not a pod in a cluster; "
+            "point --kubeconfig or $KUBECONFIG at one (or log in to the cluster), or give the platforms "
+            "with --platform"
         )
     import urllib3
 
