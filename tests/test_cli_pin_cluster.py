@@ -485,3 +485,32 @@ def test_typed_config_file_with_arch_taints(tmp_path: Path, app: Path) -> None:
     )
     proc = arch(tmp_path, "pin", "--config", str(config), "-f", str(app))
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, PINNED, "")
+
+
+def test_under_real_kpt(tmp_path: Path, gke: ApiServer, kubeconfig: Path) -> None:
+    """kpt runs the function with its own environment: the kubeconfig is found as usual."""
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "app.yaml").write_text(APP)
+    proc = subprocess.run(
+        [
+            "kpt",
+            "fn",
+            "eval",
+            "--exec",
+            "kubectl-arch pin",
+            str(package),
+            "--",
+            f"platform={BOTH}",
+            "cluster=true",
+            "tolerate-arch-taints=true",
+        ],
+        capture_output=True,
+        text=True,
+        env=cluster_env(tmp_path, kubeconfig),
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert pod_specs((package / "app.yaml").read_text()) == pod_specs(PINNED)  # kpt may reorder keys
+    assert len(gke.list_requests()) == 1

@@ -171,10 +171,13 @@ json.dump({{"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCreden
 """
 
 
-def plugin(tmp_path: Path, fail: bool = False) -> tuple[Path, Path]:
+def plugin(tmp_path: Path, fail: bool = False, status: str | None = None) -> tuple[Path, Path]:
     record = tmp_path / "plugin-record.json"
     script = tmp_path / "gke-auth-plugin"
-    script.write_text(PLUGIN.format(python=sys.executable, record=str(record), fail=fail))
+    text = PLUGIN.format(python=sys.executable, record=str(record), fail=fail)
+    if status is not None:
+        text = text.replace('{"token": "exec-token", "expirationTimestamp": "2099-01-01T00:00:00Z"}', status)
+    script.write_text(text)
     script.chmod(0o755)
     return script, record
 
@@ -256,3 +259,26 @@ def test_empty_files_are_skipped_and_a_dangling_current_context_is_named(
         proc.stderr
         == f'error: kubeconfig {path}: current-context "gone" is not one of its contexts (test); use --context NAME\n'
     )
+
+
+def test_exec_credential_plugin_with_a_client_certificate(tmp_path: Path, gke: ApiServer) -> None:
+    assert gke.pki is not None
+    status = json.dumps(
+        {
+            "clientCertificateData": gke.pki.client_cert.read_text(),
+            "clientKeyData": gke.pki.client_key.read_text(),
+        }
+    )
+    script, _ = plugin(tmp_path, status=status)
+    exec_config = {
+        "apiVersion": "client.authentication.k8s.io/v1",
+        "command": str(script),
+        "interactiveMode": "Never",
+    }
+    config = gke.kubeconfig(tmp_path / "config", token=None, exec_plugin=exec_config)
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    proc = nodes(tmp_path, kubeconfig=config, TMPDIR=str(temp))
+    assert proc.returncode == 0, proc.stderr
+    assert {r.user for r in gke.list_requests()} == {"ci-admin"}
+    assert list(temp.iterdir()) == []
