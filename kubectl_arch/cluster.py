@@ -8,9 +8,10 @@ context. Client certificates, bearer tokens and token files, exec credential plu
 ``insecure-skip-tls-verify`` all come from the client's kubeconfig loader.
 
 Listing: ``GET /api/v1/nodes`` in pages of :data:`PAGE_SIZE` (``limit`` and ``continue``),
-with ``-l/--selector`` sent to the server as ``labelSelector``. Each page is read as raw JSON
-and turned into :class:`~.nodeinfo.NodeInfo` records before the next is fetched; the client's
-model objects are never built (for thousands of nodes they cost more than the transfer).
+with ``-l/--selector`` sent to the server as ``labelSelector``, through the client's
+connection pool and credentials. Each page is read as raw JSON and turned into
+:class:`~.nodeinfo.NodeInfo` records before the next is fetched; the client's model objects
+are never built (for thousands of nodes they cost more than the transfer).
 
 Every failure is one :class:`ClusterError` line (exit 3) saying what happened and what to do;
 tokens, keys and credential plugin output never appear in it. The ``kubernetes`` package is
@@ -228,8 +229,6 @@ def _in_cluster() -> bool:
 def _connect(options: Options, temp_dir: str) -> _Connection:
     from kubernetes import client
 
-    from . import __version__
-
     paths, where = _kubeconfig_paths(options.kubeconfig)
     configuration = type.__call__(client.Configuration)  # not a copy of the process-wide default
     if paths:
@@ -253,7 +252,6 @@ def _connect(options: Options, temp_dir: str) -> _Connection:
     if not configuration.verify_ssl:
         urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
     api = client.ApiClient(configuration=configuration)
-    api.user_agent = f"kubectl-arch/{__version__}"
     return _Connection(api, context, log.redact_url(configuration.host))
 
 
@@ -307,12 +305,25 @@ def _transport_error(conn: _Connection, exc: Exception, timeout: float | None) -
 
 
 def _pages(conn: _Connection, options: Options, timeout: float | None) -> Iterator[dict[str, Any]]:
+    """Each page of the node list, as decoded JSON.
+
+    Requests go through the client's own connection pool (its TLS settings, client
+    certificates and proxy) with its credentials (refreshed by exec plugins when they expire),
+    but the response is read raw: no model objects, and no dependence on the shape of the
+    generated API classes, which changed between client releases.
+    """
     import json
+    from urllib.parse import urlencode
 
     import urllib3
-    from kubernetes.client.exceptions import ApiException
 
-    request_timeout: Any = timeout if timeout else (CONNECT_TIMEOUT, None)
+    from . import __version__
+
+    configuration = conn.client.configuration
+    pool = conn.client.rest_client.pool_manager
+    limits = (
+        urllib3.Timeout(total=timeout) if timeout else urllib3.Timeout(connect=CONNECT_TIMEOUT, read=None)
+    )
     token: str | None = None
     while True:
         query: list[tuple[str, Any]] = [("limit", PAGE_SIZE)]
@@ -320,23 +331,19 @@ def _pages(conn: _Connection, options: Options, timeout: float | None) -> Iterat
             query.append(("labelSelector", options.selector))
         if token:
             query.append(("continue", token))
-        method, url, headers, _, _ = conn.client.param_serialize(
-            "GET",
-            "/api/v1/nodes",
-            query_params=query,
-            header_params={"Accept": "application/json"},
-            auth_settings=["BearerToken"],
-        )
+        url = f"{configuration.host}/api/v1/nodes?{urlencode(query)}"
+        headers = {"Accept": "application/json", "User-Agent": f"kubectl-arch/{__version__}"}
+        credentials = configuration.get_api_key_with_prefix("BearerToken")
+        if credentials:
+            headers["Authorization"] = credentials
         started = time.perf_counter()
         try:
-            response = conn.client.call_api(method, url, headers, _request_timeout=request_timeout)
-            body = response.read()
-        except ApiException as exc:  # the client wraps TLS failures
-            raise _transport_error(conn, RuntimeError(_first_line(str(exc.reason or exc))), timeout) from None
+            response = pool.request("GET", url, headers=headers, timeout=limits)
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             log.request("GET", url, "error", time.perf_counter() - started)
             raise _transport_error(conn, exc, timeout) from None
         log.request("GET", url, response.status, time.perf_counter() - started)
+        body = response.data
         if response.status == 410 and token:
             raise _Expired()
         if not 200 <= response.status <= 299:
@@ -350,6 +357,7 @@ def _pages(conn: _Connection, options: Options, timeout: float | None) -> Iterat
         if not isinstance(page, dict) or not isinstance(page.get("items", []), list):
             raise ClusterError(f"API server {conn.server} answered listing nodes without a NodeList")
         yield page
+        del body
         metadata = page.get("metadata") if isinstance(page.get("metadata"), dict) else {}
         token = metadata.get("continue") or None
         if not token:
