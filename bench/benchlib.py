@@ -32,6 +32,7 @@ class BenchError(Exception):
 class Sample:
     wall: float  # seconds
     cpu: float  # user + system seconds of the process and the children it waited for
+    rss: int = 0  # peak resident set size in KiB (the largest of the process and its children)
 
 
 @dataclass
@@ -48,6 +49,11 @@ class Series:
     @property
     def cpu(self) -> float:
         return statistics.median(s.cpu for s in self.samples)
+
+    @property
+    def rss(self) -> int:
+        """Peak resident set size over all runs, KiB."""
+        return max(s.rss for s in self.samples)
 
 
 def require(tool: str) -> str:
@@ -72,7 +78,7 @@ def run_once(argv: Sequence[str], cwd: Path | None = None, env: dict[str, str] |
             err.seek(0)
             message = err.read().decode(errors="replace").strip()
             raise BenchError(f"exit {proc.returncode}: {' '.join(argv)}\n{message}")
-    return Sample(wall, usage.ru_utime + usage.ru_stime)
+    return Sample(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss)
 
 
 def interleave(series: Sequence[Series], runs: int, warmup: int = 2, cwd: Path | None = None) -> None:

@@ -2,7 +2,9 @@
 ``--config`` file. Two forms are accepted:
 
 * a ``v1/ConfigMap`` whose ``data`` keys are the long flag names (what ``kpt fn eval --
-  platform=linux/arm64`` sends): ``platform``, ``pod-template-path``;
+  platform=linux/arm64`` sends): ``platform``, ``pod-template-path``, ``cluster``,
+  ``kubeconfig``, ``context``, ``selector``, ``request-timeout``, ``tolerate-arch-taints``,
+  ``arch-taint`` (every value a string; ``true``/``false`` for switches);
 * a typed ``kubectl-arch.dev/v1alpha1`` ``PlatformPin``, checked against its JSON schema.
 """
 
@@ -16,19 +18,59 @@ from .errors import InputError
 
 API_VERSION = "kubectl-arch.dev/v1alpha1"
 KIND = "PlatformPin"
-CONFIGMAP_KEYS = ("platform", "pod-template-path")
+CONFIGMAP_KEYS = (
+    "platform",
+    "pod-template-path",
+    "cluster",
+    "kubeconfig",
+    "context",
+    "selector",
+    "request-timeout",
+    "tolerate-arch-taints",
+    "arch-taint",
+)
+SWITCHES = ("cluster", "tolerate-arch-taints")
+# The options that only mean something when the cluster is read (--cluster).
+CLUSTER_ONLY = ("kubeconfig", "context", "selector", "request-timeout")
 
 
 class PinSettings(NamedTuple):
     platforms: tuple[str, ...] = ()
     pod_template_paths: tuple[str, ...] = ()
+    cluster: bool = False
+    kubeconfig: str | None = None
+    context: str | None = None
+    selector: str | None = None
+    request_timeout: str | None = None
+    tolerate_arch_taints: bool = False
+    arch_taints: tuple[str, ...] = ()
 
     def overridden_by(self, other: PinSettings) -> PinSettings:
         """These settings with every option ``other`` sets taking precedence."""
-        return PinSettings(
-            other.platforms or self.platforms,
-            other.pod_template_paths or self.pod_template_paths,
-        )
+        return PinSettings(*(theirs or ours for ours, theirs in zip(self, other, strict=True)))
+
+    def check(self, spelling: dict[str, str] | None = None) -> None:
+        """Reject options that mean nothing together; ``spelling`` names options as the
+        source spells them (flags by default)."""
+        names = {key: f"--{key}" for key in CONFIGMAP_KEYS} | (spelling or {})
+        given = [
+            names[key]
+            for key, value in zip(
+                CLUSTER_ONLY,
+                (self.kubeconfig, self.context, self.selector, self.request_timeout),
+                strict=True,
+            )
+            if value
+        ]
+        if given and not self.cluster:
+            raise InputError(
+                f"{', '.join(given)}: used only when reading the cluster; add {names['cluster']}"
+            )
+        if self.tolerate_arch_taints and not (self.cluster or self.arch_taints):
+            raise InputError(
+                f"{names['tolerate-arch-taints']} needs the taints: add {names['cluster']} to find them on "
+                f"the nodes, or give them with {names['arch-taint']} KEY=VALUE:EFFECT"
+            )
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -49,31 +91,73 @@ def _from_configmap(data: Any, where: str) -> PinSettings:
             raise InputError(f"{where}: unknown option {key!r}{hint}")
         if not isinstance(value, str):
             raise InputError(f"{where}: option {key!r} must be a string")
+        if key in SWITCHES and value.strip().lower() not in ("true", "false"):
+            raise InputError(f"{where}: option {key!r} must be true or false, not {value!r}")
+
+    def text(key: str) -> str | None:
+        return data.get(key, "").strip() or None
+
     return _checked(
         PinSettings(
             platforms=_split(data.get("platform") or ""),
             pod_template_paths=_split(data.get("pod-template-path") or ""),
+            cluster=data.get("cluster", "").strip().lower() == "true",
+            kubeconfig=text("kubeconfig"),
+            context=text("context"),
+            selector=text("selector"),
+            request_timeout=text("request-timeout"),
+            tolerate_arch_taints=data.get("tolerate-arch-taints", "").strip().lower() == "true",
+            arch_taints=_split(data.get("arch-taint") or ""),
         ),
         where,
-        "platform",
-        "pod-template-path",
+        {key: key for key in CONFIGMAP_KEYS},
     )
 
 
-def _checked(settings: PinSettings, where: str, platform_key: str, path_key: str) -> PinSettings:
+TYPED_NAMES = {
+    "platform": "platforms",
+    "pod-template-path": "podTemplatePaths",
+    "cluster": "cluster",
+    "kubeconfig": "kubeconfig",
+    "context": "context",
+    "selector": "selector",
+    "request-timeout": "requestTimeout",
+    "tolerate-arch-taints": "tolerateArchTaints",
+    "arch-taint": "archTaints",
+}
+
+
+def _checked(settings: PinSettings, where: str, names: dict[str, str]) -> PinSettings:
     """``settings`` once every value parses; errors name the option as the config spells it."""
     from . import platforms as plat
+    from .tolerations import TaintError, parse_arch_taint
     from .workloads import KindError, parse_declaration
 
     try:
         plat.parse_list(settings.platforms)
     except plat.PlatformError as exc:
-        raise InputError(f"{where}: {platform_key}: {exc}") from None
+        raise InputError(f"{where}: {names['platform']}: {exc}") from None
     for value in settings.pod_template_paths:
         try:
             parse_declaration(value)
         except KindError as exc:
-            raise InputError(f"{where}: {path_key}: {exc}") from None
+            raise InputError(f"{where}: {names['pod-template-path']}: {exc}") from None
+    for value in settings.arch_taints:
+        try:
+            parse_arch_taint(value)
+        except TaintError as exc:
+            raise InputError(f"{where}: {names['arch-taint']}: {exc}") from None
+    if settings.request_timeout is not None:
+        from .cluster import parse_timeout
+
+        try:
+            parse_timeout(settings.request_timeout)
+        except InputError as exc:
+            raise InputError(f"{where}: {names['request-timeout']}: {str(exc).split(': ', 1)[1]}") from None
+    try:
+        settings.check(names)
+    except InputError as exc:
+        raise InputError(f"{where}: {exc}") from None
     return settings
 
 
@@ -107,17 +191,30 @@ def _schema_error(error: Any) -> tuple[str, str]:
     if error.validator == "oneOf":
         # The branch of the value's own type says what is wrong with it (empty list, empty
         # item); when no branch has its type, say which types are accepted.
-        types = {"string": str, "array": list, "object": dict}
+        types: dict[str, type | tuple[type, ...]] = {
+            "string": str,
+            "array": list,
+            "object": dict,
+            "integer": int,
+        }
+        names = {
+            "string": "a string",
+            "array": "a list of strings",
+            "object": "a mapping",
+            "integer": "an integer",
+        }
         branches = error.schema.get("oneOf", [])
 
         def fits(branch: int) -> bool:
             expected = types.get(branches[branch].get("type", ""))
-            return expected is not None and isinstance(error.instance, expected)
+            instance = error.instance
+            return expected is not None and isinstance(instance, expected) and not isinstance(instance, bool)
 
         inner = [e for e in error.context if fits(e.relative_schema_path[0])]
         if inner:
             return _schema_error(inner[0])
-        return field, f"expected a string or a list of strings, got {_describe(error.instance)}"
+        accepted = " or ".join(names.get(b.get("type", ""), str(b.get("type"))) for b in branches)
+        return field, f"expected {accepted}, got {_describe(error.instance)}"
     if error.validator == "pattern" and error.absolute_path and error.absolute_path[0] == "podTemplatePaths":
         from .workloads import KindError, parse_declaration
 
@@ -139,8 +236,22 @@ def _from_typed(obj: Mapping[str, Any], where: str) -> PinSettings:
     platforms = obj.get("platforms") or ()
     if isinstance(platforms, str):
         platforms = _split(platforms)
-    settings = PinSettings(tuple(platforms), tuple(obj.get("podTemplatePaths") or ()))
-    return _checked(settings, where, "platforms", "podTemplatePaths")
+    taints = obj.get("archTaints") or ()
+    if isinstance(taints, str):
+        taints = _split(taints)
+    timeout = obj.get("requestTimeout")
+    settings = PinSettings(
+        tuple(platforms),
+        tuple(obj.get("podTemplatePaths") or ()),
+        cluster=obj.get("cluster") is True,
+        kubeconfig=obj.get("kubeconfig") or None,
+        context=obj.get("context") or None,
+        selector=obj.get("selector") or None,
+        request_timeout=None if timeout is None else str(timeout),
+        tolerate_arch_taints=obj.get("tolerateArchTaints") is True,
+        arch_taints=tuple(taints),
+    )
+    return _checked(settings, where, TYPED_NAMES)
 
 
 def from_object(obj: Any, where: str) -> PinSettings:

@@ -14,7 +14,7 @@ from typing import Any
 
 from . import config, pin, yamltext
 from . import yamlnodes as yn
-from .errors import InputError
+from .errors import InputError, RemoteError
 from .workloads import Kinds
 
 VERSIONS = ("config.kubernetes.io/v1", "config.kubernetes.io/v1alpha1")
@@ -97,8 +97,12 @@ def process(
     span: yamltext.Span,
     flags: config.PinSettings,
     supported_for: Callable[[config.PinSettings, Iterable[pin.Scan]], Mapping[str, Any]],
+    placement_for: Callable[[config.PinSettings], pin.Placement] | None = None,
 ) -> tuple[str, list[pin.Finding]]:
-    """Pin the items of a ResourceList; returns the output ResourceList and the findings."""
+    """Pin the items of a ResourceList; returns the output ResourceList and the findings.
+
+    ``placement_for`` gives the bounds and taints the settings call for (reading the cluster
+    when they say so)."""
     sections = yamltext.top_level_keys(text, span)
     if sections is None or ("items" not in sections and "functionConfig" not in sections):
         raise InputError("ResourceList: no items")
@@ -110,12 +114,13 @@ def process(
         kinds = Kinds.parse(settings.pod_template_paths)
         found = pin.scan(text, SOURCE, kinds)
         supported = supported_for(settings, [found])
-    except InputError as exc:
+        placement = placement_for(settings) if placement_for is not None else pin.Placement()
+    except (InputError, RemoteError) as exc:
         # A function reports even a bad configuration in its output ResourceList, whose
         # items pass through unchanged, so that orchestrators show it with the results.
         finding = pin.Finding("error", str(exc), exit_code=exc.exit_code)
         return _with_results(text, span, [result(finding)]), [finding]
-    outcome = pin.pin(found, supported)
+    outcome = pin.pin(found, supported, bounds=placement.bounds, taints=placement.taints)
     failed = any(f.severity == "error" for f in outcome.findings)
     out = text if failed else outcome.text
     out_span = yamltext.Span(span.start, span.end + len(out) - len(text))

@@ -13,7 +13,7 @@ batch their work between them:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import affinity, yamltext
 from . import platforms as plat
@@ -21,7 +21,12 @@ from . import yamlnodes as yn
 from .platforms import Platform
 from .workloads import CONTAINER_FIELDS, Kinds
 
-RELEVANT_KEYS = ("affinity", "nodeSelector")
+if TYPE_CHECKING:  # imported where used: pinning without tolerations never loads them
+    from . import tolerations
+
+RELEVANT_KEYS = ("affinity", "nodeSelector", "tolerations")
+# Read even when a YAML alias: only an edit needs them to be plain (and then says so).
+READ_ONLY_ALIASES = ("tolerations",)
 
 
 class Location(NamedTuple):
@@ -239,7 +244,7 @@ def _path_workloads(
         for name in RELEVANT_KEYS:
             found = yn.find(pod, name)
             if found is not None:
-                if yn.is_alias_value(*found):
+                if yn.is_alias_value(*found) and name not in READ_ONLY_ALIASES:
                     raise yn.YamlShapeError(f"{field}.{name} is a YAML alias; pin cannot edit it")
                 data[name] = yn.to_data(found[1], budget)
         scan.workloads.append(
@@ -357,16 +362,26 @@ class Bound(NamedTuple):
     nodes: frozenset[tuple[str, str]]
 
 
+class Placement(NamedTuple):
+    """What limits where workloads run besides their images: upper bounds on platforms (the
+    cluster's Ready nodes) and the platform taints to tolerate."""
+
+    bounds: tuple[Bound, ...] = ()
+    taints: tolerations.ArchTaints | None = None
+
+
 def pin(
     found: Scan,
     supported: Mapping[str, frozenset[Platform]],
     on_change: Callable[[Workload, affinity.Plan], None] | None = None,
     bounds: Sequence[Bound] = (),
+    taints: tolerations.ArchTaints | None = None,
 ) -> Outcome:
     """Plan and splice every workload of a scan; conflicts become error findings.
 
     ``supported`` maps every image to the platforms it runs on; each of ``bounds`` further
-    limits the node platforms a workload may be pinned to.
+    limits the node platforms a workload may be pinned to. With ``taints``, every workload
+    also tolerates the platform taints of the platforms it is pinned to.
     """
     from . import yamledit
 
@@ -428,6 +443,18 @@ def pin(
         field = f"{workload.field}.affinity"
         findings.extend(Finding("warning", w, location, field) for w in plan.warnings)
         findings.extend(Finding("warning", w, location, field) for w in variant_warnings)
+        if taints is not None:
+            from . import tolerations
+
+            try:
+                extra = tolerations.plan(workload.pod, plan.admitted, taints)
+            except tolerations.TolerationError as exc:
+                where = f"{workload.field}.{exc.field}"
+                findings.append(Finding("error", f"{workload.field}.{exc}", location, where, 2))
+                continue
+            if extra.ops:
+                plan = plan._replace(ops=plan.ops + extra.ops)
+                field = workload.field if len(plan.ops) > len(extra.ops) else f"{workload.field}.tolerations"
         if not plan.ops:
             continue
         style = styles.get(id(workload.style_root))

@@ -385,7 +385,7 @@ def test_platform_flag_errors() -> None:
     ]
 
 
-@pytest.mark.parametrize("command", ["nodes", "inspect", "check", "build"])
+@pytest.mark.parametrize("command", ["inspect", "check", "build"])
 def test_commands_not_built_yet_say_so(command: str) -> None:
     result = run(command, "-o", "json")
     assert result.returncode == 2

@@ -359,7 +359,8 @@ def test_function_config_without_platforms_is_an_error(env: dict[str, str], conf
         (
             "{arch: arm64}",
             "ResourceList functionConfig ConfigMap: unknown option 'arch' "
-            "(known: platform, pod-template-path)",
+            "(known: platform, pod-template-path, cluster, kubeconfig, context, selector, request-timeout, "
+            "tolerate-arch-taints, arch-taint)",
         ),
         (
             "{platform: linux}",
@@ -402,7 +403,8 @@ PLATFORMPIN = "functionConfig:\n  apiVersion: kubectl-arch.dev/v1alpha1\n  kind:
         ),
         (
             "  spec:\n    platforms: [linux/arm64]\n",
-            "unknown field 'spec' (known: platforms, podTemplatePaths)",
+            "unknown field 'spec' (known: platforms, podTemplatePaths, cluster, kubeconfig, context, selector, "
+            "requestTimeout, tolerateArchTaints, archTaints)",
         ),
     ],
     ids=["typo", "empty-list", "number", "empty-item", "bad-pod-template-path", "bad-platform", "nested"],

@@ -26,7 +26,7 @@ from kubectl_arch import affinity, pin
 from kubectl_arch.platforms import Platform
 from kubectl_arch.workloads import Kinds
 
-RELEVANT = ("affinity", "nodeSelector")
+RELEVANT = ("affinity", "nodeSelector", "tolerations")  # what pin.scan reads of a pod spec
 _PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9._/-]*")
 
 

@@ -11,19 +11,28 @@ from .. import config, log, manifests
 from .. import pin as pinning
 from .. import platforms as plat
 from ..errors import EXIT_OK, EXIT_PROBLEM, InputError
+from .clusteropts import cluster_options
 
 HELP = """Pin workloads to the platforms their images support.
 
 Adds kubernetes.io/os and kubernetes.io/arch requirements to every workload's required
 node affinity (merged into each existing term, intersected with existing constraints and
 the nodeSelector), so pods only land on nodes that can run all of their images. Only the
-affinity changes: every other byte, comment and document stays as it was.
+affinity changes (and, with --tolerate-arch-taints, the tolerations gain entries): every
+other byte, comment and document stays as it was.
+
+With --cluster, each workload is also limited to the platforms the cluster has Ready
+nodes for (read with the kubeconfig, like kubectl). With --tolerate-arch-taints, each
+workload also tolerates the platform taints (kubernetes.io/arch=arm64:NoSchedule,
+node.kubernetes.io/os=windows:NoSchedule) of the platforms it is pinned to and of no
+other, unless an existing toleration already does: taints found on the cluster's nodes
+(--cluster) or given with --arch-taint.
 
 \b
 Input: -f FILE|DIR|- (repeatable, -R to recurse), or stdin. A ResourceList on stdin is
 processed as a KRM function (kpt fn eval --exec "kubectl-arch pin"); options then come
-from its functionConfig (a ConfigMap with keys 'platform' and 'pod-template-path', or a
-kubectl-arch.dev/v1alpha1 PlatformPin).
+from its functionConfig (a ConfigMap whose keys are the long flag names, e.g. 'platform',
+or a kubectl-arch.dev/v1alpha1 PlatformPin).
 
 \b
 Examples:
@@ -32,11 +41,14 @@ Examples:
   kustomize build . | kubectl arch pin --platform linux/amd64 --check
   kubectl arch pin --platform linux/amd64 -f rollout.yaml \
       --pod-template-path Rollout.argoproj.io=spec.template.spec
+  kubectl arch pin --platform linux/amd64,linux/arm64 --cluster --tolerate-arch-taints -f k8s/
+  kubectl arch pin --platform linux/arm64 --arch-taint kubernetes.io/arch=arm64:NoSchedule -f k8s/
 """
 
 EPILOG = (
     "Exit codes: 0 done (with --check: nothing to change); 1 a workload cannot be pinned "
-    "(conflicting constraints) or, with --check, would change; 2 usage or input error."
+    "(conflicting constraints, or no platform of the cluster) or, with --check, would change; "
+    "2 usage or input error; 3 kubeconfig, API server or permission failure (--cluster)."
 )
 
 
@@ -59,6 +71,32 @@ def _supported(
     except plat.PlatformError as exc:
         raise InputError(f"--platform: {exc}") from None
     return pinning.static_platforms(scans, platforms)
+
+
+def _placement(settings: config.PinSettings) -> pinning.Placement:
+    """The cluster's bound and the taints to tolerate, as the settings ask."""
+    settings.check()
+    if not (settings.cluster or settings.tolerate_arch_taints or settings.arch_taints):
+        return pinning.Placement()  # the common, offline case imports nothing more
+    from .. import tolerations
+
+    taints = None
+    if settings.tolerate_arch_taints or settings.arch_taints:  # --arch-taint implies tolerating
+        try:
+            declared = tuple(tolerations.parse_arch_taint(t) for t in settings.arch_taints)
+        except tolerations.TaintError as exc:
+            raise InputError(f"--arch-taint: {exc}") from None
+        taints = tolerations.ArchTaints({}, declared)
+    if not settings.cluster:
+        return pinning.Placement((), taints)
+    from .. import cluster
+
+    listing = cluster.read_nodes(
+        cluster.Options(settings.kubeconfig, settings.context, settings.selector, settings.request_timeout)
+    )
+    if taints is not None:
+        taints = taints._replace(found=tolerations.found_on(listing.nodes))
+    return pinning.Placement((pinning.Bound("the cluster", cluster.ready_platforms(listing.nodes)),), taints)
 
 
 def _report(findings: Iterable[pinning.Finding]) -> int:
@@ -104,6 +142,26 @@ def _report(findings: Iterable[pinning.Finding]) -> int:
 @click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff instead of the manifests.")
 @click.option("--check", is_flag=True, help="Change nothing; exit 1 if any workload would change.")
 @click.option(
+    "--cluster",
+    is_flag=True,
+    help="Also limit each workload to the platforms the cluster has Ready nodes for.",
+)
+@cluster_options
+@click.option(
+    "--tolerate-arch-taints",
+    is_flag=True,
+    help="Tolerate the platform taints (e.g. kubernetes.io/arch=arm64:NoSchedule) of the platforms "
+    "each workload is pinned to: found on the cluster's nodes (--cluster) or given with --arch-taint.",
+)
+@click.option(
+    "--arch-taint",
+    "arch_taints",
+    multiple=True,
+    metavar="KEY=VALUE:EFFECT",
+    help="A platform taint the nodes carry, e.g. kubernetes.io/arch=arm64:NoSchedule (repeatable; "
+    "implies --tolerate-arch-taints).",
+)
+@click.option(
     "--config",
     "config_path",
     metavar="FILE",
@@ -118,6 +176,13 @@ def command(
     in_place: bool,
     show_diff: bool,
     check: bool,
+    cluster: bool,
+    kubeconfig: str | None,
+    context: str | None,
+    selector: str | None,
+    request_timeout: str | None,
+    tolerate_arch_taints: bool,
+    arch_taints: tuple[str, ...],
     config_path: str | None,
 ) -> int:
     if in_place and (check or show_diff):
@@ -131,7 +196,17 @@ def command(
     if filenames.count("-") > 1:
         raise click.UsageError("stdin (-) can be given only once")
 
-    flags = config.PinSettings(tuple(platform_values), tuple(pod_template_paths))
+    flags = config.PinSettings(
+        tuple(platform_values),
+        tuple(pod_template_paths),
+        cluster,
+        kubeconfig,
+        context,
+        selector,
+        request_timeout,
+        tolerate_arch_taints,
+        tuple(v for value in arch_taints for v in value.split(",") if v.strip()),
+    )
     if config_path:
         flags = config.load(config_path).overridden_by(flags)
         if not flags.platforms:
@@ -150,7 +225,7 @@ def command(
         if span is not None:
             if in_place or show_diff or check:
                 raise click.UsageError("--in-place, --diff and --check do not apply to a ResourceList")
-            output, findings = krm.process(sources[0].text, span, flags, _supported)
+            output, findings = krm.process(sources[0].text, span, flags, _supported, _placement)
             sys.stdout.buffer.write(sources[0].encode(output))
             return _report(findings)
     return _pin_streams(sources, flags, in_place=in_place, show_diff=show_diff, check=check)
@@ -178,7 +253,8 @@ def _pin_streams(
     kinds = Kinds.parse(settings.pod_template_paths)
     scans = [pinning.scan(s.text, s.name, kinds) for s in sources]
     supported = _supported(settings, scans)
-    outcomes = [pinning.pin(s, supported) for s in scans]
+    placement = _placement(settings)
+    outcomes = [pinning.pin(s, supported, bounds=placement.bounds, taints=placement.taints) for s in scans]
     code = _report(f for o in outcomes for f in o.findings)
     if code != EXIT_OK:
         return code  # nothing is written when anything failed

@@ -1,0 +1,424 @@
+"""Read a cluster's nodes through the ``kubernetes`` client, as kubectl would.
+
+Configuration: ``--kubeconfig FILE``, else ``$KUBECONFIG`` (several files, merged as kubectl
+merges them: the first file to define a cluster, user or context, or ``current-context``,
+wins), else ``~/.kube/config``, else the in-cluster service account. ``--context`` picks a
+context. Client certificates, bearer tokens and token files, exec credential plugins
+(``gke-gcloud-auth-plugin``, ``aws eks get-token``...), auth providers, a custom CA and
+``insecure-skip-tls-verify`` all come from the client's kubeconfig loader.
+
+Listing: ``GET /api/v1/nodes`` in pages of :data:`PAGE_SIZE` (``limit`` and ``continue``),
+with ``-l/--selector`` sent to the server as ``labelSelector``, through the client's
+connection pool and credentials. Each page is read as raw JSON and turned into
+:class:`~.nodeinfo.NodeInfo` records before the next is fetched; the client's model objects
+are never built (for thousands of nodes they cost more than the transfer).
+
+Every failure is one :class:`ClusterError` line (exit 3) saying what happened and what to do;
+tokens, keys and credential plugin output never appear in it. The ``kubernetes`` package is
+imported here only, inside the functions that need it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any, NamedTuple
+
+from . import log
+from .errors import InputError, RemoteError
+from .nodeinfo import NodeError, NodeInfo, from_object
+
+PAGE_SIZE = 500
+SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+# Without --request-timeout, connecting gives up after this long (Go's default dialer does
+# the same for kubectl); reading waits as long as the server takes.
+CONNECT_TIMEOUT = 30.0
+NO_ACCESS_HINT = (
+    "ask a cluster administrator for permission to list nodes (a ClusterRole with verb list on "
+    "nodes), or give the platforms with --platform instead of reading them from the cluster"
+)
+_DURATION_PART = re.compile(r"([0-9]*\.?[0-9]+)(ns|us|µs|ms|s|m|h)")
+_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+class ClusterError(RemoteError):
+    """Reading the cluster failed (exit 3)."""
+
+
+class Options(NamedTuple):
+    kubeconfig: str | None = None
+    context: str | None = None
+    selector: str | None = None
+    request_timeout: str | None = None  # as kubectl takes it: "0", "30", "1m30s"
+
+
+class Listing(NamedTuple):
+    nodes: list[NodeInfo]
+    warnings: list[str]
+    context: str  # the context used, or "in-cluster"
+
+
+def parse_timeout(text: str | None) -> float | None:
+    """``--request-timeout``: seconds, or a Go duration (``30s``, ``1m30s``); 0 means none."""
+    if text is None or text.strip() in ("", "0"):
+        return None
+    value = text.strip()
+    seconds = float(value) if re.fullmatch(r"[0-9]*\.?[0-9]+", value) else None
+    if seconds is None:
+        parts = _DURATION_PART.findall(value)
+        if not parts or "".join(n + u for n, u in parts) != value:
+            raise InputError(
+                f"--request-timeout: invalid value {text!r}: "
+                "use seconds or a duration such as 30s, 2m or 1m30s"
+            )
+        seconds = sum(float(n) * _UNITS[u] for n, u in parts)
+    return seconds or None
+
+
+# -- configuration ----------------------------------------------------------------------------
+
+
+def _kubeconfig_paths(explicit: str | None) -> tuple[list[str], str]:
+    """The kubeconfig files to merge, and how to name where they came from in messages."""
+    if explicit:
+        path = os.path.expanduser(explicit)
+        if not os.path.isfile(path):
+            raise ClusterError(f"kubeconfig {explicit} (--kubeconfig) does not exist")
+        return [path], explicit
+    env = os.environ.get("KUBECONFIG", "")
+    if env:
+        listed = [p for p in env.split(os.pathsep) if p]
+        return [os.path.expanduser(p) for p in listed if os.path.isfile(os.path.expanduser(p))], (
+            f"$KUBECONFIG ({env})"
+        )
+    default = os.path.expanduser(os.path.join("~", ".kube", "config"))
+    return ([default] if os.path.isfile(default) else []), "~/.kube/config"
+
+
+def _read_yaml(path: str) -> Any:
+    import yaml  # PyYAML: what the kubernetes client's own loader uses
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            return yaml.safe_load(f)
+    except OSError as exc:
+        raise ClusterError(f"kubeconfig {path}: cannot read: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        # Only the position: YAML error snippets would quote the file (and its secrets).
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ClusterError(f"kubeconfig {path}: invalid YAML{where}: {problem}") from None
+
+
+def _names(config: Any, section: str) -> list[str]:
+    items = config.get(section) if isinstance(config, dict) else None
+    return [str(i.get("name")) for i in items or () if isinstance(i, dict) and i.get("name")]
+
+
+class _Connection(NamedTuple):
+    client: Any  # kubernetes.client.ApiClient
+    context: str
+    server: str
+
+
+class _CapturedLog:
+    """Collects what the kubernetes client logs while loading (it logs, rather than raises,
+    credential plugin failures); nothing reaches stderr."""
+
+    def __enter__(self) -> list[str]:
+        import logging
+
+        self.messages: list[str] = []
+        messages = self.messages
+
+        class Handler(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                messages.append(record.getMessage())
+
+        self.handler = Handler(logging.ERROR)
+        self.root = logging.getLogger()
+        self.root.addHandler(self.handler)
+        return messages
+
+    def __exit__(self, *_: object) -> None:
+        self.root.removeHandler(self.handler)
+
+
+def _first_line(text: str) -> str:
+    line = next((s.strip() for s in text.splitlines() if s.strip()), "")
+    return log.redact(line[:300])
+
+
+def _configure_from_kubeconfig(
+    paths: list[str], where: str, context: str | None, temp_dir: str, configuration: Any
+) -> str:
+    from kubernetes.config import kube_config
+    from kubernetes.config.config_exception import ConfigException
+
+    files = [(p, _read_yaml(p)) for p in paths]
+    for path, data in files:
+        if data is not None and not isinstance(data, dict):
+            raise ClusterError(f"kubeconfig {path}: not a kubeconfig (expected a mapping)")
+    files = [(p, d) for p, d in files if d]  # kubectl skips empty files
+    contexts = [n for _, d in files for n in _names(d, "contexts")]
+    listed = ", ".join(dict.fromkeys(contexts)) or "none"
+    if context is None:
+        # kubectl: the first file that sets current-context wins (the client's merger takes the last).
+        context = next((str(d["current-context"]) for _, d in files if d.get("current-context")), None)
+        if context is None:
+            raise ClusterError(
+                f"kubeconfig {where} sets no current-context; use --context NAME (contexts: {listed})"
+            )
+        if context not in contexts:
+            raise ClusterError(
+                f'kubeconfig {where}: current-context "{context}" is not one of its contexts ({listed}); '
+                "use --context NAME"
+            )
+    elif context not in contexts:
+        raise ClusterError(f'context "{context}" not found in kubeconfig {where} (contexts: {listed})')
+    try:
+        merger = kube_config.KubeConfigMerger(
+            kube_config.ENV_KUBECONFIG_PATH_SEPARATOR.join(p for p, _ in files)
+        )
+        loader = kube_config.KubeConfigLoader(
+            config_dict=merger.config, active_context=context, config_base_path=None, temp_file_path=temp_dir
+        )
+        with _CapturedLog() as logged:
+            loader.load_and_set(configuration)
+    except ConfigException as exc:
+        raise ClusterError(f'kubeconfig {where}, context "{context}": {_first_line(str(exc))}') from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ClusterError(
+            f'kubeconfig {where}, context "{context}": malformed ({_first_line(str(exc))})'
+        ) from None
+    if logged:  # the client logs credential failures (exec plugins) and carries on without
+        what = "the exec credential plugin failed: " if logged[0].startswith("exec") else ""
+        raise ClusterError(
+            f'getting credentials for context "{context}": {what}{_first_line(logged[0])}; '
+            "check that the plugin is installed and you are logged in"
+        )
+    return context
+
+
+def _configure_in_cluster(configuration: Any) -> None:
+    from kubernetes.config import incluster_config
+    from kubernetes.config.config_exception import ConfigException
+
+    loader = incluster_config.InClusterConfigLoader(
+        token_filename=os.path.join(SERVICE_ACCOUNT_DIR, "token"),
+        cert_filename=os.path.join(SERVICE_ACCOUNT_DIR, "ca.crt"),
+        try_refresh_token=False,
+    )
+    try:
+        loader.load_and_set(configuration)
+    except ConfigException as exc:
+        raise ClusterError(f"in-cluster configuration: {_first_line(str(exc))}") from None
+
+
+def _in_cluster() -> bool:
+    return bool(
+        os.environ.get("KUBERNETES_SERVICE_HOST")
+        and os.environ.get("KUBERNETES_SERVICE_PORT")
+        and os.path.isfile(os.path.join(SERVICE_ACCOUNT_DIR, "token"))
+    )
+
+
+def _connect(options: Options, temp_dir: str) -> _Connection:
+    from kubernetes import client
+
+    paths, where = _kubeconfig_paths(options.kubeconfig)
+    configuration = type.__call__(client.Configuration)  # not a copy of the process-wide default
+    if paths:
+        context = _configure_from_kubeconfig(paths, where, options.context, temp_dir, configuration)
+    elif _in_cluster() and not options.context:
+        _configure_in_cluster(configuration)
+        context = "in-cluster"
+    elif options.context:
+        raise ClusterError(
+            f'context "{options.context}" not found: no kubeconfig ({where} names no existing file)'
+        )
+    else:
+        raise ClusterError(
+            f"no kubeconfig: {where} names no existing file and this is not a pod in a cluster; "
+            "point --kubeconfig or $KUBECONFIG at one (or log in to the cluster), or give the platforms "
+            "with --platform"
+        )
+    import urllib3
+
+    configuration.retries = urllib3.Retry(total=1, connect=1, read=0, redirect=0, status=0, other=0)
+    if not configuration.verify_ssl:
+        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+    api = client.ApiClient(configuration=configuration)
+    return _Connection(api, context, log.redact_url(configuration.host))
+
+
+# -- listing ----------------------------------------------------------------------------------
+
+
+def _status_message(body: bytes) -> str:
+    import json
+
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return ""
+    if isinstance(data, dict) and data.get("kind") == "Status":
+        return _first_line(str(data.get("message") or ""))
+    return ""
+
+
+def _http_error(conn: _Connection, code: int, reason: str, body: bytes, selector: str | None) -> Exception:
+    message = _status_message(body)
+    said = f": {message}" if message else ""
+    where = f'API server {conn.server} (context "{conn.context}")'
+    if code == 401:
+        return ClusterError(
+            f"{where} rejected the credentials (401 Unauthorized); log in again or refresh the "
+            "kubeconfig's token or credential plugin"
+        )
+    if code == 403:
+        return ClusterError(f"{where} refused to list nodes (403 Forbidden{said}); {NO_ACCESS_HINT}")
+    if code == 400 and selector:
+        return InputError(f"-l/--selector {selector!r}: the API server rejected it{said}")
+    return ClusterError(f"{where} answered listing nodes with {code} {reason}{said}")
+
+
+def _transport_error(conn: _Connection, exc: Exception, timeout: float | None) -> ClusterError:
+    import urllib3
+
+    where = f'API server {conn.server} (context "{conn.context}")'
+    reason = getattr(exc, "reason", None) or exc
+    refused = isinstance(reason, urllib3.exceptions.NewConnectionError | ConnectionError)
+    if not refused and isinstance(reason, urllib3.exceptions.TimeoutError | TimeoutError):
+        limit = f"within {timeout:g}s (--request-timeout)" if timeout else "in time"
+        return ClusterError(
+            f"{where} did not answer {limit}; check the context and the network, or raise --request-timeout"
+        )
+    text = re.sub(r" \(_ssl\.c:[0-9]+\)", "", _first_line(str(reason)))
+    if isinstance(reason, urllib3.exceptions.SSLError) or "SSL" in text or "certificate" in text.lower():
+        return ClusterError(f"TLS with {where} failed: {text}; check certificate-authority in the kubeconfig")
+    text = re.sub(r"\[Errno -?[0-9]+\] ", "", re.sub(r"^\S*Connection\([^)]*\): ", "", text))
+    return ClusterError(f"cannot reach {where}: {text}; check the context and that the cluster is up")
+
+
+def _pages(conn: _Connection, options: Options, timeout: float | None) -> Iterator[dict[str, Any]]:
+    """Each page of the node list, as decoded JSON.
+
+    Requests go through the client's own connection pool (its TLS settings, client
+    certificates and proxy) with its credentials (refreshed by exec plugins when they expire),
+    but the response is read raw: no model objects, and no dependence on the shape of the
+    generated API classes, which changed between client releases.
+    """
+    import json
+    from urllib.parse import urlencode
+
+    import urllib3
+
+    from . import __version__
+
+    configuration = conn.client.configuration
+    pool = conn.client.rest_client.pool_manager
+    limits = (
+        urllib3.Timeout(total=timeout) if timeout else urllib3.Timeout(connect=CONNECT_TIMEOUT, read=None)
+    )
+    token: str | None = None
+    while True:
+        query: list[tuple[str, Any]] = [("limit", PAGE_SIZE)]
+        if options.selector:
+            query.append(("labelSelector", options.selector))
+        if token:
+            query.append(("continue", token))
+        url = f"{configuration.host}/api/v1/nodes?{urlencode(query)}"
+        headers = {"Accept": "application/json", "User-Agent": f"kubectl-arch/{__version__}"}
+        credentials = configuration.get_api_key_with_prefix("BearerToken")
+        if credentials:
+            headers["Authorization"] = credentials
+        started = time.perf_counter()
+        try:
+            response = pool.request("GET", url, headers=headers, timeout=limits)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            log.request("GET", url, "error", time.perf_counter() - started)
+            raise _transport_error(conn, exc, timeout) from None
+        log.request("GET", url, response.status, time.perf_counter() - started)
+        body = response.data
+        if response.status == 410 and token:
+            raise _Expired()
+        if not 200 <= response.status <= 299:
+            raise _http_error(conn, response.status, response.reason or "", body, options.selector)
+        try:
+            page = json.loads(body)
+        except ValueError:
+            raise ClusterError(
+                f"API server {conn.server} answered listing nodes with something that is not JSON"
+            ) from None
+        if not isinstance(page, dict) or not isinstance(page.get("items", []), list):
+            raise ClusterError(f"API server {conn.server} answered listing nodes without a NodeList")
+        yield page
+        del body
+        metadata = page.get("metadata") if isinstance(page.get("metadata"), dict) else {}
+        token = metadata.get("continue") or None
+        if not token:
+            return
+
+
+class _Expired(Exception):
+    """A continue token expired (410): the list changed while it was being read."""
+
+
+def _read_all(conn: _Connection, options: Options, timeout: float | None) -> Listing:
+    nodes: list[NodeInfo] = []
+    warnings: list[str] = []
+    for page in _pages(conn, options, timeout):
+        for item in page.get("items") or ():
+            try:
+                nodes.append(from_object(item, warnings))
+            except NodeError as exc:
+                warnings.append(f"skipped an item of the node list: {exc}")
+    return Listing(nodes, warnings, conn.context)
+
+
+def read_nodes(options: Options) -> Listing:
+    """The cluster's nodes (those matching ``options.selector``), read page by page."""
+    import shutil
+    import tempfile
+
+    timeout = parse_timeout(options.request_timeout)
+    temp_dir = tempfile.mkdtemp(prefix="kubectl-arch-")  # 0700: credential files from kubeconfig data
+    try:
+        conn = _connect(options, temp_dir)
+        try:
+            try:
+                return _read_all(conn, options, timeout)
+            except _Expired:
+                # The list changed between pages: read it again from the start, once, as
+                # client-go's pager does.
+                try:
+                    return _read_all(conn, options, timeout)
+                except _Expired:
+                    raise ClusterError(
+                        f"API server {conn.server}: the node list kept changing while it was read; try again"
+                    ) from None
+        finally:
+            conn.client.close()
+    finally:
+        _forget_temp_files(temp_dir)
+        shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def _forget_temp_files(temp_dir: str) -> None:
+    """The client remembers the credential files it wrote (to reuse them); they are gone now."""
+    import sys
+
+    kube_config = sys.modules.get("kubernetes.config.kube_config")
+    cache = getattr(kube_config, "_temp_files", None)
+    if isinstance(cache, dict):
+        for key in [k for k, v in cache.items() if str(v).startswith(temp_dir)]:
+            del cache[key]
+
+
+def ready_platforms(nodes: Sequence[NodeInfo]) -> frozenset[tuple[str, str]]:
+    """The (os, architecture) of the Ready nodes whose platform is known."""
+    return frozenset(n.platform for n in nodes if n.ready and n.os and n.architecture)

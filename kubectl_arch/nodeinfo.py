@@ -1,0 +1,174 @@
+"""What kubectl-arch keeps of a Node: pure functions from API objects (plain JSON data) to
+:class:`NodeInfo` records. No I/O; :mod:`.cluster` does the reading.
+
+A node's platform is what the scheduler matches: its ``kubernetes.io/os`` and
+``kubernetes.io/arch`` labels, else the ``beta.kubernetes.io/*`` labels of older kubelets,
+else what the kubelet reports in ``status.nodeInfo``. Label values are kept as written
+(the scheduler compares them literally). Disagreements between these sources are reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from . import quantity
+
+OS_LABEL = "kubernetes.io/os"
+ARCH_LABEL = "kubernetes.io/arch"
+BETA_OS_LABEL = "beta.kubernetes.io/os"
+BETA_ARCH_LABEL = "beta.kubernetes.io/arch"
+# Labels naming a node's pool, in order of preference: GKE, EKS, AKS, Karpenter, then the
+# instance type (what every cloud sets) as the last resort.
+POOL_LABELS = (
+    "cloud.google.com/gke-nodepool",
+    "eks.amazonaws.com/nodegroup",
+    "agentpool",
+    "kubernetes.azure.com/agentpool",
+    "karpenter.sh/nodepool",
+    "node.kubernetes.io/instance-type",
+    "beta.kubernetes.io/instance-type",
+)
+NO_POOL = "<none>"
+BLOCKING_EFFECTS = ("NoSchedule", "NoExecute")
+
+
+class Taint(NamedTuple):
+    key: str
+    value: str
+    effect: str
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}:{self.effect}" if self.value else f"{self.key}:{self.effect}"
+
+
+class NodeInfo(NamedTuple):
+    name: str
+    os: str  # "" when nothing says
+    architecture: str
+    ready: bool
+    cordoned: bool  # spec.unschedulable
+    taints: tuple[Taint, ...]  # NoSchedule and NoExecute only: those keep pods off
+    cpu: quantity.Quantity | None  # allocatable
+    memory: quantity.Quantity | None
+    pool: str
+    labels: Mapping[str, str]
+
+    @property
+    def platform(self) -> tuple[str, str]:
+        return (self.os, self.architecture)
+
+    @property
+    def schedulable(self) -> bool:
+        """Ready and not cordoned."""
+        return self.ready and not self.cordoned
+
+
+class NodeError(ValueError):
+    """A Node object too malformed to read."""
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _platform_value(
+    name: str, labels: Mapping[str, str], info: Mapping[str, Any], axis: str, warnings: list[str]
+) -> str:
+    """The value of one axis ("os" or "arch"), with warnings when sources disagree."""
+    ga_key, beta_key = (OS_LABEL, BETA_OS_LABEL) if axis == "os" else (ARCH_LABEL, BETA_ARCH_LABEL)
+    info_key = "operatingSystem" if axis == "os" else "architecture"
+    ga, beta, reported = _text(labels.get(ga_key)), _text(labels.get(beta_key)), _text(info.get(info_key))
+    if ga:
+        value, key = ga, ga_key
+    elif beta:
+        value, key = beta, beta_key
+    elif reported:
+        return reported
+    else:
+        warnings.append(f"node {name}: no {ga_key} label and no status.nodeInfo.{info_key}; platform unknown")
+        return ""
+    if ga and beta and beta != ga:
+        warnings.append(f"node {name}: label {beta_key}={beta} disagrees with {ga_key}={ga}; using {ga}")
+    if reported and reported != value:
+        warnings.append(
+            f"node {name}: label {key}={value} disagrees with status.nodeInfo.{info_key}={reported}; "
+            f"using the label (what the scheduler matches)"
+        )
+    return value
+
+
+def _quantity(
+    name: str, resources: Mapping[str, Any], key: str, warnings: list[str]
+) -> quantity.Quantity | None:
+    raw = resources.get(key)
+    if raw is None:
+        return None
+    try:
+        return quantity.parse(str(raw))
+    except quantity.QuantityError:
+        warnings.append(f"node {name}: status.allocatable.{key} {raw!r} is not a quantity; not counted")
+        return None
+
+
+def pool_of(labels: Mapping[str, str]) -> str:
+    for key in POOL_LABELS:
+        value = labels.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return NO_POOL
+
+
+def _ready(status: Mapping[str, Any]) -> bool:
+    conditions = status.get("conditions")
+    for condition in conditions if isinstance(conditions, list) else ():
+        if isinstance(condition, Mapping) and condition.get("type") == "Ready":
+            return condition.get("status") == "True"
+    return False
+
+
+def _taints(spec: Mapping[str, Any]) -> tuple[Taint, ...]:
+    raw = spec.get("taints")
+    out: list[Taint] = []
+    for taint in raw if isinstance(raw, list) else ():
+        if not isinstance(taint, Mapping):
+            continue
+        effect = _text(taint.get("effect"))
+        if effect in BLOCKING_EFFECTS:
+            out.append(Taint(_text(taint.get("key")), _text(taint.get("value")), effect))
+    return tuple(out)
+
+
+def from_object(obj: Any, warnings: list[str]) -> NodeInfo:
+    """A Node object (plain JSON data) as a NodeInfo; findings are appended to ``warnings``."""
+    if not isinstance(obj, Mapping):
+        raise NodeError(f"expected a Node object, got {type(obj).__name__}")
+    metadata, spec, status = (_mapping(obj.get(k)) for k in ("metadata", "spec", "status"))
+    name = _text(metadata.get("name")) or "<unnamed>"
+    raw_labels = _mapping(metadata.get("labels"))
+    labels = {str(k): v if isinstance(v, str) else str(v) for k, v in raw_labels.items()}
+    info = _mapping(status.get("nodeInfo"))
+    os = _platform_value(name, labels, info, "os", warnings)
+    arch = _platform_value(name, labels, info, "arch", warnings)
+    allocatable = _mapping(status.get("allocatable"))
+    return NodeInfo(
+        name=name,
+        os=os,
+        architecture=arch,
+        ready=_ready(status),
+        cordoned=spec.get("unschedulable") is True,
+        taints=_taints(spec),
+        cpu=_quantity(name, allocatable, "cpu", warnings),
+        memory=_quantity(name, allocatable, "memory", warnings),
+        pool=pool_of(labels),
+        labels=labels,
+    )
+
+
+def format_platform(platform: tuple[str, str]) -> str:
+    os, arch = platform
+    return f"{os or 'unknown'}/{arch or 'unknown'}"

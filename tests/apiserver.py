@@ -1,0 +1,513 @@
+"""A small read-only Kubernetes API server for the tests and benchmarks (standard library only).
+
+It serves recorded Node objects with the semantics clients rely on:
+
+* discovery: ``/version``, ``/api``, ``/api/v1``, ``/apis`` (enough for real ``kubectl get nodes``);
+* ``GET /api/v1/nodes`` with ``limit`` and ``continue`` paging (opaque continue tokens that
+  expire with a 410 ``Expired`` Status when the list changes, like etcd compaction), and
+  ``labelSelector`` with equality- and set-based requirements (``a=b``, ``a==b``, ``a!=b``,
+  ``a in (x,y)``, ``a notin (x)``, ``a``, ``!a``); bad selectors get a 400 Status;
+* ``GET /api/v1/nodes/NAME``;
+* authentication by bearer token or TLS client certificate (the certificate's CN is the
+  user), 401 ``Unauthorized`` otherwise; ``forbidden=True`` answers ``list nodes`` with the
+  403 Status RBAC gives, as in multi-tenant clusters.
+
+Errors are ``v1`` Status objects, as the real server sends them. Every request is recorded
+(method, path, query, user) in :attr:`ApiServer.requests` for assertions; secrets are not.
+
+``make_pki`` makes a CA, a server certificate for 127.0.0.1 and a client certificate with
+the ``openssl`` command line tool.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import ssl
+import subprocess
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, NamedTuple
+from urllib.parse import parse_qs, urlsplit
+
+VERSION = {
+    "major": "1",
+    "minor": "31",
+    "gitVersion": "v1.31.5-gke.1023000",
+    "gitCommit": "5f2d0a4c7a1e4b0e8e2b6d1c2a3f4e5d6c7b8a90",
+    "gitTreeState": "clean",
+    "buildDate": "2026-10-21T04:18:12Z",
+    "goVersion": "go1.22.10 X:boringcrypto",
+    "compiler": "gc",
+    "platform": "linux/amd64",
+}
+NODES_RESOURCE = {
+    "name": "nodes",
+    "singularName": "node",
+    "namespaced": False,
+    "kind": "Node",
+    "verbs": ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"],
+    "shortNames": ["no"],
+    "storageVersionHash": "XwShjMxG9Fs=",
+}
+EXPIRED_MESSAGE = (
+    "The provided continue parameter is too old to display a consistent list result. You can start "
+    "a new list without the continue parameter, or use the continue token in this response to "
+    "retrieve the remainder of the results. Continuing with the provided token results in an "
+    "inconsistent list - objects that were created, modified, or deleted between the time the first "
+    "chunk was returned and now may show up in the list."
+)
+
+
+def status(code: int, reason: str, message: str, details: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    }
+    if details:
+        out["details"] = dict(details)
+    return out
+
+
+# -- label selectors ------------------------------------------------------------------------
+
+
+class SelectorError(ValueError):
+    pass
+
+
+class Requirement(NamedTuple):
+    key: str
+    operator: str  # =, !=, in, notin, exists, !
+    values: tuple[str, ...]
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        present = self.key in labels
+        value = labels.get(self.key)
+        if self.operator in ("=", "in"):
+            return present and value in self.values
+        if self.operator in ("!=", "notin"):
+            return not present or value not in self.values
+        if self.operator == "exists":
+            return present
+        return not present  # "!"
+
+
+_KEY = r"(?:[a-z0-9A-Z.\-]+/)?[a-zA-Z0-9](?:[-a-zA-Z0-9_.]*[a-zA-Z0-9])?"
+_VALUE = r"(?:[a-zA-Z0-9](?:[-a-zA-Z0-9_.]*[a-zA-Z0-9])?)?"
+_SET = re.compile(rf"\s*({_KEY})\s+(in|notin)\s*\(\s*([^()]*)\)\s*")
+_EQUALITY = re.compile(rf"\s*({_KEY})\s*(==|=|!=)\s*({_VALUE})\s*")
+_EXISTS = re.compile(rf"\s*(!?)\s*({_KEY})\s*")
+
+
+def _split_requirements(text: str) -> list[str]:
+    parts, depth, current = [], 0, ""
+    for char in text:
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        if char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    parts.append(current)
+    return parts
+
+
+def parse_selector(text: str) -> list[Requirement]:
+    """A label selector as ``kubectl -l`` writes it; raises SelectorError like the server."""
+    if not text.strip():
+        return []
+    out = []
+    for part in _split_requirements(text):
+        if m := _SET.fullmatch(part):
+            values = tuple(v.strip() for v in m[3].split(","))
+            if any(not re.fullmatch(_VALUE, v) for v in values) or values == ("",):
+                raise SelectorError(f"unable to parse requirement: invalid values in {part.strip()!r}")
+            out.append(Requirement(m[1], m[2], values))
+        elif m := _EQUALITY.fullmatch(part):
+            out.append(Requirement(m[1], "!=" if m[2] == "!=" else "=", (m[3],)))
+        elif m := _EXISTS.fullmatch(part):
+            out.append(Requirement(m[2], "!" if m[1] else "exists", ()))
+        else:
+            raise SelectorError(f"unable to parse requirement: found '{part.strip()}', expected: key")
+    return out
+
+
+def selector_matches(requirements: Iterable[Requirement], labels: Mapping[str, str]) -> bool:
+    return all(r.matches(labels) for r in requirements)
+
+
+# -- certificates ---------------------------------------------------------------------------
+
+
+class Pki(NamedTuple):
+    ca: Path
+    ca_key: Path
+    server_cert: Path
+    server_key: Path
+    client_cert: Path
+    client_key: Path
+
+
+def _openssl(*args: str | Path, cwd: Path) -> None:
+    subprocess.run(["openssl", *map(str, args)], cwd=cwd, check=True, capture_output=True, timeout=60)
+
+
+def _signed(directory: Path, name: str, subject: str, extensions: str) -> None:
+    _openssl(
+        "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", subject, cwd=directory,
+    )  # fmt: skip
+    (directory / f"{name}.ext").write_text(extensions)
+    _openssl(
+        "x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+        "-out", f"{name}.crt", "-days", "3", "-extfile", f"{name}.ext", cwd=directory,
+    )  # fmt: skip
+
+
+def make_pki(directory: Path, client_subject: str = "/O=system:masters/CN=ci-admin") -> Pki:
+    """A CA, a server certificate for 127.0.0.1/localhost and a client certificate (openssl CLI)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    _openssl(
+        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", "ca.key", "-out", "ca.crt", "-days", "3", "-subj", "/CN=kubectl-arch-test-ca",
+        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+        cwd=directory,
+    )  # fmt: skip
+    _signed(
+        directory,
+        "server",
+        "/CN=kube-apiserver",
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n"
+        "keyUsage=critical,digitalSignature\n",
+    )
+    _signed(
+        directory,
+        "client",
+        client_subject,
+        "extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature\n",
+    )
+    d = directory
+    return Pki(
+        d / "ca.crt", d / "ca.key", d / "server.crt", d / "server.key", d / "client.crt", d / "client.key"
+    )
+
+
+# -- the server -----------------------------------------------------------------------------
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, str]
+    user: str  # "" when not authenticated
+
+
+@dataclass
+class ApiServer:
+    """Serve ``nodes`` (Node objects) until :meth:`stop`. Use as a context manager."""
+
+    nodes: Sequence[Mapping[str, Any]]
+    tokens: Mapping[str, str] = field(default_factory=lambda: {"test-token": "ci-admin"})  # token -> user
+    pki: Pki | None = None  # TLS (and client certificates) when given
+    forbidden: bool = False  # 403 on listing nodes
+    anonymous: bool = False  # accept requests without credentials
+    requests: list[Request] = field(default_factory=list)
+    resource_version: int = 48213377
+    expire_next_continue: bool = False  # the next continue token gets 410 Expired (list changed)
+    delay: float = 0.0  # seconds to wait before answering a list (for timeouts)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pages: dict[tuple[Any, ...], bytes] = {}
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> ApiServer:
+        handler = type("Handler", (_Handler,), {"api": self})
+        httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        httpd.daemon_threads = True
+        if self.pki is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(self.pki.server_cert, self.pki.server_key)
+            context.load_verify_locations(self.pki.ca)
+            context.verify_mode = ssl.CERT_OPTIONAL
+            httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+        self._httpd = httpd
+        self._thread = threading.Thread(
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> ApiServer:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        assert self._httpd is not None, "server not started"
+        scheme = "https" if self.pki is not None else "http"
+        return f"{scheme}://127.0.0.1:{self._httpd.server_address[1]}"
+
+    def change(self) -> None:
+        """Simulate a write to the node list: outstanding continue tokens expire (410)."""
+        with self._lock:
+            self.resource_version += 1
+            self._pages.clear()
+
+    def list_requests(self) -> list[Request]:
+        return [r for r in self.requests if r.path == "/api/v1/nodes"]
+
+    # -- kubeconfig --------------------------------------------------------------------------
+    def kubeconfig(
+        self,
+        path: Path,
+        *,
+        context: str = "test",
+        token: str | None = "test-token",
+        client_cert: bool = False,
+        exec_plugin: Mapping[str, Any] | None = None,
+        ca: bool = True,
+        insecure: bool = False,
+        server: str | None = None,
+    ) -> Path:
+        """Write a kubeconfig for this server (JSON, which is YAML) and return its path."""
+        cluster: dict[str, Any] = {"server": server or self.url}
+        if self.pki is not None and ca:
+            cluster["certificate-authority-data"] = base64.b64encode(self.pki.ca.read_bytes()).decode()
+        if insecure:
+            cluster["insecure-skip-tls-verify"] = True
+        user: dict[str, Any] = {}
+        if token is not None:
+            user["token"] = token
+        if client_cert:
+            assert self.pki is not None
+            user["client-certificate"] = str(self.pki.client_cert)
+            user["client-key"] = str(self.pki.client_key)
+        if exec_plugin is not None:
+            user["exec"] = dict(exec_plugin)
+        config = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": context, "cluster": cluster}],
+            "users": [{"name": context, "user": user}],
+            "contexts": [{"name": context, "context": {"cluster": context, "user": context}}],
+            "current-context": context,
+        }
+        path.write_text(json.dumps(config, indent=2))
+        return path
+
+    # -- serving -----------------------------------------------------------------------------
+    def _page(self, selector: str, start: int, limit: int) -> tuple[int, bytes]:
+        key = (selector, start, limit, self.resource_version)
+        with self._lock:
+            cached = self._pages.get(key)
+        if cached is not None:
+            return 200, cached
+        try:
+            requirements = parse_selector(selector)
+        except SelectorError as exc:
+            return 400, json.dumps(status(400, "BadRequest", str(exc))).encode()
+        matching = [
+            n for n in self.nodes if selector_matches(requirements, n["metadata"].get("labels") or {})
+        ]
+        end = len(matching) if limit <= 0 else min(len(matching), start + limit)
+        metadata: dict[str, Any] = {"resourceVersion": str(self.resource_version)}
+        if end < len(matching):
+            token = {"v": "meta.k8s.io/v1", "rv": self.resource_version, "start": end, "selector": selector}
+            metadata["continue"] = base64.urlsafe_b64encode(json.dumps(token).encode()).decode()
+            metadata["remainingItemCount"] = len(matching) - end
+        body = {"kind": "NodeList", "apiVersion": "v1", "metadata": metadata, "items": matching[start:end]}
+        data = json.dumps(body, separators=(",", ":")).encode()
+        with self._lock:
+            self._pages[key] = data
+        return 200, data
+
+
+class _Handler(BaseHTTPRequestHandler):
+    api: ApiServer
+    protocol_version = "HTTP/1.1"
+    server_version = "kube-apiserver-fixture"
+
+    def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
+        pass
+
+    def _send(self, code: int, body: Any) -> None:
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Cache-Control", "no-cache, private")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _user(self) -> str | None:
+        header = self.headers.get("Authorization", "")
+        scheme, _, credentials = header.partition(" ")
+        if scheme.lower() == "bearer":  # case-insensitive, as the API server's authenticator
+            return self.api.tokens.get(credentials.strip())
+        if header:
+            return None
+        connection = self.connection
+        if isinstance(connection, ssl.SSLSocket):
+            cert = connection.getpeercert()
+            if cert:
+                for rdn in cert.get("subject", ()):
+                    for key, value in rdn:
+                        if key == "commonName":
+                            return str(value)
+        return "system:anonymous" if self.api.anonymous else None
+
+    def do_GET(self) -> None:
+        parts = urlsplit(self.path)
+        query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        user = self._user()
+        self.api.requests.append(Request("GET", parts.path, query, user or ""))
+        if user is None:
+            self._send(401, status(401, "Unauthorized", "Unauthorized"))
+            return
+        path = parts.path.rstrip("/") or "/"
+        if path == "/version":
+            self._send(200, VERSION)
+        elif path == "/api":
+            body = {
+                "kind": "APIVersions",
+                "versions": ["v1"],
+                "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:443"}],
+            }
+            self._send(200, body)
+        elif path == "/apis":
+            self._send(200, {"kind": "APIGroupList", "apiVersion": "v1", "groups": []})
+        elif path == "/api/v1":
+            self._send(200, {"kind": "APIResourceList", "groupVersion": "v1", "resources": [NODES_RESOURCE]})
+        elif path == "/api/v1/nodes":
+            self._list(user, query)
+        elif path.startswith("/api/v1/nodes/"):
+            self._get(user, path.rsplit("/", 1)[1])
+        else:
+            self._send(404, status(404, "NotFound", "the server could not find the requested resource"))
+
+    def _forbidden(self, user: str, verb: str) -> None:
+        message = f'nodes is forbidden: User "{user}" cannot {verb} resource "nodes" in API group "" at the cluster scope'
+        self._send(403, status(403, "Forbidden", message, {"kind": "nodes"}))
+
+    def _list(self, user: str, query: Mapping[str, str]) -> None:
+        if self.api.delay:
+            time.sleep(self.api.delay)
+        if self.api.forbidden:
+            self._forbidden(user, "list")
+            return
+        selector = query.get("labelSelector", "")
+        try:
+            limit = int(query.get("limit") or 0)
+        except ValueError:
+            self._send(400, status(400, "BadRequest", f"invalid limit {query['limit']!r}"))
+            return
+        start = 0
+        token = query.get("continue")
+        if token:
+            try:
+                decoded = json.loads(base64.urlsafe_b64decode(token.encode()))
+                rv, start = int(decoded["rv"]), int(decoded["start"])
+                selector = str(decoded["selector"])
+            except (ValueError, KeyError, TypeError):
+                self._send(400, status(400, "BadRequest", "continue key is not valid: invalid token"))
+                return
+            if self.api.expire_next_continue:
+                self.api.expire_next_continue = False
+                self.api.change()
+            if rv != self.api.resource_version:
+                self._send(410, status(410, "Expired", EXPIRED_MESSAGE))
+                return
+        code, body = self.api._page(selector, start, limit)
+        self._send(code, body)
+
+    def _get(self, user: str, name: str) -> None:
+        if self.api.forbidden:
+            self._forbidden(user, "get")
+            return
+        for node in self.api.nodes:
+            if node["metadata"]["name"] == name:
+                self._send(200, node)
+                return
+        self._send(404, status(404, "NotFound", f'nodes "{name}" not found', {"name": name, "kind": "nodes"}))
+
+
+def load_nodes(*paths: Path) -> list[dict[str, Any]]:
+    """The items of recorded NodeList files."""
+    out: list[dict[str, Any]] = []
+    for path in paths:
+        out.extend(json.loads(Path(path).read_text())["items"])
+    return out
+
+
+def replicate(templates: Sequence[Mapping[str, Any]], count: int) -> list[dict[str, Any]]:
+    """``count`` nodes cloned from ``templates`` in turn, each with its own name and uid."""
+    encoded = [json.dumps(t) for t in templates]
+    out = []
+    for i in range(count):
+        node = json.loads(encoded[i % len(encoded)])
+        name = f"{node['metadata']['name']}-{i:05d}"
+        node["metadata"]["name"] = name
+        node["metadata"]["uid"] = f"00000000-0000-4000-8000-{i:012d}"
+        labels = node["metadata"].get("labels")
+        if isinstance(labels, dict) and "kubernetes.io/hostname" in labels:
+            labels["kubernetes.io/hostname"] = name
+        out.append(node)
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Serve recorded nodes from a process of its own (the benchmarks use this, so that their
+    own memory stays small): prints the server's URL, writes a kubeconfig for it, and serves
+    until its standard input closes."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("nodes", nargs="+", type=Path, help="recorded NodeList files")
+    parser.add_argument("--replicate", type=int, default=0, help="serve this many clones of the nodes")
+    parser.add_argument("--pki", type=Path, help="directory of make_pki's files: serve TLS")
+    parser.add_argument("--kubeconfig", type=Path, required=True, help="write a kubeconfig here")
+    opts = parser.parse_args(argv)
+    nodes = load_nodes(*opts.nodes)
+    if opts.replicate:
+        nodes = replicate(nodes, opts.replicate)
+    pki = None
+    if opts.pki is not None:
+        d = opts.pki
+        pki = Pki(
+            d / "ca.crt", d / "ca.key", d / "server.crt", d / "server.key", d / "client.crt", d / "client.key"
+        )
+    with ApiServer(nodes, pki=pki) as server:
+        server.kubeconfig(opts.kubeconfig)
+        print(server.url, flush=True)
+        sys.stdin.read()
+
+
+if __name__ == "__main__":
+    main()
