@@ -1,17 +1,18 @@
 """Build the release archives that plugin.yaml points to, and fill in their sha256.
 
 For each target platform (krew's os/arch), one ``kubectl-arch_vX.Y.Z_<os>_<arch>.tar.gz``
-holding ``LICENSE`` and ``kubectl-arch``: a zipapp that runs with any ``python3`` >= 3.11 on
-``PATH`` (see ``release/bootstrap.py``), with every dependency inside.
+holding ``LICENSE``, ``payload.zip`` (the package and every dependency) and ``kubectl-arch``,
+a Python script that runs with any ``python3`` >= 3.11 on ``PATH`` and imports from the
+payload, unpacked on first run (see ``release/bootstrap.py``).
 
 Compiled dependencies: ``pip download --only-binary=:all: --platform ...`` fetches wheels for
 the target. A compiled wheel whose project also publishes a pure-Python wheel of the same
 version (aiohttp, yarl, multidict, frozenlist, propcache, charset-normalizer) is replaced by
 that; PyYAML's extension is optional (it falls back to its pure-Python parser), so it is left
 out. What stays compiled (pydantic-core, rpds-py) is carried once per CPython version
-(``--pythons``) under ``platlib/cpXY/``, and the zipapp picks the one that fits the running
+(``--pythons``) under ``platlib/cpXY/``, and the script picks the one that fits the running
 interpreter. The archives are reproducible: same inputs, same bytes (file times come from
-SOURCE_DATE_EPOCH, else the last commit).
+SOURCE_DATE_EPOCH, else the last commit that changed anything but plugin.yaml).
 
     python release/build.py --out dist --manifest plugin.yaml \\
         --release-url https://example.org/releases/download/v0.1.0
@@ -38,8 +39,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOTSTRAP = Path(__file__).resolve().parent / "bootstrap.py"
-SHEBANG = b"#!/usr/bin/env python3\n"
 BIN = "kubectl-arch"
+PAYLOAD = "payload.zip"
 LICENSE = "LICENSE"
 # krew's os/arch -> pip platform tags: the oldest glibc (manylinux2014) and macOS (11) the
 # wheels may require; pip also accepts wheels for older ones.
@@ -114,7 +115,11 @@ def source_date_epoch() -> int:
     if os.environ.get("SOURCE_DATE_EPOCH"):
         return int(os.environ["SOURCE_DATE_EPOCH"])
     proc = subprocess.run(
-        ["git", "-C", str(ROOT), "log", "-1", "--format=%ct"], capture_output=True, text=True, check=False
+        # Writing the sha256 into plugin.yaml must not change the archives it describes.
+        ["git", "-C", str(ROOT), "log", "-1", "--format=%ct", "--", ".", ":!plugin.yaml"],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     return int(proc.stdout.strip()) if proc.returncode == 0 and proc.stdout.strip() else 315532800
 
@@ -214,22 +219,6 @@ def bootstrap_source(build: dict[str, object]) -> bytes:
     return text.replace(marker, f"BUILD = {build!r}\n").encode()
 
 
-def zipapp(payload: bytes, build: dict[str, object], epoch: int) -> bytes:
-    inner = {"__main__.py": bootstrap_source(build), "payload.zip": payload}
-    stamp = time.gmtime(max(epoch, 315532800))[:6]
-    buffer = io.BytesIO()
-    buffer.write(SHEBANG)
-    with zipfile.ZipFile(buffer, "w") as zf:
-        for name in ("__main__.py", "payload.zip"):
-            info = zipfile.ZipInfo(name, date_time=stamp)
-            # The payload is stored: the bootstrap reads it without inflating it twice.
-            info.compress_type = zipfile.ZIP_DEFLATED if name == "__main__.py" else zipfile.ZIP_STORED
-            info.external_attr = 0o644 << 16
-            info.create_system = 3
-            zf.writestr(info, inner[name])
-    return buffer.getvalue()
-
-
 def tarball(members: dict[str, tuple[bytes, int]], epoch: int) -> bytes:
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
@@ -318,9 +307,12 @@ class Builder:
 
 def build_platform(builder: Builder, own: Wheel, platform: str, version: str, out: Path) -> Artifact:
     payload, build = builder.payload(own, platform)
-    app = zipapp(payload, build, builder.epoch)
-    license_text = (ROOT / LICENSE).read_bytes()
-    archive = tarball({BIN: (app, 0o755), LICENSE: (license_text, 0o644)}, builder.epoch)
+    members = {
+        BIN: (bootstrap_source(build), 0o755),
+        PAYLOAD: (payload, 0o644),
+        LICENSE: ((ROOT / LICENSE).read_bytes(), 0o644),
+    }
+    archive = tarball(members, builder.epoch)
     os_name, arch = platform.split("/")
     path = out / f"kubectl-arch_v{version}_{os_name}_{arch}.tar.gz"
     path.write_bytes(archive)

@@ -152,19 +152,18 @@ def binary_arch_ok(data: bytes, os_name: str, arch: str) -> bool:
 def test_archive_layout(dist: Dist, os_name: str, arch: str) -> None:
     with tarfile.open(dist.archive(os_name, arch)) as tar:
         members = {m.name: m for m in tar.getmembers()}
-        assert sorted(members) == ["LICENSE", "kubectl-arch"]
-        assert members["kubectl-arch"].mode == 0o755 and members["LICENSE"].mode == 0o644
+        assert sorted(members) == ["LICENSE", "kubectl-arch", "payload.zip"]
+        assert [members[n].mode for n in sorted(members)] == [0o644, 0o755, 0o644]
         assert all(m.isfile() and m.uid == 0 and m.gid == 0 for m in members.values())
-        app = tar.extractfile("kubectl-arch").read()  # type: ignore[union-attr]
+        script = tar.extractfile("kubectl-arch").read().decode()  # type: ignore[union-attr]
+        data = tar.extractfile("payload.zip").read()  # type: ignore[union-attr]
         assert tar.extractfile("LICENSE").read() == (REPO / "LICENSE").read_bytes()  # type: ignore[union-attr]
-    assert app.startswith(b"#!/usr/bin/env python3\n")
-    with zipfile.ZipFile(io.BytesIO(app)) as outer:
-        assert outer.namelist() == ["__main__.py", "payload.zip"]
-        main = outer.read("__main__.py").decode()
-        payload = zipfile.ZipFile(io.BytesIO(outer.read("payload.zip")))
-    assert f"'platform': '{os_name}/{arch}'" in main
-    assert "'pythons': ['cp311', 'cp312', 'cp313']" in main
-    assert "'compiled': ['pydantic_core', 'rpds']" in main
+    assert script.startswith("#!/usr/bin/env python3\n")
+    assert f"'id': '{hashlib.sha256(data).hexdigest()[:16]}'" in script
+    assert f"'platform': '{os_name}/{arch}'" in script
+    assert "'pythons': ['cp311', 'cp312', 'cp313']" in script
+    assert "'compiled': ['pydantic_core', 'rpds']" in script
+    payload = zipfile.ZipFile(io.BytesIO(data))
     names = payload.namelist()
     for module in ("kubectl_arch/cli.py", "kubectl_arch/schemas/platformpin.json", "click/core.py", "ruamel/yaml/main.py",
                    "kubernetes/config/kube_config.py", "requests/sessions.py", "jsonschema/validators.py", "yaml/__init__.py"):  # fmt: skip
@@ -361,20 +360,10 @@ def test_old_python3_says_what_it_needs(dist: Dist, tmp_path: Path) -> None:
 
 
 def test_interpreter_without_compiled_dependencies_fails_cleanly(dist: Dist, tmp_path: Path) -> None:
-    # The same zipapp, told it carries compiled dependencies for 3.12 and 3.13 only.
+    # The same install, told it carries compiled dependencies for 3.12 and 3.13 only.
     krew = krew_install(dist, tmp_path)
-    target = krew.link.resolve()
-    data = target.read_bytes()
-    shebang, _, _ = data.partition(b"\n")
-    with zipfile.ZipFile(io.BytesIO(data)) as outer:
-        main = outer.read("__main__.py").replace(b"'pythons': ['cp311', ", b"'pythons': [")
-        payload = outer.read("payload.zip")
-    rebuilt = io.BytesIO()
-    rebuilt.write(shebang + b"\n")
-    with zipfile.ZipFile(rebuilt, "w") as zf:
-        zf.writestr("__main__.py", main)
-        zf.writestr("payload.zip", payload)
-    target.write_bytes(rebuilt.getvalue())
+    script = krew.link.resolve()
+    script.write_text(script.read_text().replace("'pythons': ['cp311', ", "'pythons': ["))
     # pin needs nothing compiled.
     pin = ["pin", "--platform", "linux/arm64", "-f", str(TESTDATA / "deploy.yaml")]
     assert ok(run(["kubectl", "arch", *pin], krew.env)).stdout == ok(pip_run(pin, tmp_path)).stdout
@@ -390,4 +379,23 @@ def test_interpreter_without_compiled_dependencies_fails_cleanly(dist: Dist, tmp
         "error: this kubectl-arch build carries rpds for cp312, cp313 only, not for cp311 "
         f"({tmp_path}/py-python3-{BASE_PYTHON.name}/python3); run it with one of those Pythons "
         "(KUBECTL_ARCH_PYTHON=python3.X) or install it with pipx\n"
+    )
+
+
+def test_a_payload_from_elsewhere_is_refused(dist: Dist, tmp_path: Path) -> None:
+    krew = krew_install(dist, tmp_path)
+    payload = krew.link.resolve().parent / "payload.zip"
+    payload.write_bytes(payload.read_bytes() + b"\0")
+    proc = run(["kubectl", "arch", "--version"], krew.env)
+    assert (proc.returncode, proc.stdout) == (2, b""), describe(proc)
+    assert proc.stderr.decode() == f"error: {payload} is not the payload of this kubectl-arch; reinstall it\n"
+    payload.unlink()
+    proc = run(["kubectl", "arch", "--version"], krew.env)
+    assert (proc.returncode, proc.stdout) == (2, b""), describe(proc)
+    assert (
+        proc.stderr.decode()
+        == f"error: cannot read {payload}: No such file or directory; reinstall kubectl-arch\n"
+    )
+    assert not (tmp_path / "cache" / "kubectl-arch" / "dist").exists() or not any(
+        (tmp_path / "cache" / "kubectl-arch" / "dist").iterdir()
     )
