@@ -207,7 +207,7 @@ def deterministic_zip(files: dict[str, bytes], epoch: int, compress: int = zipfi
             info.compress_type = compress
             info.external_attr = 0o644 << 16
             info.create_system = 3
-            zf.writestr(info, files[name], compresslevel=9 if compress == zipfile.ZIP_DEFLATED else None)
+            zf.writestr(info, files[name], compresslevel=6 if compress == zipfile.ZIP_DEFLATED else None)
     return buffer.getvalue()
 
 
@@ -230,7 +230,7 @@ def tarball(members: dict[str, tuple[bytes, int]], epoch: int) -> bytes:
             info.uname = info.gname = ""
             tar.addfile(info, io.BytesIO(data))
     out = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=epoch, compresslevel=9) as gz:
+    with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=epoch, compresslevel=6) as gz:
         gz.write(raw.getvalue())
     return out.getvalue()
 
