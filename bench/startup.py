@@ -26,8 +26,17 @@ import benchlib as b
 GOAL = 1.25
 INPUT = b.DATA / "deployment.yaml"
 PIN_ARGS = ["pin", "--platform", "linux/arm64", "-f", str(INPUT)]
-# Modules that must not load when pinning: remote clients, schema validation, entry-point scans.
-FORBIDDEN = ("kubernetes", "requests", "jsonschema", "importlib.metadata", "pkg_resources")
+# Modules that must not load when pinning: remote clients, schema validation, entry-point scans,
+# shell completion.
+FORBIDDEN = (
+    "kubernetes",
+    "requests",
+    "jsonschema",
+    "importlib.metadata",
+    "pkg_resources",
+    "kubectl_arch.completion",
+    "click.shell_completion",
+)
 IMPORT_LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \| ( *)(\S+)\s*$")
 MARK = "\x00bench "
 # Run pin like the console script, then report (on stderr) the modules loaded and those whose

@@ -28,10 +28,18 @@ COMMANDS: dict[str, tuple[str | None, str]] = {
     "pin": ("kubectl_arch.commands.pin", "Pin workloads to the platforms their images support."),
     "check": (None, "Check that every workload fits some Ready node of the cluster."),
     "build": (None, "Build an image per platform and push one multi-platform index."),
+    "completion": (
+        "kubectl_arch.commands.completion",
+        "Print the shell completion script (bash, zsh, fish).",
+    ),
 }
 # When installed under the kind's name, kubectl-arch serves as a Kustomize plugin.
 PLUGIN_NAMES = {"PlatformPin": "pin"}
 PROG = "kubectl arch"
+# Set by the completion scripts (see kubectl_arch.completion); click reads it.
+COMPLETE_VAR = "_KUBECTL_ARCH_COMPLETE"
+# kubectl 1.26+ runs this executable to complete "kubectl arch ..." (cobra's protocol).
+KUBECTL_COMPLETE_NAME = "kubectl_complete-arch"
 
 
 def _not_available(name: str, text: str) -> click.Command:
@@ -63,6 +71,18 @@ class LazyGroup(click.Group):
 
         return importlib.import_module(module).command  # type: ignore[no-any-return]
 
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[Any]:
+        """Command names with their one-line help (without importing every command), then
+        the group's options."""
+        from click.shell_completion import CompletionItem
+
+        if [*getattr(ctx, "_protected_args", ()), *ctx.args]:
+            return []  # after a word that names no command, nothing fits
+        names = [
+            CompletionItem(n, help=text) for n, (_, text) in COMMANDS.items() if n.startswith(incomplete)
+        ]
+        return names + click.Command.shell_complete(self, ctx, incomplete)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, text) for name, (_, text) in COMMANDS.items()]
         with formatter.section("Commands"):
@@ -93,12 +113,16 @@ def _usage_hint(exc: click.UsageError) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     invoked_as = os.path.basename(sys.argv[0]) if argv is None else ""
+    if invoked_as == KUBECTL_COMPLETE_NAME:
+        from .completion import kubectl_complete
+
+        return kubectl_complete(args)
     if invoked_as in PLUGIN_NAMES:
         # Kustomize runs legacy exec plugins as "PLUGIN CONFIG_FILE" and exec KRM
         # functions as "PATH" with a ResourceList on stdin.
         args = [PLUGIN_NAMES[invoked_as], *(["--config", args[0]] if args else [])]
     try:
-        result = cli.main(args=args, prog_name=PROG, standalone_mode=False)
+        result = cli.main(args=args, prog_name=PROG, complete_var=COMPLETE_VAR, standalone_mode=False)
         sys.stdout.flush()
     except click.UsageError as exc:
         click.echo(f"error: {exc.format_message()}\n{_usage_hint(exc)}", err=True)

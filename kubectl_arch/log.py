@@ -14,11 +14,20 @@ SECRET_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-registry-auth", "x-auth-token"}
 )
 _SECRET_QUERY = re.compile(
-    r"(?i)([?&](?:access_token|refresh_token|token|password|passwd|secret|sig|signature|x-amz-signature"
-    r"|x-amz-credential|x-amz-security-token|x-goog-signature|x-goog-credential|code)=)[^&#]*"
+    r"(?i)([?&](?:access_token|refresh_token|id_token|token|password|passwd|secret|client_secret|api_key"
+    r"|apikey|private_token|sig|signature|x-amz-signature|x-amz-credential|x-amz-security-token"
+    r"|x-goog-signature|x-goog-credential|key-pair-id|policy|code)=)[^&#\s]*"
 )
 _USERINFO = re.compile(r"(?i)^([a-z][a-z0-9+.-]*://)[^/@]*@")
-_SECRET_TEXT = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
+_USERINFO_IN_TEXT = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s?#]*@")
+# "Bearer <token68>" or "Basic <token68>", but not an auth challenge (Bearer realm="...").
+_SECRET_TEXT = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/-]+=*(?![A-Za-z0-9._~+/=-]|\s*\")")
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+# Secret fields of JSON replies and docker config files.
+_SECRET_FIELD = re.compile(
+    r'(?i)("(?:token|access_token|refresh_token|id_token|identitytoken|identity_token|registrytoken'
+    r'|password|secret|client_secret|auth)"\s*:\s*")[^"]*"'
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -39,8 +48,13 @@ def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 def redact(text: str) -> str:
-    """Free text (an error message, a server's reply) without tokens or basic credentials."""
-    return _SECRET_TEXT.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+    """Free text (an error message, a server's reply) without credentials: bearer and basic
+    tokens, JWTs, secret JSON fields, and the user info and secret query parameters of URLs."""
+    text = _SECRET_TEXT.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+    text = _JWT.sub(REDACTED, text)
+    text = _SECRET_FIELD.sub(rf'\1{REDACTED}"', text)
+    text = _USERINFO_IN_TEXT.sub(rf"\1{REDACTED}@", text)
+    return _SECRET_QUERY.sub(rf"\1{REDACTED}", text)
 
 
 def debug(message: str, level: int = 1) -> None:

@@ -25,6 +25,13 @@ KNOWN_ARCH = frozenset(
         "riscv", "riscv64", "s390", "s390x", "sparc", "sparc64", "wasm",
     }
 )  # fmt: skip
+# The platforms images are commonly built for (docker buildx's defaults and beyond), in the
+# order shell completion offers them.
+COMMON = (
+    "linux/amd64", "linux/arm64", "linux/arm/v7", "linux/arm/v6", "linux/386", "linux/ppc64le",
+    "linux/s390x", "linux/riscv64", "linux/amd64/v2", "linux/amd64/v3", "windows/amd64",
+    "windows/arm64",
+)  # fmt: skip
 _OS_ALIASES = {"macos": "darwin", "osx": "darwin", "win": "windows"}
 _ARCH_ALIASES = {
     "x86_64": ("amd64", ""),

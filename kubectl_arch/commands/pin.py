@@ -11,6 +11,7 @@ from .. import config, log, manifests
 from .. import pin as pinning
 from .. import platforms as plat
 from ..errors import EXIT_OK, EXIT_PROBLEM, InputError
+from . import complete_with
 from .clusteropts import cluster_options
 
 HELP = """Pin workloads to the platforms their images support.
@@ -121,6 +122,7 @@ def _report(findings: Iterable[pinning.Finding]) -> int:
     "filenames",
     multiple=True,
     metavar="PATH",
+    shell_complete=complete_with("manifest"),
     help="Manifest file, directory or - for stdin (repeatable).",
 )
 @click.option("-R", "--recursive", is_flag=True, help="Process directories given with -f recursively.")
@@ -129,6 +131,7 @@ def _report(findings: Iterable[pinning.Finding]) -> int:
     "platform_values",
     multiple=True,
     metavar="OS/ARCH[,...]",
+    shell_complete=complete_with("platform"),
     help="Platforms the images support, e.g. linux/amd64,linux/arm64 (repeatable).",
 )
 @click.option(
@@ -165,6 +168,7 @@ def _report(findings: Iterable[pinning.Finding]) -> int:
     "--config",
     "config_path",
     metavar="FILE",
+    shell_complete=complete_with("file"),
     help="Read options from a PlatformPin or ConfigMap file (flags take precedence).",
 )
 @log.verbose_option
