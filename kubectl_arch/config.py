@@ -2,7 +2,7 @@
 ``--config`` file. Two forms are accepted:
 
 * a ``v1/ConfigMap`` whose ``data`` keys are the long flag names (what ``kpt fn eval --
-  platform=linux/arm64`` sends): ``platform``, ``pod-template-path``;
+  platform=linux/arm64`` sends): ``platform``, ``pod-template-path``, ``from-registry``...;
 * a typed ``kubectl-arch.dev/v1alpha1`` ``PlatformPin``, checked against its JSON schema.
 """
 
@@ -16,19 +16,41 @@ from .errors import InputError
 
 API_VERSION = "kubectl-arch.dev/v1alpha1"
 KIND = "PlatformPin"
-CONFIGMAP_KEYS = ("platform", "pod-template-path")
+# ConfigMap data key (the long flag name) -> PinSettings field and the typed field name.
+OPTIONS = {
+    "platform": ("platforms", "platforms"),
+    "pod-template-path": ("pod_template_paths", "podTemplatePaths"),
+    "from-registry": ("from_registry", "fromRegistry"),
+    "on-unknown-image": ("on_unknown_image", "onUnknownImage"),
+    "lock": ("lock", "lock"),
+    "locked": ("locked", "locked"),
+    "digests": ("digests", "digests"),
+    "insecure-registry": ("insecure_registries", "insecureRegistries"),
+    "registry-ca-file": ("registry_ca_file", "registryCAFile"),
+    "request-timeout": ("request_timeout", "requestTimeout"),
+    "refresh": ("refresh", "refresh"),
+}
+CONFIGMAP_KEYS = tuple(OPTIONS)
+_LISTS = frozenset({"platforms", "pod_template_paths", "insecure_registries"})
+_FLAGS = frozenset({"from_registry", "digests", "refresh"})
 
 
 class PinSettings(NamedTuple):
     platforms: tuple[str, ...] = ()
     pod_template_paths: tuple[str, ...] = ()
+    from_registry: bool = False
+    on_unknown_image: str = ""
+    lock: str = ""
+    locked: str = ""
+    digests: bool = False
+    insecure_registries: tuple[str, ...] = ()
+    registry_ca_file: str = ""
+    request_timeout: str = ""
+    refresh: bool = False
 
     def overridden_by(self, other: PinSettings) -> PinSettings:
         """These settings with every option ``other`` sets taking precedence."""
-        return PinSettings(
-            other.platforms or self.platforms,
-            other.pod_template_paths or self.pod_template_paths,
-        )
+        return PinSettings(*(b or a for a, b in zip(self, other, strict=True)))
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -40,6 +62,7 @@ def _from_configmap(data: Any, where: str) -> PinSettings:
         return PinSettings()
     if not isinstance(data, Mapping):
         raise InputError(f"{where}: data must be a mapping")
+    values: dict[str, Any] = {}
     for key, value in data.items():
         if key not in CONFIGMAP_KEYS:
             import difflib
@@ -49,31 +72,38 @@ def _from_configmap(data: Any, where: str) -> PinSettings:
             raise InputError(f"{where}: unknown option {key!r}{hint}")
         if not isinstance(value, str):
             raise InputError(f"{where}: option {key!r} must be a string")
-    return _checked(
-        PinSettings(
-            platforms=_split(data.get("platform") or ""),
-            pod_template_paths=_split(data.get("pod-template-path") or ""),
-        ),
-        where,
-        "platform",
-        "pod-template-path",
-    )
+        name = OPTIONS[key][0]
+        if name in _LISTS:
+            values[name] = _split(value)
+        elif name in _FLAGS:
+            if value.strip().lower() not in ("true", "false", ""):
+                raise InputError(f"{where}: option {key!r} must be 'true' or 'false', not {value!r}")
+            values[name] = value.strip().lower() == "true"
+        else:
+            values[name] = value.strip()
+    return _checked(PinSettings(**values), where, {k: k for k in OPTIONS})
 
 
-def _checked(settings: PinSettings, where: str, platform_key: str, path_key: str) -> PinSettings:
-    """``settings`` once every value parses; errors name the option as the config spells it."""
+def _checked(settings: PinSettings, where: str, names: Mapping[str, str]) -> PinSettings:
+    """``settings`` once every value parses; errors name the option as the config spells it
+    (``names`` maps each long flag name to that spelling)."""
     from . import platforms as plat
+    from . import resolve
     from .workloads import KindError, parse_declaration
 
     try:
         plat.parse_list(settings.platforms)
     except plat.PlatformError as exc:
-        raise InputError(f"{where}: {platform_key}: {exc}") from None
+        raise InputError(f"{where}: {names['platform']}: {exc}") from None
     for value in settings.pod_template_paths:
         try:
             parse_declaration(value)
         except KindError as exc:
-            raise InputError(f"{where}: {path_key}: {exc}") from None
+            raise InputError(f"{where}: {names['pod-template-path']}: {exc}") from None
+    try:
+        resolve.check(settings)
+    except InputError as exc:
+        raise InputError(f"{where}: {resolve.rename(str(exc), names)}") from None
     return settings
 
 
@@ -107,17 +137,26 @@ def _schema_error(error: Any) -> tuple[str, str]:
     if error.validator == "oneOf":
         # The branch of the value's own type says what is wrong with it (empty list, empty
         # item); when no branch has its type, say which types are accepted.
-        types = {"string": str, "array": list, "object": dict}
+        types: dict[str, Any] = {"string": str, "array": list, "object": dict, "number": (int, float)}
+        words = {
+            "string": "a string",
+            "array": "a list of strings",
+            "object": "a mapping",
+            "number": "a number",
+        }
         branches = error.schema.get("oneOf", [])
 
         def fits(branch: int) -> bool:
             expected = types.get(branches[branch].get("type", ""))
+            if isinstance(error.instance, bool):
+                return False
             return expected is not None and isinstance(error.instance, expected)
 
         inner = [e for e in error.context if fits(e.relative_schema_path[0])]
         if inner:
             return _schema_error(inner[0])
-        return field, f"expected a string or a list of strings, got {_describe(error.instance)}"
+        accepted = " or ".join(words.get(b.get("type", ""), "?") for b in branches)
+        return field, f"expected {accepted}, got {_describe(error.instance)}"
     if error.validator == "pattern" and error.absolute_path and error.absolute_path[0] == "podTemplatePaths":
         from .workloads import KindError, parse_declaration
 
@@ -136,11 +175,18 @@ def _from_typed(obj: Mapping[str, Any], where: str) -> PinSettings:
     if errors:
         field, message = _schema_error(errors[0])
         raise InputError(f"{where}: {field}: {message}" if field else f"{where}: {message}")
-    platforms = obj.get("platforms") or ()
-    if isinstance(platforms, str):
-        platforms = _split(platforms)
-    settings = PinSettings(tuple(platforms), tuple(obj.get("podTemplatePaths") or ()))
-    return _checked(settings, where, "platforms", "podTemplatePaths")
+    values: dict[str, Any] = {}
+    for name, typed in OPTIONS.values():
+        value = obj.get(typed)
+        if value is None:
+            continue
+        if name in _LISTS:
+            values[name] = _split(value) if isinstance(value, str) else tuple(value)
+        elif name in _FLAGS:
+            values[name] = bool(value)
+        else:
+            values[name] = str(value)
+    return _checked(PinSettings(**values), where, {k: v[1] for k, v in OPTIONS.items()})
 
 
 def from_object(obj: Any, where: str) -> PinSettings:
