@@ -602,3 +602,76 @@ def skopeo_raw(reference: str, *extra: str) -> bytes:
     if proc.returncode != 0:
         raise RuntimeError(f"skopeo failed: {proc.stderr.decode(errors='replace')}")
     return proc.stdout
+
+
+# -- the populated registry (session fixture) --------------------------------------------------
+
+LINUX_AMD64 = {"os": "linux", "architecture": "amd64"}
+LINUX_ARM64 = {"os": "linux", "architecture": "arm64", "variant": "v8"}
+LINUX_ARM_V7 = {"os": "linux", "architecture": "arm", "variant": "v7"}
+LINUX_ARM_V6 = {"os": "linux", "architecture": "arm", "variant": "v6"}
+LINUX_S390X = {"os": "linux", "architecture": "s390x"}
+WINDOWS_2019 = {"os": "windows", "architecture": "amd64", "os.version": "10.0.17763.5458"}
+WINDOWS_2022 = {"os": "windows", "architecture": "amd64", "os.version": "10.0.20348.2227"}
+
+
+@dataclass
+class Populated:
+    """The plain registry and what was pushed to it (name -> Pushed)."""
+
+    registry: Registry
+    images: dict[str, Pushed]
+    children: dict[str, list[Pushed]]
+
+    def ref(self, name: str) -> str:
+        return f"{self.registry.host}/{name}"
+
+
+def populate(registry: Registry) -> Populated:
+    client = client_for(registry)
+    host = registry.host
+    images: dict[str, Pushed] = {}
+    children: dict[str, list[Pushed]] = {}
+
+    def multi(name: str, platforms: list[dict[str, str]], **kwargs: Any) -> None:
+        pushed = push_multiarch(client, f"{host}/{name}", platforms, **kwargs)
+        images[name] = pushed
+        manifests = json.loads(pushed.data)["manifests"]
+        children[name] = [m for m in manifests]  # type: ignore[misc]
+
+    multi("library/multi:1", [LINUX_AMD64, LINUX_ARM64, LINUX_ARM_V7], attestations=True)
+    multi("org/team/deep/path/app:2.0", [LINUX_ARM_V6, LINUX_ARM_V7, LINUX_ARM64, LINUX_AMD64], docker=True)
+    images["single/oci:1"] = push_image(client, f"{host}/single/oci:1", LINUX_ARM64)
+    images["single/docker:1"] = push_image(client, f"{host}/single/docker:1", LINUX_AMD64, docker=True)
+    multi("win/server:ltsc", [WINDOWS_2019, WINDOWS_2022, LINUX_AMD64])
+    # A nested index: an index of (an index of amd64 and arm64) and an s390x image whose
+    # entry has no platform (its config says it).
+    inner = push_multiarch(client, f"{host}/nested/app", [LINUX_AMD64, LINUX_ARM64])
+    s390x = push_image(client, f"{host}/nested/app", LINUX_S390X)
+    images["nested/app:inner"] = inner
+    images["nested/app:1"] = push_index(client, f"{host}/nested/app:1", [descriptor(inner), descriptor(s390x)])
+    children["nested/app:1"] = [descriptor(inner), descriptor(s390x)]
+    return Populated(registry, images, children)
+
+
+def arch_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """An environment for kubectl-arch with a private cache, config and credentials."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("REGISTRY_AUTH_FILE", "XDG_RUNTIME_DIR", "DOCKER_CONFIG", "HTTPS_PROXY", "HTTP_PROXY")
+        and k.lower() not in ("https_proxy", "http_proxy")
+    }
+    import sys
+
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    env.update(
+        HOME=str(home),
+        XDG_CACHE_HOME=str(tmp_path / "cache"),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        DOCKER_CONFIG=str(tmp_path / "docker"),
+    )
+    env.update(extra)
+    return env
