@@ -666,7 +666,7 @@ def arch_env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     home = tmp_path / "home"
-    home.mkdir(exist_ok=True)
+    home.mkdir(parents=True, exist_ok=True)
     env.update(
         HOME=str(home),
         XDG_CACHE_HOME=str(tmp_path / "cache"),
