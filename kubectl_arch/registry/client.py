@@ -235,11 +235,7 @@ class Client:
                 continue
             status = response.status_code
             lowered = {k.lower(): v for k, v in response.headers.items()}
-            if (
-                status == 400
-                and url.startswith("http://")
-                and any(m in body[:512].decode("latin-1").lower() for m in HTTPS_WANTED)
-            ):
+            if status == 400 and url.startswith("http://") and self._wants_https(response, lowered, body):
                 host.scheme = "https"  # a loopback registry that speaks TLS
                 url = "https://" + url[len("http://") :]
                 continue
@@ -255,6 +251,15 @@ class Client:
                 attempt += 1
                 continue
             return Response(status, lowered, body, url)
+
+    @staticmethod
+    def _wants_https(response: Any, headers: Mapping[str, str], body: bytes) -> bool:
+        """A TLS server's answer to plain HTTP (Go's: HTTP/1.0 400, no headers, a message
+        that a HEAD does not show)."""
+        if any(m in body[:512].decode("latin-1").lower() for m in HTTPS_WANTED):
+            return True
+        version = getattr(getattr(response, "raw", None), "version", 11)
+        return version == 10 and "content-type" not in headers and "docker-distribution-api-version" not in headers
 
     def _backoff(self, attempt: int) -> float:
         base = self.options.backoff * (2**attempt)
