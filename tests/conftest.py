@@ -4,4 +4,4 @@ from pathlib import Path
 # Test helpers (yamldiff, scheduler, ...) live beside the tests.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from registry_fixtures import populated_registry  # noqa: E402,F401
+from registry_fixtures import populated_registry  # noqa: F401

@@ -49,7 +49,9 @@ class FaultyRegistry:
 
             def _answer(self) -> None:
                 with owner.lock:
-                    owner.seen.append(Seen(self.command, self.path, dict(self.headers.items()), time.monotonic()))
+                    owner.seen.append(
+                        Seen(self.command, self.path, dict(self.headers.items()), time.monotonic())
+                    )
                     queue = owner.script.get(self.path.split("?")[0]) or [
                         Answer(404, b'{"errors":[{"code":"NOT_FOUND","message":"no script"}]}')
                     ]

@@ -649,7 +649,9 @@ def populate(registry: Registry) -> Populated:
     inner = push_multiarch(client, f"{host}/nested/app", [LINUX_AMD64, LINUX_ARM64])
     s390x = push_image(client, f"{host}/nested/app", LINUX_S390X)
     images["nested/app:inner"] = inner
-    images["nested/app:1"] = push_index(client, f"{host}/nested/app:1", [descriptor(inner), descriptor(s390x)])
+    images["nested/app:1"] = push_index(
+        client, f"{host}/nested/app:1", [descriptor(inner), descriptor(s390x)]
+    )
     children["nested/app:1"] = [descriptor(inner), descriptor(s390x)]
     return Populated(registry, images, children)
 

@@ -18,13 +18,21 @@ BIN = Path(sys.executable).parent / "kubectl-arch"
 
 def run(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(BIN), *args], env=env, input=stdin or "", capture_output=True, text=True, timeout=120, check=False
+        [str(BIN), *args],
+        env=env,
+        input=stdin or "",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
 def requests_logged(stderr: str) -> list[str]:
     """The request lines -v printed: 'METHOD URL'."""
-    return [" ".join(line.split()[:2]) for line in stderr.splitlines() if line.split()[:1] in (["GET"], ["HEAD"])]
+    return [
+        " ".join(line.split()[:2]) for line in stderr.splitlines() if line.split()[:1] in (["GET"], ["HEAD"])
+    ]
 
 
 def entry(child: dict, platform: dict[str, str]) -> dict:
@@ -41,7 +49,13 @@ def entry(child: dict, platform: dict[str, str]) -> dict:
 
 def test_json_contract(populated_registry: Populated, tmp_path: Path) -> None:
     reg = populated_registry
-    names = ["library/multi:1", "org/team/deep/path/app:2.0", "single/oci:1", "single/docker:1", "win/server:ltsc"]
+    names = [
+        "library/multi:1",
+        "org/team/deep/path/app:2.0",
+        "single/oci:1",
+        "single/docker:1",
+        "win/server:ltsc",
+    ]
     proc = run(arch_env(tmp_path), "inspect", "-o", "json", *(reg.ref(n) for n in names))
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
@@ -87,7 +101,12 @@ def test_json_contract(populated_registry: Populated, tmp_path: Path) -> None:
             "digest": docker.digest,
             "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
             "platforms": [
-                {"os": "linux", "architecture": "amd64", "digest": docker.digest, "mediaType": docker.media_type}
+                {
+                    "os": "linux",
+                    "architecture": "amd64",
+                    "digest": docker.digest,
+                    "mediaType": docker.media_type,
+                }
             ],
         },
         {
@@ -166,7 +185,9 @@ def test_platform_check(populated_registry: Populated, tmp_path: Path) -> None:
     ok = run(env, "inspect", "--platform", "linux/amd64,linux/arm64/v8", "-o", "json", multi, deep)
     assert ok.returncode == 0, ok.stderr
     assert ok.stderr == ""
-    missing = run(env, "inspect", "--platform", "linux/arm64", "--platform", "linux/s390x", multi, "-o", "json")
+    missing = run(
+        env, "inspect", "--platform", "linux/arm64", "--platform", "linux/s390x", multi, "-o", "json"
+    )
     assert missing.returncode == 1
     assert len(json.loads(missing.stdout)) == 1  # the answer is still printed
     assert missing.stderr.splitlines() == [
@@ -182,11 +203,15 @@ def test_variant_fallback(populated_registry: Populated, tmp_path: Path) -> None
     exact = run(env, "inspect", "--platform", "linux/arm/v6", single_v7, "-o", "json")
     assert exact.returncode == 1
     # arm/v6 is not satisfied by v7 even with fallback (a later variant never is) ...
-    later = run(env, "inspect", "--platform", "linux/arm/v6", "--allow-variant-fallback", single_v7, "-o", "json")
+    later = run(
+        env, "inspect", "--platform", "linux/arm/v6", "--allow-variant-fallback", single_v7, "-o", "json"
+    )
     assert later.returncode == 1
     # ... but an arm/v8 request accepts the v7 image with fallback, and not without.
     assert run(env, "inspect", "--platform", "linux/arm/v8", single_v7, "-o", "json").returncode == 1
-    fallback = run(env, "inspect", "--platform", "linux/arm/v8", "--allow-variant-fallback", single_v7, "-o", "json")
+    fallback = run(
+        env, "inspect", "--platform", "linux/arm/v8", "--allow-variant-fallback", single_v7, "-o", "json"
+    )
     assert fallback.returncode == 0, fallback.stderr
 
 
@@ -203,7 +228,9 @@ def test_cache_digest_tag_and_refresh(populated_registry: Populated, tmp_path: P
     assert json.loads(warm.stdout)[0]["digest"] == json.loads(warm.stdout)[1]["digest"]
     # --refresh asks again for the tag: one HEAD, the manifest comes from the cache.
     refreshed = run(env, "-v", "inspect", "--refresh", multi, by_digest, "-o", "json")
-    assert requests_logged(refreshed.stderr) == [f"HEAD http://{reg.registry.host}/v2/library/multi/manifests/1"]
+    assert requests_logged(refreshed.stderr) == [
+        f"HEAD http://{reg.registry.host}/v2/library/multi/manifests/1"
+    ]
     assert json.loads(refreshed.stdout) == json.loads(warm.stdout)
 
 
@@ -247,7 +274,9 @@ def test_errors(populated_registry: Populated, tmp_path: Path) -> None:
     ]
     usage = run(env, "inspect")
     assert usage.returncode == 2
-    assert usage.stderr.splitlines()[0] == "error: no images: give references (nginx:1.27) or manifests with -f"
+    assert (
+        usage.stderr.splitlines()[0] == "error: no images: give references (nginx:1.27) or manifests with -f"
+    )
     refused = run(env, "inspect", "127.0.0.1:1/x:1", "--request-timeout", "2s")
     assert refused.returncode == 3
     assert refused.stderr == "error: image 127.0.0.1:1/x:1: cannot reach 127.0.0.1:1: connection refused\n"
@@ -277,7 +306,9 @@ def test_insecure_registries_from_the_tool_config(populated_registry: Populated,
     image = populated_registry.ref("single/oci:1")
     run(env, "inspect", image)
     again = run(env, "-v", "inspect", image)
-    assert requests_logged(again.stderr) == [f"HEAD http://{populated_registry.registry.host}/v2/single/oci/manifests/1"]
+    assert requests_logged(again.stderr) == [
+        f"HEAD http://{populated_registry.registry.host}/v2/single/oci/manifests/1"
+    ]
     (config / "config.yaml").write_text("insecureRegistry: [x]\n")
     bad = run(env, "inspect", image)
     assert bad.returncode == 2

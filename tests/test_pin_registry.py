@@ -26,7 +26,13 @@ BIN = Path(sys.executable).parent / "kubectl-arch"
 
 def run(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(BIN), *args], env=env, input=stdin or "", capture_output=True, text=True, timeout=120, check=False
+        [str(BIN), *args],
+        env=env,
+        input=stdin or "",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -61,15 +67,28 @@ def affinity(pairs: list[tuple[str, list[str]]]) -> list[dict]:
 
 def terms(doc: dict) -> list[dict]:
     spec = doc["spec"]["template"]["spec"]
-    return spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+    return spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][
+        "nodeSelectorTerms"
+    ]
 
 
-def test_each_workload_gets_the_intersection_of_its_images(populated_registry: Populated, tmp_path: Path) -> None:
+def test_each_workload_gets_the_intersection_of_its_images(
+    populated_registry: Populated, tmp_path: Path
+) -> None:
     reg = populated_registry
-    multi, deep, amd = reg.ref("library/multi:1"), reg.ref("org/team/deep/path/app:2.0"), reg.ref("single/docker:1")
+    multi, deep, amd = (
+        reg.ref("library/multi:1"),
+        reg.ref("org/team/deep/path/app:2.0"),
+        reg.ref("single/docker:1"),
+    )
     win = reg.ref("win/server:ltsc")
     stream = "---\n".join(
-        [deployment("a", multi, deep), deployment("b", multi, amd), deployment("c", win), deployment("d", deep)]
+        [
+            deployment("a", multi, deep),
+            deployment("b", multi, amd),
+            deployment("c", win),
+            deployment("d", deep),
+        ]
     )
     proc = run(arch_env(tmp_path), "pin", stdin=stream)
     assert proc.returncode == 0, proc.stderr
@@ -96,7 +115,9 @@ def test_platform_is_an_upper_bound_with_from_registry(populated_registry: Popul
     reg = populated_registry
     stream = deployment("a", reg.ref("library/multi:1")) + "---\n" + deployment("b", reg.ref("single/oci:1"))
     env = arch_env(tmp_path)
-    proc = run(env, "pin", "--from-registry", "--platform", "linux/amd64,linux/arm64,linux/s390x", stdin=stream)
+    proc = run(
+        env, "pin", "--from-registry", "--platform", "linux/amd64,linux/arm64,linux/s390x", stdin=stream
+    )
     assert proc.returncode == 0, proc.stderr
     docs = list(yaml.safe_load_all(proc.stdout))
     assert terms(docs[0]) == affinity([("linux", ["amd64", "arm64"])])
@@ -136,7 +157,7 @@ def test_digests_rewrite_only_the_image_fields(populated_registry: Populated, tm
         "          - {key: kubernetes.io/arch, operator: In, values: [arm64]}\n"
         f"  containers:\n  - name: a\n    image: {multi}   # the app\n"
         f"  - name: b\n    image: '{multi}'\n"
-        f"  - {{name: c, image: \"{multi}\"}}\n"
+        f'  - {{name: c, image: "{multi}"}}\n'
         f"  initContainers:\n  - name: d\n    image: {multi}@{digest}\n"
     )
     path = tmp_path / "pod.yaml"
@@ -219,7 +240,9 @@ def test_unknown_images(populated_registry: Populated, tmp_path: Path) -> None:
     reg = populated_registry
     env = arch_env(tmp_path)
     gone = reg.ref("gone/app:1")
-    stream = deployment("a", reg.ref("single/oci:1")) + "---\n" + deployment("b", gone, reg.ref("single/oci:1"))
+    stream = (
+        deployment("a", reg.ref("single/oci:1")) + "---\n" + deployment("b", gone, reg.ref("single/oci:1"))
+    )
     failed = run(env, "pin", stdin=stream)
     assert failed.returncode == 3
     assert failed.stdout == ""
@@ -293,7 +316,9 @@ def test_krm_function_config_options(populated_registry: Populated, tmp_path: Pa
         f"  lock: {lock}\n  onUnknownImage: fail\n  requestTimeout: 5s\n"
     )
     assert run(env, "pin", stdin=items + typed).returncode == 0
-    locked = typed.replace("  lock:", "  locked:").replace("  onUnknownImage: fail\n", "  platforms: [linux/amd64]\n")
+    locked = typed.replace("  lock:", "  locked:").replace(
+        "  onUnknownImage: fail\n", "  platforms: [linux/amd64]\n"
+    )
     from_lock = run(env, "pin", stdin=items + locked)
     assert from_lock.returncode == 0, from_lock.stderr
     assert yaml.safe_load(from_lock.stdout)["items"][0]["spec"]["affinity"]["nodeAffinity"][
@@ -310,7 +335,9 @@ def test_krm_function_config_options(populated_registry: Populated, tmp_path: Pa
         }
     ]
     contradiction = configmap.replace("from-registry: 'true'", "locked: x.lock")
-    refused = run(env, "pin", stdin=items + contradiction.replace("    digests: 'true'\n", "    lock: y.lock\n"))
+    refused = run(
+        env, "pin", stdin=items + contradiction.replace("    digests: 'true'\n", "    lock: y.lock\n")
+    )
     assert yaml.safe_load(refused.stdout)["results"][0]["message"] == (
         "ResourceList functionConfig ConfigMap: lock and locked cannot be combined: locked reads the file lock writes"
     )

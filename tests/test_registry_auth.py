@@ -40,7 +40,9 @@ B64 = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
 
 
 def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(BIN), *args], env=env, capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [str(BIN), *args], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 def assert_no_secret(proc: subprocess.CompletedProcess[str], *secrets: str) -> None:
@@ -194,7 +196,10 @@ def test_token_identity_token(token_registry: Registry, tmp_path: Path) -> None:
     host = token_registry.host
     issuer = token_registry.issuer
     assert issuer is not None
-    docker_config(tmp_path / "docker", {"auths": {host: {"auth": base64.b64encode(b"alice:").decode(), "identitytoken": IDENTITY_TOKEN}}})
+    docker_config(
+        tmp_path / "docker",
+        {"auths": {host: {"auth": base64.b64encode(b"alice:").decode(), "identitytoken": IDENTITY_TOKEN}}},
+    )
     before = len(issuer.requests)
     proc = run(arch_env(tmp_path), "-vv", "inspect", f"{host}/private/app:1")
     assert proc.returncode == 0, proc.stderr
@@ -264,5 +269,7 @@ def test_tls_registry_with_a_ca_bundle(tmp_path: Path) -> None:
         trusted = run(env, "-v", "inspect", "--registry-ca-file", ca, f"{registry.host}/app:1")
         assert trusted.returncode == 0, trusted.stderr
         assert f"GET https://{registry.host}/v2/app/manifests/1 200" in trusted.stderr
-        insecure = run(env, "inspect", "--refresh", "--insecure-registry", registry.host, f"{registry.host}/app:1")
+        insecure = run(
+            env, "inspect", "--refresh", "--insecure-registry", registry.host, f"{registry.host}/app:1"
+        )
         assert insecure.returncode == 0, insecure.stderr

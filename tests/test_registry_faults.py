@@ -16,13 +16,19 @@ from registry_util import arch_env, docker_config
 
 BIN = Path(sys.executable).parent / "kubectl-arch"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-CONFIG = json.dumps({"os": "linux", "architecture": "arm64", "rootfs": {"type": "layers", "diff_ids": []}}).encode()
+CONFIG = json.dumps(
+    {"os": "linux", "architecture": "arm64", "rootfs": {"type": "layers", "diff_ids": []}}
+).encode()
 CONFIG_DIGEST = "sha256:" + hashlib.sha256(CONFIG).hexdigest()
 MANIFEST = json.dumps(
     {
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": CONFIG_DIGEST, "size": len(CONFIG)},
+        "config": {
+            "mediaType": "application/vnd.oci.image.config.v1+json",
+            "digest": CONFIG_DIGEST,
+            "size": len(CONFIG),
+        },
         "layers": [],
     }
 ).encode()
@@ -32,7 +38,9 @@ TOKEN = "tok.eyJzZWNyZXQiOnRydWV9.sig-TopSecret"
 
 
 def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(BIN), *args], env=env, capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [str(BIN), *args], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 def manifest_answer(body: bytes = MANIFEST, **headers: str) -> Answer:
@@ -49,7 +57,9 @@ def test_429_with_retry_after_then_success(tmp_path: Path) -> None:
         ok_image(server)
         server.on(
             "/v2/app/manifests/1",
-            Answer(429, b'{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}', {"Retry-After": "1"}),
+            Answer(
+                429, b'{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}', {"Retry-After": "1"}
+            ),
             manifest_answer(),
         )
         proc = run(arch_env(tmp_path), "inspect", "-o", "json", f"{server.host}/app:1")
@@ -67,7 +77,10 @@ def test_retry_after_too_long_fails_at_once(tmp_path: Path) -> None:
         proc = run(arch_env(tmp_path), "inspect", f"{server.host}/app:1")
         assert time.monotonic() - start < 10
         assert proc.returncode == 3
-        assert proc.stderr == f"error: image {server.host}/app:1: {server.host} asks to retry after 3600 s (429); try again later\n"
+        assert (
+            proc.stderr
+            == f"error: image {server.host}/app:1: {server.host} asks to retry after 3600 s (429); try again later\n"
+        )
 
 
 def test_500_then_success(tmp_path: Path) -> None:
@@ -98,8 +111,16 @@ def test_401_403_404_are_not_retried(tmp_path: Path) -> None:
                    {"WWW-Authenticate": f'Bearer realm="{realm}",service="faulty",scope="repository:locked:pull"'}),
         )  # fmt: skip
         server.on("/token", Answer(200, json.dumps({"token": TOKEN, "expires_in": 300}).encode()))
-        server.on("/v2/denied/manifests/1", Answer(403, b'{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}'))
-        server.on("/v2/missing/manifests/1", Answer(404, b'{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}'))
+        server.on(
+            "/v2/denied/manifests/1",
+            Answer(
+                403, b'{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}'
+            ),
+        )
+        server.on(
+            "/v2/missing/manifests/1",
+            Answer(404, b'{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}'),
+        )
         env = arch_env(tmp_path)
         host = server.host
         proc = run(env, "-v", "inspect", f"{host}/locked:1", f"{host}/denied:1", f"{host}/missing:1")
@@ -127,7 +148,10 @@ def test_stalled_connection_times_out(tmp_path: Path) -> None:
         proc = run(arch_env(tmp_path), "inspect", "--request-timeout", "500ms", f"{server.host}/app:1")
         elapsed = time.monotonic() - start
         assert proc.returncode == 3
-        assert proc.stderr == f"error: image {server.host}/app:1: cannot reach {server.host}: timed out (see --request-timeout)\n"
+        assert (
+            proc.stderr
+            == f"error: image {server.host}/app:1: cannot reach {server.host}: timed out (see --request-timeout)\n"
+        )
         assert len(server.requests_to("/v2/app/manifests/1")) == 4  # timeouts are retried too
         assert elapsed < 15
 
@@ -146,7 +170,10 @@ def test_content_that_does_not_match_its_digest(tmp_path: Path) -> None:
             "does not match its digest\n"
         )
         # By tag: a Docker-Content-Digest that disagrees with the bytes is refused too.
-        server.on("/v2/app/manifests/1", Answer(200, tampered, {"Content-Type": OCI_MANIFEST, "Docker-Content-Digest": MANIFEST_DIGEST}))
+        server.on(
+            "/v2/app/manifests/1",
+            Answer(200, tampered, {"Content-Type": OCI_MANIFEST, "Docker-Content-Digest": MANIFEST_DIGEST}),
+        )
         by_tag = run(env, "inspect", f"{server.host}/app:1")
         assert by_tag.returncode == 3
         assert "does not match the content" in by_tag.stderr
@@ -173,7 +200,14 @@ def test_redirects_to_another_host_carry_no_credentials(tmp_path: Path) -> None:
         location = f"http://localhost:{storage.port}/blobs/config?X-Amz-Signature=abc123secret"
         registry.on(f"/v2/app/blobs/{CONFIG_DIGEST}", Answer(307, b"", {"Location": location}))
         storage.on("/blobs/config", Answer(200, CONFIG))
-        proc = run(arch_env(tmp_path, DOCKER_CONFIG=str(docker)), "-v", "inspect", "-o", "json", f"{registry.host}/app:1")
+        proc = run(
+            arch_env(tmp_path, DOCKER_CONFIG=str(docker)),
+            "-v",
+            "inspect",
+            "-o",
+            "json",
+            f"{registry.host}/app:1",
+        )
         assert proc.returncode == 0, proc.stderr
         (blob_request,) = registry.requests_to(f"/v2/app/blobs/{CONFIG_DIGEST}")
         assert blob_request.headers.get("Authorization", "").startswith("Basic ")
@@ -181,7 +215,9 @@ def test_redirects_to_another_host_carry_no_credentials(tmp_path: Path) -> None:
         assert "Authorization" not in stored.headers
         # -v shows the requests, never a secret: not the password, not its base64, not the
         # storage URL's signature.
-        assert f"GET http://localhost:{storage.port}/blobs/config?X-Amz-Signature=REDACTED 200 OK" in proc.stderr
+        assert (
+            f"GET http://localhost:{storage.port}/blobs/config?X-Amz-Signature=REDACTED 200 OK" in proc.stderr
+        )
         for secret in (PASSWORD, base64.b64encode(f"alice:{PASSWORD}".encode()).decode(), "abc123secret"):
             assert secret not in proc.stderr + proc.stdout
 
@@ -191,7 +227,9 @@ def test_schema1_is_reported_as_unsupported(tmp_path: Path) -> None:
         schema1 = json.dumps({"schemaVersion": 1, "name": "app", "tag": "1", "fsLayers": []}).encode()
         server.on(
             "/v2/old/manifests/1",
-            Answer(200, schema1, {"Content-Type": "application/vnd.docker.distribution.manifest.v1+prettyjws"}),
+            Answer(
+                200, schema1, {"Content-Type": "application/vnd.docker.distribution.manifest.v1+prettyjws"}
+            ),
         )
         proc = run(arch_env(tmp_path), "inspect", f"{server.host}/old:1")
         assert proc.returncode == 3
