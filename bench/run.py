@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ("startup.py", "throughput.py", "krm.py", "fidelity.py")
+SCRIPTS = ("startup.py", "throughput.py", "krm.py", "fidelity.py", "registry.py")
 GOAL_LINE = re.compile(r"^(?P<name>[a-z][a-z ]*): (?P<text>.*) (?P<verdict>PASS|MISS)$")
 
 

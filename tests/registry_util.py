@@ -317,9 +317,11 @@ def start_registry(
     auth: str | None = None,
     tls: bool = False,
     policy: Callable[[str | None, str, list[str]], list[str]] = default_policy,
+    realm: str | None = None,
 ) -> Registry:
     """Start docker-registry with ``auth`` None, "htpasswd" or "token"; ``tls`` serves HTTPS
-    with a self-signed certificate for 127.0.0.1 (in ``registry.tls``)."""
+    with a self-signed certificate for 127.0.0.1 (in ``registry.tls``). ``realm`` replaces
+    the token service's URL in the registry's challenges (e.g. to reach it through a proxy)."""
     if not os.access(REGISTRY_BIN, os.X_OK):
         import pytest
 
@@ -351,7 +353,7 @@ def start_registry(
         issuer = TokenIssuer(signing, policy)
         config["auth"] = {
             "token": {
-                "realm": issuer.realm,
+                "realm": realm or issuer.realm,
                 "service": SERVICE,
                 "issuer": ISSUER,
                 "rootcertbundle": str(bundle),

@@ -35,7 +35,7 @@ from .reference import Reference, host_without_port, is_loopback, validate_diges
 
 RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 HTTPS_WANTED = ("http request to an https server", "client sent an http request to an https server")
-TOKEN_BATCH = 32  # repositories per token request
+TOKEN_BATCH = 64  # repositories per token request
 MAX_REDIRECTS = 5
 
 
@@ -58,7 +58,7 @@ class Options(NamedTuple):
     retries: int = 3
     max_retry_after: float = 60.0  # a longer Retry-After fails at once, saying how long
     backoff: float = 0.25  # first delay; doubles on each retry
-    per_host: int = 8  # concurrent requests per host
+    per_host: int = 16  # concurrent requests per host
 
 
 class Response(NamedTuple):
@@ -259,7 +259,11 @@ class Client:
         if any(m in body[:512].decode("latin-1").lower() for m in HTTPS_WANTED):
             return True
         version = getattr(getattr(response, "raw", None), "version", 11)
-        return version == 10 and "content-type" not in headers and "docker-distribution-api-version" not in headers
+        return (
+            version == 10
+            and "content-type" not in headers
+            and "docker-distribution-api-version" not in headers
+        )
 
     def _backoff(self, attempt: int) -> float:
         base = self.options.backoff * (2**attempt)

@@ -23,7 +23,7 @@ from .client import Client, IntegrityError, Manifest, RegistryError
 from .reference import Reference, ReferenceError, parse
 
 MAX_DEPTH = 4  # nested indexes followed
-MAX_WORKERS = 16
+MAX_WORKERS = 32
 
 
 class ImageError(RemoteError):
