@@ -316,3 +316,44 @@ def test_insecure_registries_from_the_tool_config(populated_registry: Populated,
         f"error: {config / 'config.yaml'}: unknown key 'insecureRegistry' "
         "(known: insecureRegistries, registryCAFile, tagCacheSeconds)\n"
     )
+
+
+def test_progress_only_on_a_terminal(populated_registry: Populated, tmp_path: Path) -> None:
+    import os
+    import pty
+
+    reg = populated_registry
+    refs = [reg.ref(n) for n in ("library/multi:1", "single/oci:1", "single/docker:1", "win/server:ltsc", "nested/app:1")]
+    plain = run(arch_env(tmp_path), "inspect", "-o", "json", *refs)
+    assert plain.returncode == 0 and plain.stderr == ""
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.run(
+            [str(BIN), "inspect", "-o", "json", "--refresh", *refs],
+            env=arch_env(tmp_path),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            timeout=120,
+            check=False,
+        )
+        os.close(follower)
+        follower = -1
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        if follower != -1:
+            os.close(follower)
+        os.close(leader)
+    assert proc.returncode == 0
+    assert json.loads(proc.stdout) == json.loads(plain.stdout)  # stdout is untouched
+    text = seen.decode()
+    assert "looking up images: 1/5" in text and "looking up images: 5/5" in text
+    assert text.endswith("\r")  # the line is erased at the end
