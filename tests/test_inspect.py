@@ -323,7 +323,10 @@ def test_progress_only_on_a_terminal(populated_registry: Populated, tmp_path: Pa
     import pty
 
     reg = populated_registry
-    refs = [reg.ref(n) for n in ("library/multi:1", "single/oci:1", "single/docker:1", "win/server:ltsc", "nested/app:1")]
+    refs = [
+        reg.ref(n)
+        for n in ("library/multi:1", "single/oci:1", "single/docker:1", "win/server:ltsc", "nested/app:1")
+    ]
     plain = run(arch_env(tmp_path), "inspect", "-o", "json", *refs)
     assert plain.returncode == 0 and plain.stderr == ""
     leader, follower = pty.openpty()
