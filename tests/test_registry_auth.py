@@ -126,6 +126,17 @@ def test_credential_helpers(basic_registry: Registry, tmp_path: Path) -> None:
         f"error: image {host}/team/app:1: credential helper docker-credential-nope (from "
         f"{tmp_path / 'docker' / 'config.json'} credHelpers) is not on PATH\n"
     )
+    # A helper that fails says why.
+    broken = bin_dir / "docker-credential-broken"
+    broken.write_text("#!/bin/sh\necho 'error getting credentials - keychain is locked' >&2\nexit 1\n")
+    broken.chmod(0o755)
+    docker_config(tmp_path / "docker", {"credHelpers": {host: "broken"}})
+    failing = run(env, "inspect", f"{host}/team/app:1", "--refresh")
+    assert failing.returncode == 3
+    assert failing.stderr == (
+        f"error: image {host}/team/app:1: credential helper docker-credential-broken failed for {host}: "
+        "error getting credentials - keychain is locked\n"
+    )
     # A helper without credentials for the host: anonymous, which this registry refuses.
     docker_config(tmp_path / "docker", {"credsStore": "testhelper"})
     credential_helper(bin_dir, "testhelper", {}, log)
@@ -273,3 +284,17 @@ def test_tls_registry_with_a_ca_bundle(tmp_path: Path) -> None:
             env, "inspect", "--refresh", "--insecure-registry", registry.host, f"{registry.host}/app:1"
         )
         assert insecure.returncode == 0, insecure.stderr
+
+
+def test_helper_asked_once_per_registry(token_registry: Registry, tmp_path: Path) -> None:
+    host = token_registry.host
+    bin_dir, log = tmp_path / "bin", tmp_path / "helper.log"
+    credential_helper(bin_dir, "store", {host: (USER, PASSWORD)}, log)
+    docker_config(tmp_path / "docker", {"credsStore": "store"})
+    env = arch_env(tmp_path)
+    env["PATH"] = f"{bin_dir}:{env['PATH']}"
+    refs = [f"{host}/public/{n}:1" for n in "abc"] + [f"{host}/private/app:1"]
+    proc = run(env, "-v", "inspect", "-o", "json", *refs)
+    assert proc.returncode == 0, proc.stderr
+    assert log.read_text() == f"{host}\n"
+    assert_no_secret(proc)

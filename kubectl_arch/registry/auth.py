@@ -181,6 +181,14 @@ class CredentialStore:
         self.environ = os.environ if environ is None else environ
         self._files: list[_File] | None = None
         self._memo: dict[tuple[str, str], Credential | None] = {}
+        self._helpers: dict[tuple[str, str], Credential | None] = {}
+
+    def _helper(self, name: str, server: str, where: str) -> Credential | None:
+        """A credential helper's answer, asked once per run for each server."""
+        key = (name, server)
+        if key not in self._helpers:
+            self._helpers[key] = run_helper(name, server, where)
+        return self._helpers[key]
 
     def _paths(self) -> Iterator[tuple[str, bool]]:
         env = self.environ
@@ -228,10 +236,10 @@ class CredentialStore:
                 if isinstance(helpers, dict):
                     for key, helper in helpers.items():
                         if _host_of_key(str(key)) in hosts and isinstance(helper, str) and helper:
-                            return run_helper(helper, server, f"{file.path} credHelpers")
+                            return self._helper(helper, server, f"{file.path} credHelpers")
                 store = file.data.get("credsStore")
                 if isinstance(store, str) and store:
-                    found = run_helper(store, server, f"{file.path} credsStore")
+                    found = self._helper(store, server, f"{file.path} credsStore")
                     if found is not None:
                         return found
             found = self._from_auths(file, hosts, registry, repository)
