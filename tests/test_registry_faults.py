@@ -239,3 +239,22 @@ def test_schema1_is_reported_as_unsupported(tmp_path: Path) -> None:
             "(application/vnd.docker.distribution.manifest.v1+prettyjws), which kubectl-arch does not support: it "
             "is deprecated and carries no platform list; push the image again with a current client\n"
         )
+
+
+def test_refused_token_batches_fall_back_to_one_scope(tmp_path: Path) -> None:
+    with faulty() as server:
+        challenge = {"WWW-Authenticate": f'Bearer realm="http://{server.host}/token",service="faulty"'}
+        token = Answer(200, json.dumps({"token": TOKEN, "expires_in": 300}).encode())
+        for name in ("a", "b"):
+            server.on(f"/v2/{name}/manifests/1", Answer(401, b"", challenge), manifest_answer())
+            server.on(f"/v2/{name}/blobs/{CONFIG_DIGEST}", Answer(200, CONFIG))
+        server.on("/v2/b/manifests/1", manifest_answer())
+        server.on(
+            "/token", Answer(401, b'{"errors":[{"code":"DENIED","message":"one scope refused"}]}'), token
+        )
+        proc = run(arch_env(tmp_path), "inspect", "-o", "json", f"{server.host}/a:1", f"{server.host}/b:1")
+        assert proc.returncode == 0, proc.stderr
+        # The first token request asks for both repositories, is refused, and each then asks
+        # for its own.
+        scopes = [s.path.count("scope=") for s in server.requests_to("/token")]
+        assert scopes[0] == 2 and scopes[1:] in ([1], [1, 1]), scopes

@@ -412,9 +412,10 @@ class Client:
                         batch.append(scope)
             try:
                 token, lifetime = self._fetch_token(host, registry, batch, credential)
-            except RegistryError:
+            except (RegistryError, auth.AuthError):
                 if len(batch) == len(scopes):
                     raise
+                # Some token services refuse a request when any scope is refused: alone, then.
                 batch = list(scopes)
                 token, lifetime = self._fetch_token(host, registry, batch, credential)
             expiry = now + max(lifetime - 10.0, 1.0)
