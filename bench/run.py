@@ -13,7 +13,15 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ("startup.py", "throughput.py", "krm.py", "fidelity.py", "nodes.py", "dist_startup.py")
+SCRIPTS = (
+    "startup.py",
+    "throughput.py",
+    "krm.py",
+    "fidelity.py",
+    "nodes.py",
+    "registry.py",
+    "dist_startup.py",
+)
 GOAL_LINE = re.compile(r"^(?P<name>[a-z][a-z ]*): (?P<text>.*) (?P<verdict>PASS|MISS)$")
 
 

@@ -39,8 +39,6 @@ NO_ACCESS_HINT = (
     "ask a cluster administrator for permission to list nodes (a ClusterRole with verb list on "
     "nodes), or give the platforms with --platform instead of reading them from the cluster"
 )
-_DURATION_PART = re.compile(r"([0-9]*\.?[0-9]+)(ns|us|µs|ms|s|m|h)")
-_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
 class ClusterError(RemoteError):
@@ -62,19 +60,9 @@ class Listing(NamedTuple):
 
 def parse_timeout(text: str | None) -> float | None:
     """``--request-timeout``: seconds, or a Go duration (``30s``, ``1m30s``); 0 means none."""
-    if text is None or text.strip() in ("", "0"):
-        return None
-    value = text.strip()
-    seconds = float(value) if re.fullmatch(r"[0-9]*\.?[0-9]+", value) else None
-    if seconds is None:
-        parts = _DURATION_PART.findall(value)
-        if not parts or "".join(n + u for n, u in parts) != value:
-            raise InputError(
-                f"--request-timeout: invalid value {text!r}: "
-                "use seconds or a duration such as 30s, 2m or 1m30s"
-            )
-        seconds = sum(float(n) * _UNITS[u] for n, u in parts)
-    return seconds or None
+    from . import durations
+
+    return durations.parse(text)
 
 
 # -- configuration ----------------------------------------------------------------------------

@@ -2,9 +2,8 @@
 ``--config`` file. Two forms are accepted:
 
 * a ``v1/ConfigMap`` whose ``data`` keys are the long flag names (what ``kpt fn eval --
-  platform=linux/arm64`` sends): ``platform``, ``pod-template-path``, ``cluster``,
-  ``kubeconfig``, ``context``, ``selector``, ``request-timeout``, ``tolerate-arch-taints``,
-  ``arch-taint`` (every value a string; ``true``/``false`` for switches);
+  platform=linux/arm64`` sends): ``platform``, ``pod-template-path``, ``from-registry``,
+  ``cluster``... (every value a string; ``true``/``false`` for switches);
 * a typed ``kubectl-arch.dev/v1alpha1`` ``PlatformPin``, checked against its JSON schema.
 """
 
@@ -18,58 +17,65 @@ from .errors import InputError
 
 API_VERSION = "kubectl-arch.dev/v1alpha1"
 KIND = "PlatformPin"
-CONFIGMAP_KEYS = (
-    "platform",
-    "pod-template-path",
-    "cluster",
-    "kubeconfig",
-    "context",
-    "selector",
-    "request-timeout",
-    "tolerate-arch-taints",
-    "arch-taint",
-)
-SWITCHES = ("cluster", "tolerate-arch-taints")
+# ConfigMap data key (the long flag name) -> PinSettings field and the typed field name.
+OPTIONS = {
+    "platform": ("platforms", "platforms"),
+    "pod-template-path": ("pod_template_paths", "podTemplatePaths"),
+    "from-registry": ("from_registry", "fromRegistry"),
+    "on-unknown-image": ("on_unknown_image", "onUnknownImage"),
+    "lock": ("lock", "lock"),
+    "locked": ("locked", "locked"),
+    "digests": ("digests", "digests"),
+    "insecure-registry": ("insecure_registries", "insecureRegistries"),
+    "registry-ca-file": ("registry_ca_file", "registryCAFile"),
+    "request-timeout": ("request_timeout", "requestTimeout"),
+    "refresh": ("refresh", "refresh"),
+    "cluster": ("cluster", "cluster"),
+    "kubeconfig": ("kubeconfig", "kubeconfig"),
+    "context": ("context", "context"),
+    "selector": ("selector", "selector"),
+    "tolerate-arch-taints": ("tolerate_arch_taints", "tolerateArchTaints"),
+    "arch-taint": ("arch_taints", "archTaints"),
+}
+CONFIGMAP_KEYS = tuple(OPTIONS)
+_LISTS = frozenset({"platforms", "pod_template_paths", "insecure_registries", "arch_taints"})
+_FLAGS = frozenset({"from_registry", "digests", "refresh", "cluster", "tolerate_arch_taints"})
 # The options that only mean something when the cluster is read (--cluster).
-CLUSTER_ONLY = ("kubeconfig", "context", "selector", "request-timeout")
+CLUSTER_ONLY = ("kubeconfig", "context", "selector")
 
 
 class PinSettings(NamedTuple):
     platforms: tuple[str, ...] = ()
     pod_template_paths: tuple[str, ...] = ()
+    from_registry: bool = False
+    on_unknown_image: str = ""
+    lock: str = ""
+    locked: str = ""
+    digests: bool = False
+    insecure_registries: tuple[str, ...] = ()
+    registry_ca_file: str = ""
+    request_timeout: str = ""  # registry requests, and API server requests with --cluster
+    refresh: bool = False
     cluster: bool = False
-    kubeconfig: str | None = None
-    context: str | None = None
-    selector: str | None = None
-    request_timeout: str | None = None
+    kubeconfig: str = ""
+    context: str = ""
+    selector: str = ""
     tolerate_arch_taints: bool = False
     arch_taints: tuple[str, ...] = ()
 
     def overridden_by(self, other: PinSettings) -> PinSettings:
         """These settings with every option ``other`` sets taking precedence."""
-        return PinSettings(*(theirs or ours for ours, theirs in zip(self, other, strict=True)))
+        return PinSettings(*(b or a for a, b in zip(self, other, strict=True)))
 
-    def check(self, spelling: dict[str, str] | None = None) -> None:
-        """Reject options that mean nothing together; ``spelling`` names options as the
-        source spells them (flags by default)."""
-        names = {key: f"--{key}" for key in CONFIGMAP_KEYS} | (spelling or {})
-        given = [
-            names[key]
-            for key, value in zip(
-                CLUSTER_ONLY,
-                (self.kubeconfig, self.context, self.selector, self.request_timeout),
-                strict=True,
-            )
-            if value
-        ]
+    def check(self) -> None:
+        """Reject cluster options that mean nothing together (InputError naming long flags)."""
+        given = [f"--{key}" for key in CLUSTER_ONLY if getattr(self, OPTIONS[key][0])]
         if given and not self.cluster:
-            raise InputError(
-                f"{', '.join(given)}: used only when reading the cluster; add {names['cluster']}"
-            )
+            raise InputError(f"{', '.join(given)}: used only when reading the cluster; add --cluster")
         if self.tolerate_arch_taints and not (self.cluster or self.arch_taints):
             raise InputError(
-                f"{names['tolerate-arch-taints']} needs the taints: add {names['cluster']} to find them on "
-                f"the nodes, or give them with {names['arch-taint']} KEY=VALUE:EFFECT"
+                "--tolerate-arch-taints needs the taints: add --cluster to find them on the nodes, "
+                "or give them with --arch-taint KEY=VALUE:EFFECT"
             )
 
 
@@ -82,6 +88,7 @@ def _from_configmap(data: Any, where: str) -> PinSettings:
         return PinSettings()
     if not isinstance(data, Mapping):
         raise InputError(f"{where}: data must be a mapping")
+    values: dict[str, Any] = {}
     for key, value in data.items():
         if key not in CONFIGMAP_KEYS:
             import difflib
@@ -91,46 +98,23 @@ def _from_configmap(data: Any, where: str) -> PinSettings:
             raise InputError(f"{where}: unknown option {key!r}{hint}")
         if not isinstance(value, str):
             raise InputError(f"{where}: option {key!r} must be a string")
-        if key in SWITCHES and value.strip().lower() not in ("true", "false"):
-            raise InputError(f"{where}: option {key!r} must be true or false, not {value!r}")
-
-    def text(key: str) -> str | None:
-        return data.get(key, "").strip() or None
-
-    return _checked(
-        PinSettings(
-            platforms=_split(data.get("platform") or ""),
-            pod_template_paths=_split(data.get("pod-template-path") or ""),
-            cluster=data.get("cluster", "").strip().lower() == "true",
-            kubeconfig=text("kubeconfig"),
-            context=text("context"),
-            selector=text("selector"),
-            request_timeout=text("request-timeout"),
-            tolerate_arch_taints=data.get("tolerate-arch-taints", "").strip().lower() == "true",
-            arch_taints=_split(data.get("arch-taint") or ""),
-        ),
-        where,
-        {key: key for key in CONFIGMAP_KEYS},
-    )
+        name = OPTIONS[key][0]
+        if name in _LISTS:
+            values[name] = _split(value)
+        elif name in _FLAGS:
+            if value.strip().lower() not in ("true", "false", ""):
+                raise InputError(f"{where}: option {key!r} must be 'true' or 'false', not {value!r}")
+            values[name] = value.strip().lower() == "true"
+        else:
+            values[name] = value.strip()
+    return _checked(PinSettings(**values), where, {k: k for k in OPTIONS})
 
 
-TYPED_NAMES = {
-    "platform": "platforms",
-    "pod-template-path": "podTemplatePaths",
-    "cluster": "cluster",
-    "kubeconfig": "kubeconfig",
-    "context": "context",
-    "selector": "selector",
-    "request-timeout": "requestTimeout",
-    "tolerate-arch-taints": "tolerateArchTaints",
-    "arch-taint": "archTaints",
-}
-
-
-def _checked(settings: PinSettings, where: str, names: dict[str, str]) -> PinSettings:
-    """``settings`` once every value parses; errors name the option as the config spells it."""
+def _checked(settings: PinSettings, where: str, names: Mapping[str, str]) -> PinSettings:
+    """``settings`` once every value parses; errors name the option as the config spells it
+    (``names`` maps each long flag name to that spelling)."""
+    from . import durations, resolve
     from . import platforms as plat
-    from .tolerations import TaintError, parse_arch_taint
     from .workloads import KindError, parse_declaration
 
     try:
@@ -142,22 +126,20 @@ def _checked(settings: PinSettings, where: str, names: dict[str, str]) -> PinSet
             parse_declaration(value)
         except KindError as exc:
             raise InputError(f"{where}: {names['pod-template-path']}: {exc}") from None
-    for value in settings.arch_taints:
-        try:
-            parse_arch_taint(value)
-        except TaintError as exc:
-            raise InputError(f"{where}: {names['arch-taint']}: {exc}") from None
-    if settings.request_timeout is not None:
-        from .cluster import parse_timeout
+    if settings.arch_taints:
+        from .tolerations import TaintError, parse_arch_taint
 
-        try:
-            parse_timeout(settings.request_timeout)
-        except InputError as exc:
-            raise InputError(f"{where}: {names['request-timeout']}: {str(exc).split(': ', 1)[1]}") from None
+        for value in settings.arch_taints:
+            try:
+                parse_arch_taint(value)
+            except TaintError as exc:
+                raise InputError(f"{where}: {names['arch-taint']}: {exc}") from None
     try:
-        settings.check(names)
+        durations.parse(settings.request_timeout)
+        resolve.check(settings)
+        settings.check()
     except InputError as exc:
-        raise InputError(f"{where}: {exc}") from None
+        raise InputError(f"{where}: {resolve.rename(str(exc), names)}") from None
     return settings
 
 
@@ -191,29 +173,32 @@ def _schema_error(error: Any) -> tuple[str, str]:
     if error.validator == "oneOf":
         # The branch of the value's own type says what is wrong with it (empty list, empty
         # item); when no branch has its type, say which types are accepted.
-        types: dict[str, type | tuple[type, ...]] = {
+        types: dict[str, Any] = {
             "string": str,
             "array": list,
             "object": dict,
+            "number": (int, float),
             "integer": int,
         }
-        names = {
+        words = {
             "string": "a string",
             "array": "a list of strings",
             "object": "a mapping",
+            "number": "a number",
             "integer": "an integer",
         }
         branches = error.schema.get("oneOf", [])
 
         def fits(branch: int) -> bool:
             expected = types.get(branches[branch].get("type", ""))
-            instance = error.instance
-            return expected is not None and isinstance(instance, expected) and not isinstance(instance, bool)
+            if isinstance(error.instance, bool):
+                return False
+            return expected is not None and isinstance(error.instance, expected)
 
         inner = [e for e in error.context if fits(e.relative_schema_path[0])]
         if inner:
             return _schema_error(inner[0])
-        accepted = " or ".join(names.get(b.get("type", ""), str(b.get("type"))) for b in branches)
+        accepted = " or ".join(words.get(b.get("type", ""), "?") for b in branches)
         return field, f"expected {accepted}, got {_describe(error.instance)}"
     if error.validator == "pattern" and error.absolute_path and error.absolute_path[0] == "podTemplatePaths":
         from .workloads import KindError, parse_declaration
@@ -233,25 +218,18 @@ def _from_typed(obj: Mapping[str, Any], where: str) -> PinSettings:
     if errors:
         field, message = _schema_error(errors[0])
         raise InputError(f"{where}: {field}: {message}" if field else f"{where}: {message}")
-    platforms = obj.get("platforms") or ()
-    if isinstance(platforms, str):
-        platforms = _split(platforms)
-    taints = obj.get("archTaints") or ()
-    if isinstance(taints, str):
-        taints = _split(taints)
-    timeout = obj.get("requestTimeout")
-    settings = PinSettings(
-        tuple(platforms),
-        tuple(obj.get("podTemplatePaths") or ()),
-        cluster=obj.get("cluster") is True,
-        kubeconfig=obj.get("kubeconfig") or None,
-        context=obj.get("context") or None,
-        selector=obj.get("selector") or None,
-        request_timeout=None if timeout is None else str(timeout),
-        tolerate_arch_taints=obj.get("tolerateArchTaints") is True,
-        arch_taints=tuple(taints),
-    )
-    return _checked(settings, where, TYPED_NAMES)
+    values: dict[str, Any] = {}
+    for name, typed in OPTIONS.values():
+        value = obj.get(typed)
+        if value is None:
+            continue
+        if name in _LISTS:
+            values[name] = _split(value) if isinstance(value, str) else tuple(value)
+        elif name in _FLAGS:
+            values[name] = value is True
+        else:
+            values[name] = str(value)
+    return _checked(PinSettings(**values), where, {k: v[1] for k, v in OPTIONS.items()})
 
 
 def from_object(obj: Any, where: str) -> PinSettings:

@@ -19,11 +19,6 @@ from .workloads import Kinds
 
 VERSIONS = ("config.kubernetes.io/v1", "config.kubernetes.io/v1alpha1")
 SOURCE = "ResourceList"
-NO_PLATFORMS = (
-    "ResourceList functionConfig: no platforms given: set 'platform' in a ConfigMap "
-    '(kpt fn eval --exec "kubectl-arch pin" DIR -- platform=linux/amd64,linux/arm64) '
-    f"or 'platforms' in a {config.API_VERSION} {config.KIND}"
-)
 
 
 def resource_list_span(text: str) -> yamltext.Span | None:
@@ -96,32 +91,52 @@ def process(
     text: str,
     span: yamltext.Span,
     flags: config.PinSettings,
-    supported_for: Callable[[config.PinSettings, Iterable[pin.Scan]], Mapping[str, Any]],
+    resolve: Callable[[config.PinSettings, Iterable[pin.Scan]], Any],
     placement_for: Callable[[config.PinSettings], pin.Placement] | None = None,
 ) -> tuple[str, list[pin.Finding]]:
     """Pin the items of a ResourceList; returns the output ResourceList and the findings.
 
+    ``resolve`` decides which platforms the images support (a :class:`..resolve.Resolution`);
     ``placement_for`` gives the bounds and taints the settings call for (reading the cluster
-    when they say so)."""
+    when they say so).
+    """
     sections = yamltext.top_level_keys(text, span)
     if sections is None or ("items" not in sections and "functionConfig" not in sections):
         raise InputError("ResourceList: no items")
     try:
         settings = config.from_object(_function_config(text, sections), "ResourceList functionConfig")
         settings = settings.overridden_by(flags)
-        if not settings.platforms:
-            raise InputError(NO_PLATFORMS)
         kinds = Kinds.parse(settings.pod_template_paths)
         found = pin.scan(text, SOURCE, kinds)
-        supported = supported_for(settings, [found])
+        resolution = resolve(settings, [found])
         placement = placement_for(settings) if placement_for is not None else pin.Placement()
     except (InputError, RemoteError) as exc:
         # A function reports even a bad configuration in its output ResourceList, whose
         # items pass through unchanged, so that orchestrators show it with the results.
         finding = pin.Finding("error", str(exc), exit_code=exc.exit_code)
         return _with_results(text, span, [result(finding)]), [finding]
-    outcome = pin.pin(found, supported, bounds=placement.bounds, taints=placement.taints)
-    failed = any(f.severity == "error" for f in outcome.findings)
+    if resolution.failed:
+        findings = [*found.findings, *resolution.findings]
+        return _with_results(text, span, [result(f) for f in findings]), findings
+    outcome = pin.pin(
+        found,
+        resolution.supported,
+        bounds=(*resolution.bounds, *placement.bounds),
+        unknown=resolution.unknown,
+        rewrites=resolution.rewrites,
+        taints=placement.taints,
+    )
+    findings = [*resolution.findings, *outcome.findings]
+    failed = any(f.severity == "error" for f in findings)
+    if not failed and settings.lock:
+        from . import lock
+
+        try:
+            lock.write(settings.lock, resolution.answers)
+        except InputError as exc:
+            finding = pin.Finding("error", str(exc), exit_code=exc.exit_code)
+            findings.append(finding)
+            failed = True
     out = text if failed else outcome.text
     out_span = yamltext.Span(span.start, span.end + len(out) - len(text))
-    return _with_results(out, out_span, [result(f) for f in outcome.findings]), outcome.findings
+    return _with_results(out, out_span, [result(f) for f in findings]), findings

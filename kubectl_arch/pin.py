@@ -74,6 +74,7 @@ class Container(NamedTuple):
     field: str  # containers, initContainers or ephemeralContainers
     name: str
     image: str
+    index: int = 0  # position in its list
 
 
 class Workload(NamedTuple):
@@ -193,7 +194,7 @@ def _containers(pod: Any, location: Location, field: str) -> tuple[list[Containe
             elif not str(image[1].value).strip():
                 errors.append(_input_error(location, f"container {name!r} has an empty image", f"{at}.image"))
             else:
-                containers.append(Container(list_field, name, str(image[1].value)))
+                containers.append(Container(list_field, name, str(image[1].value), i))
     if not containers and not errors:
         errors.append(_input_error(location, f"{field} has no containers", f"{field}.containers"))
     return containers, errors
@@ -376,12 +377,16 @@ def pin(
     on_change: Callable[[Workload, affinity.Plan], None] | None = None,
     bounds: Sequence[Bound] = (),
     taints: tolerations.ArchTaints | None = None,
+    unknown: Mapping[str, str] | None = None,
+    rewrites: Mapping[str, str] | None = None,
 ) -> Outcome:
     """Plan and splice every workload of a scan; conflicts become error findings.
 
     ``supported`` maps every image to the platforms it runs on; each of ``bounds`` further
     limits the node platforms a workload may be pinned to. With ``taints``, every workload
-    also tolerates the platform taints of the platforms it is pinned to.
+    also tolerates the platform taints of the platforms it is pinned to. A workload with an
+    image in ``unknown`` (image -> why) is left as it is, with a warning. ``rewrites`` (image ->
+    new reference) replaces the image fields of the workloads that are pinned (``--digests``).
     """
     from . import yamledit
 
@@ -390,9 +395,23 @@ def pin(
     edits: list[yamledit.Edit] = []
     styles: dict[int, yamledit.Style] = {}
     groups: dict[int, _Group] = {}
+    unknown = unknown or {}
+    rewrites = rewrites or {}
     for workload in found.workloads:
-        nodes = node_platforms(workload, supported)
         location = workload.location
+        missing = [c for c in workload.containers if c.image in unknown]
+        if missing:
+            why = "; ".join(dict.fromkeys(unknown[c.image] for c in missing))
+            findings.append(
+                Finding(
+                    "warning",
+                    f"not pinned: its images could not all be looked up ({why})",
+                    location,
+                    workload.field,
+                )
+            )
+            continue
+        nodes = node_platforms(workload, supported)
         if not nodes:
             lines = "; ".join(
                 f"{c.name!r} {c.image}: {plat.format_list(supported[c.image]) or 'none'}"
@@ -455,6 +474,13 @@ def pin(
             if extra.ops:
                 plan = plan._replace(ops=plan.ops + extra.ops)
                 field = workload.field if len(plan.ops) > len(extra.ops) else f"{workload.field}.tolerations"
+        image_ops = tuple(
+            ("replace", (c.field, c.index, "image"), rewrites[c.image])
+            for c in workload.containers
+            if c.image in rewrites and rewrites[c.image] != c.image
+        )
+        if image_ops:
+            plan = plan._replace(ops=(*plan.ops, *image_ops))
         if not plan.ops:
             continue
         style = styles.get(id(workload.style_root))

@@ -240,3 +240,20 @@ def variant_gaps(per_image: Iterable[Iterable[Platform]], nodes: Iterable[tuple[
                 f"pinned to kubernetes.io/arch={arch}, which also admits {admits} nodes"
             )
     return warnings
+
+
+def matches(wanted: Platform, offered: Platform, allow_variant_fallback: bool = False) -> bool:
+    """Whether an image built for ``offered`` satisfies a request for ``wanted`` (both
+    normalised), as containerd matches: same OS and architecture, and the same variant; with
+    ``allow_variant_fallback``, an earlier variant too (``arm/v7`` accepts ``arm/v6``, never
+    ``arm/v8``). ``os.version`` is not compared."""
+    if (wanted.os, wanted.architecture) != (offered.os, offered.architecture):
+        return False
+    if wanted.variant == offered.variant:
+        return True
+    if not allow_variant_fallback:
+        return False
+    order = VARIANT_ORDER.get(wanted.architecture)
+    if order is None or wanted.variant not in order or offered.variant not in order:
+        return False
+    return order.index(offered.variant) <= order.index(wanted.variant)

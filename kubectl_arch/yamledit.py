@@ -92,6 +92,24 @@ def _inline(value: Any) -> str:
     return scalar(value)
 
 
+_PLAIN_REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@+\-]*")
+
+
+def _like(node: Any, value: Any, in_flow: bool = False) -> str:
+    """``value`` as a scalar in the quoting style of the scalar it replaces, when that style
+    reads it back as the same string (image references stay plain when they were)."""
+    if isinstance(value, str) and node.style in (None, "") and not in_flow:
+        if (
+            _PLAIN_REFERENCE.fullmatch(value)
+            and not value.endswith(":")
+            and yn.resolve_plain(value) == yn.STR_TAG
+        ):
+            return value
+    elif isinstance(value, str) and node.style == "'":
+        return "'" + value.replace("'", "''") + "'"
+    return _inline(value)
+
+
 def flow(value: Any, column: int | None, style: Style) -> str:
     """JSON (valid YAML flow style); pretty-printed from ``column`` when given."""
     import json
@@ -353,7 +371,8 @@ class Splicer:
             self.edits.append(Edit(start, end, flow(value, column, self.style)))
             return
         if yn.is_scalar(node):
-            self.edits.append(Edit(start, end, _inline(value)))
+            in_flow = step.parent is not None and bool(step.parent.flow_style)
+            self.edits.append(Edit(start, end, _like(node, value, in_flow)))
             return
         if not collection:
             raise EditError("cannot replace a block collection with an empty value")

@@ -431,7 +431,7 @@ def test_krm_remote_failure_is_a_result(tmp_path: Path, gke: ApiServer, kubeconf
         ),
         (
             "  apiVersion: v1\n  kind: ConfigMap\n  data:\n    platform: linux/arm64\n    cluster: 'yes'\n",
-            "ResourceList functionConfig ConfigMap: option 'cluster' must be true or false, not 'yes'",
+            "ResourceList functionConfig ConfigMap: option 'cluster' must be 'true' or 'false', not 'yes'",
         ),
         (
             "  apiVersion: v1\n  kind: ConfigMap\n  data:\n    platform: linux/arm64\n    arch-taint: arch=arm64:NoSchedule\n",
@@ -451,7 +451,7 @@ def test_krm_remote_failure_is_a_result(tmp_path: Path, gke: ApiServer, kubeconf
         ),
         (
             "  apiVersion: kubectl-arch.dev/v1alpha1\n  kind: PlatformPin\n  platforms: linux/arm64\n  cluster: true\n  requestTimeout: [1]\n",
-            "ResourceList functionConfig PlatformPin: requestTimeout: expected a string or an integer, got a list",
+            "ResourceList functionConfig PlatformPin: requestTimeout: expected a string or a number, got a list",
         ),
     ],
     ids=[

@@ -29,7 +29,12 @@ PIN_FLAGS = (
     "--filename\tManifest file, directory or - for stdin (repeatable).\n"
     "-R\tProcess directories given with -f recursively.\n"
     "--recursive\tProcess directories given with -f recursively.\n"
-    "--platform\tPlatforms the images support, e.g. linux/amd64,linux/arm64 (repeatable).\n"
+    "--platform\tPlatforms the images support, e.g. linux/amd64,linux/arm64 (repeatable); with --from-registry or --locked, an upper bound.\n"
+    "--from-registry\tLook images up even though --platform is given (it then bounds them).\n"
+    "--on-unknown-image\tAn image that cannot be looked up: fail (exit 3, the default), skip its workloads, or assume platforms.\n"
+    "--lock\tWrite the registry's answers to FILE.\n"
+    "--locked\tTake the platforms from FILE; no network at all.\n"
+    "--digests\tRewrite image references to name:tag@digest of their index.\n"
     "--pod-template-path\tTreat KIND as a workload whose pod spec is at PATH, e.g. Rollout=spec.template.spec.\n"
     "-i\tRewrite the files (atomically) instead of printing.\n"
     "--in-place\tRewrite the files (atomically) instead of printing.\n"
@@ -40,12 +45,13 @@ PIN_FLAGS = (
     "--context\tThe kubeconfig context to use.\n"
     "-l\tOnly nodes matching this label selector, e.g. -l kubernetes.io/os=linux,pool!=gpu.\n"
     "--selector\tOnly nodes matching this label selector, e.g. -l kubernetes.io/os=linux,pool!=gpu.\n"
-    "--request-timeout\tGive up on a request after this long, e.g. 30s or 2m (default 0: no limit).\n"
-    "--tolerate-arch-taints\tTolerate the platform taints (e.g. kubernetes.io/arch=arm64:NoSchedule) of the "
-    "platforms each workload is pinned to: found on the cluster's nodes (--cluster) or given with --arch-taint.\n"
-    "--arch-taint\tA platform taint the nodes carry, e.g. kubernetes.io/arch=arm64:NoSchedule "
-    "(repeatable; implies --tolerate-arch-taints).\n"
+    "--request-timeout\tGive up on a request after this long, e.g. 30s or 2m: registry requests (default 30s) and, with --cluster, API server requests (default 0: no limit).\n"
+    "--tolerate-arch-taints\tTolerate the platform taints (e.g. kubernetes.io/arch=arm64:NoSchedule) of the platforms each workload is pinned to: found on the cluster's nodes (--cluster) or given with --arch-taint.\n"
+    "--arch-taint\tA platform taint the nodes carry, e.g. kubernetes.io/arch=arm64:NoSchedule (repeatable; implies --tolerate-arch-taints).\n"
     "--config\tRead options from a PlatformPin or ConfigMap file (flags take precedence).\n"
+    "--insecure-registry\tReach HOST without TLS certificate checks, or in plain HTTP (repeatable).\n"
+    "--registry-ca-file\tPEM file of CA certificates to trust for registries.\n"
+    "--refresh\tAsk registries again for every tag (ignore cached tag answers).\n"
     "-v\tLog remote requests (method, URL, status, time) to stderr; secrets are redacted.\n"
     "--verbose\tLog remote requests (method, URL, status, time) to stderr; secrets are redacted.\n"
     "-h\tShow this message and exit.\n"
@@ -80,7 +86,8 @@ def test_kubectl_completes_subcommands(env: dict[str, str], kubectl: str) -> Non
 
 def test_kubectl_completes_pin_flags(env: dict[str, str]) -> None:
     assert kubectl_complete(env, "pin", "--pl") == (
-        "--platform\tPlatforms the images support, e.g. linux/amd64,linux/arm64 (repeatable).\n:4\n"
+        "--platform\tPlatforms the images support, e.g. linux/amd64,linux/arm64 (repeatable); with "
+        "--from-registry or --locked, an upper bound.\n:4\n"
     )
     assert kubectl_complete(env, "pin", "-") == PIN_FLAGS + ":4\n"
     # A flag given once is not offered again unless it is repeatable.
@@ -212,7 +219,8 @@ def test_zsh_script_and_answers(env: dict[str, str]) -> None:
     assert completion_answer(env, "zsh", "kubectl-arch pin --pla", "2") == [
         "plain",
         "--platform",
-        "Platforms the images support, e.g. linux/amd64,linux/arm64 (repeatable).",
+        "Platforms the images support, e.g. linux/amd64,linux/arm64 (repeatable); with --from-registry or "
+        "--locked, an upper bound.",
     ]
     assert completion_answer(env, "zsh", "kubectl-arch pin -f ", "3") == ["file", "", "_"]
 

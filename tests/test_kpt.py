@@ -238,12 +238,21 @@ def test_fn_eval_conflict_fails_and_changes_nothing(
     ]
 
 
-def test_fn_eval_without_platform_fails_with_our_message(env: dict[str, str], package: Path) -> None:
+def test_fn_eval_without_platform_looks_images_up(env: dict[str, str], package: Path) -> None:
+    # No platforms: the images are looked up. HTTPS goes to a proxy address where nothing
+    # listens, so the look-up fails alike with or without a network.
+    from registry_util import free_port
+
+    proxy = f"http://127.0.0.1:{free_port()}"
+    env = {k: v for k, v in env.items() if k.lower() != "no_proxy"}
+    env.update(HTTPS_PROXY=proxy, https_proxy=proxy, XDG_CACHE_HOME=str(package.parent / "cache"))
     proc = run(["kpt", "fn", "eval", "--exec", "kubectl-arch pin", package], env)
     assert proc.returncode != 0, describe(proc)
     out = proc.stderr.decode()
-    assert "[error]: ResourceList functionConfig: no platforms given" in out, describe(proc)
-    assert "Exit code: 2" in out
+    assert "[error]: image nginx:1.27: cannot reach registry-1.docker.io: connection refused" in out, (
+        describe(proc)
+    )
+    assert "Exit code: 3" in out
     assert snapshot(package) == {k: v.encode() for k, v in PACKAGE.items()}
 
 

@@ -122,11 +122,24 @@ AFFINITY_BOTH = AFFINITY_ARM64.replace(
 # The affinity goes in ahead of the comment that belongs to "containers".
 ANCHOR = "        # The application itself.\n        containers:\n"
 PINNED_ITEMS = ITEMS.replace(ANCHOR, AFFINITY_ARM64 + ANCHOR, 1)
-NO_PLATFORMS = (
-    "ResourceList functionConfig: no platforms given: set 'platform' in a ConfigMap "
-    '(kpt fn eval --exec "kubectl-arch pin" DIR -- platform=linux/amd64,linux/arm64) '
-    "or 'platforms' in a kubectl-arch.dev/v1alpha1 PlatformPin"
+# Without platforms the function looks the images up. The environment sends every HTTPS
+# request to a proxy address where nothing listens, so the look-up fails the same way with or
+# without a network: nginx:1.27 lives on Docker Hub.
+UNREACHABLE = (
+    "image nginx:1.27: cannot reach registry-1.docker.io: connection refused",
+    "1 image(s) could not be looked up; nothing was pinned (--on-unknown-image=skip or "
+    "--on-unknown-image=assume:os/arch[,...] pins the rest)",
 )
+
+
+def unreachable_env(tmp_path: Path) -> dict[str, str]:
+    from registry_util import free_port
+
+    proxy = f"http://127.0.0.1:{free_port()}"
+    env = tool_env(tmp_path, HTTPS_PROXY=proxy, https_proxy=proxy, XDG_CACHE_HOME=str(tmp_path / "cache"))
+    for name in ("NO_PROXY", "no_proxy"):
+        env.pop(name, None)
+    return env
 
 
 @pytest.fixture
@@ -324,9 +337,18 @@ def assert_config_error(proc: subprocess.CompletedProcess[bytes], stdin: str, me
     assert proc.stderr.decode() == f"error: {message}\n"
 
 
-def test_missing_function_config_is_an_error(env: dict[str, str]) -> None:
+def assert_lookup_failed(proc: subprocess.CompletedProcess[bytes], stdin: str) -> None:
+    assert proc.returncode == 3, describe(proc)
+    assert results_of(proc.stdout) == [{"message": m, "severity": "error"} for m in UNREACHABLE]
+    assert proc.stdout.decode() == stdin + "results:\n" + "".join(
+        f'- message: "{m}"\n  severity: error\n' for m in UNREACHABLE
+    )
+    assert proc.stderr.decode() == "".join(f"error: {m}\n" for m in UNREACHABLE)
+
+
+def test_missing_function_config_looks_images_up(tmp_path: Path) -> None:
     stdin = HEADER + ITEMS
-    assert_config_error(pin(env, stdin), stdin, NO_PLATFORMS)
+    assert_lookup_failed(pin(unreachable_env(tmp_path), stdin), stdin)
 
 
 @pytest.mark.parametrize(
@@ -339,9 +361,9 @@ def test_missing_function_config_is_an_error(env: dict[str, str]) -> None:
     ],
     ids=["no-data", "empty-data", "empty-platform", "empty-object"],
 )
-def test_function_config_without_platforms_is_an_error(env: dict[str, str], config: str) -> None:
+def test_function_config_without_platforms_looks_images_up(tmp_path: Path, config: str) -> None:
     stdin = HEADER + ITEMS + config
-    assert_config_error(pin(env, stdin), stdin, NO_PLATFORMS)
+    assert_lookup_failed(pin(unreachable_env(tmp_path), stdin), stdin)
 
 
 @pytest.mark.parametrize(
@@ -359,8 +381,9 @@ def test_function_config_without_platforms_is_an_error(env: dict[str, str], conf
         (
             "{arch: arm64}",
             "ResourceList functionConfig ConfigMap: unknown option 'arch' "
-            "(known: platform, pod-template-path, cluster, kubeconfig, context, selector, request-timeout, "
-            "tolerate-arch-taints, arch-taint)",
+            "(known: platform, pod-template-path, from-registry, on-unknown-image, lock, locked, digests, "
+            "insecure-registry, registry-ca-file, request-timeout, refresh, cluster, kubeconfig, context, "
+            "selector, tolerate-arch-taints, arch-taint)",
         ),
         (
             "{platform: linux}",
@@ -403,8 +426,9 @@ PLATFORMPIN = "functionConfig:\n  apiVersion: kubectl-arch.dev/v1alpha1\n  kind:
         ),
         (
             "  spec:\n    platforms: [linux/arm64]\n",
-            "unknown field 'spec' (known: platforms, podTemplatePaths, cluster, kubeconfig, context, selector, "
-            "requestTimeout, tolerateArchTaints, archTaints)",
+            "unknown field 'spec' (known: platforms, podTemplatePaths, fromRegistry, onUnknownImage, lock, "
+            "locked, digests, insecureRegistries, registryCAFile, requestTimeout, refresh, cluster, kubeconfig, "
+            "context, selector, tolerateArchTaints, archTaints)",
         ),
     ],
     ids=["typo", "empty-list", "number", "empty-item", "bad-pod-template-path", "bad-platform", "nested"],
@@ -674,10 +698,15 @@ def test_existing_results_are_dropped_when_there_is_nothing_to_report(env: dict[
 
 
 def test_config_error_replaces_existing_results(env: dict[str, str]) -> None:
-    stdin = HEADER + ITEMS + STALE_RESULTS
+    config = "functionConfig:\n  apiVersion: v1\n  kind: ConfigMap\n  data: {platform: linux}\n"
+    stdin = HEADER + ITEMS + config + STALE_RESULTS
     proc = pin(env, stdin)
     assert proc.returncode == 2, describe(proc)
-    assert proc.stdout.decode() == HEADER + ITEMS + error_result(NO_PLATFORMS)
+    message = (
+        "ResourceList functionConfig ConfigMap: platform: invalid platform 'linux': "
+        "expected os/arch[/variant], e.g. linux/arm64"
+    )
+    assert proc.stdout.decode() == HEADER + ITEMS + config + error_result(message)
 
 
 def test_empty_items(env: dict[str, str]) -> None:

@@ -29,6 +29,7 @@ NEEDS_OUTSIDE = (
     "imagetools",
     "crane",
     "kubectl arch nodes",
+    "kubectl arch inspect",
 )
 
 

@@ -10,8 +10,13 @@ import click
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def cluster_options(function: F) -> F:
-    """``--kubeconfig``, ``--context``, ``-l/--selector`` and ``--request-timeout``."""
+TIMEOUT_HELP = "Give up on a request after this long, e.g. 30s or 2m (default 0: no limit)."
+
+
+def cluster_options(function: F | None = None, *, timeout_help: str = TIMEOUT_HELP) -> Any:
+    """``--kubeconfig``, ``--context``, ``-l/--selector`` and ``--request-timeout``; as a bare
+    decorator, or called with the help text of a ``--request-timeout`` that also covers other
+    requests (``pin``'s registry look-ups)."""
     options = [
         click.option(
             "--kubeconfig",
@@ -25,12 +30,12 @@ def cluster_options(function: F) -> F:
             metavar="SELECTOR",
             help="Only nodes matching this label selector, e.g. -l kubernetes.io/os=linux,pool!=gpu.",
         ),
-        click.option(
-            "--request-timeout",
-            metavar="DURATION",
-            help="Give up on a request after this long, e.g. 30s or 2m (default 0: no limit).",
-        ),
+        click.option("--request-timeout", metavar="DURATION", help=timeout_help),
     ]
-    for option in reversed(options):
-        function = option(function)
-    return function
+
+    def decorate(target: F) -> F:
+        for option in reversed(options):
+            target = option(target)
+        return target
+
+    return decorate(function) if function is not None else decorate

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
+from typing import Any
 
 import click
 
 from .. import config, log, manifests
 from .. import pin as pinning
-from .. import platforms as plat
 from ..errors import EXIT_OK, EXIT_PROBLEM, InputError
 from . import complete_with
+from ._registry import registry_options
 from .clusteropts import cluster_options
 
 HELP = """Pin workloads to the platforms their images support.
@@ -19,8 +20,17 @@ HELP = """Pin workloads to the platforms their images support.
 Adds kubernetes.io/os and kubernetes.io/arch requirements to every workload's required
 node affinity (merged into each existing term, intersected with existing constraints and
 the nodeSelector), so pods only land on nodes that can run all of their images. Only the
-affinity changes (and, with --tolerate-arch-taints, the tolerations gain entries): every
-other byte, comment and document stays as it was.
+affinity (and, with --digests, the image fields; with --tolerate-arch-taints, the
+tolerations) changes: every other byte, comment and document stays as it was.
+
+\b
+Where the platforms come from:
+  no --platform           every image is looked up in its registry; each workload gets
+                          the intersection of what its images support
+  --platform P            every image is taken to support P; no registry is contacted
+  --platform P --from-registry
+                          images are looked up, and P is an upper bound
+  --locked FILE           the answers a --lock FILE run recorded; no network
 
 With --cluster, each workload is also limited to the platforms the cluster has Ready
 nodes for (read with the kubeconfig, like kubectl). With --tolerate-arch-taints, each
@@ -32,24 +42,27 @@ other, unless an existing toleration already does: taints found on the cluster's
 \b
 Input: -f FILE|DIR|- (repeatable, -R to recurse), or stdin. A ResourceList on stdin is
 processed as a KRM function (kpt fn eval --exec "kubectl-arch pin"); options then come
-from its functionConfig (a ConfigMap whose keys are the long flag names, e.g. 'platform',
-or a kubectl-arch.dev/v1alpha1 PlatformPin).
+from its functionConfig (a ConfigMap whose keys are the long flag names, or a
+kubectl-arch.dev/v1alpha1 PlatformPin).
 
 \b
 Examples:
+  kubectl arch pin -f deploy.yaml
+  kubectl arch pin -f manifests/ -R --in-place --lock platforms.lock
+  kubectl arch pin -f manifests/ -R --locked platforms.lock --check
   kubectl arch pin --platform linux/amd64,linux/arm64 -f deploy.yaml
-  kubectl arch pin --platform linux/arm64 -f manifests/ -R --in-place
-  kustomize build . | kubectl arch pin --platform linux/amd64 --check
-  kubectl arch pin --platform linux/amd64 -f rollout.yaml \
-      --pod-template-path Rollout.argoproj.io=spec.template.spec
-  kubectl arch pin --platform linux/amd64,linux/arm64 --cluster --tolerate-arch-taints -f k8s/
+  kustomize build . | kubectl arch pin --platform linux/amd64,linux/arm64 --from-registry
+  kubectl arch pin -f deploy.yaml --digests --on-unknown-image=skip
+  kubectl arch pin --cluster --tolerate-arch-taints -f k8s/ -R
   kubectl arch pin --platform linux/arm64 --arch-taint kubernetes.io/arch=arm64:NoSchedule -f k8s/
 """
 
 EPILOG = (
     "Exit codes: 0 done (with --check: nothing to change); 1 a workload cannot be pinned "
-    "(conflicting constraints, or no platform of the cluster) or, with --check, would change; "
-    "2 usage or input error; 3 kubeconfig, API server or permission failure (--cluster)."
+    "(conflicting constraints, or no platform of the cluster), an image is missing from the "
+    "--locked file, or, with --check, a workload would change; 2 usage or input error; 3 an image "
+    "could not be looked up (registry unreachable, not found, access denied), or the cluster could "
+    "not be read (kubeconfig, API server, permission)."
 )
 
 
@@ -60,18 +73,16 @@ def _stdin_is_terminal() -> bool:
         return False
 
 
-def _supported(
-    settings: config.PinSettings, scans: Iterable[pinning.Scan]
-) -> Mapping[str, frozenset[plat.Platform]]:
-    if not settings.platforms:
-        raise InputError(
-            "no platforms given: use --platform os/arch[,os/arch...] (e.g. linux/amd64,linux/arm64)"
-        )
-    try:
-        platforms = plat.parse_list(settings.platforms)
-    except plat.PlatformError as exc:
-        raise InputError(f"--platform: {exc}") from None
-    return pinning.static_platforms(scans, platforms)
+def _resolve(settings: config.PinSettings, scans: Iterable[pinning.Scan]) -> Any:
+    from .. import resolve
+
+    scans = list(scans)
+    progress = None
+    if resolve.mode(settings) == resolve.REGISTRY:
+        from ._registry import progress_meter
+
+        progress = progress_meter(len(resolve.images_of(scans)))
+    return resolve.resolve(settings, scans, progress)
 
 
 def _placement(settings: config.PinSettings) -> pinning.Placement:
@@ -93,7 +104,12 @@ def _placement(settings: config.PinSettings) -> pinning.Placement:
     from .. import cluster
 
     listing = cluster.read_nodes(
-        cluster.Options(settings.kubeconfig, settings.context, settings.selector, settings.request_timeout)
+        cluster.Options(
+            settings.kubeconfig or None,
+            settings.context or None,
+            settings.selector or None,
+            settings.request_timeout or None,
+        )
     )
     if taints is not None:
         taints = taints._replace(found=tolerations.found_on(listing.nodes))
@@ -132,8 +148,30 @@ def _report(findings: Iterable[pinning.Finding]) -> int:
     multiple=True,
     metavar="OS/ARCH[,...]",
     shell_complete=complete_with("platform"),
-    help="Platforms the images support, e.g. linux/amd64,linux/arm64 (repeatable).",
+    help="Platforms the images support, e.g. linux/amd64,linux/arm64 (repeatable); with --from-registry "
+    "or --locked, an upper bound.",
 )
+@click.option(
+    "--from-registry",
+    is_flag=True,
+    help="Look images up even though --platform is given (it then bounds them).",
+)
+@click.option(
+    "--on-unknown-image",
+    metavar="fail|skip|assume:OS/ARCH[,...]",
+    default="",
+    help="An image that cannot be looked up: fail (exit 3, the default), skip its workloads, "
+    "or assume platforms.",
+)
+@click.option("--lock", "lock_path", metavar="FILE", default="", help="Write the registry's answers to FILE.")
+@click.option(
+    "--locked",
+    "locked_path",
+    metavar="FILE",
+    default="",
+    help="Take the platforms from FILE; no network at all.",
+)
+@click.option("--digests", is_flag=True, help="Rewrite image references to name:tag@digest of their index.")
 @click.option(
     "--pod-template-path",
     "pod_template_paths",
@@ -149,20 +187,23 @@ def _report(findings: Iterable[pinning.Finding]) -> int:
     is_flag=True,
     help="Also limit each workload to the platforms the cluster has Ready nodes for.",
 )
-@cluster_options
+@cluster_options(
+    timeout_help="Give up on a request after this long, e.g. 30s or 2m: registry requests (default 30s) "
+    "and, with --cluster, API server requests (default 0: no limit)."
+)
 @click.option(
     "--tolerate-arch-taints",
     is_flag=True,
-    help="Tolerate the platform taints (e.g. kubernetes.io/arch=arm64:NoSchedule) of the platforms "
-    "each workload is pinned to: found on the cluster's nodes (--cluster) or given with --arch-taint.",
+    help="Tolerate the platform taints (e.g. kubernetes.io/arch=arm64:NoSchedule) of the platforms each "
+    "workload is pinned to: found on the cluster's nodes (--cluster) or given with --arch-taint.",
 )
 @click.option(
     "--arch-taint",
     "arch_taints",
     multiple=True,
     metavar="KEY=VALUE:EFFECT",
-    help="A platform taint the nodes carry, e.g. kubernetes.io/arch=arm64:NoSchedule (repeatable; "
-    "implies --tolerate-arch-taints).",
+    help="A platform taint the nodes carry, e.g. kubernetes.io/arch=arm64:NoSchedule "
+    "(repeatable; implies --tolerate-arch-taints).",
 )
 @click.option(
     "--config",
@@ -171,11 +212,17 @@ def _report(findings: Iterable[pinning.Finding]) -> int:
     shell_complete=complete_with("file"),
     help="Read options from a PlatformPin or ConfigMap file (flags take precedence).",
 )
+@registry_options(timeout=False)
 @log.verbose_option
 def command(
     filenames: tuple[str, ...],
     recursive: bool,
     platform_values: tuple[str, ...],
+    from_registry: bool,
+    on_unknown_image: str,
+    lock_path: str,
+    locked_path: str,
+    digests: bool,
     pod_template_paths: tuple[str, ...],
     in_place: bool,
     show_diff: bool,
@@ -188,9 +235,14 @@ def command(
     tolerate_arch_taints: bool,
     arch_taints: tuple[str, ...],
     config_path: str | None,
+    insecure_registries: tuple[str, ...],
+    registry_ca_file: str,
+    refresh: bool,
 ) -> int:
     if in_place and (check or show_diff):
         raise click.UsageError("--in-place cannot be combined with --check or --diff")
+    if lock_path and check:
+        raise click.UsageError("--lock writes a file; it cannot be combined with --check")
     if in_place and (not filenames or "-" in filenames):
         raise click.UsageError("--in-place needs files given with -f (not stdin)")
     if not filenames:
@@ -201,25 +253,33 @@ def command(
         raise click.UsageError("stdin (-) can be given only once")
 
     flags = config.PinSettings(
-        tuple(platform_values),
-        tuple(pod_template_paths),
-        cluster,
-        kubeconfig,
-        context,
-        selector,
-        request_timeout,
-        tolerate_arch_taints,
-        tuple(v for value in arch_taints for v in value.split(",") if v.strip()),
+        platforms=tuple(platform_values),
+        pod_template_paths=tuple(pod_template_paths),
+        from_registry=from_registry,
+        on_unknown_image=on_unknown_image,
+        lock=lock_path,
+        locked=locked_path,
+        digests=digests,
+        insecure_registries=tuple(insecure_registries),
+        registry_ca_file=registry_ca_file,
+        request_timeout=request_timeout or "",
+        refresh=refresh,
+        cluster=cluster,
+        kubeconfig=kubeconfig or "",
+        context=context or "",
+        selector=selector or "",
+        tolerate_arch_taints=tolerate_arch_taints,
+        arch_taints=tuple(v for value in arch_taints for v in value.split(",") if v.strip()),
     )
     if config_path:
         flags = config.load(config_path).overridden_by(flags)
-        if not flags.platforms:
-            raise InputError(
-                f"{config_path}: no platforms given: set 'platforms' ({config.KIND}) or 'platform' "
-                "(ConfigMap), or use --platform"
-            )
     for value in flags.pod_template_paths:
         _check_declaration(value)
+    from .. import resolve
+
+    resolve.check(flags)
+    if flags.lock and check:
+        raise click.UsageError("--lock writes a file; it cannot be combined with --check")
 
     sources = manifests.read_sources(filenames, recursive)
     if len(sources) == 1 and sources[0].path is None:
@@ -229,7 +289,7 @@ def command(
         if span is not None:
             if in_place or show_diff or check:
                 raise click.UsageError("--in-place, --diff and --check do not apply to a ResourceList")
-            output, findings = krm.process(sources[0].text, span, flags, _supported, _placement)
+            output, findings = krm.process(sources[0].text, span, flags, _resolve, _placement)
             sys.stdout.buffer.write(sources[0].encode(output))
             return _report(findings)
     return _pin_streams(sources, flags, in_place=in_place, show_diff=show_diff, check=check)
@@ -256,12 +316,28 @@ def _pin_streams(
 
     kinds = Kinds.parse(settings.pod_template_paths)
     scans = [pinning.scan(s.text, s.name, kinds) for s in sources]
-    supported = _supported(settings, scans)
+    resolution = _resolve(settings, scans)
+    if resolution.failed:
+        return _report([*(f for s in scans for f in s.findings), *resolution.findings])
     placement = _placement(settings)
-    outcomes = [pinning.pin(s, supported, bounds=placement.bounds, taints=placement.taints) for s in scans]
-    code = _report(f for o in outcomes for f in o.findings)
+    outcomes = [
+        pinning.pin(
+            s,
+            resolution.supported,
+            bounds=(*resolution.bounds, *placement.bounds),
+            unknown=resolution.unknown,
+            rewrites=resolution.rewrites,
+            taints=placement.taints,
+        )
+        for s in scans
+    ]
+    code = _report([*resolution.findings, *(f for o in outcomes for f in o.findings)])
     if code != EXIT_OK:
         return code  # nothing is written when anything failed
+    if settings.lock:
+        from .. import lock
+
+        lock.write(settings.lock, resolution.answers)
 
     changed = [w for o in outcomes for w in o.changed]
     if check:

@@ -1,0 +1,243 @@
+"""Registry look-ups: ``kubectl-arch inspect -o json`` of 100 images against ``skopeo inspect
+--raw`` of each, one by one, behind a proxy that adds 50 ms to every request; and the
+requests each image costs, cold and warm, counted by that proxy.
+
+The registry is the Debian ``docker-registry`` with token authentication (anonymous pulls,
+tokens from the test suite's token service, reached through the proxy too), as public
+registries work. Each of the 100 repositories holds an OCI index of linux/amd64 and
+linux/arm64 with an attestation manifest per platform, as BuildKit pushes them.
+
+Goals: time ratio at most 0.1; cold at most 2 requests per image (token + manifest);
+warm with digest references, 0 requests; warm with tag references once their cached
+answers are stale (``--refresh``), 1 HEAD per image and no manifest GET.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import benchlib as b
+
+sys.path.insert(0, str(b.REPO_ROOT / "tests"))
+
+IMAGES = 100
+LATENCY = 0.05
+GOAL = 0.1
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection"}
+
+
+class LatencyProxy:
+    """Forwards to the registry (and /token to the token service), sleeping LATENCY per
+    request, and logs every request: (method, path, status)."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.routes: dict[str, int] = {}
+        self.log: list[tuple[str, str, int]] = []
+        self.lock = threading.Lock()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *_: object) -> None:
+                pass
+
+            def forward(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                time.sleep(LATENCY)
+                upstream = proxy.routes["token" if self.path.startswith("/token") else "registry"]
+                connection = http.client.HTTPConnection("127.0.0.1", upstream, timeout=30)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP | {"host"}}
+                connection.request(self.command, self.path, body=body, headers=headers)
+                response = connection.getresponse()
+                data = response.read()
+                with proxy.lock:
+                    proxy.log.append((self.command, self.path, response.status))
+                self.send_response(response.status)
+                for name, value in response.getheaders():
+                    if name.lower() not in HOP_BY_HOP:
+                        self.send_header(name, value)
+                length_header = response.getheader("Content-Length")
+                self.send_header(
+                    "Content-Length", length_header if self.command == "HEAD" else str(len(data))
+                )
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+                connection.close()
+
+            do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = forward
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def take(self) -> list[tuple[str, str, int]]:
+        with self.lock:
+            out, self.log = self.log, []
+        return out
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def kinds(log: list[tuple[str, str, int]]) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for method, path, status in log:
+        if path.startswith("/token"):
+            counts["token"] += 1
+        elif status == 401:
+            counts["challenge"] += 1
+        elif "/manifests/" in path:
+            counts[f"{method} manifest"] += 1
+        else:
+            counts[f"{method} other"] += 1
+    return counts
+
+
+def describe(counts: Counter[str]) -> str:
+    return ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no requests"
+
+
+def main() -> None:
+    args = b.parser(__doc__.splitlines()[0], runs=3)
+    opts = args.parse_args()
+    arch = b.require("kubectl-arch")
+    skopeo = b.require("skopeo")
+    if not os.access("/usr/bin/docker-registry", os.X_OK):
+        raise b.BenchError("/usr/bin/docker-registry is missing (Debian package docker-registry)")
+    import registry_util as ru
+
+    from kubectl_arch.registry.auth import Credential
+
+    work = Path(tempfile.mkdtemp(prefix="bench-registry-"))
+    proxy = LatencyProxy(ru.free_port())
+    registry = ru.start_registry(
+        work / "registry", auth="token", realm=f"http://127.0.0.1:{proxy.port}/token"
+    )
+    try:
+        assert registry.issuer is not None
+        proxy.routes.update(registry=registry.port, token=registry.issuer.port)
+        client = ru.client_for(registry, credentials=Credential(ru.USER, ru.PASSWORD))
+        start = time.perf_counter()
+        digests = []
+        for i in range(IMAGES):
+            pushed = ru.push_multiarch(
+                client,
+                f"{registry.host}/bench/image-{i:03d}:1",
+                [ru.LINUX_AMD64, ru.LINUX_ARM64],
+                attestations=True,
+            )
+            digests.append(pushed.digest)
+        print(
+            f"pushed {IMAGES} images (index, 2 platforms, 2 attestations) "
+            f"in {time.perf_counter() - start:.1f} s"
+        )
+        host = f"127.0.0.1:{proxy.port}"
+        tags = [f"{host}/bench/image-{i:03d}:1" for i in range(IMAGES)]
+        by_digest = [f"{host}/bench/image-{i:03d}@{d}" for i, d in enumerate(digests)]
+
+        def env(cache: Path) -> dict[str, str]:
+            out = ru.arch_env(work)
+            out["XDG_CACHE_HOME"] = str(cache)
+            return out
+
+        def inspect(cache: Path, refs: list[str], *extra: str) -> float:
+            begin = time.perf_counter()
+            b.check_output([arch, "inspect", "-o", "json", *extra, *refs], env=env(cache))
+            return time.perf_counter() - begin
+
+        def skopeo_all() -> float:
+            begin = time.perf_counter()
+            for ref in tags:
+                b.check_output([skopeo, "inspect", "--raw", "--tls-verify=false", f"docker://{ref}"])
+            return time.perf_counter() - begin
+
+        # Same answers: kubectl-arch's digests are those of the bytes skopeo reads.
+        out = b.check_output([arch, "inspect", "-o", "json", tags[0]], env=env(work / "check-cache"))
+        raw = b.check_output([skopeo, "inspect", "--raw", "--tls-verify=false", f"docker://{tags[0]}"])
+        if json.loads(out)[0]["digest"] != "sha256:" + hashlib.sha256(raw).hexdigest():
+            raise b.BenchError("kubectl-arch and skopeo disagree on the digest of " + tags[0])
+
+        subject, baseline = [], []
+        for round_ in range(opts.runs):
+            cache = work / f"cache-{round_}"
+            order = ("subject", "baseline") if round_ % 2 == 0 else ("baseline", "subject")
+            for which in order:
+                if which == "subject":
+                    subject.append(inspect(cache, tags))
+                else:
+                    baseline.append(skopeo_all())
+        proxy.take()
+
+        # Requests per image, from the proxy's log.
+        cache = work / "cache-count"
+        inspect(cache, tags)
+        cold = kinds(proxy.take())
+        inspect(cache, by_digest)
+        warm_digest = kinds(proxy.take())
+        inspect(cache, tags)
+        warm_fresh = kinds(proxy.take())
+        inspect(cache, tags, "--refresh")
+        warm_stale = kinds(proxy.take())
+
+        print(f"\n{'command':<58}  {'median':>9}  {'min':>9}  {'max':>9}  runs")
+        for label, times in (
+            (f"skopeo inspect --raw, {IMAGES} images one by one", baseline),
+            (f"kubectl-arch inspect -o json, {IMAGES} images, cold cache", subject),
+        ):
+            print(
+                f"{label:<58}  {b.ms(statistics.median(times)):>9}  {b.ms(min(times)):>9}  "
+                f"{b.ms(max(times)):>9}  {len(times)}"
+            )
+        print(f"\nrequests through the proxy ({LATENCY * 1000:.0f} ms each), {IMAGES} images:")
+        for label, counts in (
+            ("cold, tag references", cold),
+            ("warm, digest references", warm_digest),
+            ("warm, tag references, cached answers fresh", warm_fresh),
+            ("warm, tag references, --refresh (stale)", warm_stale),
+        ):
+            print(f"  {label:<44} {sum(counts.values()):>4}: {describe(counts)}")
+
+        ratio = statistics.median(subject) / statistics.median(baseline)
+        print()
+        print(
+            f"registry inspect: ratio {ratio:.3f} ({b.ms(statistics.median(subject))} / "
+            f"{b.ms(statistics.median(baseline))}) goal <= {GOAL:.2f} {b.verdict(ratio <= GOAL)}"
+        )
+        per_image = sum(cold.values()) / IMAGES
+        print(
+            f"registry requests cold: {per_image:.2f} per image ({describe(cold)}) goal <= 2 "
+            f"{b.verdict(per_image <= 2)}"
+        )
+        total = sum(warm_digest.values())
+        print(f"registry requests warm digest: {total} requests goal 0 {b.verdict(total == 0)}")
+        heads = warm_stale["HEAD manifest"] / IMAGES
+        ok = heads == 1 and warm_stale["GET manifest"] == 0 and sum(warm_fresh.values()) == 0
+        print(
+            f"registry requests warm tag: {heads:.2f} HEAD per image when stale ({describe(warm_stale)}), "
+            f"{sum(warm_fresh.values())} when fresh goal 1 HEAD each {b.verdict(ok)}"
+        )
+    finally:
+        registry.stop()
+        proxy.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    b.main_wrapper(main)

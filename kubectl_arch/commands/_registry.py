@@ -1,0 +1,73 @@
+"""Options and progress shared by the commands that look images up (inspect, pin)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+PROGRESS_FROM = 5  # images; fewer are looked up silently
+
+
+def registry_options(timeout: bool = True) -> Callable[[F], F]:
+    """``--insecure-registry``, ``--registry-ca-file``, ``--refresh`` and, unless the command
+    declares its own (``pin`` shares one with the cluster options), ``--request-timeout``."""
+    options = [
+        click.option(
+            "--insecure-registry",
+            "insecure_registries",
+            multiple=True,
+            metavar="HOST[:PORT]",
+            help="Reach HOST without TLS certificate checks, or in plain HTTP (repeatable).",
+        ),
+        click.option(
+            "--registry-ca-file",
+            metavar="FILE",
+            default="",
+            help="PEM file of CA certificates to trust for registries.",
+        ),
+        click.option(
+            "--refresh", is_flag=True, help="Ask registries again for every tag (ignore cached tag answers)."
+        ),
+    ]
+    if timeout:
+        options.insert(
+            2,
+            click.option(
+                "--request-timeout",
+                metavar="DURATION",
+                default="",
+                help="Timeout of each registry request, e.g. 10s or 1m (default 30s).",
+            ),
+        )
+
+    def decorate(function: F) -> F:
+        for option in reversed(options):
+            function = option(function)
+        return function
+
+    return decorate
+
+
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def progress_meter(total: int) -> Callable[[int, int], None] | None:
+    """A progress line on stderr (``looking up images: 12/40``) when stderr is a terminal and
+    there are enough images to be worth it; erased when done."""
+    if total < PROGRESS_FROM or not _stderr_is_terminal():
+        return None
+
+    def show(done: int, of: int) -> None:
+        line = f"looking up images: {done}/{of}"
+        sys.stderr.write("\r" + line + ("\r" + " " * len(line) + "\r" if done >= of else ""))
+        sys.stderr.flush()
+
+    return show

@@ -1,0 +1,201 @@
+"""``kubectl arch inspect``: which platforms images really support."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from .. import log
+from .. import platforms as plat
+from ..errors import EXIT_OK, EXIT_PROBLEM, Error, InputError
+from ._registry import progress_meter, registry_options
+
+HELP = """Report which platforms images really support.
+
+Reads each image's manifest from its registry: an index (or manifest list) gives its
+entries' platforms, attestations left out; a single manifest gives its config's platform.
+
+\\b
+References: REF arguments (nginx, ghcr.io/org/app:1.2, host:5000/a/b@sha256:...), and/or
+-f manifests (the images of all workloads in them, as pin reads them). Each distinct
+reference is reported once, in the order given.
+
+\\b
+With --platform, a check: exit 1, naming what is missing, when an image lacks any of the
+platforms. arm64 matches arm64/v8; with --allow-variant-fallback, arm/v7 also accepts an
+image built for arm/v6 or arm/v5 (never a later variant).
+
+\\b
+Examples:
+  kubectl arch inspect nginx:1.27 ghcr.io/org/app:1.2
+  kubectl arch inspect -f deploy.yaml -o json
+  kubectl arch inspect --platform linux/amd64,linux/arm64 -f manifests/ -R
+"""
+
+EPILOG = (
+    "Exit codes: 0 done; 1 (with --platform) an image lacks a requested platform; 2 usage or "
+    "input error; 3 an image could not be inspected (registry unreachable, not found, access denied)."
+)
+
+
+def _references(
+    refs: tuple[str, ...], filenames: tuple[str, ...], recursive: bool, paths: tuple[str, ...]
+) -> list[str]:
+    found = list(refs)
+    if filenames:
+        from .. import manifests
+        from .. import pin as pinning
+        from ..workloads import KindError, Kinds, parse_declaration
+
+        for value in paths:
+            try:
+                parse_declaration(value)
+            except KindError as exc:
+                raise InputError(f"--pod-template-path: {exc}") from None
+        kinds = Kinds.parse(paths)
+        for source in manifests.read_sources(filenames, recursive):
+            scan = pinning.scan(source.text, source.name, kinds)
+            errors = [f for f in scan.findings if f.severity == "error"]
+            if errors:
+                raise InputError(str(errors[0]))
+            found.extend(c.image for w in scan.workloads for c in w.containers)
+    return list(dict.fromkeys(r.strip() for r in found if r.strip()))
+
+
+def _platform_label(entry: Any) -> str:
+    label = str(entry.platform)
+    return f"{label} ({entry.platform.os_version})" if entry.platform.os_version else label
+
+
+def table(infos: list[Any]) -> str:
+    blocks = []
+    for info in infos:
+        head = f"{info.reference} -> {info.resolved.name}@{info.digest} ({info.media_type})"
+        rows = [("PLATFORM", "DIGEST", "MEDIA TYPE", "SIZE")]
+        rows.extend((_platform_label(e), e.digest, e.media_type, str(e.size)) for e in info.platforms)
+        widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        lines = [head]
+        lines.extend(
+            f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}".rstrip() for r in rows
+        )
+        blocks.append("\n".join(lines) + "\n")
+    return "\n".join(blocks)
+
+
+def as_yaml(value: Any) -> str:
+    from ..yamledit import Style, block_lines
+
+    if not value:
+        return "[]\n"
+    return "".join(line + "\n" for line in block_lines(value, 0, Style()))
+
+
+@click.command(
+    name="inspect", help=HELP, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]}
+)
+@click.argument("refs", nargs=-1, metavar="[REF]...")
+@click.option(
+    "-f", "--filename", "filenames", multiple=True, metavar="PATH", help="Manifests whose images to inspect."
+)
+@click.option("-R", "--recursive", is_flag=True, help="Process directories given with -f recursively.")
+@click.option(
+    "--pod-template-path",
+    "pod_template_paths",
+    multiple=True,
+    metavar="KIND[.GROUP]=PATH",
+    help="Treat KIND as a workload whose pod spec is at PATH (as for pin).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice(["table", "json", "yaml"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "--platform",
+    "platform_values",
+    multiple=True,
+    metavar="OS/ARCH[,...]",
+    help="Check that every image supports these platforms (repeatable); exit 1 if not.",
+)
+@click.option(
+    "--allow-variant-fallback",
+    is_flag=True,
+    help="With --platform: accept an earlier CPU variant (arm/v6 for arm/v7).",
+)
+@registry_options()
+@log.verbose_option
+def command(
+    refs: tuple[str, ...],
+    filenames: tuple[str, ...],
+    recursive: bool,
+    pod_template_paths: tuple[str, ...],
+    output: str,
+    platform_values: tuple[str, ...],
+    allow_variant_fallback: bool,
+    insecure_registries: tuple[str, ...],
+    registry_ca_file: str,
+    request_timeout: str,
+    refresh: bool,
+) -> int:
+    if allow_variant_fallback and not platform_values:
+        raise click.UsageError("--allow-variant-fallback applies only with --platform")
+    if filenames.count("-") > 1:
+        raise click.UsageError("stdin (-) can be given only once")
+    try:
+        wanted = sorted(plat.parse_list(platform_values), key=plat.sort_key)
+    except plat.PlatformError as exc:
+        raise InputError(f"--platform: {exc}") from None
+    references = _references(refs, filenames, recursive, pod_template_paths)
+    if not references:
+        if filenames:
+            raise InputError("no images found: the manifests hold no workloads")
+        raise click.UsageError("no images: give references (nginx:1.27) or manifests with -f")
+
+    from .. import registry
+
+    settings = registry.Settings(
+        insecure=insecure_registries,
+        ca_file=registry_ca_file,
+        timeout=registry.timeout(request_timeout),
+        refresh=refresh,
+    )
+    inspector = registry.open_inspector(settings)
+    try:
+        results = inspector.inspect_all(references, progress_meter(len(references)))
+    finally:
+        inspector.client.close()
+
+    infos = [r for r in results.values() if not isinstance(r, Error)]
+    if output == "json":
+        sys.stdout.write(json.dumps([i.to_json() for i in infos], indent=2) + "\n")
+    elif output == "yaml":
+        sys.stdout.write(as_yaml([i.to_json() for i in infos]))
+    elif infos:
+        sys.stdout.write(table(infos))
+
+    code = EXIT_OK
+    for result in results.values():
+        if isinstance(result, Error):
+            click.echo(f"error: {result}", err=True)
+            code = max(code, result.exit_code)
+    lacking = 0
+    for info in infos:
+        offered = [e.platform for e in info.platforms]
+        missing = [w for w in wanted if not any(plat.matches(w, o, allow_variant_fallback) for o in offered)]
+        if missing:
+            lacking += 1
+            click.echo(
+                f"error: image {info.reference} lacks {', '.join(map(str, missing))} "
+                f"(it has {plat.format_list(offered)})",
+                err=True,
+            )
+    if lacking:
+        click.echo(f"{lacking} image(s) lack requested platforms", err=True)
+        code = max(code, EXIT_PROBLEM)
+    return code

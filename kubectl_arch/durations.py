@@ -1,0 +1,28 @@
+"""``--request-timeout`` values: seconds (``30``) or a Go duration (``30s``, ``1m30s``, ``500ms``),
+as kubectl takes them. ``0`` means no limit."""
+
+from __future__ import annotations
+
+import re
+
+from .errors import InputError
+
+_PART = re.compile(r"([0-9]*\.?[0-9]+)(ns|us|µs|ms|s|m|h)")
+_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse(text: str | None, what: str = "--request-timeout") -> float | None:
+    """Seconds, or None for no limit (an empty value or 0)."""
+    if text is None or text.strip() in ("", "0"):
+        return None
+    value = text.strip()
+    if re.fullmatch(r"[0-9]*\.?[0-9]+", value):
+        seconds = float(value)
+    else:
+        parts = _PART.findall(value)
+        if not parts or "".join(n + u for n, u in parts) != value:
+            raise InputError(
+                f"{what}: invalid value {text!r}: use seconds or a duration such as 30s, 2m or 1m30s"
+            )
+        seconds = sum(float(n) * _UNITS[u] for n, u in parts)
+    return seconds or None

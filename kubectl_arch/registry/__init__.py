@@ -1,0 +1,110 @@
+"""An OCI distribution client and what kubectl-arch asks of it: which platforms images support.
+
+* :mod:`.reference`: image references, normalised as Docker does;
+* :mod:`.index`: manifests, indexes and configs as data (pure);
+* :mod:`.auth`: credentials (Docker and podman files, credential helpers) and challenges;
+* :mod:`.client`: HTTP, retries, authentication, reading and writing content;
+* :mod:`.cache`: the persistent content-addressed cache;
+* :mod:`.images`: concurrent, de-duplicated look-ups of many images.
+
+Nothing here imports ``requests`` until a request is made.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, NamedTuple
+
+from ..errors import InputError
+
+if TYPE_CHECKING:
+    from .images import Inspector
+
+CONFIG_KEYS = ("insecureRegistries", "registryCAFile", "tagCacheSeconds")
+
+
+class Settings(NamedTuple):
+    """How to reach registries: from flags, a function config, and the tool's config file."""
+
+    insecure: tuple[str, ...] = ()
+    ca_file: str = ""
+    timeout: float = 30.0
+    refresh: bool = False
+    tag_ttl: float | None = None  # None: the cache's default
+
+
+def timeout(value: str | None, default: float = 30.0) -> float:
+    """The timeout of each registry request: ``--request-timeout`` (see :mod:`..durations`), or
+    ``default`` when it is unset or 0 (every registry request has a timeout)."""
+    from .. import durations
+
+    return durations.parse(value) or default
+
+
+def config_path() -> str:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return os.path.join(base, "kubectl-arch", "config.yaml")
+
+
+def tool_config() -> Settings:
+    """Registry settings from ``$XDG_CONFIG_HOME/kubectl-arch/config.yaml`` (when it exists)::
+
+    insecureRegistries: [registry.lab:5000]   # HTTPS without certificate checks, or HTTP
+    registryCAFile: /etc/ssl/lab-ca.pem
+    tagCacheSeconds: 300                       # how long a tag's digest is trusted
+    """
+    path = config_path()
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read()
+    except FileNotFoundError:
+        return Settings()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    from .. import manifests, yamltext
+    from .. import yamlnodes as yn
+    from ..config import typed_data
+
+    text, _ = manifests.decode(raw, path)
+    spans = [s for s in yamltext.split_documents(text) if yamltext.has_content(text, s)]
+    if not spans:
+        return Settings()
+    try:
+        data = typed_data(text, spans[0].start, spans[0].end)
+    except (yn.YamlSyntaxError, yn.YamlShapeError) as exc:
+        raise InputError(f"{path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected a mapping with keys {', '.join(CONFIG_KEYS)}")
+    for key in data:
+        if key not in CONFIG_KEYS:
+            raise InputError(f"{path}: unknown key {key!r} (known: {', '.join(CONFIG_KEYS)})")
+    insecure = data.get("insecureRegistries") or []
+    if isinstance(insecure, str):
+        insecure = [insecure]
+    if not isinstance(insecure, list) or not all(isinstance(h, str) and h for h in insecure):
+        raise InputError(f"{path}: insecureRegistries must be a list of host[:port] names")
+    ca_file = data.get("registryCAFile") or ""
+    if not isinstance(ca_file, str):
+        raise InputError(f"{path}: registryCAFile must be a file name")
+    ttl = data.get("tagCacheSeconds")
+    if ttl is not None and (not isinstance(ttl, int | float) or isinstance(ttl, bool) or ttl < 0):
+        raise InputError(f"{path}: tagCacheSeconds must be a number of seconds (0: always ask the registry)")
+    return Settings(tuple(insecure), ca_file, tag_ttl=float(ttl) if ttl is not None else None)
+
+
+def open_inspector(settings: Settings) -> Inspector:
+    """An :class:`.images.Inspector` for one run, with the tool's config merged in."""
+    from .auth import CredentialStore
+    from .cache import DEFAULT_TAG_TTL, Cache, default_root
+    from .client import Client, Options
+    from .images import Inspector
+
+    base = tool_config()
+    ca_file = settings.ca_file or base.ca_file
+    if ca_file and not os.path.isfile(ca_file):
+        raise InputError(f"--registry-ca-file: {ca_file}: no such file")
+    insecure = frozenset(h.strip() for h in (*base.insecure, *settings.insecure) if h.strip())
+    ttl = settings.tag_ttl if settings.tag_ttl is not None else base.tag_ttl
+    options = Options(insecure=insecure, ca_file=ca_file or None, timeout=settings.timeout)
+    cache = Cache(default_root(), DEFAULT_TAG_TTL if ttl is None else ttl, settings.refresh)
+    return Inspector(Client(options, CredentialStore()), cache)

@@ -1,0 +1,728 @@
+"""An OCI distribution client: one ``requests`` session per run, for reading and writing.
+
+Transport: HTTPS, verified against the system trust store or a CA bundle. Loopback hosts
+(``localhost``, 127.0.0.0/8, ``[::1]``) are spoken to in plain HTTP, as Docker does (and in
+HTTPS when the server says it wants TLS); hosts named insecure get HTTPS without certificate
+checks, falling back to plain HTTP when they do not speak TLS. Every request has a timeout.
+Connection errors, timeouts, 429 and 5xx answers are retried with exponential backoff,
+honouring ``Retry-After``; 401, 403 and 404 are not, and the error says which with a hint.
+
+Authentication answers the registry's ``WWW-Authenticate`` challenge: Basic with stored
+credentials, or Bearer with a token from the named realm (anonymous, with credentials, or
+with an identity token through the OAuth2 refresh-token grant). A host's first request goes
+alone, so that the challenge is learnt once; tokens for the repositories a run will read
+are then asked for together. The Authorization header is only ever sent to the host it is
+for: redirects to another host (blob storage) are followed without it.
+
+Content read by digest is checked against the digest; manifests read by tag get their
+digest from their bytes (a ``Docker-Content-Digest`` that disagrees is an error).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
+from urllib.parse import quote, urlencode, urljoin, urlsplit
+
+from .. import __version__, log
+from ..errors import RemoteError
+from . import auth, index
+from .reference import Reference, host_without_port, is_loopback, validate_digest
+
+RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+HTTPS_WANTED = ("http request to an https server", "client sent an http request to an https server")
+TOKEN_BATCH = 64  # repositories per token request
+MAX_REDIRECTS = 5
+
+
+class RegistryError(RemoteError):
+    """A registry request that failed; ``status`` is the HTTP status (0: no answer)."""
+
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class IntegrityError(RegistryError):
+    """Content that does not match its digest."""
+
+
+class Options(NamedTuple):
+    insecure: frozenset[str] = frozenset()  # hosts (with port when not 443) to treat as insecure
+    ca_file: str | None = None
+    timeout: float = 30.0  # seconds, for connecting and for each read
+    retries: int = 3
+    max_retry_after: float = 60.0  # a longer Retry-After fails at once, saying how long
+    backoff: float = 0.25  # first delay; doubles on each retry
+    per_host: int = 16  # concurrent requests per host
+
+
+class Response(NamedTuple):
+    status: int
+    headers: Mapping[str, str]  # lower-case names
+    body: bytes
+    url: str
+
+
+class Manifest(NamedTuple):
+    data: bytes
+    media_type: str
+    digest: str
+
+
+def _scope(repository: str, actions: str) -> str:
+    return f"repository:{repository}:{actions}"
+
+
+class _Host:
+    """What a run has learnt about one registry host."""
+
+    def __init__(self, name: str, per_host: int) -> None:
+        self.name = name
+        self.lock = threading.Lock()
+        self.slots = threading.BoundedSemaphore(per_host)
+        self.known = threading.Event()  # set once the challenge (or its absence) is known
+        self.probing = False
+        self.scheme = ""
+        self.verify: bool | str = True
+        self.challenge: auth.Challenge | None = None
+        self.tokens: dict[str, tuple[str, float]] = {}  # scope string -> (token, expiry)
+        self.basic: str | None = None
+        self.hints: dict[str, str] = {}  # repository -> registry, for batched token requests
+
+
+def _error_detail(body: bytes) -> str:
+    """The first ``errors[].code: message`` of a registry error body."""
+    import json
+
+    try:
+        errors = json.loads(body).get("errors")
+        first = errors[0]
+        code, message = str(first.get("code") or ""), str(first.get("message") or "")
+    except (ValueError, AttributeError, IndexError, KeyError, TypeError):
+        return ""
+    return log.redact(f"{code}: {message}" if code and message else code or message)
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class Client:
+    """A registry client for one run. Thread-safe: look-ups may run concurrently."""
+
+    def __init__(
+        self, options: Options | None = None, credentials: auth.CredentialStore | None = None
+    ) -> None:
+        self.options = options or Options()
+        self.credentials = credentials or auth.CredentialStore()
+        self._session: Any = None
+        self._hosts: dict[str, _Host] = {}
+        self._lock = threading.Lock()
+        self.requests = 0  # requests sent, for -v summaries and tests
+
+    # -- plumbing ---------------------------------------------------------------------------
+    @property
+    def session(self) -> Any:
+        with self._lock:
+            if self._session is None:
+                import requests
+                from requests.adapters import HTTPAdapter
+
+                session = requests.Session()
+                adapter = HTTPAdapter(pool_connections=16, pool_maxsize=max(self.options.per_host, 1) * 2)
+                session.mount("https://", adapter)
+                session.mount("http://", adapter)
+                session.headers["User-Agent"] = f"kubectl-arch/{__version__}"
+                self._session = session
+            return self._session
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+
+    def host(self, name: str) -> _Host:
+        with self._lock:
+            found = self._hosts.get(name)
+            if found is None:
+                found = self._hosts[name] = _Host(name, self.options.per_host)
+                insecure = name in self.options.insecure or host_without_port(name) in self.options.insecure
+                if is_loopback(name):
+                    found.scheme = "http"
+                    found.verify = False if insecure else (self.options.ca_file or True)
+                elif insecure:
+                    found.scheme, found.verify = "https", False
+                else:
+                    found.scheme, found.verify = "https", self.options.ca_file or True
+            return found
+
+    def hint(self, ref: Reference) -> None:
+        """Say that ``ref`` will be read this run, so its token can be asked for with others'."""
+        host = self.host(ref.api_host)
+        with host.lock:
+            host.hints.setdefault(ref.repository, ref.registry)
+
+    def _send_once(self, method: str, url: str, headers: Mapping[str, str], data: Any, verify: Any) -> Any:
+        import requests
+
+        start = time.perf_counter()
+        try:
+            response = self.session.request(
+                method,
+                url,
+                headers=dict(headers),
+                data=data,
+                timeout=(self.options.timeout, self.options.timeout),
+                allow_redirects=False,
+                verify=verify,
+                stream=True,
+                auth=lambda r: r,  # never let requests add ~/.netrc credentials
+            )
+        except requests.RequestException as exc:
+            log.request(method, url, type(exc).__name__, time.perf_counter() - start)
+            raise
+        finally:
+            with self._lock:
+                self.requests += 1
+        log.request(
+            method,
+            url,
+            f"{response.status_code} {response.reason or ''}".strip(),
+            time.perf_counter() - start,
+        )
+        return response
+
+    def _transport(
+        self, host: _Host, method: str, url: str, headers: Mapping[str, str], data: Any, limit: int
+    ) -> Response:
+        """One request with retries; redirects are returned, not followed."""
+        import requests
+
+        attempt = 0
+        while True:
+            try:
+                with host.slots:
+                    response = self._send_once(method, url, headers, data, host.verify)
+                    body = self._read(response, limit, url)
+            except requests.exceptions.SSLError as exc:
+                if host.scheme == "https" and host.verify is False and url.startswith("https://"):
+                    # An insecure host that does not speak TLS: plain HTTP from now on.
+                    host.scheme = "http"
+                    url = "http://" + url[len("https://") :]
+                    continue
+                raise RegistryError(self._tls_message(host, exc)) from None
+            except requests.RequestException as exc:
+                reason = self._connection_message(exc)
+                if attempt >= self.options.retries or not self._transient(exc):
+                    raise RegistryError(f"cannot reach {host.name}: {reason}") from None
+                delay = self._backoff(attempt)
+                log.debug(f"{method} {log.redact_url(url)}: {reason}; retrying in {delay:.1f} s")
+                time.sleep(delay)
+                attempt += 1
+                continue
+            status = response.status_code
+            lowered = {k.lower(): v for k, v in response.headers.items()}
+            if status == 400 and url.startswith("http://") and self._wants_https(response, lowered, body):
+                host.scheme = "https"  # a loopback registry that speaks TLS
+                url = "https://" + url[len("http://") :]
+                continue
+            if status in RETRY_STATUS and attempt < self.options.retries:
+                wait = _retry_after(lowered.get("retry-after"))
+                if wait is not None and wait > self.options.max_retry_after:
+                    raise RegistryError(
+                        f"{host.name} asks to retry after {wait:.0f} s ({status}); try again later", status
+                    )
+                delay = max(wait or 0.0, self._backoff(attempt))
+                log.debug(f"{method} {log.redact_url(url)}: {status}; retrying in {delay:.1f} s")
+                time.sleep(delay)
+                attempt += 1
+                continue
+            return Response(status, lowered, body, url)
+
+    @staticmethod
+    def _wants_https(response: Any, headers: Mapping[str, str], body: bytes) -> bool:
+        """A TLS server's answer to plain HTTP (Go's: HTTP/1.0 400, no headers, a message
+        that a HEAD does not show)."""
+        if any(m in body[:512].decode("latin-1").lower() for m in HTTPS_WANTED):
+            return True
+        version = getattr(getattr(response, "raw", None), "version", 11)
+        return (
+            version == 10
+            and "content-type" not in headers
+            and "docker-distribution-api-version" not in headers
+        )
+
+    def _backoff(self, attempt: int) -> float:
+        base = self.options.backoff * (2**attempt)
+        return min(base, 8.0) * (0.75 + random.random() / 2)
+
+    @staticmethod
+    def _read(response: Any, limit: int, url: str) -> bytes:
+        import requests
+
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in response.iter_content(65536):
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > limit:
+                    response.close()
+                    raise RegistryError(
+                        f"{log.redact_url(url)}: answer larger than {limit} bytes; refusing it"
+                    )
+        except requests.RequestException:
+            response.close()
+            raise
+        return b"".join(chunks)
+
+    @staticmethod
+    def _transient(exc: Exception) -> bool:
+        text = repr(exc)
+        return not any(
+            marker in text
+            for marker in (
+                "NameResolutionError",
+                "Name or service not known",
+                "nodename nor servname",
+                "InvalidURL",
+            )
+        )
+
+    @staticmethod
+    def _connection_message(exc: Exception) -> str:
+        import requests
+
+        if isinstance(exc, requests.Timeout):
+            return "timed out (see --request-timeout)"
+        text = str(exc)
+        for marker, message in (
+            ("Connection refused", "connection refused"),
+            ("Name or service not known", "unknown host"),
+            ("nodename nor servname", "unknown host"),
+            ("Temporary failure in name resolution", "host name cannot be resolved (no network?)"),
+            ("NameResolutionError", "host name cannot be resolved"),
+            ("RemoteDisconnected", "the server closed the connection"),
+            ("Connection reset", "connection reset"),
+        ):
+            if marker in text:
+                return message
+        return log.redact(text.split("(Caused by ")[-1].rstrip(")"))[:200]
+
+    def _tls_message(self, host: _Host, exc: Exception) -> str:
+        text = str(exc)
+        if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+            return (
+                f"TLS certificate of {host.name} is not trusted; give its CA with --registry-ca-file, "
+                f"or mark the host with --insecure-registry {host.name}"
+            )
+        return f"TLS error talking to {host.name}: {log.redact(text)[:200]}"
+
+    # -- authentication -----------------------------------------------------------------------
+    def _credential(self, registry: str, repository: str) -> auth.Credential | None:
+        return self.credentials.get(registry, repository)
+
+    def _fetch_token(
+        self, host: _Host, registry: str, scopes: Sequence[str], credential: auth.Credential | None
+    ) -> tuple[str, float]:
+        challenge = host.challenge
+        assert challenge is not None
+        realm = challenge.realm
+        parts = urlsplit(realm)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise auth.AuthError(f"{host.name} named an invalid token realm {log.redact_url(realm)!r}")
+        if credential is not None and parts.scheme == "http" and not is_loopback(parts.netloc):
+            raise auth.AuthError(
+                f"{host.name} asks for credentials to be sent in plain HTTP to {parts.hostname}; refusing"
+            )
+        params: list[tuple[str, str]] = []
+        if challenge.service:
+            params.append(("service", challenge.service))
+        params.extend(("scope", s) for s in scopes)
+        headers: dict[str, str] = {}
+        data = None
+        method = "GET"
+        if credential is not None and credential.identity_token:
+            method = "POST"
+            form = [
+                ("grant_type", "refresh_token"),
+                ("refresh_token", credential.identity_token),
+                ("client_id", "kubectl-arch"),
+                *params,
+            ]
+            data = urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            url = realm
+        else:
+            if credential is not None and (credential.username or credential.password):
+                headers["Authorization"] = auth.basic_header(credential)
+                params.append(("account", credential.username))
+            url = realm + ("&" if "?" in realm else "?") + urlencode(params)
+        token_host = self.host(parts.netloc)
+        response = self._transport(token_host, method, url, headers, data, 1 << 20)
+        if response.status in (401, 403):
+            who = f"with credentials from {credential.source}" if credential else "anonymously"
+            detail = _error_detail(response.body)
+            raise auth.AuthError(
+                f"{host.name}: the token service refused access {who} ({response.status}"
+                f"{': ' + detail if detail else ''}); check the credentials (docker login {registry})"
+            )
+        if response.status != 200:
+            raise RegistryError(
+                f"{host.name}: token service {parts.hostname} answered {response.status}", response.status
+            )
+        import json
+
+        try:
+            return auth.token_from_response(json.loads(response.body))
+        except ValueError as exc:
+            raise RegistryError(f"{host.name}: token service {parts.hostname}: {exc}") from None
+
+    def _bearer(self, host: _Host, registry: str, repository: str, scopes: Sequence[str], fresh: bool) -> str:
+        key = " ".join(scopes)
+        now = time.monotonic()
+        with host.lock:
+            cached = host.tokens.get(key)
+            if cached is not None and cached[1] > now and not fresh:
+                return cached[0]
+            credential = self._credential(registry, repository)
+            batch = list(scopes)
+            pull_only = len(scopes) == 1 and scopes[0] == _scope(repository, "pull")
+            if pull_only and not fresh:
+                for other, other_registry in host.hints.items():
+                    if len(batch) >= TOKEN_BATCH:
+                        break
+                    scope = _scope(other, "pull")
+                    if scope in batch or (scope in host.tokens and host.tokens[scope][1] > now):
+                        continue
+                    if self._credential(other_registry, other) == credential:
+                        batch.append(scope)
+            try:
+                token, lifetime = self._fetch_token(host, registry, batch, credential)
+            except (RegistryError, auth.AuthError):
+                if len(batch) == len(scopes):
+                    raise
+                # Some token services refuse a request when any scope is refused: alone, then.
+                batch = list(scopes)
+                token, lifetime = self._fetch_token(host, registry, batch, credential)
+            expiry = now + max(lifetime - 10.0, 1.0)
+            if len(batch) == len(scopes):
+                host.tokens[key] = (token, expiry)
+            else:
+                for scope in batch:
+                    host.tokens[scope] = (token, expiry)
+            return token
+
+    def _authorization(
+        self, host: _Host, registry: str, repository: str, scopes: Sequence[str], fresh: bool = False
+    ) -> str | None:
+        challenge = host.challenge
+        if challenge is None:
+            return None
+        if challenge.scheme == "bearer":
+            return "Bearer " + self._bearer(host, registry, repository, scopes, fresh)
+        with host.lock:
+            if host.basic is None:
+                credential = self._credential(registry, repository)
+                if credential is None or not (credential.username or credential.password):
+                    raise auth.AuthError(
+                        f"{host.name} requires a user name and password (Basic auth) and none is stored; "
+                        f"log in with: docker login {registry}"
+                    )
+                host.basic = auth.basic_header(credential)
+            return host.basic
+
+    # -- requests -----------------------------------------------------------------------------
+    def request(
+        self,
+        method: str,
+        ref: Reference,
+        path: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        data: Any = None,
+        actions: str = "pull",
+        scopes: Sequence[str] | None = None,
+        limit: int = index.MAX_MANIFEST,
+        url: str | None = None,
+    ) -> Response:
+        """``method`` on ``/v2/<repository>/<path>`` (or on ``url``, e.g. an upload location),
+        authenticated as the host asks, redirects followed without credentials to other hosts."""
+        host = self.host(ref.api_host)
+        scopes = list(scopes or [_scope(ref.repository, actions)])
+        target = url or f"{host.scheme}://{host.name}/v2/{ref.repository}/{path}"
+        base_headers = dict(headers or {})
+        # The first request to a host goes alone, so its challenge is learnt once.
+        probe = False
+        if not host.known.is_set():
+            with host.lock:
+                if not host.probing and not host.known.is_set():
+                    host.probing = probe = True
+            if not probe:
+                host.known.wait(self.options.timeout * (self.options.retries + 2))
+        try:
+            response = self._authorized(host, method, target, ref, scopes, base_headers, data, limit)
+        finally:
+            if probe:
+                host.known.set()
+        return response
+
+    def _authorized(
+        self,
+        host: _Host,
+        method: str,
+        target: str,
+        ref: Reference,
+        scopes: list[str],
+        headers: dict[str, str],
+        data: Any,
+        limit: int,
+    ) -> Response:
+        authorization = self._authorization(host, ref.registry, ref.repository, scopes)
+        response = self._follow(host, method, target, headers, authorization, data, limit)
+        if response.status != 401:
+            return response
+        offered = auth.choose(auth.parse_challenges(response.headers.get("www-authenticate", "")))
+        if offered is None:
+            return response
+        with host.lock:
+            learnt = host.challenge is None or host.challenge.scheme != offered.scheme
+            host.challenge = offered
+        if authorization is None or learnt:
+            # The challenge is new: answer it.
+            authorization = self._authorization(host, ref.registry, ref.repository, scopes)
+            response = self._follow(host, method, target, headers, authorization, data, limit)
+            if response.status != 401:
+                return response
+        if offered.scheme == "bearer":
+            # A cached or shared token may have expired or lack this scope: once more with a new
+            # token of its own; a second refusal is final.
+            authorization = "Bearer " + self._bearer(host, ref.registry, ref.repository, scopes, True)
+            response = self._follow(host, method, target, headers, authorization, data, limit)
+        return response
+
+    def _follow(
+        self,
+        host: _Host,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        authorization: str | None,
+        data: Any,
+        limit: int,
+    ) -> Response:
+        origin = urlsplit(url).netloc
+        for _ in range(MAX_REDIRECTS + 1):
+            send = dict(headers)
+            if urlsplit(url).netloc == origin:
+                url = f"{host.scheme}://{url.split('://', 1)[1]}"
+                target = host
+                if authorization is not None:
+                    send["Authorization"] = authorization
+            else:  # another host (blob storage): never the registry's credentials
+                target = self.host(urlsplit(url).netloc)
+            response = self._transport(target, method, url, send, data, limit)
+            location = response.headers.get("location")
+            if response.status in (301, 302, 303, 307, 308) and location:
+                url = urljoin(response.url, location)
+                if response.status == 303 or (response.status in (301, 302) and method == "POST"):
+                    method, data = "GET", None
+                continue
+            return response
+        raise RegistryError(f"{host.name}: too many redirects")
+
+    # -- errors -------------------------------------------------------------------------------
+    @staticmethod
+    def failure(ref: Reference, response: Response, what: str) -> RegistryError:
+        """The error for an unexpected answer, with a hint for 401, 403 and 404."""
+        status = response.status
+        detail = _error_detail(response.body)
+        detail = f" ({detail})" if detail else ""
+        host = ref.api_host
+        if status == 401:
+            message = (
+                f"401 Unauthorized from {host}{detail}: authentication required for {ref.name}; "
+                f"are you logged in (docker login {ref.registry})?"
+            )
+        elif status == 403:
+            message = (
+                f"403 Forbidden from {host}{detail}: access to {ref.name} denied; "
+                "do your credentials grant access to this repository?"
+            )
+        elif status == 404:
+            message = (
+                f"404 Not Found from {host}{detail}: {what} not found; is the name right? "
+                "(a private repository may also answer 404 without credentials)"
+            )
+        else:
+            message = f"{status} from {host}{detail} for {what}"
+        return RegistryError(message, status)
+
+    # -- reading ------------------------------------------------------------------------------
+    def get_manifest(self, ref: Reference, accept: str = index.ACCEPT) -> Manifest:
+        """The manifest ``ref`` names (by digest when it has one), verified."""
+        response = self.request(
+            "GET", ref, f"manifests/{quote(ref.identifier, safe=':')}", headers={"Accept": accept}
+        )
+        if response.status != 200:
+            raise self.failure(ref, response, f"manifest {ref.identifier}")
+        data = response.body
+        media_type = index.media_type_of(data, response.headers.get("content-type", ""))
+        if ref.digest:
+            try:
+                index.verify(data, ref.digest, f"manifest {ref.digest} from {ref.api_host}")
+            except index.ManifestError as exc:
+                raise IntegrityError(str(exc)) from None
+            return Manifest(data, media_type, ref.digest)
+        digest = index.digest_of(data)
+        claimed = response.headers.get("docker-content-digest", "")
+        if claimed and claimed.startswith("sha256:") and claimed != digest:
+            raise IntegrityError(
+                f"manifest {ref.name}:{ref.identifier} from {ref.api_host}: Docker-Content-Digest {claimed} "
+                f"does not match the content ({digest})"
+            )
+        return Manifest(data, media_type, digest)
+
+    def head_manifest(self, ref: Reference, accept: str = index.ACCEPT) -> tuple[str, str, int] | None:
+        """(digest, media type, size) from a HEAD; None when the registry does not say the digest."""
+        response = self.request(
+            "HEAD", ref, f"manifests/{quote(ref.identifier, safe=':')}", headers={"Accept": accept}
+        )
+        if response.status != 200:
+            raise self.failure(ref, response, f"manifest {ref.identifier}")
+        digest = response.headers.get("docker-content-digest", "")
+        try:
+            validate_digest(digest)
+        except ValueError:
+            return None
+        size = response.headers.get("content-length", "")
+        return digest, response.headers.get("content-type", ""), int(size) if size.isdigit() else 0
+
+    def get_blob(self, ref: Reference, digest: str, limit: int = index.MAX_CONFIG) -> bytes:
+        """A (small) blob, checked against its digest."""
+        response = self.request("GET", ref, f"blobs/{digest}", limit=limit)
+        if response.status != 200:
+            raise self.failure(ref, response, f"blob {digest}")
+        try:
+            index.verify(response.body, digest, f"blob {digest} from {ref.api_host}")
+        except index.ManifestError as exc:
+            raise IntegrityError(str(exc)) from None
+        return response.body
+
+    def blob_exists(self, ref: Reference, digest: str) -> bool:
+        response = self.request("HEAD", ref, f"blobs/{digest}")
+        if response.status == 200:
+            return True
+        if response.status == 404:
+            return False
+        raise self.failure(ref, response, f"blob {digest}")
+
+    # -- writing ------------------------------------------------------------------------------
+    def _upload_url(self, ref: Reference, response: Response) -> str:
+        location = response.headers.get("location")
+        if not location:
+            raise RegistryError(f"{ref.api_host}: upload answer without a Location", response.status)
+        return urljoin(response.url, location)
+
+    def push_blob(
+        self, ref: Reference, data: bytes, *, chunk_size: int | None = None, mount_from: str | None = None
+    ) -> str:
+        """Upload ``data`` to ``ref``'s repository unless it is there; returns its digest.
+
+        ``mount_from`` names another repository of the same registry holding the blob (a
+        cross-repository mount, no upload); ``chunk_size`` uploads in PATCH chunks instead of
+        one PUT.
+        """
+        digest = index.digest_of(data)
+        push = "pull,push"
+        scopes = [_scope(ref.repository, push)]
+        if mount_from:
+            scopes.append(_scope(mount_from, "pull"))
+            query = urlencode({"mount": digest, "from": mount_from})
+            response = self.request("POST", ref, f"blobs/uploads/?{query}", actions=push, scopes=scopes)
+            if response.status == 201:
+                return digest
+        else:
+            if self.blob_exists(ref, digest):
+                return digest
+            response = self.request("POST", ref, "blobs/uploads/", actions=push, scopes=scopes)
+        if response.status != 202:
+            raise self.failure(ref, response, "blob upload")
+        location = self._upload_url(ref, response)
+        octets = {"Content-Type": "application/octet-stream"}
+        if chunk_size:
+            for start in range(0, len(data), chunk_size):
+                chunk = data[start : start + chunk_size]
+                headers = {**octets, "Content-Range": f"{start}-{start + len(chunk) - 1}"}
+                response = self.request(
+                    "PATCH", ref, "", headers=headers, data=chunk, url=location, scopes=scopes
+                )
+                if response.status != 202:
+                    raise self.failure(ref, response, "blob upload chunk")
+                location = self._upload_url(ref, response)
+            body: bytes = b""
+        else:
+            body = data
+        separator = "&" if "?" in location else "?"
+        final = f"{location}{separator}{urlencode({'digest': digest})}"
+        response = self.request("PUT", ref, "", headers=octets, data=body, url=final, scopes=scopes)
+        if response.status != 201:
+            raise self.failure(ref, response, "blob upload")
+        return digest
+
+    def put_manifest(self, ref: Reference, data: bytes, media_type: str) -> str:
+        """PUT a manifest under ``ref``'s tag (or digest); returns its digest."""
+        digest = index.digest_of(data)
+        target = ref.digest or ref.tag or digest
+        response = self.request(
+            "PUT",
+            ref,
+            f"manifests/{target}",
+            headers={"Content-Type": media_type},
+            data=data,
+            actions="pull,push",
+        )
+        if response.status not in (200, 201):
+            raise self.failure(ref, response, f"manifest {target}")
+        claimed = response.headers.get("docker-content-digest", "")
+        if claimed and claimed != digest:
+            raise IntegrityError(f"{ref.api_host} stored manifest {target} as {claimed}, expected {digest}")
+        return digest
+
+    def delete_manifest(self, ref: Reference) -> None:
+        """Delete a manifest by digest (and so every tag pointing to it)."""
+        if not ref.digest:
+            raise ValueError("delete_manifest needs a digest reference")
+        response = self.request("DELETE", ref, f"manifests/{ref.digest}", actions="delete")
+        if response.status not in (200, 202):
+            raise self.failure(ref, response, f"manifest {ref.digest}")
+
+    def delete_tag(self, ref: Reference) -> None:
+        """Delete a tag only (OCI distribution 1.1); registries that cannot say so clearly."""
+        response = self.request("DELETE", ref, f"manifests/{ref.tag}", actions="delete")
+        if response.status in (200, 202):
+            return
+        if response.status in (400, 405) or b"UNSUPPORTED" in response.body:
+            raise RegistryError(
+                f"{ref.api_host} does not support deleting tags ({response.status}); delete the manifest "
+                "by digest instead",
+                response.status,
+            )
+        raise self.failure(ref, response, f"tag {ref.tag}")
+
+
+def scopes_for(refs: Iterable[Reference]) -> list[str]:
+    return sorted({_scope(r.repository, "pull") for r in refs})

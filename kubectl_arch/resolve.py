@@ -1,0 +1,190 @@
+"""Which platforms each image of a pin run supports, from one of three sources:
+
+* **--platform alone** (no ``--from-registry``, ``--locked``): every image is taken to
+  support exactly those platforms. Nothing is looked up; nothing heavy is imported.
+* **the registry** (no ``--platform``, or ``--from-registry``): every distinct image is
+  looked up once, concurrently; ``--platform`` is then an upper bound.
+* **a lock file** (``--locked FILE``): the answers a ``--lock FILE`` run recorded; no network.
+
+An image that cannot be looked up fails the run (exit 3; 1 when a lock file lacks it)
+unless ``--on-unknown-image`` says to skip its workloads or what to assume.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, NamedTuple
+
+from . import platforms as plat
+from .errors import Error, InputError
+from .platforms import Platform
+
+STATIC, REGISTRY, LOCKED = "platform", "registry", "locked"
+
+
+class Policy(NamedTuple):
+    action: str  # "fail", "skip" or "assume"
+    assume: frozenset[Platform] = frozenset()
+
+
+class Resolution(NamedTuple):
+    supported: dict[str, frozenset[Platform]]
+    bounds: list[Any]  # pin.Bound
+    unknown: dict[str, str]  # image -> why it could not be looked up (its workloads are skipped)
+    rewrites: dict[str, str]  # image -> its reference with the digest (--digests)
+    findings: list[Any]  # pin.Finding: failures (errors) and assumptions (warnings)
+    answers: list[Any]  # registry.images.ImageInfo, for --lock
+
+    @property
+    def failed(self) -> bool:
+        return any(f.severity == "error" for f in self.findings)
+
+
+def parse_policy(value: str) -> Policy:
+    text = value.strip()
+    if text in ("", "fail"):
+        return Policy("fail")
+    if text == "skip":
+        return Policy("skip")
+    if text.startswith("assume:"):
+        try:
+            platforms = plat.parse_list([text[len("assume:") :]])
+        except plat.PlatformError as exc:
+            raise InputError(f"--on-unknown-image: {exc}") from None
+        return Policy("assume", platforms)
+    raise InputError(
+        f"--on-unknown-image: invalid value {value!r}; use fail, skip or assume:os/arch[,os/arch...]"
+    )
+
+
+def mode(settings: Any) -> str:
+    if settings.locked:
+        return LOCKED
+    if settings.from_registry or not settings.platforms:
+        return REGISTRY
+    return STATIC
+
+
+def check(settings: Any) -> None:
+    """Reject options that contradict each other (InputError naming the long flags)."""
+    parse_policy(settings.on_unknown_image)
+    from . import durations
+
+    durations.parse(settings.request_timeout)
+    if settings.locked and settings.lock:
+        raise InputError("--lock and --locked cannot be combined: --locked reads the file --lock writes")
+    if settings.locked and settings.from_registry:
+        raise InputError(
+            "--locked reads platforms from the lock file; it cannot be combined with --from-registry"
+        )
+    if mode(settings) == STATIC:
+        for flag, value in (
+            ("--lock", settings.lock),
+            ("--digests", settings.digests),
+            ("--on-unknown-image", settings.on_unknown_image),
+        ):
+            if value:
+                raise InputError(
+                    f"{flag} needs images looked up: add --from-registry (--platform then bounds what "
+                    "the registry says), or drop --platform"
+                )
+
+
+def rename(message: str, names: Mapping[str, str]) -> str:
+    """A message about long flags, with each flag named as a config file spells it."""
+    for flag, name in sorted(names.items(), key=lambda item: -len(item[0])):
+        message = message.replace(f"--{flag}", name)
+    return message
+
+
+def images_of(scans: Iterable[Any]) -> list[str]:
+    """Every image of every workload, each once, in order of appearance."""
+    return list(dict.fromkeys(c.image for s in scans for w in s.workloads for c in w.containers))
+
+
+def with_digest(image: str, digest: str) -> str:
+    """``image`` as written, pinned to ``digest``: ``nginx:1.27`` -> ``nginx:1.27@sha256:...``;
+    a reference without a tag gets ``:latest`` so that people (and update bots) see the tag."""
+    from .registry.reference import parse
+
+    if "@" in image:
+        return image
+    ref = parse(image)
+    return f"{image}@{digest}" if ref.tag else f"{image}:latest@{digest}"
+
+
+def resolve(
+    settings: Any,
+    scans: Iterable[Any],
+    progress: Callable[[int, int], None] | None = None,
+) -> Resolution:
+    from . import pin
+
+    scans = list(scans)
+    check(settings)
+    try:
+        platforms = plat.parse_list(settings.platforms)
+    except plat.PlatformError as exc:
+        raise InputError(f"--platform: {exc}") from None
+    source = mode(settings)
+    if source == STATIC:
+        return Resolution(pin.static_platforms(scans, platforms), [], {}, {}, [], [])
+    images = images_of(scans)
+    answers: Mapping[str, Any]
+    if source == LOCKED:
+        from . import lock
+
+        locked = lock.load(settings.locked)
+        answers = {image: locked.answer(image) for image in images}
+    else:
+        answers = _look_up(settings, images, progress)
+    policy = parse_policy(settings.on_unknown_image)
+    supported: dict[str, frozenset[Platform]] = {}
+    unknown: dict[str, str] = {}
+    rewrites: dict[str, str] = {}
+    findings: list[Any] = []
+    found: list[Any] = []
+    for image in images:
+        answer = answers[image]
+        if not isinstance(answer, Error):
+            found.append(answer)
+            supported[image] = frozenset(e.platform for e in answer.platforms)
+            if settings.digests:
+                rewrites[image] = with_digest(image, answer.digest)
+            continue
+        if policy.action == "fail":
+            findings.append(pin.Finding("error", str(answer), exit_code=answer.exit_code))
+        elif policy.action == "skip":
+            unknown[image] = str(answer)
+        else:
+            supported[image] = policy.assume
+            findings.append(pin.Finding("warning", f"{answer}; assuming {plat.format_list(policy.assume)}"))
+    if any(f.severity == "error" for f in findings):
+        flag = "--on-unknown-image=skip or --on-unknown-image=assume:os/arch[,...]"
+        findings.append(
+            pin.Finding(
+                "error",
+                f"{len(findings)} image(s) could not be looked up; nothing was pinned ({flag} pins the rest)",
+                exit_code=findings[0].exit_code,
+            )
+        )
+    bounds = [pin.Bound("--platform", frozenset(p.node for p in platforms))] if platforms else []
+    return Resolution(supported, bounds, unknown, rewrites, findings, found)
+
+
+def _look_up(
+    settings: Any, images: list[str], progress: Callable[[int, int], None] | None
+) -> Mapping[str, Any]:
+    from . import registry
+
+    options = registry.Settings(
+        insecure=tuple(settings.insecure_registries),
+        ca_file=settings.registry_ca_file,
+        timeout=registry.timeout(settings.request_timeout),
+        refresh=settings.refresh,
+    )
+    inspector = registry.open_inspector(options)
+    try:
+        return inspector.inspect_all(images, progress)
+    finally:
+        inspector.client.close()

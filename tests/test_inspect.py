@@ -1,0 +1,362 @@
+"""``kubectl-arch inspect`` against a real registry (Debian docker-registry) with the test
+images of :func:`registry_util.populate`: outputs, the check mode, the cache, skopeo as a
+second opinion."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from registry_util import Populated, arch_env, skopeo_raw
+
+BIN = Path(sys.executable).parent / "kubectl-arch"
+
+
+def run(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN), *args],
+        env=env,
+        input=stdin or "",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def requests_logged(stderr: str) -> list[str]:
+    """The request lines -v printed: 'METHOD URL'."""
+    return [
+        " ".join(line.split()[:2]) for line in stderr.splitlines() if line.split()[:1] in (["GET"], ["HEAD"])
+    ]
+
+
+def entry(child: dict, platform: dict[str, str]) -> dict:
+    out: dict = {"os": platform["os"], "architecture": platform["architecture"]}
+    variant = platform.get("variant")
+    if variant and not (platform["architecture"] == "arm64" and variant == "v8"):
+        out["variant"] = variant
+    if platform.get("os.version"):
+        out["os.version"] = platform["os.version"]
+    out["digest"] = child["digest"]
+    out["mediaType"] = child["mediaType"]
+    return out
+
+
+def test_json_contract(populated_registry: Populated, tmp_path: Path) -> None:
+    reg = populated_registry
+    names = [
+        "library/multi:1",
+        "org/team/deep/path/app:2.0",
+        "single/oci:1",
+        "single/docker:1",
+        "win/server:ltsc",
+    ]
+    proc = run(arch_env(tmp_path), "inspect", "-o", "json", *(reg.ref(n) for n in names))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    got = json.loads(proc.stdout)
+    host = reg.registry.host
+
+    def index_entries(name: str) -> list[dict]:
+        manifests = json.loads(reg.images[name].data)["manifests"]
+        return [
+            entry(m, m["platform"])
+            for m in manifests
+            if m["platform"]["os"] != "unknown"  # attestations are not platforms
+        ]
+
+    oci, docker = reg.images["single/oci:1"], reg.images["single/docker:1"]
+    assert got == [
+        {
+            "reference": f"{host}/library/multi:1",
+            "resolved": f"{host}/library/multi:1",
+            "digest": reg.images["library/multi:1"].digest,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "platforms": index_entries("library/multi:1"),
+        },
+        {
+            "reference": f"{host}/org/team/deep/path/app:2.0",
+            "resolved": f"{host}/org/team/deep/path/app:2.0",
+            "digest": reg.images["org/team/deep/path/app:2.0"].digest,
+            "mediaType": "application/vnd.docker.distribution.manifest.list.v2+json",
+            "platforms": index_entries("org/team/deep/path/app:2.0"),
+        },
+        {
+            "reference": f"{host}/single/oci:1",
+            "resolved": f"{host}/single/oci:1",
+            "digest": oci.digest,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "platforms": [
+                {"os": "linux", "architecture": "arm64", "digest": oci.digest, "mediaType": oci.media_type}
+            ],
+        },
+        {
+            "reference": f"{host}/single/docker:1",
+            "resolved": f"{host}/single/docker:1",
+            "digest": docker.digest,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "platforms": [
+                {
+                    "os": "linux",
+                    "architecture": "amd64",
+                    "digest": docker.digest,
+                    "mediaType": docker.media_type,
+                }
+            ],
+        },
+        {
+            "reference": f"{host}/win/server:ltsc",
+            "resolved": f"{host}/win/server:ltsc",
+            "digest": reg.images["win/server:ltsc"].digest,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "platforms": index_entries("win/server:ltsc"),
+        },
+    ]
+    # The attestation entries are in the index, and left out.
+    assert len(json.loads(reg.images["library/multi:1"].data)["manifests"]) == 6
+    assert [p.get("variant") for p in got[0]["platforms"]] == [None, None, "v7"]
+    assert got[4]["platforms"][0]["os.version"] == "10.0.17763.5458"
+    # YAML is the same data.
+    as_yaml = run(arch_env(tmp_path), "inspect", "-o", "yaml", *(reg.ref(n) for n in names))
+    assert yaml.safe_load(as_yaml.stdout) == got
+
+
+def test_agrees_with_skopeo(populated_registry: Populated, tmp_path: Path) -> None:
+    reg = populated_registry
+    for name in ("library/multi:1", "org/team/deep/path/app:2.0", "win/server:ltsc"):
+        raw = skopeo_raw(reg.ref(name))
+        assert "sha256:" + __import__("hashlib").sha256(raw).hexdigest() == reg.images[name].digest
+        ours = json.loads(run(arch_env(tmp_path), "inspect", "-o", "json", reg.ref(name)).stdout)[0]
+        theirs = [
+            (m["platform"]["os"], m["platform"]["architecture"], m["digest"])
+            for m in json.loads(raw)["manifests"]
+            if m.get("annotations", {}).get("vnd.docker.reference.type") != "attestation-manifest"
+        ]
+        assert [(p["os"], p["architecture"], p["digest"]) for p in ours["platforms"]] == theirs
+
+
+def test_nested_index_and_entries_without_platform(populated_registry: Populated, tmp_path: Path) -> None:
+    reg = populated_registry
+    proc = run(arch_env(tmp_path), "inspect", "-o", "json", reg.ref("nested/app:1"))
+    assert proc.returncode == 0, proc.stderr
+    (got,) = json.loads(proc.stdout)
+    inner = json.loads(reg.images["nested/app:inner"].data)["manifests"]
+    s390x = reg.children["nested/app:1"][1]
+    assert got["platforms"] == [
+        entry(inner[0], inner[0]["platform"]),
+        entry(inner[1], inner[1]["platform"]),
+        {"os": "linux", "architecture": "s390x", "digest": s390x["digest"], "mediaType": s390x["mediaType"]},
+    ]
+
+
+def test_table(populated_registry: Populated, tmp_path: Path) -> None:
+    reg = populated_registry
+    proc = run(arch_env(tmp_path), "inspect", reg.ref("single/docker:1"), reg.ref("win/server:ltsc"))
+    assert proc.returncode == 0, proc.stderr
+    docker, win = reg.images["single/docker:1"], reg.images["win/server:ltsc"]
+    children = json.loads(win.data)["manifests"]
+    mt = "application/vnd.oci.image.manifest.v1+json"
+    dmt = "application/vnd.docker.distribution.manifest.v2+json"
+    digest_pad, dmt_pad, mt_pad = " " * (71 - 6), " " * (len(dmt) - 10), " " * (len(mt) - 10)
+    assert proc.stdout == (
+        f"{reg.ref('single/docker:1')} -> {reg.registry.host}/single/docker@{docker.digest} "
+        f"(application/vnd.docker.distribution.manifest.v2+json)\n"
+        f"PLATFORM     DIGEST{digest_pad}  MEDIA TYPE{dmt_pad}  SIZE\n"
+        f"linux/amd64  {docker.digest}  application/vnd.docker.distribution.manifest.v2+json  {docker.size}\n"
+        "\n"
+        f"{reg.ref('win/server:ltsc')} -> {reg.registry.host}/win/server@{win.digest} "
+        "(application/vnd.oci.image.index.v1+json)\n"
+        f"PLATFORM                         DIGEST{digest_pad}  MEDIA TYPE{mt_pad}  SIZE\n"
+        f"windows/amd64 (10.0.17763.5458)  {children[0]['digest']}  {mt}  {children[0]['size']}\n"
+        f"windows/amd64 (10.0.20348.2227)  {children[1]['digest']}  {mt}  {children[1]['size']}\n"
+        f"linux/amd64                      {children[2]['digest']}  {mt}  {children[2]['size']}\n"
+    )
+
+
+def test_platform_check(populated_registry: Populated, tmp_path: Path) -> None:
+    reg = populated_registry
+    env = arch_env(tmp_path)
+    multi, deep = reg.ref("library/multi:1"), reg.ref("org/team/deep/path/app:2.0")
+    ok = run(env, "inspect", "--platform", "linux/amd64,linux/arm64/v8", "-o", "json", multi, deep)
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stderr == ""
+    missing = run(
+        env, "inspect", "--platform", "linux/arm64", "--platform", "linux/s390x", multi, "-o", "json"
+    )
+    assert missing.returncode == 1
+    assert len(json.loads(missing.stdout)) == 1  # the answer is still printed
+    assert missing.stderr.splitlines() == [
+        f"error: image {multi} lacks linux/s390x (it has linux/amd64,linux/arm/v7,linux/arm64)",
+        "1 image(s) lack requested platforms",
+    ]
+
+
+def test_variant_fallback(populated_registry: Populated, tmp_path: Path) -> None:
+    reg = populated_registry
+    env = arch_env(tmp_path)
+    single_v7 = reg.ref("library/multi:1")  # has arm/v7 only among arm variants
+    exact = run(env, "inspect", "--platform", "linux/arm/v6", single_v7, "-o", "json")
+    assert exact.returncode == 1
+    # arm/v6 is not satisfied by v7 even with fallback (a later variant never is) ...
+    later = run(
+        env, "inspect", "--platform", "linux/arm/v6", "--allow-variant-fallback", single_v7, "-o", "json"
+    )
+    assert later.returncode == 1
+    # ... but an arm/v8 request accepts the v7 image with fallback, and not without.
+    assert run(env, "inspect", "--platform", "linux/arm/v8", single_v7, "-o", "json").returncode == 1
+    fallback = run(
+        env, "inspect", "--platform", "linux/arm/v8", "--allow-variant-fallback", single_v7, "-o", "json"
+    )
+    assert fallback.returncode == 0, fallback.stderr
+
+
+def test_cache_digest_tag_and_refresh(populated_registry: Populated, tmp_path: Path) -> None:
+    reg = populated_registry
+    env = arch_env(tmp_path)
+    multi = reg.ref("library/multi:1")
+    by_digest = f"{reg.registry.host}/library/multi@{reg.images['library/multi:1'].digest}"
+    cold = run(env, "-v", "inspect", multi, "-o", "json")
+    assert requests_logged(cold.stderr) == [f"GET http://{reg.registry.host}/v2/library/multi/manifests/1"]
+    # Warm: the digest reference and the fresh tag answer need no request at all.
+    warm = run(env, "-v", "inspect", multi, by_digest, "-o", "json")
+    assert requests_logged(warm.stderr) == []
+    assert json.loads(warm.stdout)[0]["digest"] == json.loads(warm.stdout)[1]["digest"]
+    # --refresh asks again for the tag: one HEAD, the manifest comes from the cache.
+    refreshed = run(env, "-v", "inspect", "--refresh", multi, by_digest, "-o", "json")
+    assert requests_logged(refreshed.stderr) == [
+        f"HEAD http://{reg.registry.host}/v2/library/multi/manifests/1"
+    ]
+    assert json.loads(refreshed.stdout) == json.loads(warm.stdout)
+
+
+def test_each_distinct_image_once(populated_registry: Populated, tmp_path: Path) -> None:
+    reg = populated_registry
+    env = arch_env(tmp_path)
+    manifest = tmp_path / "m.yaml"
+    image = reg.ref("single/oci:1")
+    manifest.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n"
+        f"  - name: a\n    image: {image}\n  - name: b\n    image: {image}\n"
+        f"  initContainers:\n  - name: c\n    image: {reg.ref('single/docker:1')}\n"
+    )
+    proc = run(env, "-v", "inspect", "-f", str(manifest), "-o", "json", image)
+    assert proc.returncode == 0, proc.stderr
+    assert [i["reference"] for i in json.loads(proc.stdout)] == [image, reg.ref("single/docker:1")]
+    gets = requests_logged(proc.stderr)
+    assert sorted(gets) == sorted(
+        [
+            f"GET http://{reg.registry.host}/v2/single/oci/manifests/1",
+            f"GET http://{reg.registry.host}/v2/single/oci/blobs/{json.loads(reg.images['single/oci:1'].data)['config']['digest']}",
+            f"GET http://{reg.registry.host}/v2/single/docker/manifests/1",
+            f"GET http://{reg.registry.host}/v2/single/docker/blobs/{json.loads(reg.images['single/docker:1'].data)['config']['digest']}",
+        ]
+    )
+
+
+def test_errors(populated_registry: Populated, tmp_path: Path) -> None:
+    reg = populated_registry
+    env = arch_env(tmp_path)
+    good = reg.ref("single/oci:1")
+    missing = reg.ref("no/such:1")
+    proc = run(env, "inspect", "-o", "json", good, missing, "Bad:Ref")
+    assert proc.returncode == 3
+    assert [i["reference"] for i in json.loads(proc.stdout)] == [good]
+    assert proc.stderr.splitlines() == [
+        f"error: image {missing}: 404 Not Found from {reg.registry.host} (MANIFEST_UNKNOWN: manifest unknown): "
+        "manifest 1 not found; is the name right? (a private repository may also answer 404 without "
+        "credentials)",
+        "error: invalid image reference 'Bad:Ref': repository name must be lower-case",
+    ]
+    usage = run(env, "inspect")
+    assert usage.returncode == 2
+    assert (
+        usage.stderr.splitlines()[0] == "error: no images: give references (nginx:1.27) or manifests with -f"
+    )
+    refused = run(env, "inspect", "127.0.0.1:1/x:1", "--request-timeout", "2s")
+    assert refused.returncode == 3
+    assert refused.stderr == "error: image 127.0.0.1:1/x:1: cannot reach 127.0.0.1:1: connection refused\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--platform", "linux/amd46"), "error: --platform: invalid platform 'linux/amd46': unknown architecture 'amd46'; did you mean linux/amd64?"),
+        (("--request-timeout", "soon"), "error: --request-timeout: invalid value 'soon': use seconds or a duration such as 30s, 2m or 1m30s"),
+        (("--allow-variant-fallback",), "error: --allow-variant-fallback applies only with --platform"),
+        (("--registry-ca-file", "/nonexistent.pem"), "error: --registry-ca-file: /nonexistent.pem: no such file"),
+    ],
+)  # fmt: skip
+def test_usage_errors(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+    proc = run(arch_env(tmp_path), "inspect", "nginx", *args)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr.splitlines()[0] == message
+
+
+def test_insecure_registries_from_the_tool_config(populated_registry: Populated, tmp_path: Path) -> None:
+    config = tmp_path / "config" / "kubectl-arch"
+    config.mkdir(parents=True)
+    (config / "config.yaml").write_text("insecureRegistries: [registry.invalid]\ntagCacheSeconds: 0\n")
+    env = arch_env(tmp_path)
+    image = populated_registry.ref("single/oci:1")
+    run(env, "inspect", image)
+    again = run(env, "-v", "inspect", image)
+    assert requests_logged(again.stderr) == [
+        f"HEAD http://{populated_registry.registry.host}/v2/single/oci/manifests/1"
+    ]
+    (config / "config.yaml").write_text("insecureRegistry: [x]\n")
+    bad = run(env, "inspect", image)
+    assert bad.returncode == 2
+    assert bad.stderr == (
+        f"error: {config / 'config.yaml'}: unknown key 'insecureRegistry' "
+        "(known: insecureRegistries, registryCAFile, tagCacheSeconds)\n"
+    )
+
+
+def test_progress_only_on_a_terminal(populated_registry: Populated, tmp_path: Path) -> None:
+    import os
+    import pty
+
+    reg = populated_registry
+    refs = [
+        reg.ref(n)
+        for n in ("library/multi:1", "single/oci:1", "single/docker:1", "win/server:ltsc", "nested/app:1")
+    ]
+    plain = run(arch_env(tmp_path), "inspect", "-o", "json", *refs)
+    assert plain.returncode == 0 and plain.stderr == ""
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.run(
+            [str(BIN), "inspect", "-o", "json", "--refresh", *refs],
+            env=arch_env(tmp_path),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            timeout=120,
+            check=False,
+        )
+        os.close(follower)
+        follower = -1
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        if follower != -1:
+            os.close(follower)
+        os.close(leader)
+    assert proc.returncode == 0
+    assert json.loads(proc.stdout) == json.loads(plain.stdout)  # stdout is untouched
+    text = seen.decode()
+    assert "looking up images: 1/5" in text and "looking up images: 5/5" in text
+    assert text.endswith("\r")  # the line is erased at the end

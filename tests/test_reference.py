@@ -1,0 +1,112 @@
+"""Image references, normalised as Docker and crane do."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kubectl_arch.registry.reference import Reference, ReferenceError, familiar, is_loopback, parse
+
+D = "sha256:" + "a" * 64
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "api_host", "credential_key"),
+    [
+        ("nginx", "docker.io/library/nginx:latest", "registry-1.docker.io", "https://index.docker.io/v1/"),
+        ("nginx:1.27", "docker.io/library/nginx:1.27", "registry-1.docker.io", "https://index.docker.io/v1/"),
+        ("bitnami/redis:7", "docker.io/bitnami/redis:7", "registry-1.docker.io", "https://index.docker.io/v1/"),
+        ("docker.io/nginx", "docker.io/library/nginx:latest", "registry-1.docker.io", "https://index.docker.io/v1/"),
+        ("index.docker.io/library/nginx", "docker.io/library/nginx:latest", "registry-1.docker.io", "https://index.docker.io/v1/"),
+        ("ghcr.io/org/app:v1.2.3", "ghcr.io/org/app:v1.2.3", "ghcr.io", "ghcr.io"),
+        ("localhost/app", "localhost/app:latest", "localhost", "localhost"),
+        ("localhost:5000/a/b/c:tag", "localhost:5000/a/b/c:tag", "localhost:5000", "localhost:5000"),
+        ("127.0.0.1:5000/x", "127.0.0.1:5000/x:latest", "127.0.0.1:5000", "127.0.0.1:5000"),
+        ("[::1]:5000/x:1", "[::1]:5000/x:1", "[::1]:5000", "[::1]:5000"),
+        ("Registry/app", "Registry/app:latest", "Registry", "Registry"),  # upper case: a host
+        (f"nginx@{D}", f"docker.io/library/nginx@{D}", "registry-1.docker.io", "https://index.docker.io/v1/"),
+        (f"nginx:1.27@{D}", f"docker.io/library/nginx:1.27@{D}", "registry-1.docker.io", "https://index.docker.io/v1/"),
+        ("quay.io/a_b/c-d.e__f:1", "quay.io/a_b/c-d.e__f:1", "quay.io", "quay.io"),
+    ],
+)  # fmt: skip
+def test_normalisation(text: str, expected: str, api_host: str, credential_key: str) -> None:
+    ref = parse(text)
+    assert str(ref) == expected
+    assert ref.api_host == api_host
+    assert ref.credential_key == credential_key
+
+
+def test_the_digest_wins() -> None:
+    ref = parse(f"nginx:1.27@{D}")
+    assert (ref.tag, ref.digest, ref.identifier) == ("1.27", D, D)
+    assert parse("nginx").identifier == "latest"
+    assert familiar(ref) == f"nginx:1.27@{D}"
+    assert familiar(parse("ghcr.io/o/a:1")) == "ghcr.io/o/a:1"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "empty image reference"),
+        ("Nginx", "invalid image reference 'Nginx': repository name must be lower-case"),
+        ("ghcr.io/Org/app", "invalid image reference 'ghcr.io/Org/app': repository name must be lower-case"),
+        ("https://ghcr.io/a", "invalid image reference 'https://ghcr.io/a': an image reference has no scheme (drop the 'https://')"),
+        ("nginx:", "invalid image reference 'nginx:': invalid tag '' (letters, digits, '_', '.', '-'; at most 128; not starting with '.' or '-')"),
+        ("nginx:-x", "invalid image reference 'nginx:-x': invalid tag '-x' (letters, digits, '_', '.', '-'; at most 128; not starting with '.' or '-')"),
+        ("nginx@sha256:abc", "invalid image reference 'nginx@sha256:abc': invalid sha256 digest: expected 64 lower-case hex digits"),
+        ("nginx@md5:" + "a" * 32, "invalid image reference 'nginx@md5:" + "a" * 32 + "': unsupported digest algorithm 'md5' (supported: sha256, sha512)"),
+        ("a//b", "invalid image reference 'a//b': empty path component (double or trailing '/')"),
+        ("ghcr.io/", "invalid image reference 'ghcr.io/': no repository name after the registry host"),
+        ("a/-b", "invalid image reference 'a/-b': invalid repository path component '-b' (lower-case letters and digits, separated by '.', '_', '__' or '-')"),
+        ("nginx latest", "invalid image reference 'nginx latest': contains white space"),
+        ("a" * 64, f"invalid image reference '{'a' * 64}': a 64-character hexadecimal name is an image ID, not a reference"),
+        ("example.com/" + "a/" * 130 + "b", None),
+    ],
+)  # fmt: skip
+def test_invalid_references_say_why(text: str, message: str | None) -> None:
+    with pytest.raises(ReferenceError) as exc:
+        parse(text)
+    if message is not None:
+        assert str(exc.value) == message
+    else:
+        assert "name longer than 255 characters" in str(exc.value)
+
+
+def test_loopback_hosts() -> None:
+    for host in ("localhost", "localhost:5000", "127.0.0.1", "127.1.2.3:80", "[::1]:5000", "app.localhost"):
+        assert is_loopback(host), host
+    for host in ("ghcr.io", "10.0.0.1:5000", "[::2]:5000", "localhost.example.com"):
+        assert not is_loopback(host), host
+
+
+COMPONENT = st.from_regex(r"[a-z0-9]{1,5}([._-][a-z0-9]{1,5}){0,2}", fullmatch=True)
+HOST = st.one_of(
+    st.just(""),
+    st.from_regex(r"[a-z][a-z0-9]{0,8}\.(io|com|dev)(:[1-9][0-9]{1,3})?", fullmatch=True),
+    st.sampled_from(["localhost", "localhost:5000", "127.0.0.1:5000", "[::1]:5000"]),
+)
+
+
+@given(
+    host=HOST,
+    path=st.lists(COMPONENT, min_size=1, max_size=4),
+    tag=st.one_of(st.just(""), st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}", fullmatch=True)),
+    digest=st.one_of(st.just(""), st.from_regex(r"sha256:[a-f0-9]{64}", fullmatch=True)),
+)
+def test_normalised_form_parses_to_itself(host: str, path: list[str], tag: str, digest: str) -> None:
+    text = (
+        (f"{host}/" if host else "")
+        + "/".join(path)
+        + (f":{tag}" if tag else "")
+        + (f"@{digest}" if digest else "")
+    )
+    if len("/".join(path)) == 64 and all(c in "0123456789abcdef" for c in "".join(path)):
+        return  # an image ID
+    if not host and len(path) > 1 and "." in path[0]:
+        return  # "a.b/c": the first component is a host name, as for Docker
+    ref = parse(text)
+    assert parse(str(ref)) == (ref if ref.tag or ref.digest else ref._replace(tag="latest"))
+    assert isinstance(ref, Reference)
+    assert ref.digest == digest
+    assert parse(familiar(ref)) == ref

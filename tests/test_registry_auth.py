@@ -1,0 +1,300 @@
+"""Authentication against the real registry: htpasswd (Basic) and token auth (tokens from the
+test token service the registry trusts), credentials from Docker config, credential
+helpers, podman's auth file and identity tokens; TLS with a CA bundle; the write side of
+the client. No secret ever reaches the output, even with -v."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from registry_util import (
+    IDENTITY_TOKEN,
+    LINUX_AMD64,
+    LINUX_ARM64,
+    PASSWORD,
+    USER,
+    Registry,
+    arch_env,
+    basic_auth_entry,
+    client_for,
+    credential_helper,
+    docker_config,
+    push_image,
+    push_multiarch,
+    running,
+    sha256,
+    start_registry,
+)
+
+from kubectl_arch.registry import auth
+
+BIN = Path(sys.executable).parent / "kubectl-arch"
+CREDENTIAL = auth.Credential(USER, PASSWORD)
+B64 = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+
+
+def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN), *args], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def assert_no_secret(proc: subprocess.CompletedProcess[str], *secrets: str) -> None:
+    for secret in (PASSWORD, B64, IDENTITY_TOKEN, *secrets):
+        assert secret not in proc.stdout + proc.stderr
+
+
+@pytest.fixture(scope="module")
+def basic_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    registry = start_registry(tmp_path_factory.mktemp("basic"), auth="htpasswd")
+    push_image(client_for(registry, credentials=CREDENTIAL), f"{registry.host}/team/app:1", LINUX_ARM64)
+    yield registry
+    registry.stop()
+
+
+@pytest.fixture(scope="module")
+def token_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    registry = start_registry(tmp_path_factory.mktemp("token"), auth="token")
+    client = client_for(registry, credentials=CREDENTIAL)
+    for name in ("public/a:1", "public/b:1", "public/c:1"):
+        push_multiarch(client, f"{registry.host}/{name}", [LINUX_AMD64, LINUX_ARM64])
+    push_image(client, f"{registry.host}/private/app:1", LINUX_AMD64)
+    yield registry
+    registry.stop()
+
+
+# -- Basic (htpasswd) -------------------------------------------------------------------------
+
+
+def test_basic_without_credentials(basic_registry: Registry, tmp_path: Path) -> None:
+    host = basic_registry.host
+    proc = run(arch_env(tmp_path), "inspect", f"{host}/team/app:1")
+    assert proc.returncode == 3
+    assert proc.stderr == (
+        f"error: image {host}/team/app:1: {host} requires a user name and password (Basic auth) and none is "
+        f"stored; log in with: docker login {host}\n"
+    )
+
+
+def test_basic_with_docker_config_auths(basic_registry: Registry, tmp_path: Path) -> None:
+    host = basic_registry.host
+    docker_config(tmp_path / "docker", {"auths": {f"https://{host}/v1/": basic_auth_entry()}})
+    proc = run(arch_env(tmp_path), "-vv", "inspect", "-o", "json", f"{host}/team/app:1")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)[0]["platforms"][0]["architecture"] == "arm64"
+    assert_no_secret(proc)
+
+
+def test_basic_wrong_password(basic_registry: Registry, tmp_path: Path) -> None:
+    host = basic_registry.host
+    docker_config(tmp_path / "docker", {"auths": {host: basic_auth_entry(USER, "wrong-Pa55word")}})
+    proc = run(arch_env(tmp_path), "-v", "inspect", f"{host}/team/app:1")
+    assert proc.returncode == 3
+    assert proc.stderr.splitlines()[-1] == (
+        f"error: image {host}/team/app:1: 401 Unauthorized from {host} (UNAUTHORIZED: authentication required): "
+        f"authentication required for {host}/team/app; are you logged in (docker login {host})?"
+    )
+    assert_no_secret(proc, "wrong-Pa55word", base64.b64encode(f"{USER}:wrong-Pa55word".encode()).decode())
+
+
+def test_credential_helpers(basic_registry: Registry, tmp_path: Path) -> None:
+    host = basic_registry.host
+    bin_dir = tmp_path / "bin"
+    log = tmp_path / "helper.log"
+    credential_helper(bin_dir, "testhelper", {host: (USER, PASSWORD)}, log)
+    env = arch_env(tmp_path)
+    env["PATH"] = f"{bin_dir}:{env['PATH']}"
+    docker_config(tmp_path / "docker", {"credHelpers": {host: "testhelper"}})
+    proc = run(env, "-v", "inspect", f"{host}/team/app:1")
+    assert proc.returncode == 0, proc.stderr
+    assert log.read_text() == f"{host}\n"  # asked once, for this host
+    assert_no_secret(proc)
+    # credsStore: the same helper for every registry.
+    docker_config(tmp_path / "docker", {"credsStore": "testhelper", "auths": {host: {}}})
+    assert run(env, "inspect", f"{host}/team/app:1", "--refresh").returncode == 0
+    # A helper that is not installed is named.
+    docker_config(tmp_path / "docker", {"credHelpers": {host: "nope"}})
+    missing = run(env, "inspect", f"{host}/team/app:1", "--refresh")
+    assert missing.returncode == 3
+    assert missing.stderr == (
+        f"error: image {host}/team/app:1: credential helper docker-credential-nope (from "
+        f"{tmp_path / 'docker' / 'config.json'} credHelpers) is not on PATH\n"
+    )
+    # A helper that fails says why.
+    broken = bin_dir / "docker-credential-broken"
+    broken.write_text("#!/bin/sh\necho 'error getting credentials - keychain is locked' >&2\nexit 1\n")
+    broken.chmod(0o755)
+    docker_config(tmp_path / "docker", {"credHelpers": {host: "broken"}})
+    failing = run(env, "inspect", f"{host}/team/app:1", "--refresh")
+    assert failing.returncode == 3
+    assert failing.stderr == (
+        f"error: image {host}/team/app:1: credential helper docker-credential-broken failed for {host}: "
+        "error getting credentials - keychain is locked\n"
+    )
+    # A helper without credentials for the host: anonymous, which this registry refuses.
+    docker_config(tmp_path / "docker", {"credsStore": "testhelper"})
+    credential_helper(bin_dir, "testhelper", {}, log)
+    anonymous = run(env, "inspect", f"{host}/team/app:1", "--refresh")
+    assert anonymous.returncode == 3
+    assert "requires a user name and password" in anonymous.stderr
+
+
+def test_podman_auth_file(basic_registry: Registry, tmp_path: Path) -> None:
+    host = basic_registry.host
+    auth_file = tmp_path / "auth.json"
+    # A namespaced key is more specific than the host's and wins.
+    auth_file.write_text(
+        json.dumps({"auths": {host: basic_auth_entry(USER, "wrong"), f"{host}/team": basic_auth_entry()}})
+    )
+    proc = run(arch_env(tmp_path, REGISTRY_AUTH_FILE=str(auth_file)), "inspect", f"{host}/team/app:1")
+    assert proc.returncode == 0, proc.stderr
+
+
+# -- token auth ---------------------------------------------------------------------------------
+
+
+def test_token_anonymous_pull_and_batched_scopes(token_registry: Registry, tmp_path: Path) -> None:
+    issuer = token_registry.issuer
+    assert issuer is not None
+    host = token_registry.host
+    before = len(issuer.requests)
+    proc = run(arch_env(tmp_path), "-v", "inspect", "-o", "json", *(f"{host}/public/{n}:1" for n in "abc"))
+    assert proc.returncode == 0, proc.stderr
+    asked = issuer.requests[before:]
+    # One token for the three repositories: the first request learnt the challenge.
+    assert len(asked) == 1
+    assert sorted(asked[0].scopes) == [f"repository:public/{n}:pull" for n in "abc"]
+    assert asked[0].authorization is None
+    manifests = [r for r in token_registry.access_log() if "/manifests/" in r[1]]
+    assert [r[2] for r in manifests[-4:]].count(401) == 1
+    tokens = [line for line in proc.stderr.splitlines() if "/token?" in line]
+    assert len(tokens) == 1
+
+
+def test_token_private_repository(token_registry: Registry, tmp_path: Path) -> None:
+    host = token_registry.host
+    issuer = token_registry.issuer
+    assert issuer is not None
+    anonymous = run(arch_env(tmp_path), "inspect", f"{host}/private/app:1")
+    assert anonymous.returncode == 3
+    assert anonymous.stderr == (
+        f"error: image {host}/private/app:1: 401 Unauthorized from {host} (UNAUTHORIZED: authentication "
+        f"required): authentication required for {host}/private/app; are you logged in (docker login {host})?\n"
+    )
+    docker_config(tmp_path / "docker", {"auths": {host: basic_auth_entry()}})
+    before = len(issuer.requests)
+    proc = run(arch_env(tmp_path), "-vv", "inspect", f"{host}/private/app:1")
+    assert proc.returncode == 0, proc.stderr
+    assert issuer.requests[before].authorization == f"Basic {B64}"
+    assert_no_secret(proc)
+    docker_config(tmp_path / "docker", {"auths": {host: basic_auth_entry(USER, "nope-Wrong")}})
+    refused = run(arch_env(tmp_path), "inspect", "--refresh", f"{host}/private/app:1")
+    assert refused.returncode == 3
+    assert refused.stderr == (
+        f"error: image {host}/private/app:1: {host}: the token service refused access with credentials from "
+        f"{tmp_path / 'docker' / 'config.json'} auths['{host}'] (401: UNAUTHORIZED: bad credentials); "
+        f"check the credentials (docker login {host})\n"
+    )
+
+
+def test_token_identity_token(token_registry: Registry, tmp_path: Path) -> None:
+    host = token_registry.host
+    issuer = token_registry.issuer
+    assert issuer is not None
+    docker_config(
+        tmp_path / "docker",
+        {"auths": {host: {"auth": base64.b64encode(b"alice:").decode(), "identitytoken": IDENTITY_TOKEN}}},
+    )
+    before = len(issuer.requests)
+    proc = run(arch_env(tmp_path), "-vv", "inspect", f"{host}/private/app:1")
+    assert proc.returncode == 0, proc.stderr
+    (asked,) = issuer.requests[before:]
+    assert asked.method == "POST"
+    assert asked.form["grant_type"] == ["refresh_token"]
+    assert asked.form["refresh_token"] == [IDENTITY_TOKEN]
+    assert asked.authorization is None
+    assert_no_secret(proc)
+    # The same through a credential helper answering "<token>".
+    bin_dir = tmp_path / "bin"
+    credential_helper(bin_dir, "tok", {host: ("<token>", IDENTITY_TOKEN)})
+    docker_config(tmp_path / "docker", {"credHelpers": {host: "tok"}})
+    env = arch_env(tmp_path)
+    env["PATH"] = f"{bin_dir}:{env['PATH']}"
+    assert run(env, "inspect", "--refresh", f"{host}/private/app:1").returncode == 0
+
+
+def test_push_side_with_tokens(token_registry: Registry, tmp_path: Path) -> None:
+    """What a build needs: chunked and monolithic uploads, cross-repository mounts, manifest
+    PUT and HEAD, tag and manifest deletion."""
+    host = token_registry.host
+    client = client_for(token_registry, credentials=CREDENTIAL)
+    from kubectl_arch.registry.reference import parse
+
+    target = parse(f"{host}/build/out:1")
+    data = b"x" * 100_000
+    digest = client.push_blob(target, data, chunk_size=30_000)
+    assert digest == sha256(data)
+    assert client.blob_exists(target, digest)
+    assert client.get_blob(target, digest, limit=200_000) == data
+    # Mount it into another repository without uploading it again.
+    other = parse(f"{host}/build/other:1")
+    assert not client.blob_exists(other, digest)
+    assert client.push_blob(other, data, mount_from="build/out") == digest
+    assert client.blob_exists(other, digest)
+    pushed = push_image(client, f"{host}/build/out:1", LINUX_ARM64)
+    head = client.head_manifest(target)
+    assert head is not None and head[0] == pushed.digest
+    with pytest.raises(Exception) as refused:
+        client.delete_tag(target)
+    assert "does not support deleting tags" in str(refused.value)
+    client.delete_manifest(target.with_digest(pushed.digest))
+    proc = run(arch_env(tmp_path), "inspect", f"{host}/build/out:1")
+    assert proc.returncode == 3 and "404 Not Found" in proc.stderr
+    # Anonymous users may not push (the token service grants pull only).
+    anonymous = client_for(token_registry)
+    with pytest.raises(Exception) as denied:
+        anonymous.push_blob(parse(f"{host}/build/anon:1"), b"data")
+    assert "401 Unauthorized" in str(denied.value)
+
+
+# -- TLS --------------------------------------------------------------------------------------
+
+
+def test_tls_registry_with_a_ca_bundle(tmp_path: Path) -> None:
+    with running(tmp_path / "tls", tls=True) as registry:
+        push_image(client_for(registry), f"{registry.host}/app:1", LINUX_AMD64)
+        env = arch_env(tmp_path)
+        untrusted = run(env, "inspect", f"{registry.host}/app:1")
+        assert untrusted.returncode == 3
+        assert untrusted.stderr == (
+            f"error: image {registry.host}/app:1: TLS certificate of {registry.host} is not trusted; give its CA "
+            f"with --registry-ca-file, or mark the host with --insecure-registry {registry.host}\n"
+        )
+        ca = str(registry.directory / "tls.crt")
+        trusted = run(env, "-v", "inspect", "--registry-ca-file", ca, f"{registry.host}/app:1")
+        assert trusted.returncode == 0, trusted.stderr
+        assert f"GET https://{registry.host}/v2/app/manifests/1 200" in trusted.stderr
+        insecure = run(
+            env, "inspect", "--refresh", "--insecure-registry", registry.host, f"{registry.host}/app:1"
+        )
+        assert insecure.returncode == 0, insecure.stderr
+
+
+def test_helper_asked_once_per_registry(token_registry: Registry, tmp_path: Path) -> None:
+    host = token_registry.host
+    bin_dir, log = tmp_path / "bin", tmp_path / "helper.log"
+    credential_helper(bin_dir, "store", {host: (USER, PASSWORD)}, log)
+    docker_config(tmp_path / "docker", {"credsStore": "store"})
+    env = arch_env(tmp_path)
+    env["PATH"] = f"{bin_dir}:{env['PATH']}"
+    refs = [f"{host}/public/{n}:1" for n in "abc"] + [f"{host}/private/app:1"]
+    proc = run(env, "-v", "inspect", "-o", "json", *refs)
+    assert proc.returncode == 0, proc.stderr
+    assert log.read_text() == f"{host}\n"
+    assert_no_secret(proc)
