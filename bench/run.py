@@ -20,6 +20,7 @@ SCRIPTS = (
     "fidelity.py",
     "nodes.py",
     "registry.py",
+    "check.py",
     "dist_startup.py",
 )
 GOAL_LINE = re.compile(r"^(?P<name>[a-z][a-z ]*): (?P<text>.*) (?P<verdict>PASS|MISS)$")

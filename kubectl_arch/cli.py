@@ -26,7 +26,10 @@ COMMANDS: dict[str, tuple[str | None, str]] = {
     "nodes": ("kubectl_arch.commands.nodes", "Summarize the cluster's node platforms and what to build for."),
     "inspect": ("kubectl_arch.commands.inspect", "Report which platforms images really support."),
     "pin": ("kubectl_arch.commands.pin", "Pin workloads to the platforms their images support."),
-    "check": (None, "Check that every workload fits some Ready node of the cluster."),
+    "check": (
+        "kubectl_arch.commands.check",
+        "Check that every workload fits some Ready node of the cluster.",
+    ),
     "build": (None, "Build an image per platform and push one multi-platform index."),
     "completion": (
         "kubectl_arch.commands.completion",

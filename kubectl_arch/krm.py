@@ -71,7 +71,7 @@ def result(finding: pin.Finding) -> dict[str, Any]:
     return out
 
 
-def _with_results(text: str, span: yamltext.Span, results: list[dict[str, Any]]) -> str:
+def with_results(text: str, span: yamltext.Span, results: list[dict[str, Any]]) -> str:
     sections = yamltext.top_level_keys(text, span) or {}
     old = sections.get("results")
     if old is not None:
@@ -114,10 +114,10 @@ def process(
         # A function reports even a bad configuration in its output ResourceList, whose
         # items pass through unchanged, so that orchestrators show it with the results.
         finding = pin.Finding("error", str(exc), exit_code=exc.exit_code)
-        return _with_results(text, span, [result(finding)]), [finding]
+        return with_results(text, span, [result(finding)]), [finding]
     if resolution.failed:
         findings = [*found.findings, *resolution.findings]
-        return _with_results(text, span, [result(f) for f in findings]), findings
+        return with_results(text, span, [result(f) for f in findings]), findings
     outcome = pin.pin(
         found,
         resolution.supported,
@@ -139,4 +139,4 @@ def process(
             failed = True
     out = text if failed else outcome.text
     out_span = yamltext.Span(span.start, span.end + len(out) - len(text))
-    return _with_results(out, out_span, [result(f) for f in findings]), findings
+    return with_results(out, out_span, [result(f) for f in findings]), findings

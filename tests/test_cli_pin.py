@@ -380,7 +380,7 @@ def test_platform_flag_errors() -> None:
         assert error_lines(result) == [message]
 
 
-@pytest.mark.parametrize("command", ["check", "build"])
+@pytest.mark.parametrize("command", ["build"])
 def test_commands_not_built_yet_say_so(command: str) -> None:
     result = run(command, "-o", "json")
     assert result.returncode == 2

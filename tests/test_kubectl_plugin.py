@@ -141,7 +141,7 @@ def test_pin_exit_codes_pass_through_kubectl(env: dict[str, str], tmp_path: Path
     assert lines[1] == "See 'kubectl arch pin --help' for usage."
 
 
-@pytest.mark.parametrize("name", ["check", "build"])
+@pytest.mark.parametrize("name", ["build"])
 def test_unimplemented_command_says_so(env: dict[str, str], name: str) -> None:
     proc = run(["kubectl", "arch", name], env)
     assert proc.returncode == 2, describe(proc)

@@ -1,0 +1,140 @@
+"""Will these workloads schedule? The library of ``kubectl arch check``; pure.
+
+For every workload: the platforms each of its images supports and their intersection, the
+platforms of the cluster's Ready nodes that its own constraints (``nodeSelector``, required
+node affinity) allow, and the Ready nodes that fit all of it, taints and tolerations
+included (:func:`kubectl_arch.fit.fit`), with the reasons the other nodes do not fit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
+
+from . import fit as fitting
+from .nodeinfo import NodeInfo
+from .pin import Workload
+from .platforms import Platform
+
+
+class ImageCheck(NamedTuple):
+    container: str
+    image: str
+    platforms: frozenset[Platform] | None  # None: could not be looked up
+
+
+class WorkloadCheck(NamedTuple):
+    workload: Workload
+    images: tuple[ImageCheck, ...]
+    image_platforms: frozenset[tuple[str, str]]  # (os, arch) every image supports
+    allowed_platforms: frozenset[tuple[str, str]]  # Ready platforms the pod's constraints allow
+    fit: fitting.Fit | None  # None when some image could not be looked up
+    unknown: str  # why, then
+
+    @property
+    def fits(self) -> bool | None:
+        return None if self.fit is None else self.fit.fits
+
+
+class ClusterSummary(NamedTuple):
+    nodes: int
+    ready: int
+    platforms: frozenset[tuple[str, str]]  # of Ready nodes
+
+
+def summarize(nodes: Sequence[NodeInfo]) -> ClusterSummary:
+    ready = [n for n in nodes if n.ready]
+    return ClusterSummary(len(nodes), len(ready), frozenset(n.platform for n in ready))
+
+
+def allowed_platforms(pod: Mapping[str, Any], nodes: Iterable[NodeInfo]) -> frozenset[tuple[str, str]]:
+    """The platforms of Ready nodes whose labels satisfy the pod's nodeSelector and required
+    node affinity (whatever its images, taints and tolerations)."""
+    return frozenset(
+        node.platform
+        for node in nodes
+        if node.ready
+        and fitting.selector_matches(pod, node.labels)
+        and fitting.affinity_matches(pod, node.labels, node.name)
+    )
+
+
+def check(
+    workloads: Iterable[Workload],
+    supported: Mapping[str, frozenset[Platform]],
+    unknown: Mapping[str, str],
+    nodes: Sequence[NodeInfo],
+) -> list[WorkloadCheck]:
+    """One :class:`WorkloadCheck` per workload. ``supported`` maps images to the platforms
+    they run on; images in ``unknown`` (image -> why) could not be looked up."""
+    results = []
+    for workload in workloads:
+        images = tuple(
+            ImageCheck(c.name, c.image, supported.get(c.image) if c.image not in unknown else None)
+            for c in workload.containers
+        )
+        allowed = allowed_platforms(workload.pod, nodes)
+        missing = [i.image for i in images if i.platforms is None]
+        if missing:
+            why = "; ".join(dict.fromkeys(unknown[image] for image in missing))
+            results.append(WorkloadCheck(workload, images, frozenset(), allowed, None, why))
+            continue
+        platforms: frozenset[tuple[str, str]] | None = None
+        for image in images:
+            pairs = frozenset(p.node for p in image.platforms or ())
+            platforms = pairs if platforms is None else platforms & pairs
+        result = fitting.fit(workload.pod, {i.image: i.platforms or frozenset() for i in images}, nodes)
+        results.append(WorkloadCheck(workload, images, platforms or frozenset(), allowed, result, ""))
+    return results
+
+
+def _platforms(pairs: Iterable[tuple[str, str]]) -> list[str]:
+    return [f"{os}/{arch}" for os, arch in sorted(set(pairs))]
+
+
+def to_json(results: Sequence[WorkloadCheck], cluster: ClusterSummary) -> dict[str, Any]:
+    """The ``check -o json`` document (a contract: see the README)."""
+    workloads = []
+    for r in results:
+        loc = r.workload.location
+        entry: dict[str, Any] = {
+            "file": loc.file_path or loc.source,
+            "document": loc.file_index + 1 if loc.file_path and loc.file_index is not None else loc.document,
+        }
+        if loc.item is not None and not loc.file_path:
+            entry["item"] = loc.item
+        entry.update(apiVersion=loc.api_version, kind=loc.kind, name=loc.name)
+        if loc.namespace:
+            entry["namespace"] = loc.namespace
+        entry["containers"] = [
+            {
+                "name": i.container,
+                "image": i.image,
+                "platforms": None if i.platforms is None else sorted(str(p) for p in i.platforms),
+            }
+            for i in r.images
+        ]
+        entry["imagePlatforms"] = _platforms(r.image_platforms)
+        entry["allowedPlatforms"] = _platforms(r.allowed_platforms)
+        if r.fit is None:
+            entry.update(fits=None, unknown=r.unknown)
+        else:
+            entry.update(
+                fits=r.fit.fits,
+                fittingNodes=len(r.fit.nodes),
+                fittingPlatforms=_platforms(r.fit.platforms),
+                reasons=[
+                    {"reason": x.reason, "detail": x.detail, "nodes": x.nodes} for x in r.fit.rejections
+                ],
+                message=r.fit.explain(),
+            )
+        workloads.append(entry)
+    return {
+        "fits": all(r.fits for r in results if r.fits is not None),
+        "cluster": {
+            "nodes": cluster.nodes,
+            "ready": cluster.ready,
+            "platforms": _platforms(cluster.platforms),
+        },
+        "workloads": workloads,
+    }

@@ -1,0 +1,213 @@
+"""``kubectl arch check``: does every workload fit a Ready node? Through the real entry point,
+with recorded nodes (a file, and the test API server) and a real registry."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from apiserver import ApiServer
+from cluster_util import GKE, KUBECTL_ARCH, cluster_env
+from registry_util import Populated
+
+WEB = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+spec:
+  template:
+    spec:
+      containers:
+      - name: web
+        image: {image}
+"""
+TOLERATE_ARM64 = """\
+      tolerations:
+      - key: kubernetes.io/arch
+        operator: Equal
+        value: arm64
+        effect: NoSchedule
+"""
+ON_ARM64 = """\
+      nodeSelector:
+        kubernetes.io/arch: arm64
+"""
+
+
+def arch(
+    home: Path, *args: str, stdin: str | None = None, kubeconfig: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(KUBECTL_ARCH), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=cluster_env(home, kubeconfig),
+        timeout=120,
+        check=False,
+    )
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def check(tmp_path: Path, manifest: str, *args: str) -> subprocess.CompletedProcess[str]:
+    path = write(tmp_path / "app.yaml", manifest)
+    return arch(tmp_path, "check", "-f", str(path), "--nodes-file", str(GKE), *args)
+
+
+def test_fits_table_and_summary(tmp_path: Path) -> None:
+    proc = check(tmp_path, WEB.format(image="nginx:1.27"), "--platform", "linux/amd64,linux/arm64")
+    assert proc.returncode == 0, proc.stderr
+    workload = f"{tmp_path / 'app.yaml'} doc 1 Deployment/web"
+    pad = " " * (len(workload) - len("WORKLOAD"))
+    assert proc.stdout == (
+        f"WORKLOAD{pad}   IMAGE PLATFORMS           ALLOWED                                 READY NODES FIT   ON\n"
+        f"{workload}   linux/amd64,linux/arm64   linux/amd64,linux/arm64,windows/amd64   4/9               "
+        "linux/amd64\n"
+    )
+    assert proc.stderr == "1 workload(s): 1 fit\n"
+
+
+def test_untolerated_taint_fails_with_the_reason(tmp_path: Path) -> None:
+    proc = check(tmp_path, WEB.format(image="nginx:1.27") + ON_ARM64, "--platform", "linux/arm64")
+    assert proc.returncode == 1
+    path = tmp_path / "app.yaml"
+    assert proc.stderr.splitlines() == [
+        f"error: {path} doc 1 Deployment/web: fits no Ready node: 0/10 nodes fit: 1 node(s) not Ready, "
+        "1 node(s) cordoned, 4 node(s) run linux/amd64, which image nginx:1.27 cannot run on, 2 node(s) run windows/amd64, "
+        "which image nginx:1.27 cannot run on, 2 node(s) with untolerated taint "
+        "kubernetes.io/arch=arm64:NoSchedule",
+        "1 workload(s): 0 fit, 1 fit no Ready node",
+    ]
+    tolerated = check(
+        tmp_path, WEB.format(image="nginx:1.27") + ON_ARM64 + TOLERATE_ARM64, "--platform", "linux/arm64"
+    )
+    assert tolerated.returncode == 0, tolerated.stderr
+
+
+def test_json_contract(tmp_path: Path) -> None:
+    proc = check(
+        tmp_path, WEB.format(image="nginx:1.27") + ON_ARM64, "--platform", "linux/arm64", "-o", "json"
+    )
+    assert proc.returncode == 1
+    assert json.loads(proc.stdout) == {
+        "fits": False,
+        "cluster": {"nodes": 10, "ready": 9, "platforms": ["linux/amd64", "linux/arm64", "windows/amd64"]},
+        "workloads": [
+            {
+                "file": str(tmp_path / "app.yaml"),
+                "document": 1,
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "name": "web",
+                "namespace": "shop",
+                "containers": [{"name": "web", "image": "nginx:1.27", "platforms": ["linux/arm64"]}],
+                "imagePlatforms": ["linux/arm64"],
+                "allowedPlatforms": ["linux/arm64"],
+                "fits": False,
+                "fittingNodes": 0,
+                "fittingPlatforms": [],
+                "reasons": [
+                    {"reason": "not Ready", "detail": "", "nodes": 1},
+                    {"reason": "cordoned", "detail": "", "nodes": 1},
+                    {
+                        "reason": "image platforms",
+                        "detail": "run linux/amd64, which image nginx:1.27 cannot run on",
+                        "nodes": 4,
+                    },
+                    {
+                        "reason": "image platforms",
+                        "detail": "run windows/amd64, which image nginx:1.27 cannot run on",
+                        "nodes": 2,
+                    },
+                    {
+                        "reason": "untolerated taint",
+                        "detail": "kubernetes.io/arch=arm64:NoSchedule",
+                        "nodes": 2,
+                    },
+                ],
+                "message": "0/10 nodes fit: 1 node(s) not Ready, 1 node(s) cordoned, 4 node(s) run linux/amd64, which image "
+                "nginx:1.27 cannot run on, 2 node(s) run windows/amd64, which image nginx:1.27 cannot run "
+                "on, 2 node(s) with untolerated taint kubernetes.io/arch=arm64:NoSchedule",
+            }
+        ],
+    }
+    assert proc.stderr.splitlines()[-1].startswith("error: ")  # no table summary with -o json
+
+
+def test_against_the_api_server_with_registry_images(
+    tmp_path: Path, gke: ApiServer, populated_registry: Populated
+) -> None:
+    kubeconfig = gke.kubeconfig(tmp_path / "config")
+    single = populated_registry.ref("single/oci:1")  # linux/arm64 only
+    multi = populated_registry.ref("library/multi:1")  # linux/amd64, arm64, arm/v7
+    manifest = WEB.format(image=multi) + "---\n" + WEB.format(image=single).replace("name: web", "name: arm")
+    path = write(tmp_path / "app.yaml", manifest)
+    proc = arch(tmp_path, "check", "-f", str(path), "-o", "json", kubeconfig=kubeconfig)
+    assert proc.returncode == 1, proc.stderr
+    document = json.loads(proc.stdout)
+    assert [(w["name"], w["imagePlatforms"], w["fits"]) for w in document["workloads"]] == [
+        ("web", ["linux/amd64", "linux/arm", "linux/arm64"], True),
+        ("arm", ["linux/arm64"], False),
+    ]
+    assert document["workloads"][1]["reasons"][-1]["reason"] == "untolerated taint"
+
+
+def test_unknown_images(tmp_path: Path, populated_registry: Populated) -> None:
+    missing = populated_registry.ref("no/such:image")
+    failed = check(tmp_path, WEB.format(image=missing))
+    assert failed.returncode == 3
+    assert "could not be looked up" in failed.stderr
+    skipped = check(tmp_path, WEB.format(image=missing), "--on-unknown-image=skip")
+    assert skipped.returncode == 0, skipped.stderr
+    assert "warning:" in skipped.stderr and "not checked:" in skipped.stderr
+    assert skipped.stderr.splitlines()[-1] == "1 workload(s): 0 fit, 1 not checked"
+
+
+def test_resource_list_is_validated_as_a_krm_function(tmp_path: Path) -> None:
+    resource_list = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n" + "".join(
+        ("- " if i == 0 else "  ") + line + "\n"
+        for i, line in enumerate((WEB.format(image="nginx:1.27") + ON_ARM64).splitlines())
+    )
+    proc = arch(tmp_path, "check", "--platform", "linux/arm64", "--nodes-file", str(GKE), stdin=resource_list)
+    assert proc.returncode == 1
+    assert proc.stdout.startswith(resource_list)  # items unchanged
+    results: list[dict[str, Any]] = __import__("yaml").safe_load(proc.stdout)["results"]
+    assert [(r["severity"], r["resourceRef"]["name"], r["field"]["path"]) for r in results] == [
+        ("error", "web", "spec.template.spec")
+    ]
+    assert results[0]["message"].startswith("fits no Ready node: 0/10 nodes fit")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--nodes-file", "missing.json"), "error: missing.json: no such file or directory"),
+        (("--nodes-file", "app.yaml"), "error: app.yaml: expected Node objects (kubectl get nodes -o json)"),
+        (
+            ("--nodes-file", str(GKE), "--context", "prod"),
+            "error: --nodes-file replaces the cluster: --kubeconfig, --context and -l do not apply",
+        ),
+    ],
+)
+def test_bad_options(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+    write(tmp_path / "app.yaml", WEB.format(image="nginx:1.27"))
+    proc = subprocess.run(
+        [str(KUBECTL_ARCH), "check", "-f", "app.yaml", "--platform", "linux/amd64", *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=cluster_env(tmp_path),
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines()[0] == message
+    assert "Traceback" not in proc.stderr
