@@ -101,8 +101,9 @@ def main() -> None:
     )
     b.print_table([baseline, warm, cold])
     print(
-        f"\ncheck: cold {b.ms(cold.wall)}, warm {b.ms(warm.wall)} "
-        f"(kubectl get nodes -o json: {b.ms(baseline.wall)}) reported"
+        f"\ncheck: cold {b.ms(cold.wall)} (ratio {cold.wall / baseline.wall:.2f}), warm {b.ms(warm.wall)} "
+        f"(ratio {warm.wall / baseline.wall:.2f}) against kubectl get nodes -o json alone "
+        f"({b.ms(baseline.wall)}): reported, no goal"
     )
 
 

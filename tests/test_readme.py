@@ -30,6 +30,7 @@ NEEDS_OUTSIDE = (
     "crane",
     "kubectl arch nodes",
     "kubectl arch inspect",
+    "kubectl arch check",
 )
 
 
