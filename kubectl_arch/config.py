@@ -42,6 +42,8 @@ _LISTS = frozenset({"platforms", "pod_template_paths", "insecure_registries", "a
 _FLAGS = frozenset({"from_registry", "digests", "refresh", "cluster", "tolerate_arch_taints"})
 # The options that only mean something when the cluster is read (--cluster).
 CLUSTER_ONLY = ("kubeconfig", "context", "selector")
+# The options of pin that check has no use for (check always reads the cluster, writes nothing).
+PIN_ONLY = ("lock", "digests", "cluster", "tolerate-arch-taints", "arch-taint")
 
 
 class PinSettings(NamedTuple):
@@ -83,7 +85,7 @@ def _split(value: str) -> tuple[str, ...]:
     return tuple(v for v in re.split(r"[\s,]+", value) if v)
 
 
-def _from_configmap(data: Any, where: str) -> PinSettings:
+def _from_configmap(data: Any, where: str, command: str) -> PinSettings:
     if data is None:
         return PinSettings()
     if not isinstance(data, Mapping):
@@ -107,12 +109,13 @@ def _from_configmap(data: Any, where: str) -> PinSettings:
             values[name] = value.strip().lower() == "true"
         else:
             values[name] = value.strip()
-    return _checked(PinSettings(**values), where, {k: k for k in OPTIONS})
+    return _checked(PinSettings(**values), where, {k: k for k in OPTIONS}, command)
 
 
-def _checked(settings: PinSettings, where: str, names: Mapping[str, str]) -> PinSettings:
-    """``settings`` once every value parses; errors name the option as the config spells it
-    (``names`` maps each long flag name to that spelling)."""
+def _checked(settings: PinSettings, where: str, names: Mapping[str, str], command: str) -> PinSettings:
+    """``settings`` once every value parses and applies to ``command`` (pin or check); errors
+    name the option as the config spells it (``names`` maps each long flag name to that
+    spelling)."""
     from . import durations, resolve
     from . import platforms as plat
     from .workloads import KindError, parse_declaration
@@ -136,8 +139,13 @@ def _checked(settings: PinSettings, where: str, names: Mapping[str, str]) -> Pin
                 raise InputError(f"{where}: {names['arch-taint']}: {exc}") from None
     try:
         durations.parse(settings.request_timeout)
+        if command == "check":
+            unused = [names[k] for k in PIN_ONLY if getattr(settings, OPTIONS[k][0])]
+            if unused:
+                raise InputError(f"{', '.join(unused)}: not an option of check")
         resolve.check(settings)
-        settings.check()
+        if command != "check":
+            settings.check()
     except InputError as exc:
         raise InputError(f"{where}: {resolve.rename(str(exc), names)}") from None
     return settings
@@ -210,7 +218,7 @@ def _schema_error(error: Any) -> tuple[str, str]:
     return field, error.message
 
 
-def _from_typed(obj: Mapping[str, Any], where: str) -> PinSettings:
+def _from_typed(obj: Mapping[str, Any], where: str, command: str) -> PinSettings:
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(_schema())
@@ -229,20 +237,21 @@ def _from_typed(obj: Mapping[str, Any], where: str) -> PinSettings:
             values[name] = value is True
         else:
             values[name] = str(value)
-    return _checked(PinSettings(**values), where, {k: v[1] for k, v in OPTIONS.items()})
+    return _checked(PinSettings(**values), where, {k: v[1] for k, v in OPTIONS.items()}, command)
 
 
-def from_object(obj: Any, where: str) -> PinSettings:
-    """Settings from a ConfigMap or PlatformPin object (None or empty: no settings)."""
+def from_object(obj: Any, where: str, command: str = "pin") -> PinSettings:
+    """Settings for ``command`` (pin or check) from a ConfigMap or PlatformPin object (None or
+    empty: no settings)."""
     if not obj:
         return PinSettings()
     if not isinstance(obj, Mapping):
         raise InputError(f"{where}: expected a ConfigMap or {KIND} object")
     kind, api_version = obj.get("kind"), obj.get("apiVersion")
     if kind == "ConfigMap" and api_version in (None, "v1"):
-        return _from_configmap(obj.get("data"), f"{where} ConfigMap")
+        return _from_configmap(obj.get("data"), f"{where} ConfigMap", command)
     if kind == KIND:
-        return _from_typed(obj, f"{where} {KIND}")
+        return _from_typed(obj, f"{where} {KIND}", command)
     raise InputError(
         f"{where}: unsupported kind {api_version}/{kind}; use a v1 ConfigMap or {API_VERSION} {KIND}"
     )

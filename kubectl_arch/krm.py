@@ -53,6 +53,12 @@ def _function_config(text: str, sections: Mapping[str, yamltext.Span]) -> Any:
     return data.get("functionConfig") if isinstance(data, dict) else None
 
 
+def function_config(text: str, span: yamltext.Span) -> Any:
+    """The ``functionConfig`` object of the ResourceList at ``span`` (None when absent)."""
+    sections = yamltext.top_level_keys(text, span)
+    return _function_config(text, sections) if sections is not None else None
+
+
 def result(finding: pin.Finding) -> dict[str, Any]:
     """A finding as a KRM function result."""
     out: dict[str, Any] = {"message": finding.message, "severity": finding.severity}

@@ -211,3 +211,49 @@ def test_bad_options(tmp_path: Path, args: tuple[str, ...], message: str) -> Non
     assert proc.returncode == 2
     assert proc.stderr.splitlines()[0] == message
     assert "Traceback" not in proc.stderr
+
+
+def kpt_check(tmp_path: Path, manifest: str, *config: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+    package = tmp_path / "pkg"
+    package.mkdir(exist_ok=True)
+    app = write(package / "app.yaml", manifest)
+    proc = subprocess.run(
+        [
+            "kpt",
+            "fn",
+            "eval",
+            "--exec",
+            f"kubectl-arch check --nodes-file {GKE}",
+            str(package),
+            "--",
+            *config,
+        ],
+        capture_output=True,
+        text=True,
+        env=cluster_env(tmp_path),
+        timeout=120,
+        check=False,
+    )
+    return proc, app
+
+
+def test_under_real_kpt_as_a_validator(tmp_path: Path) -> None:
+    """Flags in the exec string, options in the functionConfig; the package is left as it is."""
+    manifest = WEB.format(image="nginx:1.27") + ON_ARM64
+    proc, app = kpt_check(tmp_path, manifest, "platform=linux/arm64")
+    assert proc.returncode != 0
+    assert (
+        "[error] apps/v1/Deployment/shop/web spec.template.spec: fits no Ready node: 0/10 nodes fit"
+        in proc.stderr
+    )
+    assert "with untolerated taint kubernetes.io/arch=arm64:NoSchedule" in proc.stderr
+    assert app.read_text() == manifest
+
+    tolerated = manifest + TOLERATE_ARM64
+    proc, app = kpt_check(tmp_path, tolerated, "platform=linux/arm64")
+    assert proc.returncode == 0, proc.stderr
+    assert app.read_text() == tolerated
+
+    proc, _ = kpt_check(tmp_path, tolerated, "platform=linux/arm64", "lock=platforms.lock")
+    assert proc.returncode != 0
+    assert "ResourceList functionConfig ConfigMap: lock: not an option of check" in proc.stderr

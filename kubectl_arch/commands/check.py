@@ -222,6 +222,9 @@ def command(
         registry_ca_file=registry_ca_file,
         request_timeout=request_timeout or "",
         refresh=refresh,
+        kubeconfig=kubeconfig or "",
+        context=context or "",
+        selector=selector or "",
     )
     from .. import resolve
     from ..workloads import KindError, Kinds, parse_declaration
@@ -241,6 +244,13 @@ def command(
         span = krm.resource_list_span(sources[0].text)
         if span is not None:
             resource_list = span
+            # Options in the functionConfig (kpt fn eval ... -- key=value), flags taking precedence.
+            where = "ResourceList functionConfig"
+            given = config.from_object(krm.function_config(sources[0].text, span), where, "check")
+            settings = given.overridden_by(settings)
+            resolve.check(settings)
+            if nodes_file and (settings.kubeconfig or settings.context or settings.selector):
+                raise InputError(f"{where}: kubeconfig, context and selector do not apply with --nodes-file")
     kinds = Kinds.parse(settings.pod_template_paths)
     scans = [pinning.scan(s.text, s.name, kinds) for s in sources]
     input_findings = [f for s in scans for f in s.findings]
@@ -259,7 +269,14 @@ def command(
     else:
         from .. import cluster
 
-        listing = cluster.read_nodes(cluster.Options(kubeconfig, context, selector, request_timeout))
+        listing = cluster.read_nodes(
+            cluster.Options(
+                settings.kubeconfig or None,
+                settings.context or None,
+                settings.selector or None,
+                settings.request_timeout or None,
+            )
+        )
         nodes, warnings = list(listing.nodes), list(listing.warnings)
 
     results = checks.check(
