@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 import sys
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 verbosity = 0
+_lock = threading.Lock()  # look-ups run in threads: one whole line at a time
 REDACTED = "REDACTED"
 SECRET_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-registry-auth", "x-auth-token"}
@@ -65,7 +67,10 @@ def debug(message: str, level: int = 1) -> None:
 def request(method: str, url: str, status: int | str, seconds: float) -> None:
     """One line per remote request at -v: ``GET https://host/path 200 OK in 12 ms``."""
     if verbosity >= 1:
-        print(f"{method} {redact_url(url)} {status} in {seconds * 1000:.0f} ms", file=sys.stderr, flush=True)
+        line = f"{method} {redact_url(url)} {status} in {seconds * 1000:.0f} ms\n"
+        with _lock:
+            sys.stderr.write(line)
+            sys.stderr.flush()
 
 
 def verbose_option(function: F) -> F:
