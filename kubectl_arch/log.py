@@ -61,16 +61,20 @@ def redact(text: str) -> str:
 
 def debug(message: str, level: int = 1) -> None:
     if verbosity >= level:
-        print(redact(message), file=sys.stderr, flush=True)
+        _write(redact(message) + "\n")
+
+
+def _write(line: str) -> None:
+    with _lock:
+        sys.stderr.write(line)
+        sys.stderr.flush()
 
 
 def request(method: str, url: str, status: int | str, seconds: float) -> None:
     """One line per remote request at -v: ``GET https://host/path 200 OK in 12 ms``."""
     if verbosity >= 1:
         line = f"{method} {redact_url(url)} {status} in {seconds * 1000:.0f} ms\n"
-        with _lock:
-            sys.stderr.write(line)
-            sys.stderr.flush()
+        _write(line)
 
 
 def verbose_option(function: F) -> F:
