@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from . import __version__, log
-from .errors import EXIT_INPUT, Error, NotImplementedYet
+from .errors import EXIT_INPUT, Error
 
 EXIT_CODES = (
     "Exit codes: 0 success; 1 a problem to fix in manifests or images (conflict, check "
@@ -30,7 +30,10 @@ COMMANDS: dict[str, tuple[str | None, str]] = {
         "kubectl_arch.commands.check",
         "Check that every workload fits some Ready node of the cluster.",
     ),
-    "build": (None, "Build an image per platform and push one multi-platform index."),
+    "build": (
+        "kubectl_arch.commands.build",
+        "Build an image per platform and push one multi-platform index.",
+    ),
     "completion": (
         "kubectl_arch.commands.completion",
         "Print the shell completion script (bash, zsh, fish).",
@@ -45,20 +48,6 @@ COMPLETE_VAR = "_KUBECTL_ARCH_COMPLETE"
 KUBECTL_COMPLETE_NAME = "kubectl_complete-arch"
 
 
-def _not_available(name: str, text: str) -> click.Command:
-    def run(**_: Any) -> None:
-        raise NotImplementedYet(f"kubectl arch {name} is not implemented yet")
-
-    return click.Command(
-        name,
-        callback=run,
-        help=f"{text} (Not implemented yet.)",
-        short_help=text,
-        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
-        add_help_option=False,
-    )
-
-
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)
@@ -67,9 +56,7 @@ class LazyGroup(click.Group):
         entry = COMMANDS.get(cmd_name)
         if entry is None:
             return None
-        module, text = entry
-        if module is None:
-            return _not_available(cmd_name, text)
+        module, _ = entry
         import importlib
 
         return importlib.import_module(module).command  # type: ignore[no-any-return]

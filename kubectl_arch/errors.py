@@ -29,7 +29,3 @@ class ConflictError(Error):
 
 class RemoteError(Error):
     exit_code = EXIT_REMOTE
-
-
-class NotImplementedYet(Error):
-    exit_code = EXIT_INPUT

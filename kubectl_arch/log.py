@@ -64,6 +64,11 @@ def debug(message: str, level: int = 1) -> None:
         _write(redact(message) + "\n")
 
 
+def line(text: str) -> None:
+    """One whole line on stderr, never interleaved with another thread's."""
+    _write(text + "\n")
+
+
 def _write(line: str) -> None:
     with _lock:
         sys.stderr.write(line)

@@ -123,11 +123,15 @@ def unified_diff(name: str, before: str, after: str) -> str:
 
 def write_atomic(path: str, data: bytes) -> None:
     """Replace ``path`` with ``data`` atomically: a temp file in the same directory, fsync,
-    rename. Mode is kept; a symlink is followed so the link itself stays a link."""
+    rename. Mode is kept (0644 for a new file); a symlink is followed so the link itself stays
+    a link."""
     import tempfile
 
     target = os.path.realpath(path)
-    mode = os.stat(target).st_mode & 0o7777
+    try:
+        mode = os.stat(target).st_mode & 0o7777
+    except FileNotFoundError:
+        mode = 0o644
     fd, tmp = tempfile.mkstemp(
         prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=os.path.dirname(target)
     )

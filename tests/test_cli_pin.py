@@ -380,14 +380,6 @@ def test_platform_flag_errors() -> None:
         assert error_lines(result) == [message]
 
 
-@pytest.mark.parametrize("command", ["build"])
-def test_commands_not_built_yet_say_so(command: str) -> None:
-    result = run(command, "-o", "json")
-    assert result.returncode == 2
-    assert result.stdout == b""
-    assert error_lines(result) == [f"error: kubectl arch {command} is not implemented yet"]
-
-
 def test_version_and_help() -> None:
     assert run("--version").stdout == b"kubectl-arch 0.1.0\n"
     text = run("pin", "--help").stdout.decode()

@@ -683,6 +683,21 @@ class Client:
             raise self.failure(ref, response, "blob upload")
         return digest
 
+    def mount_blob(self, ref: Reference, digest: str, from_repository: str) -> None:
+        """Make blob ``digest`` of ``from_repository`` (same registry) exist in ``ref``'s
+        repository: a cross-repository mount, or a copy when the registry will not mount."""
+        push = "pull,push"
+        scopes = [_scope(ref.repository, push), _scope(from_repository, "pull")]
+        query = urlencode({"mount": digest, "from": from_repository})
+        response = self.request("POST", ref, f"blobs/uploads/?{query}", actions=push, scopes=scopes)
+        if response.status == 201:
+            return
+        if response.status != 202:
+            raise self.failure(ref, response, f"blob {digest} mount")
+        source = ref._replace(repository=from_repository, tag="", digest="")
+        data = self.get_blob(source, digest, limit=1 << 40)
+        self.push_blob(ref, data)
+
     def put_manifest(self, ref: Reference, data: bytes, media_type: str) -> str:
         """PUT a manifest under ``ref``'s tag (or digest); returns its digest."""
         digest = index.digest_of(data)

@@ -1,0 +1,86 @@
+"""The build pipeline: run the builder (:mod:`.builders`, :mod:`.buildrun`), check every
+pushed image's platform, and stitch them into one index (:mod:`.stitch`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from . import builders, buildrun, stitch
+from .errors import ConflictError
+from .platforms import Platform
+from .registry.client import Client, RegistryError
+from .registry.reference import Reference
+
+
+class Row(NamedTuple):
+    platform: str
+    digest: str  # "" when it failed
+    seconds: float
+    error: str = ""
+
+
+class Result(NamedTuple):
+    final: Reference | None  # the tag with the index digest; None when something failed
+    rows: tuple[Row, ...]
+    pushed: bool = True  # False when the tag already pointed to the same index
+    warnings: tuple[str, ...] = ()
+
+
+class Plan(NamedTuple):
+    builder: str
+    request: builders.Request
+    platforms: tuple[Platform, ...]
+    target: Reference  # REGISTRY/NAME:TAG
+    concurrency: int = 0  # 0: every platform at once
+    index_format: str = ""  # "", "oci" or "docker"
+    keep_platform_tags: bool = True
+    custom_multi_platform: bool = False
+
+
+def run(plan: Plan, client: Client) -> Result:
+    """Build, check and push; a Result with ``final`` None when any platform failed (then
+    nothing was pushed under the tag). BuilderError for a plan the builder cannot do."""
+    target = plan.target._replace(digest="")
+    if builders.is_multi_platform(plan.builder, plan.custom_multi_platform):
+        steps = builders.multi_platform_steps(plan.builder, plan.request, plan.platforms)
+        name = ",".join(str(p) for p in plan.platforms)
+        outcome = buildrun.run_steps(name, steps)
+        if outcome.error:
+            return Result(None, (Row(name, "", outcome.seconds, outcome.error),))
+        try:
+            final, children = stitch.verify_index(client, target, plan.platforms, plan.builder)
+        except (ConflictError, RegistryError) as exc:
+            return Result(None, (Row(name, "", outcome.seconds, str(exc)),))
+        rows = tuple(Row(str(c.platform), c.ref.digest, outcome.seconds) for c in children)
+        return Result(final, rows)
+
+    refs = [target._replace(tag=builders.platform_tag(target.tag, p)) for p in plan.platforms]
+    steps_of = [builders.platform_steps(plan.builder, plan.request, p) for p in plan.platforms]
+
+    def job(
+        platform: Platform, ref: Reference, steps: Sequence[builders.Step]
+    ) -> tuple[Row, stitch.Child | None]:
+        outcome = buildrun.run_steps(str(platform), steps)
+        if outcome.error:
+            return Row(str(platform), "", outcome.seconds, outcome.error), None
+        try:
+            child = stitch.verify_child(client, ref, platform, plan.builder)
+        except (ConflictError, RegistryError) as exc:
+            return Row(str(platform), "", outcome.seconds, str(exc)), None
+        return Row(str(platform), child.ref.digest, outcome.seconds), child
+
+    jobs = [
+        (str(p), (lambda p=p, r=r, s=s: job(p, r, s)))
+        for p, r, s in zip(plan.platforms, refs, steps_of, strict=True)
+    ]
+    done = buildrun.run_all(jobs, plan.concurrency or len(jobs))
+    rows = tuple(row for row, _ in done)
+    children = [child for _, child in done if child is not None]
+    if len(children) != len(done):
+        return Result(None, rows)
+    stitched = stitch.push_index(client, target, children, plan.index_format)
+    warnings: list[str] = []
+    if not plan.keep_platform_tags:
+        warnings = stitch.delete_platform_tags(client, refs)
+    return Result(stitched.ref, rows, stitched.pushed, tuple(warnings))

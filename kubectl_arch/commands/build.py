@@ -1,0 +1,297 @@
+"""``kubectl arch build``: build per platform with the user's builder, push one index."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from .. import log
+from ..errors import EXIT_OK, EXIT_PROBLEM, ConflictError, InputError
+from ..platforms import Platform
+from . import complete_with
+from ._registry import registry_options
+
+HELP = """Build an image for every platform and push one multi-platform index.
+
+The builder you already use does the building. Builders that build several platforms at once
+(docker buildx, ko, a custom command with --custom-multi-platform) run once and push the
+index themselves; the others (docker, podman, buildah, custom) build each platform, push it
+as TAG_<os>_<arch>[_<variant>], and the images are stitched into one index pushed as TAG.
+Every pushed image is checked against the platform asked for (its config's os, architecture
+and variant); nothing is pushed as TAG when any platform failed.
+
+\b
+Platforms (--platform): a list (linux/amd64,linux/arm64); cluster, the platforms of the
+current cluster's Ready nodes; local, this machine's. Default: cluster when a cluster is
+reachable, else local; the choice is printed.
+
+\b
+Prints the image as NAME:TAG@sha256:<index digest> on stdout; --file-output FILE writes
+Skaffold's build artifacts JSON, which pin --images-from reads.
+
+\b
+Examples:
+  kubectl arch build -t registry.example.com/team/app:v1.2 --platform linux/amd64,linux/arm64
+  kubectl arch build -t ghcr.io/org/app:dev --builder buildah --context ./app
+  kubectl arch build -t $IMAGE --builder custom --custom-command ./build.sh --file-output build.json
+"""
+EPILOG = (
+    "Exit codes: 0 the index is pushed; 1 a platform failed to build or built the wrong platform "
+    "(nothing pushed as TAG); 2 usage or input error, or no builder; 3 the registry or the cluster "
+    "could not be reached."
+)
+
+
+def _choose_platforms(
+    value: str, kubeconfig: str | None, kube_context: str | None, request_timeout: str | None
+) -> tuple[list[Platform], str]:
+    """The platforms to build and how they were chosen (printed)."""
+    from .. import platforms as plat
+
+    def local() -> list[Platform]:
+        import platform as host
+
+        return [plat.normalize("linux", host.machine() or "amd64")]
+
+    def cluster() -> list[Platform]:
+        from .. import cluster as kube
+
+        listing = kube.read_nodes(kube.Options(kubeconfig, kube_context, None, request_timeout))
+        ready = sorted(kube.ready_platforms(listing.nodes))
+        if not ready:
+            raise ConflictError("--platform cluster: the cluster has no Ready node with a known platform")
+        return [plat.normalize(os, arch) for os, arch in ready]
+
+    if value == "local":
+        found = local()
+        return found, f"building for {plat.format_list(found)} (this machine)"
+    if value == "cluster":
+        found = cluster()
+        return found, f"building for {plat.format_list(found)} (the cluster's Ready nodes)"
+    if value:
+        try:
+            parsed = sorted(plat.parse_list([value]), key=plat.sort_key)
+        except plat.PlatformError as exc:
+            raise InputError(f"--platform: {exc}") from None
+        return parsed, f"building for {plat.format_list(parsed)}"
+    from ..errors import RemoteError
+
+    try:
+        found = cluster()
+        return found, f"building for {plat.format_list(found)} (the cluster's Ready nodes)"
+    except (RemoteError, ConflictError) as exc:
+        found = local()
+        return found, f"building for {plat.format_list(found)} (this machine; no cluster to ask: {exc})"
+
+
+def _parse_build_args(values: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    out = []
+    for value in values:
+        key, sep, rest = value.partition("=")
+        if not sep or not key:
+            raise InputError(f"--build-arg {value!r}: expected KEY=VALUE")
+        out.append((key, rest))
+    return tuple(out)
+
+
+def _write_artifacts(path: str, name: str, final: str) -> None:
+    from ..manifests import write_atomic
+
+    document = {"builds": [{"imageName": name, "tag": final}]}
+    try:
+        write_atomic(path, (json.dumps(document, indent=2) + "\n").encode())
+    except OSError as exc:
+        raise InputError(f"--file-output {path}: cannot write: {exc.strerror or exc}") from None
+
+
+@click.command(
+    name="build", help=HELP, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]}
+)
+@click.option("-t", "--tag", "tag", required=True, metavar="REGISTRY/NAME:TAG", help="The image to push.")
+@click.option(
+    "--context", "build_context", default=".", show_default=True, metavar="DIR", help="Build context."
+)
+@click.option("-f", "--file", "dockerfile", default="", metavar="FILE", help="Dockerfile/Containerfile.")
+@click.option(
+    "--builder",
+    type=click.Choice(["buildx", "docker", "buildah", "podman", "ko", "custom"]),
+    help="The builder to run (default: the first of docker buildx, buildah, podman, docker, ko on PATH).",
+)
+@click.option(
+    "--platform",
+    "platform_value",
+    default="",
+    metavar="P[,P...]|cluster|local",
+    shell_complete=complete_with("platform"),
+    help="Platforms to build (default: cluster when reachable, else local).",
+)
+@click.option(
+    "--build-arg", "build_args", multiple=True, metavar="KEY=VALUE", help="Build argument (repeatable)."
+)
+@click.option(
+    "--builder-arg",
+    "builder_args",
+    multiple=True,
+    metavar="ARG",
+    help="Extra argument for the build command, passed as it is (repeatable).",
+)
+@click.option(
+    "--concurrency", type=click.IntRange(min=1), default=None, help="Platforms built at once (default: all)."
+)
+@click.option(
+    "--index-format",
+    type=click.Choice(["oci", "docker"]),
+    default=None,
+    help="Index media type (default: OCI, or a Docker manifest list when every image is a Docker manifest).",
+)
+@click.option(
+    "--keep-platform-tags",
+    type=click.BOOL,
+    default=True,
+    show_default=True,
+    metavar="BOOL",
+    help="Keep the TAG_<os>_<arch> tags after stitching (false: delete them where the registry allows).",
+)
+@click.option(
+    "--custom-command", default="", metavar="CMD", help="The command of --builder custom (run by sh)."
+)
+@click.option(
+    "--custom-multi-platform",
+    is_flag=True,
+    help="The custom command builds every platform in $PLATFORMS at once and pushes the index.",
+)
+@click.option(
+    "--file-output", default="", metavar="FILE", help="Write Skaffold's build artifacts JSON to FILE."
+)
+@click.option("--kubeconfig", metavar="FILE", help="Kubeconfig for --platform cluster.")
+@click.option("--kube-context", metavar="NAME", help="Kubeconfig context for --platform cluster.")
+@click.option(
+    "--request-timeout",
+    metavar="DURATION",
+    default="",
+    help="Timeout of each registry and API server request, e.g. 30s (registry default 30s).",
+)
+@registry_options(timeout=False)
+@log.verbose_option
+def command(
+    tag: str,
+    build_context: str,
+    dockerfile: str,
+    builder: str | None,
+    platform_value: str,
+    build_args: tuple[str, ...],
+    builder_args: tuple[str, ...],
+    concurrency: int | None,
+    index_format: str | None,
+    keep_platform_tags: bool,
+    custom_command: str,
+    custom_multi_platform: bool,
+    file_output: str,
+    kubeconfig: str | None,
+    kube_context: str | None,
+    request_timeout: str,
+    insecure_registries: tuple[str, ...],
+    registry_ca_file: str,
+    refresh: bool,
+) -> int:
+    from .. import builders, registry
+    from ..registry.reference import ReferenceError, host_without_port, is_loopback
+    from ..registry.reference import parse as parse_ref
+
+    try:
+        target = parse_ref(tag)
+    except ReferenceError as exc:
+        raise InputError(f"--tag {tag!r}: {exc}") from None
+    if target.digest or not tag.rsplit("/", 1)[-1].count(":"):
+        raise InputError(f"--tag {tag!r}: give REGISTRY/NAME:TAG (a tag, no digest)")
+    if custom_command and builder not in (None, "custom"):
+        raise click.UsageError("--custom-command goes with --builder custom")
+    if builder is None and custom_command:
+        builder = "custom"
+    if custom_multi_platform and builder != "custom":
+        raise click.UsageError("--custom-multi-platform goes with --builder custom")
+    import os
+
+    if builder != "ko" and not os.path.isdir(build_context):
+        raise InputError(f"--context {build_context}: no such directory")
+    try:
+        if builder is None:
+            builder = builders.detect()
+        builders.require(builder)
+    except builders.BuilderError as exc:
+        raise InputError(str(exc)) from None
+
+    platforms, choice = _choose_platforms(platform_value, kubeconfig, kube_context, request_timeout or None)
+    click.echo(choice, err=True)
+
+    settings = registry.Settings(
+        insecure=insecure_registries,
+        ca_file=registry_ca_file,
+        timeout=registry.timeout(request_timeout),
+        refresh=refresh,
+    )
+    inspector = registry.open_inspector(settings)
+    client = inspector.client
+    options = client.options
+    insecure = is_loopback(target.registry) or bool(
+        {target.registry, host_without_port(target.registry)} & set(options.insecure)
+    )
+    request = builders.Request(
+        image=target.name,
+        tag=target.tag,
+        context=build_context,
+        dockerfile=dockerfile,
+        build_args=_parse_build_args(build_args),
+        insecure=insecure,
+        custom_command=custom_command,
+        builder_args=tuple(builder_args),
+    )
+    from .. import building
+
+    plan = building.Plan(
+        builder,
+        request,
+        tuple(platforms),
+        target,
+        concurrency or 0,
+        index_format or "",
+        keep_platform_tags,
+        custom_multi_platform,
+    )
+    try:
+        result = building.run(plan, client)
+    except builders.BuilderError as exc:
+        raise InputError(str(exc)) from None
+    finally:
+        client.close()
+    return _report(result, target, file_output)
+
+
+def _report(result: Any, target: Any, file_output: str) -> int:
+    from ..table import render
+
+    rows = [[r.platform, r.digest or "failed", f"{r.seconds:.1f}"] for r in result.rows]
+    click.echo(render(("PLATFORM", "DIGEST", "SECONDS"), rows), err=True, nl=False)
+    failed = [r for r in result.rows if r.error]
+    for row in failed:
+        click.echo(f"error: [{row.platform}] {row.error}", err=True)
+    if result.final is None:
+        click.echo(
+            f"error: {len(failed)} of {len(result.rows)} build(s) failed; nothing pushed as {target}",
+            err=True,
+        )
+        return EXIT_PROBLEM
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if not result.pushed:
+        click.echo(f"{target}: unchanged (the tag already points to this index)", err=True)
+    final = result.final
+    text = f"{final.name}:{final.tag}@{final.digest}"
+    if file_output:
+        _write_artifacts(file_output, final.name, text)
+    sys.stdout.write(text + "\n")
+    return EXIT_OK
