@@ -26,6 +26,7 @@ OPTIONS = {
     "lock": ("lock", "lock"),
     "locked": ("locked", "locked"),
     "digests": ("digests", "digests"),
+    "images-from": ("images_from", "imagesFrom"),
     "insecure-registry": ("insecure_registries", "insecureRegistries"),
     "registry-ca-file": ("registry_ca_file", "registryCAFile"),
     "request-timeout": ("request_timeout", "requestTimeout"),
@@ -38,7 +39,7 @@ OPTIONS = {
     "arch-taint": ("arch_taints", "archTaints"),
 }
 CONFIGMAP_KEYS = tuple(OPTIONS)
-_LISTS = frozenset({"platforms", "pod_template_paths", "insecure_registries", "arch_taints"})
+_LISTS = frozenset({"platforms", "pod_template_paths", "insecure_registries", "arch_taints", "images_from"})
 _FLAGS = frozenset({"from_registry", "digests", "refresh", "cluster", "tolerate_arch_taints"})
 # The options that only mean something when the cluster is read (--cluster).
 CLUSTER_ONLY = ("kubeconfig", "context", "selector")
@@ -64,6 +65,7 @@ class PinSettings(NamedTuple):
     selector: str = ""
     tolerate_arch_taints: bool = False
     arch_taints: tuple[str, ...] = ()
+    images_from: tuple[str, ...] = ()
 
     def overridden_by(self, other: PinSettings) -> PinSettings:
         """These settings with every option ``other`` sets taking precedence."""

@@ -127,30 +127,34 @@ def resolve(
     except plat.PlatformError as exc:
         raise InputError(f"--platform: {exc}") from None
     source = mode(settings)
-    if source == STATIC:
-        return Resolution(pin.static_platforms(scans, platforms), [], {}, {}, [], [])
     images = images_of(scans)
+    built, notes = _built(settings, images)
+    if source == STATIC:
+        return Resolution(pin.static_platforms(scans, platforms), [], {}, built, notes, [])
+    targets = list(dict.fromkeys(built.get(image, image) for image in images))
     answers: Mapping[str, Any]
     if source == LOCKED:
         from . import lock
 
         locked = lock.load(settings.locked)
-        answers = {image: locked.answer(image) for image in images}
+        answers = {target: locked.answer(target) for target in targets}
     else:
-        answers = _look_up(settings, images, progress)
+        answers = _look_up(settings, targets, progress)
     policy = parse_policy(settings.on_unknown_image)
     supported: dict[str, frozenset[Platform]] = {}
     unknown: dict[str, str] = {}
-    rewrites: dict[str, str] = {}
-    findings: list[Any] = []
+    rewrites: dict[str, str] = dict(built)
+    findings: list[Any] = list(notes)
     found: list[Any] = []
     for image in images:
-        answer = answers[image]
+        target = built.get(image, image)
+        answer = answers[target]
         if not isinstance(answer, Error):
-            found.append(answer)
+            if not any(a is answer for a in found):
+                found.append(answer)
             supported[image] = frozenset(e.platform for e in answer.platforms)
             if settings.digests:
-                rewrites[image] = with_digest(image, answer.digest)
+                rewrites[image] = with_digest(target, answer.digest)
             continue
         if policy.action == "fail":
             findings.append(pin.Finding("error", str(answer), exit_code=answer.exit_code))
@@ -170,6 +174,23 @@ def resolve(
         )
     bounds = [pin.Bound("--platform", frozenset(p.node for p in platforms))] if platforms else []
     return Resolution(supported, bounds, unknown, rewrites, findings, found)
+
+
+def _built(settings: Any, images: list[str]) -> tuple[dict[str, str], list[Any]]:
+    """``--images-from``: image -> the built reference replacing it, and a warning for each
+    artifact that matches no image."""
+    paths = tuple(getattr(settings, "images_from", ()) or ())
+    if not paths:
+        return {}, []
+    from . import artifacts, pin
+
+    loaded = artifacts.load_all(paths)
+    replaced, unused = artifacts.match(images, loaded)
+    notes = [
+        pin.Finding("warning", f"{a.source}: {a.image_name} matches no image of the manifests")
+        for a in unused
+    ]
+    return replaced, notes
 
 
 def _look_up(

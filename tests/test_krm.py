@@ -381,7 +381,7 @@ def test_function_config_without_platforms_looks_images_up(tmp_path: Path, confi
         (
             "{arch: arm64}",
             "ResourceList functionConfig ConfigMap: unknown option 'arch' "
-            "(known: platform, pod-template-path, from-registry, on-unknown-image, lock, locked, digests, "
+            "(known: platform, pod-template-path, from-registry, on-unknown-image, lock, locked, digests, images-from, "
             "insecure-registry, registry-ca-file, request-timeout, refresh, cluster, kubeconfig, context, "
             "selector, tolerate-arch-taints, arch-taint)",
         ),
@@ -427,7 +427,7 @@ PLATFORMPIN = "functionConfig:\n  apiVersion: kubectl-arch.dev/v1alpha1\n  kind:
         (
             "  spec:\n    platforms: [linux/arm64]\n",
             "unknown field 'spec' (known: platforms, podTemplatePaths, fromRegistry, onUnknownImage, lock, "
-            "locked, digests, insecureRegistries, registryCAFile, requestTimeout, refresh, cluster, kubeconfig, "
+            "locked, digests, imagesFrom, insecureRegistries, registryCAFile, requestTimeout, refresh, cluster, kubeconfig, "
             "context, selector, tolerateArchTaints, archTaints)",
         ),
     ],

@@ -173,6 +173,14 @@ def _failure(r: checks.WorkloadCheck) -> str:
     "platforms.",
 )
 @click.option(
+    "--images-from",
+    "images_from",
+    multiple=True,
+    metavar="FILE",
+    help="Check the built images named in this build artifacts file (kubectl arch build --file-output) in "
+    "place of the images they replace (repeatable).",
+)
+@click.option(
     "--nodes-file",
     metavar="FILE",
     default="",
@@ -193,6 +201,7 @@ def command(
     from_registry: bool,
     locked_path: str,
     on_unknown_image: str,
+    images_from: tuple[str, ...],
     nodes_file: str,
     kubeconfig: str | None,
     context: str | None,
@@ -222,6 +231,7 @@ def command(
         registry_ca_file=registry_ca_file,
         request_timeout=request_timeout or "",
         refresh=refresh,
+        images_from=tuple(images_from),
         kubeconfig=kubeconfig or "",
         context=context or "",
         selector=selector or "",

@@ -173,6 +173,14 @@ def _report(findings: Iterable[pinning.Finding]) -> int:
 )
 @click.option("--digests", is_flag=True, help="Rewrite image references to name:tag@digest of their index.")
 @click.option(
+    "--images-from",
+    "images_from",
+    multiple=True,
+    metavar="FILE",
+    help="Replace the images named in this build artifacts file (kubectl arch build --file-output, skaffold "
+    "build --file-output) with the built references (repeatable).",
+)
+@click.option(
     "--pod-template-path",
     "pod_template_paths",
     multiple=True,
@@ -223,6 +231,7 @@ def command(
     lock_path: str,
     locked_path: str,
     digests: bool,
+    images_from: tuple[str, ...],
     pod_template_paths: tuple[str, ...],
     in_place: bool,
     show_diff: bool,
@@ -260,6 +269,7 @@ def command(
         lock=lock_path,
         locked=locked_path,
         digests=digests,
+        images_from=tuple(images_from),
         insecure_registries=tuple(insecure_registries),
         registry_ca_file=registry_ca_file,
         request_timeout=request_timeout or "",
