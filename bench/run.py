@@ -21,6 +21,7 @@ SCRIPTS = (
     "nodes.py",
     "registry.py",
     "check.py",
+    "build.py",
     "dist_startup.py",
 )
 GOAL_LINE = re.compile(r"^(?P<name>[a-z][a-z ]*): (?P<text>.*) (?P<verdict>PASS|MISS)$")

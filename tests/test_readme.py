@@ -31,6 +31,8 @@ NEEDS_OUTSIDE = (
     "kubectl arch nodes",
     "kubectl arch inspect",
     "kubectl arch check",
+    "kubectl arch build",
+    "--images-from",
 )
 
 
