@@ -35,6 +35,8 @@ PIN_FLAGS = (
     "--lock\tWrite the registry's answers to FILE.\n"
     "--locked\tTake the platforms from FILE; no network at all.\n"
     "--digests\tRewrite image references to name:tag@digest of their index.\n"
+    "--images-from\tReplace the images named in this build artifacts file (kubectl arch build --file-output, "
+    "skaffold build --file-output) with the built references (repeatable).\n"
     "--pod-template-path\tTreat KIND as a workload whose pod spec is at PATH, e.g. Rollout=spec.template.spec.\n"
     "-i\tRewrite the files (atomically) instead of printing.\n"
     "--in-place\tRewrite the files (atomically) instead of printing.\n"

@@ -16,3 +16,44 @@ def complete_with(kind: str) -> Callable[[Any, Any, str], list[Any]]:
         return VALUES[kind](incomplete)
 
     return callback
+
+
+# The manifest input options that pin, check and inspect share.
+def filename_option(help: str = "Manifest file, directory or - for stdin (repeatable).") -> Any:
+    import click
+
+    return click.option(
+        "-f",
+        "--filename",
+        "filenames",
+        multiple=True,
+        metavar="PATH",
+        shell_complete=complete_with("manifest"),
+        help=help,
+    )
+
+
+def recursive_option() -> Any:
+    import click
+
+    return click.option(
+        "-R", "--recursive", is_flag=True, help="Process directories given with -f recursively."
+    )
+
+
+def pod_template_path_option() -> Any:
+    import click
+
+    return click.option(
+        "--pod-template-path",
+        "pod_template_paths",
+        multiple=True,
+        metavar="KIND[.GROUP]=PATH",
+        help="Treat KIND as a workload whose pod spec is at PATH, e.g. Rollout=spec.template.spec.",
+    )
+
+
+def images_from_option(help: str) -> Any:
+    import click
+
+    return click.option("--images-from", "images_from", multiple=True, metavar="FILE", help=help)

@@ -12,7 +12,7 @@ import click
 from .. import checks, config, log, manifests
 from .. import pin as pinning
 from ..errors import EXIT_OK, EXIT_PROBLEM, InputError
-from . import complete_with
+from . import complete_with, filename_option, images_from_option, pod_template_path_option, recursive_option
 from ._registry import registry_options
 from .clusteropts import cluster_options
 
@@ -130,23 +130,9 @@ def _failure(r: checks.WorkloadCheck) -> str:
 @click.command(
     name="check", help=HELP, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]}
 )
-@click.option(
-    "-f",
-    "--filename",
-    "filenames",
-    multiple=True,
-    metavar="PATH",
-    shell_complete=complete_with("manifest"),
-    help="Manifest file, directory or - for stdin (repeatable).",
-)
-@click.option("-R", "--recursive", is_flag=True, help="Process directories given with -f recursively.")
-@click.option(
-    "--pod-template-path",
-    "pod_template_paths",
-    multiple=True,
-    metavar="KIND[.GROUP]=PATH",
-    help="Treat KIND as a workload whose pod spec is at PATH, e.g. Rollout=spec.template.spec.",
-)
+@filename_option()
+@recursive_option()
+@pod_template_path_option()
 @click.option("-o", "--output", type=click.Choice(OUTPUTS), default="table", show_default=True)
 @click.option(
     "--platform",
@@ -172,13 +158,9 @@ def _failure(r: checks.WorkloadCheck) -> str:
     help="An image that cannot be looked up: fail (exit 3, the default), skip its workloads, or assume "
     "platforms.",
 )
-@click.option(
-    "--images-from",
-    "images_from",
-    multiple=True,
-    metavar="FILE",
-    help="Check the built images named in this build artifacts file (kubectl arch build --file-output) in "
-    "place of the images they replace (repeatable).",
+@images_from_option(
+    "Check the built images named in this build artifacts file (kubectl arch build --file-output) in "
+    "place of the images they replace (repeatable)."
 )
 @click.option(
     "--nodes-file",

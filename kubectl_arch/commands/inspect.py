@@ -11,6 +11,7 @@ import click
 from .. import log
 from .. import platforms as plat
 from ..errors import EXIT_OK, EXIT_PROBLEM, Error, InputError
+from . import filename_option, pod_template_path_option, recursive_option
 from ._registry import progress_meter, registry_options
 
 HELP = """Report which platforms images really support.
@@ -97,17 +98,9 @@ def as_yaml(value: Any) -> str:
     name="inspect", help=HELP, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]}
 )
 @click.argument("refs", nargs=-1, metavar="[REF]...")
-@click.option(
-    "-f", "--filename", "filenames", multiple=True, metavar="PATH", help="Manifests whose images to inspect."
-)
-@click.option("-R", "--recursive", is_flag=True, help="Process directories given with -f recursively.")
-@click.option(
-    "--pod-template-path",
-    "pod_template_paths",
-    multiple=True,
-    metavar="KIND[.GROUP]=PATH",
-    help="Treat KIND as a workload whose pod spec is at PATH (as for pin).",
-)
+@filename_option("Manifests whose images to inspect (repeatable).")
+@recursive_option()
+@pod_template_path_option()
 @click.option(
     "-o",
     "--output",

@@ -11,7 +11,7 @@ import click
 from .. import config, log, manifests
 from .. import pin as pinning
 from ..errors import EXIT_OK, EXIT_PROBLEM, InputError
-from . import complete_with
+from . import complete_with, filename_option, images_from_option, pod_template_path_option, recursive_option
 from ._registry import registry_options
 from .clusteropts import cluster_options
 
@@ -132,16 +132,8 @@ def _report(findings: Iterable[pinning.Finding]) -> int:
 
 
 @click.command(name="pin", help=HELP, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "-f",
-    "--filename",
-    "filenames",
-    multiple=True,
-    metavar="PATH",
-    shell_complete=complete_with("manifest"),
-    help="Manifest file, directory or - for stdin (repeatable).",
-)
-@click.option("-R", "--recursive", is_flag=True, help="Process directories given with -f recursively.")
+@filename_option()
+@recursive_option()
 @click.option(
     "--platform",
     "platform_values",
@@ -172,21 +164,11 @@ def _report(findings: Iterable[pinning.Finding]) -> int:
     help="Take the platforms from FILE; no network at all.",
 )
 @click.option("--digests", is_flag=True, help="Rewrite image references to name:tag@digest of their index.")
-@click.option(
-    "--images-from",
-    "images_from",
-    multiple=True,
-    metavar="FILE",
-    help="Replace the images named in this build artifacts file (kubectl arch build --file-output, skaffold "
-    "build --file-output) with the built references (repeatable).",
+@images_from_option(
+    "Replace the images named in this build artifacts file (kubectl arch build --file-output, skaffold "
+    "build --file-output) with the built references (repeatable)."
 )
-@click.option(
-    "--pod-template-path",
-    "pod_template_paths",
-    multiple=True,
-    metavar="KIND[.GROUP]=PATH",
-    help="Treat KIND as a workload whose pod spec is at PATH, e.g. Rollout=spec.template.spec.",
-)
+@pod_template_path_option()
 @click.option("-i", "--in-place", is_flag=True, help="Rewrite the files (atomically) instead of printing.")
 @click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff instead of the manifests.")
 @click.option("--check", is_flag=True, help="Change nothing; exit 1 if any workload would change.")
