@@ -264,7 +264,10 @@ def test_check_is_a_ci_gate() -> None:
     [
         (("--in-place", "--check"), "error: --in-place cannot be combined with --check or --diff"),
         (("--in-place", "-f", "-"), "error: --in-place needs files given with -f (not stdin)"),
-        (("--platfrom", "linux/arm64"), "error: No such option '--platfrom'. Did you mean '--platform'?"),
+        (
+            ("--platfrom", "linux/arm64"),
+            "error: No such option '--platfrom'. (Did you mean one of: '--images-from', '--platform'?)",
+        ),
     ],
 )
 def test_usage_errors(args: tuple[str, ...], message: str) -> None:
