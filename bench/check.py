@@ -103,7 +103,7 @@ def main() -> None:
     print(
         f"\ncheck: cold {b.ms(cold.wall)} (ratio {cold.wall / baseline.wall:.2f}), warm {b.ms(warm.wall)} "
         f"(ratio {warm.wall / baseline.wall:.2f}) against kubectl get nodes -o json alone "
-        f"({b.ms(baseline.wall)}): reported, no goal"
+        f"({b.ms(baseline.wall)}), no goal REPORTED"
     )
 
 

@@ -24,7 +24,8 @@ SCRIPTS = (
     "build.py",
     "dist_startup.py",
 )
-GOAL_LINE = re.compile(r"^(?P<name>[a-z][a-z ]*): (?P<text>.*) (?P<verdict>PASS|MISS)$")
+# "name: text PASS|MISS", or "name: text REPORTED" for a figure without a goal.
+GOAL_LINE = re.compile(r"^(?P<name>[a-z][a-z0-9 ]*): (?P<text>.*) (?P<verdict>PASS|MISS|REPORTED)$")
 
 
 def main() -> int:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -14,6 +15,10 @@ from ..errors import EXIT_OK, EXIT_PROBLEM, ConflictError, InputError
 from ..platforms import Platform
 from . import complete_with
 from ._registry import registry_options
+
+if TYPE_CHECKING:
+    from ..building import Result
+    from ..registry.reference import Reference
 
 HELP = """Build an image for every platform and push one multi-platform index.
 
@@ -214,8 +219,6 @@ def command(
         builder = "custom"
     if custom_multi_platform and builder != "custom":
         raise click.UsageError("--custom-multi-platform goes with --builder custom")
-    import os
-
     if builder != "ko" and not os.path.isdir(build_context):
         raise InputError(f"--context {build_context}: no such directory")
     try:
@@ -271,7 +274,7 @@ def command(
     return _report(result, target, file_output)
 
 
-def _report(result: Any, target: Any, file_output: str) -> int:
+def _report(result: Result, target: Reference, file_output: str) -> int:
     from ..table import render
 
     rows = [[r.platform, r.digest or "failed", f"{r.seconds:.1f}"] for r in result.rows]
