@@ -57,3 +57,23 @@ def images_from_option(help: str) -> Any:
     import click
 
     return click.option("--images-from", "images_from", multiple=True, metavar="FILE", help=help)
+
+
+def input_files(filenames: tuple[str, ...]) -> tuple[str, ...]:
+    """The ``-f`` values, or stdin when none are given and stdin is not a terminal (a
+    UsageError then, as there would be nothing to read)."""
+    import sys
+
+    import click
+
+    if not filenames:
+        try:
+            terminal = sys.stdin.isatty()
+        except (AttributeError, ValueError):
+            terminal = False
+        if terminal:
+            raise click.UsageError("no input: give manifests with -f FILE|DIR or on stdin")
+        filenames = ("-",)
+    if filenames.count("-") > 1:
+        raise click.UsageError("stdin (-) can be given only once")
+    return filenames

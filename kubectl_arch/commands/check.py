@@ -12,7 +12,14 @@ import click
 from .. import checks, config, log, manifests
 from .. import pin as pinning
 from ..errors import EXIT_OK, EXIT_PROBLEM, InputError
-from . import complete_with, filename_option, images_from_option, pod_template_path_option, recursive_option
+from . import (
+    complete_with,
+    filename_option,
+    images_from_option,
+    input_files,
+    pod_template_path_option,
+    recursive_option,
+)
 from ._registry import registry_options
 from .clusteropts import cluster_options
 
@@ -48,13 +55,6 @@ EPILOG = (
     "or the cluster could not be read."
 )
 OUTPUTS = ("table", "json", "yaml")
-
-
-def _stdin_is_terminal() -> bool:
-    try:
-        return sys.stdin.isatty()
-    except (AttributeError, ValueError):
-        return False
 
 
 def _read_nodes_file(path: str) -> tuple[list[Any], list[str]]:
@@ -197,12 +197,7 @@ def command(
         raise click.UsageError(
             "--nodes-file replaces the cluster: --kubeconfig, --context and -l do not apply"
         )
-    if not filenames:
-        if _stdin_is_terminal():
-            raise click.UsageError("no input: give manifests with -f FILE|DIR or on stdin")
-        filenames = ("-",)
-    if filenames.count("-") > 1:
-        raise click.UsageError("stdin (-) can be given only once")
+    filenames = input_files(filenames)
     settings = config.PinSettings(
         platforms=tuple(platform_values),
         pod_template_paths=tuple(pod_template_paths),

@@ -11,7 +11,14 @@ import click
 from .. import config, log, manifests
 from .. import pin as pinning
 from ..errors import EXIT_OK, EXIT_PROBLEM, InputError
-from . import complete_with, filename_option, images_from_option, pod_template_path_option, recursive_option
+from . import (
+    complete_with,
+    filename_option,
+    images_from_option,
+    input_files,
+    pod_template_path_option,
+    recursive_option,
+)
 from ._registry import registry_options
 from .clusteropts import cluster_options
 
@@ -64,13 +71,6 @@ EPILOG = (
     "could not be looked up (registry unreachable, not found, access denied), or the cluster could "
     "not be read (kubeconfig, API server, permission)."
 )
-
-
-def _stdin_is_terminal() -> bool:
-    try:
-        return sys.stdin.isatty()
-    except (AttributeError, ValueError):
-        return False
 
 
 def _resolve(settings: config.PinSettings, scans: Iterable[pinning.Scan]) -> Any:
@@ -236,12 +236,7 @@ def command(
         raise click.UsageError("--lock writes a file; it cannot be combined with --check")
     if in_place and (not filenames or "-" in filenames):
         raise click.UsageError("--in-place needs files given with -f (not stdin)")
-    if not filenames:
-        if _stdin_is_terminal():
-            raise click.UsageError("no input: give manifests with -f FILE|DIR or on stdin")
-        filenames = ("-",)
-    if filenames.count("-") > 1:
-        raise click.UsageError("stdin (-) can be given only once")
+    filenames = input_files(filenames)
 
     flags = config.PinSettings(
         platforms=tuple(platform_values),
