@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from . import fit as fitting
-from .nodeinfo import NodeInfo
+from .cluster.nodeinfo import NodeInfo
 from .pin import Workload
 from .platforms import Platform
 

@@ -100,6 +100,13 @@ def _usage_hint(exc: click.UsageError) -> str:
     return f"See '{path} --help' for usage."
 
 
+def printable(text: str) -> str:
+    """Remote text in an error line, control characters escaped (loaded on the error path)."""
+    from .safetext import printable as escape
+
+    return escape(text)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     invoked_as = os.path.basename(sys.argv[0]) if argv is None else ""
@@ -115,15 +122,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = cli.main(args=args, prog_name=PROG, complete_var=COMPLETE_VAR, standalone_mode=False)
         sys.stdout.flush()
     except click.UsageError as exc:
-        click.echo(f"error: {exc.format_message()}\n{_usage_hint(exc)}", err=True)
+        click.echo(f"error: {printable(exc.format_message())}\n{_usage_hint(exc)}", err=True)
         return EXIT_INPUT
     except click.ClickException as exc:
-        click.echo(f"error: {exc.format_message()}", err=True)
+        click.echo(f"error: {printable(exc.format_message())}", err=True)
         return exc.exit_code
     except click.exceptions.Abort:
         return 130
     except Error as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {printable(str(exc))}", err=True)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
@@ -132,6 +139,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 1
+    except RecursionError:
+        click.echo("error: the input nests too deeply to be read", err=True)
+        return EXIT_INPUT
+    except MemoryError:
+        click.echo("error: out of memory: the input is too large to be read", err=True)
+        return EXIT_INPUT
+    except Exception as exc:  # a fault of this program: still one line, never a traceback
+        detail = printable(log.redact(str(exc).splitlines()[0] if str(exc) else ""))
+        click.echo(
+            f"error: unexpected {type(exc).__name__}"
+            + (f": {detail}" if detail else "")
+            + "; please report this with the command that caused it",
+            err=True,
+        )
+        return EXIT_INPUT
     return result if isinstance(result, int) else 0
 
 

@@ -120,7 +120,7 @@ def _checked(settings: PinSettings, where: str, names: Mapping[str, str], comman
     spelling)."""
     from . import durations, resolve
     from . import platforms as plat
-    from .workloads import KindError, parse_declaration
+    from .manifest.workloads import KindError, parse_declaration
 
     try:
         plat.parse_list(settings.platforms)
@@ -211,7 +211,7 @@ def _schema_error(error: Any) -> tuple[str, str]:
         accepted = " or ".join(words.get(b.get("type", ""), "?") for b in branches)
         return field, f"expected {accepted}, got {_describe(error.instance)}"
     if error.validator == "pattern" and error.absolute_path and error.absolute_path[0] == "podTemplatePaths":
-        from .workloads import KindError, parse_declaration
+        from .manifest.workloads import KindError, parse_declaration
 
         try:
             parse_declaration(str(error.instance))
@@ -265,7 +265,7 @@ def typed_data(text: str, start: int, end: int) -> Any:
     The fast reader leaves block scalars (``kustomize.config.k8s.io/id: |``, Kustomize's
     ``config.kubernetes.io/function: |``) unread; a config holding one is read in full.
     """
-    from . import yamlnodes as yn
+    from .manifest import yamlnodes as yn
 
     try:
         return yn.to_data(yn.compose(text, start, end).root, typed=True)
@@ -275,8 +275,9 @@ def typed_data(text: str, start: int, end: int) -> Any:
 
 def load(path: str) -> PinSettings:
     """Settings from a YAML file (``--config``, or a Kustomize legacy plugin's config)."""
-    from . import manifests, yamltext
-    from . import yamlnodes as yn
+    from .manifest import files as manifests
+    from .manifest import yamlnodes as yn
+    from .manifest import yamltext
 
     source = manifests.read_sources([path])[0]
     spans = [s for s in yamltext.split_documents(source.text) if yamltext.has_content(source.text, s)]

@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from .nodeinfo import NodeInfo, Taint, format_platform
+from .cluster.nodeinfo import NodeInfo, Taint, format_platform
 from .platforms import Platform
 from .tolerations import tolerates
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from . import config, pin, yamltext
-from . import yamlnodes as yn
+from . import config, pin
 from .errors import InputError, RemoteError
-from .workloads import Kinds
+from .manifest import scan as scanning
+from .manifest import yamlnodes as yn
+from .manifest import yamltext
+from .manifest.workloads import Kinds
 
 VERSIONS = ("config.kubernetes.io/v1", "config.kubernetes.io/v1alpha1")
 SOURCE = "ResourceList"
@@ -59,7 +61,7 @@ def function_config(text: str, span: yamltext.Span) -> Any:
     return _function_config(text, sections) if sections is not None else None
 
 
-def result(finding: pin.Finding) -> dict[str, Any]:
+def result(finding: scanning.Finding) -> dict[str, Any]:
     """A finding as a KRM function result."""
     out: dict[str, Any] = {"message": finding.message, "severity": finding.severity}
     location = finding.location
@@ -84,7 +86,7 @@ def with_results(text: str, span: yamltext.Span, results: list[dict[str, Any]]) 
         text = text[: old.start] + text[old.end :]
     if not results:
         return text
-    from . import yamledit
+    from .manifest import yamledit
 
     newline = "\r\n" if "\r\n" in text[:4096] else "\n"
     lines = yamledit.block_lines({"results": results}, 0, yamledit.Style(2, 0, newline))
@@ -97,9 +99,9 @@ def process(
     text: str,
     span: yamltext.Span,
     flags: config.PinSettings,
-    resolve: Callable[[config.PinSettings, Iterable[pin.Scan]], Any],
+    resolve: Callable[[config.PinSettings, Iterable[scanning.Scan]], Any],
     placement_for: Callable[[config.PinSettings], pin.Placement] | None = None,
-) -> tuple[str, list[pin.Finding]]:
+) -> tuple[str, list[scanning.Finding]]:
     """Pin the items of a ResourceList; returns the output ResourceList and the findings.
 
     ``resolve`` decides which platforms the images support (a :class:`..resolve.Resolution`);
@@ -113,13 +115,13 @@ def process(
         settings = config.from_object(_function_config(text, sections), "ResourceList functionConfig")
         settings = settings.overridden_by(flags)
         kinds = Kinds.parse(settings.pod_template_paths)
-        found = pin.scan(text, SOURCE, kinds)
+        found = scanning.scan(text, SOURCE, kinds)
         resolution = resolve(settings, [found])
         placement = placement_for(settings) if placement_for is not None else pin.Placement()
     except (InputError, RemoteError) as exc:
         # A function reports even a bad configuration in its output ResourceList, whose
         # items pass through unchanged, so that orchestrators show it with the results.
-        finding = pin.Finding("error", str(exc), exit_code=exc.exit_code)
+        finding = scanning.Finding("error", str(exc), exit_code=exc.exit_code)
         return with_results(text, span, [result(finding)]), [finding]
     if resolution.failed:
         findings = [*found.findings, *resolution.findings]
@@ -140,7 +142,7 @@ def process(
         try:
             lock.write(settings.lock, resolution.answers)
         except InputError as exc:
-            finding = pin.Finding("error", str(exc), exit_code=exc.exit_code)
+            finding = scanning.Finding("error", str(exc), exit_code=exc.exit_code)
             findings.append(finding)
             failed = True
     out = text if failed else outcome.text

@@ -120,7 +120,7 @@ def write(path: str, infos: Iterable[Any]) -> None:
     import os
     import tempfile
 
-    from . import manifests
+    from .manifest import files as manifests
 
     data = dumps(infos)
     try:

@@ -32,7 +32,7 @@ class Resolution(NamedTuple):
     bounds: list[Any]  # pin.Bound
     unknown: dict[str, str]  # image -> why it could not be looked up (its workloads are skipped)
     rewrites: dict[str, str]  # image -> its reference with the digest (--digests)
-    findings: list[Any]  # pin.Finding: failures (errors) and assumptions (warnings)
+    findings: list[Any]  # scanning.Finding: failures (errors) and assumptions (warnings)
     answers: list[Any]  # registry.images.ImageInfo, for --lock
 
     @property
@@ -119,6 +119,7 @@ def resolve(
     progress: Callable[[int, int], None] | None = None,
 ) -> Resolution:
     from . import pin
+    from .manifest import scan as scanning
 
     scans = list(scans)
     check(settings)
@@ -157,16 +158,18 @@ def resolve(
                 rewrites[image] = with_digest(target, answer.digest)
             continue
         if policy.action == "fail":
-            findings.append(pin.Finding("error", str(answer), exit_code=answer.exit_code))
+            findings.append(scanning.Finding("error", str(answer), exit_code=answer.exit_code))
         elif policy.action == "skip":
             unknown[image] = str(answer)
         else:
             supported[image] = policy.assume
-            findings.append(pin.Finding("warning", f"{answer}; assuming {plat.format_list(policy.assume)}"))
+            findings.append(
+                scanning.Finding("warning", f"{answer}; assuming {plat.format_list(policy.assume)}")
+            )
     if any(f.severity == "error" for f in findings):
         flag = "--on-unknown-image=skip or --on-unknown-image=assume:os/arch[,...]"
         findings.append(
-            pin.Finding(
+            scanning.Finding(
                 "error",
                 f"{len(findings)} image(s) could not be looked up; nothing was pinned ({flag} pins the rest)",
                 exit_code=findings[0].exit_code,
@@ -182,12 +185,13 @@ def _built(settings: Any, images: list[str]) -> tuple[dict[str, str], list[Any]]
     paths = tuple(getattr(settings, "images_from", ()) or ())
     if not paths:
         return {}, []
-    from . import artifacts, pin
+    from . import artifacts
+    from .manifest import scan as scanning
 
     loaded = artifacts.load_all(paths)
     replaced, unused = artifacts.match(images, loaded)
     notes = [
-        pin.Finding("warning", f"{a.source}: {a.image_name} matches no image of the manifests")
+        scanning.Finding("warning", f"{a.source}: {a.image_name} matches no image of the manifests")
         for a in unused
     ]
     return replaced, notes

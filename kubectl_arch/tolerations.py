@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from .nodeinfo import NodeInfo, Taint
+from .cluster.nodeinfo import NodeInfo, Taint
 
 NodePlatform = tuple[str, str]
 Op = tuple[Any, ...]

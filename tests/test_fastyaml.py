@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from yamldiff import differences, ruamel_compose
 
-from kubectl_arch import fastyaml, yamltext
-from kubectl_arch import yamlnodes as yn
+from kubectl_arch.manifest import fastyaml, yamltext
+from kubectl_arch.manifest import yamlnodes as yn
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"

@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 from scheduler import pod_matches_node
 from test_affinity_properties import NODES, pod_specs
 
-from kubectl_arch import affinity, fit, nodeinfo, tolerations
-from kubectl_arch.nodeinfo import NodeInfo, Taint
+from kubectl_arch import affinity, fit, tolerations
+from kubectl_arch.cluster import nodeinfo
+from kubectl_arch.cluster.nodeinfo import NodeInfo, Taint
 from kubectl_arch.platforms import Platform, parse
 
 ARM_TAINT = "kubernetes.io/arch=arm64:NoSchedule"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from kubectl_arch import inventory, quantity
-from kubectl_arch.nodeinfo import NO_POOL, NodeInfo, Taint
+from kubectl_arch.cluster import inventory, quantity
+from kubectl_arch.cluster.nodeinfo import NO_POOL, NodeInfo, Taint
 
 ARM = Taint("kubernetes.io/arch", "arm64", "NoSchedule")
 

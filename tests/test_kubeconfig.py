@@ -14,7 +14,7 @@ import pytest
 from apiserver import ApiServer
 from cluster_util import KUBECTL_ARCH, cluster_env
 
-from kubectl_arch import cluster
+from kubectl_arch.cluster import client as cluster
 
 
 def nodes(

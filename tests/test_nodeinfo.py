@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from kubectl_arch import nodeinfo
-from kubectl_arch.nodeinfo import Taint
+from kubectl_arch.cluster import nodeinfo
+from kubectl_arch.cluster.nodeinfo import Taint
 
 ARM = Taint("kubernetes.io/arch", "arm64", "NoSchedule")
 # name -> (os, arch, ready, cordoned, taints, pool, cpu, memory)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kubectl_arch import quantity as q
+from kubectl_arch.cluster import quantity as q
 
 # (input, canonical form as Quantity.String() writes it)
 CANONICAL = [

@@ -1,7 +1,7 @@
 """Text splicing agrees with the data transform, whatever the layout of the manifest.
 
 A Deployment with a random pod spec is written out in one of several YAML layouts, pinned
-through :func:`kubectl_arch.pin.scan` and :func:`kubectl_arch.pin.pin`, and read back with
+through :func:`kubectl_arch.manifest.scan.scan` and :func:`kubectl_arch.pin.pin`, and read back with
 PyYAML (YAML 1.1, as the API server reads manifests). The pod spec read back must equal
 :func:`kubectl_arch.affinity.apply` of the plan on the original data, everything else must be
 equal as data, the lines outside the pod's ``affinity`` must be byte-identical (comments
@@ -23,10 +23,11 @@ from hypothesis import strategies as st
 from test_affinity_properties import PHASES, allowed_sets, pod_specs
 
 from kubectl_arch import affinity, pin
+from kubectl_arch.manifest import scan as scanning
+from kubectl_arch.manifest.workloads import Kinds
 from kubectl_arch.platforms import Platform
-from kubectl_arch.workloads import Kinds
 
-RELEVANT = ("affinity", "nodeSelector", "tolerations")  # what pin.scan reads of a pod spec
+RELEVANT = ("affinity", "nodeSelector", "tolerations")  # what scanning.scan reads of a pod spec
 _PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9._/-]*")
 
 
@@ -250,7 +251,7 @@ def test_spliced_text_means_the_planned_data(
     text = manifest.text
     assert list(yaml.safe_load_all(text)) == manifest.documents, text  # the emitter itself is right
 
-    found = pin.scan(text, "t.yaml", Kinds())
+    found = scanning.scan(text, "t.yaml", Kinds())
     assert found.findings == []
     assert len(found.workloads) == 1
     assert found.workloads[0].pod == as_text({k: pod[k] for k in RELEVANT if k in pod})
@@ -278,7 +279,7 @@ def test_spliced_text_means_the_planned_data(
         assert "\n" not in outcome.text.replace("\r\n", ""), outcome.text
     assert blank_lines(outcome.text) <= blank_lines(text), outcome.text
 
-    again = pin.pin(pin.scan(outcome.text, "t.yaml", Kinds()), supported)
+    again = pin.pin(scanning.scan(outcome.text, "t.yaml", Kinds()), supported)
     assert again.text == outcome.text
     assert again.changed == []
 
@@ -287,7 +288,7 @@ def test_spliced_text_means_the_planned_data(
 
 
 def pinned(text: str, *platforms: tuple[str, str]) -> pin.Outcome:
-    found = pin.scan(text, "t.yaml", Kinds())
+    found = scanning.scan(text, "t.yaml", Kinds())
     assert found.findings == []
     return pin.pin(found, pin.static_platforms([found], frozenset(Platform(*p) for p in platforms)))
 

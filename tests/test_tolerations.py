@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kubectl_arch import affinity, tolerations
-from kubectl_arch.nodeinfo import NodeInfo, Taint
+from kubectl_arch.cluster.nodeinfo import NodeInfo, Taint
 from kubectl_arch.tolerations import ArchTaints
 
 ARM = Taint("kubernetes.io/arch", "arm64", "NoSchedule")

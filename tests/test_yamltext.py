@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from kubectl_arch.yamltext import (
+from kubectl_arch.manifest.yamltext import (
     Span,
     has_content,
     sniff_document,

@@ -1,10 +1,10 @@
-"""Compare kubectl_arch.fastyaml's node trees with ruamel.yaml's, mark for mark."""
+"""Compare kubectl_arch.manifest.fastyaml's node trees with ruamel.yaml's, mark for mark."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from kubectl_arch import fastyaml
+from kubectl_arch.manifest import fastyaml
 
 
 def ruamel_compose(text: str) -> Any:

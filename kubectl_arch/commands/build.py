@@ -63,7 +63,7 @@ def _choose_platforms(
         return [plat.normalize("linux", host.machine() or "amd64")]
 
     def cluster() -> list[Platform]:
-        from .. import cluster as kube
+        from ..cluster import client as kube
 
         listing = kube.read_nodes(kube.Options(kubeconfig, kube_context, None, request_timeout))
         ready = sorted(kube.ready_platforms(listing.nodes))
@@ -104,7 +104,7 @@ def _parse_build_args(values: Sequence[str]) -> tuple[tuple[str, str], ...]:
 
 
 def _write_artifacts(path: str, name: str, final: str) -> None:
-    from ..manifests import write_atomic
+    from ..manifest.files import write_atomic
 
     document = {"builds": [{"imageName": name, "tag": final}]}
     try:

@@ -9,9 +9,10 @@ from typing import Any
 
 import click
 
-from .. import checks, config, log, manifests
-from .. import pin as pinning
+from .. import checks, config, log
 from ..errors import EXIT_OK, EXIT_PROBLEM, InputError
+from ..manifest import files as manifests
+from ..manifest import scan as scanning
 from . import (
     complete_with,
     filename_option,
@@ -60,8 +61,9 @@ OUTPUTS = ("table", "json", "yaml")
 def _read_nodes_file(path: str) -> tuple[list[Any], list[str]]:
     """Node objects from a file: a NodeList or List (``kubectl get nodes -o json|yaml``), a
     single Node, or a stream of them."""
-    from .. import nodeinfo, yamltext
+    from ..cluster import nodeinfo
     from ..config import typed_data
+    from ..manifest import yamltext
 
     source = manifests.read_sources([path])[0]
     objects: list[Any] = []
@@ -214,7 +216,7 @@ def command(
         selector=selector or "",
     )
     from .. import resolve
-    from ..workloads import KindError, Kinds, parse_declaration
+    from ..manifest.workloads import KindError, Kinds, parse_declaration
 
     for value in settings.pod_template_paths:
         try:
@@ -239,7 +241,7 @@ def command(
             if nodes_file and (settings.kubeconfig or settings.context or settings.selector):
                 raise InputError(f"{where}: kubeconfig, context and selector do not apply with --nodes-file")
     kinds = Kinds.parse(settings.pod_template_paths)
-    scans = [pinning.scan(s.text, s.name, kinds) for s in sources]
+    scans = [scanning.scan(s.text, s.name, kinds) for s in sources]
     input_findings = [f for s in scans for f in s.findings]
 
     from ._registry import progress_meter
@@ -254,7 +256,7 @@ def command(
     if nodes_file:
         nodes, warnings = _read_nodes_file(nodes_file)
     else:
-        from .. import cluster
+        from ..cluster import client as cluster
 
         listing = cluster.read_nodes(
             cluster.Options(
@@ -272,7 +274,7 @@ def command(
     summary = checks.summarize(nodes)
     failures = [r for r in results if r.fits is False]
     notes = [
-        pinning.Finding("warning", f"not checked: {r.unknown}", r.workload.location)
+        scanning.Finding("warning", f"not checked: {r.unknown}", r.workload.location)
         for r in results
         if r.fits is None
     ]
@@ -285,7 +287,7 @@ def command(
         if output == "json":
             sys.stdout.write(json.dumps(document, indent=2) + "\n")
         else:
-            from ..yamledit import Style, block_lines
+            from ..manifest.yamledit import Style, block_lines
 
             sys.stdout.write("".join(line + "\n" for line in block_lines(document, 0, Style())))
     elif results:
@@ -300,7 +302,7 @@ def command(
     return EXIT_PROBLEM if failures else EXIT_OK
 
 
-def _report(findings: Sequence[pinning.Finding]) -> int:
+def _report(findings: Sequence[scanning.Finding]) -> int:
     code = EXIT_OK
     for finding in dict.fromkeys(findings):
         click.echo(f"{finding.severity}: {finding}", err=True)
@@ -313,7 +315,7 @@ def _krm_output(
     source: manifests.Source,
     span: Any,
     results: Sequence[checks.WorkloadCheck],
-    findings: Sequence[pinning.Finding],
+    findings: Sequence[scanning.Finding],
 ) -> int:
     """As a KRM validator: the ResourceList unchanged, with a result per failing workload."""
     from .. import krm
@@ -321,7 +323,7 @@ def _krm_output(
     out = [
         *findings,
         *(
-            pinning.Finding("error", _failure(r), r.workload.location, r.workload.field, EXIT_PROBLEM)
+            scanning.Finding("error", _failure(r), r.workload.location, r.workload.field, EXIT_PROBLEM)
             for r in results
             if r.fits is False
         ),

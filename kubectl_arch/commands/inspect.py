@@ -47,9 +47,9 @@ def _references(
 ) -> list[str]:
     found = list(refs)
     if filenames:
-        from .. import manifests
-        from .. import pin as pinning
-        from ..workloads import KindError, Kinds, parse_declaration
+        from ..manifest import files as manifests
+        from ..manifest import scan as scanning
+        from ..manifest.workloads import KindError, Kinds, parse_declaration
 
         for value in paths:
             try:
@@ -58,7 +58,7 @@ def _references(
                 raise InputError(f"--pod-template-path: {exc}") from None
         kinds = Kinds.parse(paths)
         for source in manifests.read_sources(filenames, recursive):
-            scan = pinning.scan(source.text, source.name, kinds)
+            scan = scanning.scan(source.text, source.name, kinds)
             errors = [f for f in scan.findings if f.severity == "error"]
             if errors:
                 raise InputError(str(errors[0]))
@@ -87,7 +87,7 @@ def table(infos: list[Any]) -> str:
 
 
 def as_yaml(value: Any) -> str:
-    from ..yamledit import Style, block_lines
+    from ..manifest.yamledit import Style, block_lines
 
     if not value:
         return "[]\n"

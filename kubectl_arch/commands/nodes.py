@@ -7,8 +7,10 @@ import sys
 
 import click
 
-from .. import cluster, inventory, log
-from .. import quantity as q
+from .. import log
+from ..cluster import client as cluster
+from ..cluster import inventory
+from ..cluster import quantity as q
 from ..errors import EXIT_OK, ConflictError
 from ..table import render
 from .clusteropts import cluster_options
@@ -106,7 +108,7 @@ def command(
         if output == "json":
             sys.stdout.write(json.dumps(document, indent=2) + "\n")
         else:
-            from ..yamledit import Style, block_lines
+            from ..manifest.yamledit import Style, block_lines
 
             sys.stdout.write("".join(line + "\n" for line in block_lines(document, 0, Style())))
         return EXIT_OK

@@ -8,9 +8,11 @@ from typing import Any
 
 import click
 
-from .. import config, log, manifests
+from .. import config, log
 from .. import pin as pinning
 from ..errors import EXIT_OK, EXIT_PROBLEM, InputError
+from ..manifest import files as manifests
+from ..manifest import scan as scanning
 from . import (
     complete_with,
     filename_option,
@@ -73,7 +75,7 @@ EPILOG = (
 )
 
 
-def _resolve(settings: config.PinSettings, scans: Iterable[pinning.Scan]) -> Any:
+def _resolve(settings: config.PinSettings, scans: Iterable[scanning.Scan]) -> Any:
     from .. import resolve
 
     scans = list(scans)
@@ -101,7 +103,7 @@ def _placement(settings: config.PinSettings) -> pinning.Placement:
         taints = tolerations.ArchTaints({}, declared)
     if not settings.cluster:
         return pinning.Placement((), taints)
-    from .. import cluster
+    from ..cluster import client as cluster
 
     listing = cluster.read_nodes(
         cluster.Options(
@@ -116,7 +118,7 @@ def _placement(settings: config.PinSettings) -> pinning.Placement:
     return pinning.Placement((pinning.Bound("the cluster", cluster.ready_platforms(listing.nodes)),), taints)
 
 
-def _report(findings: Iterable[pinning.Finding]) -> int:
+def _report(findings: Iterable[scanning.Finding]) -> int:
     """Print findings to stderr (each once); return the exit code they call for."""
     code = EXIT_OK
     seen: set[str] = set()
@@ -283,7 +285,7 @@ def command(
 
 
 def _check_declaration(value: str) -> None:
-    from ..workloads import KindError, parse_declaration
+    from ..manifest.workloads import KindError, parse_declaration
 
     try:
         parse_declaration(value)
@@ -299,10 +301,10 @@ def _pin_streams(
     show_diff: bool,
     check: bool,
 ) -> int:
-    from ..workloads import Kinds
+    from ..manifest.workloads import Kinds
 
     kinds = Kinds.parse(settings.pod_template_paths)
-    scans = [pinning.scan(s.text, s.name, kinds) for s in sources]
+    scans = [scanning.scan(s.text, s.name, kinds) for s in sources]
     resolution = _resolve(settings, scans)
     if resolution.failed:
         return _report([*(f for s in scans for f in s.findings), *resolution.findings])

@@ -61,9 +61,10 @@ def tool_config() -> Settings:
         return Settings()
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    from .. import manifests, yamltext
-    from .. import yamlnodes as yn
     from ..config import typed_data
+    from ..manifest import files as manifests
+    from ..manifest import yamlnodes as yn
+    from ..manifest import yamltext
 
     text, _ = manifests.decode(raw, path)
     spans = [s for s in yamltext.split_documents(text) if yamltext.has_content(text, s)]

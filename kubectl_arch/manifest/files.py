@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from .errors import InputError
+from ..errors import InputError
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 MAX_BYTES = 256 * 1024 * 1024

@@ -12,7 +12,7 @@ The value of a block scalar (``|``, ``>``) is not computed; reading it raises
 :class:`NeedFullParse`, so the caller can parse that document with ruamel.yaml instead.
 
 Plain scalars are tagged :data:`PLAIN_TAG`; their YAML 1.1 type is resolved only when asked
-(see :func:`kubectl_arch.yamlnodes.tag`).
+(see :func:`kubectl_arch.manifest.yamlnodes.tag`).
 """
 
 from __future__ import annotations

@@ -26,8 +26,8 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple
 
-from . import log
-from .errors import InputError, RemoteError
+from .. import log
+from ..errors import InputError, RemoteError
 from .nodeinfo import NodeError, NodeInfo, from_object
 
 PAGE_SIZE = 500
@@ -60,7 +60,7 @@ class Listing(NamedTuple):
 
 def parse_timeout(text: str | None) -> float | None:
     """``--request-timeout``: seconds, or a Go duration (``30s``, ``1m30s``); 0 means none."""
-    from . import durations
+    from .. import durations
 
     return durations.parse(text)
 
@@ -305,7 +305,7 @@ def _pages(conn: _Connection, options: Options, timeout: float | None) -> Iterat
 
     import urllib3
 
-    from . import __version__
+    from .. import __version__
 
     configuration = conn.client.configuration
     pool = conn.client.rest_client.pool_manager

@@ -1,0 +1,30 @@
+"""Text from elsewhere (registries, API servers, files, builders) made safe to print.
+
+A registry's error message, a platform string or a node label is data: printed raw, an
+escape sequence in it could retitle or rewrite the user's terminal, and a newline could forge
+a table row or a second ``error:`` line. :func:`printable` escapes every control character
+(C0, DEL, C1), the Unicode line and paragraph separators and the bidirectional formatting
+characters ("Trojan Source"), the way Go's ``%q`` spells them (``\\n``, ``\\x1b``,
+``\\u202e``); everything else is kept as it is.
+"""
+
+from __future__ import annotations
+
+import re
+
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    named = _NAMED.get(char)
+    if named is not None:
+        return named
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """``text`` with control and bidi characters escaped (see the module docstring)."""
+    return _UNSAFE.sub(_escape, text) if _UNSAFE.search(text) else text
