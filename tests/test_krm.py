@@ -125,10 +125,11 @@ PINNED_ITEMS = ITEMS.replace(ANCHOR, AFFINITY_ARM64 + ANCHOR, 1)
 # Without platforms the function looks the images up. The environment sends every HTTPS
 # request to a proxy address where nothing listens, so the look-up fails the same way with or
 # without a network: nginx:1.27 lives on Docker Hub.
+# The hint names the options as the functionConfig (a ConfigMap, or none) spells them.
 UNREACHABLE = (
     "image nginx:1.27: cannot reach registry-1.docker.io: connection refused",
-    "1 image(s) could not be looked up; nothing was pinned (--on-unknown-image=skip or "
-    "--on-unknown-image=assume:os/arch[,...] pins the rest)",
+    "1 image(s) could not be looked up; nothing was pinned (on-unknown-image=skip or "
+    "on-unknown-image=assume:os/arch[,...] pins the rest)",
 )
 
 
@@ -730,3 +731,65 @@ def test_resource_list_options_that_do_not_apply(env: dict[str, str]) -> None:
     assert proc.stderr.decode().startswith(
         "error: --in-place, --diff and --check do not apply to a ResourceList\n"
     )
+
+
+# -- hints name the options as the functionConfig spells them ----------------------------------
+
+
+def test_lookup_hint_names_platformpin_fields(tmp_path: Path) -> None:
+    stdin = HEADER + ITEMS + PLATFORMPIN + "  metadata:\n    name: pin\n  fromRegistry: true\n"
+    proc = pin(unreachable_env(tmp_path), stdin)
+    assert proc.returncode == 3, describe(proc)
+    assert [r["message"] for r in results_of(proc.stdout)] == [
+        UNREACHABLE[0],
+        "1 image(s) could not be looked up; nothing was pinned (onUnknownImage: skip or "
+        "onUnknownImage: assume:os/arch[,...] pins the rest)",
+    ]
+
+
+def test_lookup_hint_keeps_the_flags_given_in_the_exec_string(tmp_path: Path) -> None:
+    stdin = HEADER + ITEMS
+    proc = pin(unreachable_env(tmp_path), stdin, "--on-unknown-image", "fail")
+    assert proc.returncode == 3, describe(proc)
+    assert [r["message"] for r in results_of(proc.stdout)][1] == (
+        "1 image(s) could not be looked up; nothing was pinned (--on-unknown-image=skip or "
+        "--on-unknown-image=assume:os/arch[,...] pins the rest)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("config", "args", "message"),
+    [
+        (
+            "  kind: ConfigMap\n  apiVersion: v1\n  data: {images-from: missing.json, platform: linux/arm64}\n",
+            (),
+            "images-from missing.json: cannot read: No such file or directory",
+        ),
+        (
+            "  apiVersion: kubectl-arch.dev/v1alpha1\n  kind: PlatformPin\n  metadata: {name: p}\n"
+            "  platforms: [linux/arm64]\n  imagesFrom: [missing.json]\n",
+            (),
+            "imagesFrom missing.json: cannot read: No such file or directory",
+        ),
+        (
+            "  kind: ConfigMap\n  apiVersion: v1\n  data: {platform: linux/arm64}\n",
+            ("--images-from", "missing.json"),
+            "--images-from missing.json: cannot read: No such file or directory",
+        ),
+        (
+            "  kind: ConfigMap\n  apiVersion: v1\n  data: {locked: missing.lock}\n",
+            (),
+            # a command to run keeps its flags
+            "missing.lock: no such lock file (write one with kubectl arch pin --lock missing.lock)",
+        ),
+    ],
+    ids=["configmap", "platformpin", "flag", "command"],
+)
+def test_errors_inside_the_function_name_the_config_key(
+    env: dict[str, str], tmp_path: Path, config: str, args: tuple[str, ...], message: str
+) -> None:
+    stdin = HEADER + ITEMS + "functionConfig:\n" + config
+    proc = run([KUBECTL_ARCH, "pin", *args], env, stdin=stdin, cwd=tmp_path)
+    assert proc.returncode == 2, describe(proc)
+    assert proc.stdout.decode() == stdin + error_result(message)
+    assert proc.stderr.decode() == f"error: {message}\n"

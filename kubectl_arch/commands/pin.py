@@ -111,6 +111,7 @@ def _placement(settings: config.PinSettings) -> pinning.Placement:
             settings.context or None,
             settings.selector or None,
             settings.request_timeout or None,
+            instead="leave out --cluster to pin without the cluster's platforms",
         )
     )
     if taints is not None:
