@@ -139,6 +139,8 @@ def process(
         taints=placement.taints,
     )
     findings = [*resolution.findings, *outcome.findings]
+    if scanning.holds_no_workload([found]):
+        findings.append(scanning.Finding("warning", scanning.no_workloads([SOURCE], "pin")))
     failed = any(f.severity == "error" for f in findings)
     if not failed and settings.lock:
         from . import lock

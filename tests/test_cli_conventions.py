@@ -31,7 +31,9 @@ spec:
 """
 
 
-def arch(home: Path, *args: str, kubeconfig: Path | None = None, via_kubectl: bool = False) -> tuple[int, str, str]:
+def arch(
+    home: Path, *args: str, kubeconfig: Path | None = None, via_kubectl: bool = False
+) -> tuple[int, str, str]:
     argv = ["kubectl", "arch", *args] if via_kubectl else [str(KUBECTL_ARCH), *args]
     proc = subprocess.run(
         argv,
@@ -86,7 +88,9 @@ def fill(args: list[str], home: Path) -> list[str]:
     return [re.sub(r"\b(FILE|DIR|NODES|SERVICE)\b", lambda m: names[m[1]], a) for a in args]
 
 
-@pytest.mark.parametrize(("command", "equals", "spaced"), EQUALS, ids=lambda v: " ".join(v) if isinstance(v, list) else v)
+@pytest.mark.parametrize(
+    ("command", "equals", "spaced"), EQUALS, ids=lambda v: " ".join(v) if isinstance(v, list) else v
+)
 def test_equals_form_is_the_spaced_form(
     tmp_path: Path, kubeconfig: Path, command: str, equals: list[str], spaced: list[str]
 ) -> None:
@@ -103,10 +107,14 @@ def test_equals_form_is_the_spaced_form(
 def test_equals_forms_exactly(tmp_path: Path, kubeconfig: Path) -> None:
     code, out, err = arch(tmp_path, "nodes", "-o=platforms", kubeconfig=kubeconfig)
     assert (code, out, err) == (0, "linux/amd64,linux/arm64,windows/amd64\n", "")
-    code, out, err = arch(tmp_path, "nodes", "-v=6", "-o=platforms", "-l=kubernetes.io/os=linux", kubeconfig=kubeconfig)
+    code, out, err = arch(
+        tmp_path, "nodes", "-v=6", "-o=platforms", "-l=kubernetes.io/os=linux", kubeconfig=kubeconfig
+    )
     assert (code, out) == (0, "linux/amd64,linux/arm64\n")
     assert without_timings(err) == (
-        "GET " + kubeconfig_server(kubeconfig) + "/api/v1/nodes?limit=500&labelSelector=kubernetes.io%2Fos%3Dlinux "
+        "GET "
+        + kubeconfig_server(kubeconfig)
+        + "/api/v1/nodes?limit=500&labelSelector=kubernetes.io%2Fos%3Dlinux "
         "200 in N ms\n"
     )
     code, out, err = arch(tmp_path, "pin", "-f=" + str(DEPLOY), "--platform=linux/arm64", "-i=false")
@@ -144,7 +152,9 @@ def test_equals_form_through_kubectl(tmp_path: Path, kubeconfig: Path) -> None:
         direct = arch(tmp_path, *args, kubeconfig=kubeconfig)
         assert (via[0], via[1], without_timings(via[2])) == (direct[0], direct[1], without_timings(direct[2]))
         assert via[0] in (0, 1), via
-    nodes = arch(tmp_path, "nodes", "-o=json", "-l=kubernetes.io/arch=arm64", kubeconfig=kubeconfig, via_kubectl=True)
+    nodes = arch(
+        tmp_path, "nodes", "-o=json", "-l=kubernetes.io/arch=arm64", kubeconfig=kubeconfig, via_kubectl=True
+    )
     assert [p["platform"] for p in json.loads(nodes[1])["platforms"]] == ["linux/arm64"]
 
 
@@ -263,3 +273,93 @@ def test_version_as_kubectl_prints_it(tmp_path: Path) -> None:
         "See 'kubectl arch version --help' for usage.\n",
     )
 
+
+# -- the same input, the same verdict: no workload ------------------------------------------
+
+NO_WORKLOAD_HINT = "(a workload kind of your own is declared with --pod-template-path)"
+
+
+def run_with_stdin(home: Path, args: list[str], stdin: str) -> tuple[int, str, str]:
+    proc = subprocess.run(
+        [str(KUBECTL_ARCH), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=cluster_env(home),
+        cwd=home,
+        timeout=120,
+        check=False,
+    )
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+@pytest.mark.parametrize(
+    "content", [SERVICE, "", "# only a comment\n---\n"], ids=["service", "empty", "comment"]
+)
+def test_input_without_workloads_is_not_an_error_anywhere(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "svc.yaml"
+    path.write_text(content)
+    where = str(path)
+    offline = ["--platform", "linux/amd64,linux/arm64"]
+    nodes = ["--nodes-file", str(GKE)]
+    assert arch(tmp_path, "pin", "-f", where, *offline) == (
+        0,
+        content,
+        f"warning: {where}: no workloads found, nothing to pin {NO_WORKLOAD_HINT}\n",
+    )
+    assert arch(tmp_path, "pin", "-f", where, *offline, "--check") == (
+        0,
+        "",
+        f"warning: {where}: no workloads found, nothing to pin {NO_WORKLOAD_HINT}\n",
+    )
+    assert arch(tmp_path, "pin", "-f", where, *offline, "--in-place")[0] == 0
+    assert path.read_text() == content
+    assert arch(tmp_path, "check", "-f", where, *offline, *nodes) == (
+        0,
+        "",
+        f"warning: {where}: no workloads found, nothing to check {NO_WORKLOAD_HINT}\n",
+    )
+    code, out, err = arch(tmp_path, "check", "-f", where, *offline, *nodes, "-o", "json")
+    assert (code, err) == (0, f"warning: {where}: no workloads found, nothing to check {NO_WORKLOAD_HINT}\n")
+    assert json.loads(out)["workloads"] == [] and json.loads(out)["fits"] is True
+    for output, printed in (("table", ""), ("json", "[]\n"), ("yaml", "[]\n")):
+        assert arch(tmp_path, "inspect", "-f", where, "-o", output) == (
+            0,
+            printed,
+            f"warning: {where}: no workloads found, nothing to inspect {NO_WORKLOAD_HINT}\n",
+        )
+    # On stdin: the same, named <stdin>.
+    assert run_with_stdin(tmp_path, ["pin", *offline], content) == (
+        0,
+        content,
+        f"warning: <stdin>: no workloads found, nothing to pin {NO_WORKLOAD_HINT}\n",
+    )
+    assert run_with_stdin(tmp_path, ["check", *offline, *nodes], content)[::2] == (
+        0,
+        f"warning: <stdin>: no workloads found, nothing to check {NO_WORKLOAD_HINT}\n",
+    )
+
+
+def test_workloads_in_any_input_mean_no_warning(tmp_path: Path) -> None:
+    service = tmp_path / "svc.yaml"
+    service.write_text(SERVICE)
+    code, _, err = arch(tmp_path, "pin", "-f", str(service), "-f", str(DEPLOY), "--platform", "linux/arm64")
+    assert (code, err) == (0, "")
+
+
+def test_resource_list_without_workloads(tmp_path: Path) -> None:
+    items = "".join(("- " if i == 0 else "  ") + line + "\n" for i, line in enumerate(SERVICE.splitlines()))
+    resource_list = (
+        "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n" + items + "functionConfig:\n"
+        "  apiVersion: v1\n  kind: ConfigMap\n  data: {platform: linux/arm64}\n"
+    )
+    for command, extra in (("pin", []), ("check", ["--nodes-file", str(GKE)])):
+        message = (
+            f"ResourceList: no workloads found, nothing to {command} "
+            "(a workload kind of your own is declared with pod-template-path)"
+        )
+        assert run_with_stdin(tmp_path, [command, *extra], resource_list) == (
+            0,
+            resource_list + f'results:\n- message: "{message}"\n  severity: warning\n',
+            f"warning: {message}\n",
+        )

@@ -710,11 +710,19 @@ def test_config_error_replaces_existing_results(env: dict[str, str]) -> None:
     assert proc.stdout.decode() == HEADER + ITEMS + config + error_result(message)
 
 
+NO_WORKLOADS = (
+    "ResourceList: no workloads found, nothing to pin (a workload kind of your own is declared with "
+    "pod-template-path)"
+)
+
+
 def test_empty_items(env: dict[str, str]) -> None:
+    # No workload is not an error: the items pass through, with a warning result.
     stdin = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\n" + KPT_CONFIG
     proc = pin(env, stdin)
     assert proc.returncode == 0, describe(proc)
-    assert proc.stdout.decode() == stdin
+    assert proc.stdout.decode() == stdin + f'results:\n- message: "{NO_WORKLOADS}"\n  severity: warning\n'
+    assert proc.stderr.decode() == f"warning: {NO_WORKLOADS}\n"
 
 
 def test_crlf_resource_list(env: dict[str, str]) -> None:
