@@ -278,8 +278,9 @@ class Spelling(NamedTuple):
     def __call__(self, message: str) -> str:
         """``message`` with those flags spelt as the config spells them:
         ``--on-unknown-image=skip`` -> ``on-unknown-image=skip`` (ConfigMap) or
-        ``onUnknownImage: skip`` (PlatformPin); ``--locked FILE`` -> ``locked FILE``. A command
-        to run (``kubectl arch pin --lock FILE``, up to a ``;`` or parenthesis) is left as it is."""
+        ``onUnknownImage: skip`` (PlatformPin); ``--locked FILE`` -> ``locked FILE``;
+        ``-l/--selector`` -> ``selector``. A command to run (``kubectl arch pin --lock FILE``, up
+        to a ``;`` or parenthesis) is left as it is."""
         if not self.names or "--" not in message:
             return message
         flags = "|".join(re.escape(f) for f in sorted(self.names, key=len, reverse=True))
@@ -288,7 +289,7 @@ class Spelling(NamedTuple):
         def spelt(m: re.Match[str]) -> str:
             return m[0] if m[1] else self.names[m[2]] + (assign if m[3] else "")
 
-        return re.sub(rf"(kubectl arch [^;()]*)|--({flags})(?![\w-])(=)?", spelt, message)
+        return re.sub(rf"(kubectl arch [^;()]*)|(?:-[a-zA-Z]/)?--({flags})(?![\w-])(=)?", spelt, message)
 
 
 def typed_data(text: str, start: int, end: int) -> Any:

@@ -801,3 +801,49 @@ def test_errors_inside_the_function_name_the_config_key(
     assert proc.returncode == 2, describe(proc)
     assert proc.stdout.decode() == stdin + error_result(message)
     assert proc.stderr.decode() == f"error: {message}\n"
+
+
+@pytest.mark.parametrize(
+    ("function_config", "flags", "message", "expected"),
+    [
+        (None, {}, "--lock and --locked cannot be combined", "lock and locked cannot be combined"),
+        (
+            {"kind": "ConfigMap"},
+            {},
+            "nothing was pinned (--on-unknown-image=skip pins the rest)",
+            "nothing was pinned (on-unknown-image=skip pins the rest)",
+        ),
+        (
+            {"kind": "PlatformPin"},
+            {},
+            "nothing was pinned (--on-unknown-image=skip pins the rest); see --request-timeout",
+            "nothing was pinned (onUnknownImage: skip pins the rest); see requestTimeout",
+        ),
+        ({"kind": "PlatformPin"}, {}, "-l/--selector 'a=': rejected", "selector 'a=': rejected"),
+        (
+            {"kind": "PlatformPin"},
+            {"selector": "a="},
+            "-l/--selector 'a=': rejected",
+            "-l/--selector 'a=': rejected",
+        ),
+        (
+            None,
+            {},
+            "add --from-registry, --platforms-x --nodes-file",
+            "add from-registry, --platforms-x --nodes-file",
+        ),
+        (
+            None,
+            {},
+            "not in lock file F; update it with kubectl arch pin --lock F",
+            "not in lock file F; update it with kubectl arch pin --lock F",
+        ),
+    ],
+)
+def test_messages_are_spelt_as_the_function_config(
+    function_config: Any, flags: dict[str, Any], message: str, expected: str
+) -> None:
+    from kubectl_arch import config
+
+    spelling = config.Spelling.of(function_config, config.PinSettings(**flags))
+    assert spelling(message) == expected
