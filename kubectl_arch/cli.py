@@ -162,6 +162,8 @@ def _switch(
         if option.secondary_opts:
             return [option.secondary_opts[0]]
         return None if option.default is True else []
+    if ctx.resilient_parsing:  # completing: no error in the shell's face
+        return None
     what = "a number" if option.count else "a boolean (true or false)"
     where = ctx if command is ctx.command else click.Context(command, parent=ctx, info_name=command.name)
     raise click.BadOptionUsage(name, f"Invalid value for {name!r}: {value!r} is not {what}.", where)

@@ -146,6 +146,10 @@ def test_kubectl_completes_help_and_version(env: dict[str, str]) -> None:
 def test_kubectl_completes_after_kubectl_style_options(env: dict[str, str]) -> None:
     # -o=json, -f=FILE, -v=6 given earlier on the line are read as kubectl reads them.
     assert kubectl_complete(env, "pin", "-f=x.yaml", "-v=2", "--platform", "linux/s") == "linux/s390x\n:4\n"
+    # A value the command would reject does not stop completion.
+    assert (
+        kubectl_complete(env, "pin", "-v=x", "--check=maybe", "--platform", "linux/s") == "linux/s390x\n:4\n"
+    )
     assert kubectl_complete(env, "nodes", "-o=json", "--sel") == (
         "--selector\tOnly nodes matching this label selector, e.g. -l kubernetes.io/os=linux,pool!=gpu.\n:4\n"
     )

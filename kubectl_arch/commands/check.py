@@ -332,13 +332,8 @@ def _validate(source: manifests.Source, span: Any, flags: config.PinSettings, no
         if nodes_file and (settings.kubeconfig or settings.context or settings.selector):
             raise InputError(f"{where}: kubeconfig, context and selector do not apply with --nodes-file")
         judged = _judge([source], settings, nodes_file, ["ResourceList"])
-        results, findings = (
-            judged.results,
-            [
-                *judged.findings,
-                *(scanning.Finding("warning", w) for w in judged.warnings),
-            ],
-        )
+        results = judged.results
+        findings = [*judged.findings, *(scanning.Finding("warning", w) for w in judged.warnings)]
     except (InputError, RemoteError) as exc:
         findings = [scanning.Finding("error", str(exc), exit_code=exc.exit_code)]
     return _krm_output(source, span, results, [f._replace(message=spelling(f.message)) for f in findings])
