@@ -183,11 +183,13 @@ class LazyGroup(click.Group):
         return importlib.import_module(module).command  # type: ignore[no-any-return]
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args and not ctx.resilient_parsing:
-            # kubectl's habit: the bare command prints its help (stdout, exit 0).
+        rest = super().parse_args(ctx, kubectl_args(self, ctx, args, subcommand_follows=True))
+        if not ctx._protected_args and not ctx.resilient_parsing:
+            # kubectl's habit: without a command (kubectl arch, kubectl arch -v), print the
+            # help on stdout and exit 0.
             click.echo(ctx.get_help(), color=ctx.color)
             ctx.exit(0)
-        return super().parse_args(ctx, kubectl_args(self, ctx, args, subcommand_follows=True))
+        return rest
 
     def resolve_command(
         self, ctx: click.Context, args: list[str]
@@ -222,6 +224,7 @@ class LazyGroup(click.Group):
 
 @click.group(
     cls=LazyGroup,
+    no_args_is_help=False,  # LazyGroup prints the help itself, on stdout with exit 0
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog=EXIT_CODES,
 )

@@ -227,6 +227,7 @@ def test_help_is_the_groups_help(tmp_path: Path) -> None:
     assert "  version     Print the version of kubectl-arch.\n" in commands
     assert arch(tmp_path, "help") == root
     assert arch(tmp_path) == root  # as kubectl: the bare command prints its help, exit 0
+    assert arch(tmp_path, "-v=6") == root  # as kubectl -v=6
     assert arch(tmp_path, "help", via_kubectl=True) == root
     assert arch(tmp_path, via_kubectl=True) == root
 
