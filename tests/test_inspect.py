@@ -222,15 +222,23 @@ def test_cache_digest_tag_and_refresh(populated_registry: Populated, tmp_path: P
     by_digest = f"{reg.registry.host}/library/multi@{reg.images['library/multi:1'].digest}"
     cold = run(env, "-v", "inspect", multi, "-o", "json")
     assert requests_logged(cold.stderr) == [f"GET http://{reg.registry.host}/v2/library/multi/manifests/1"]
-    # Warm: the digest reference and the fresh tag answer need no request at all.
+    # Warm: the digest reference needs no request; the tag is asked again (tags move), with
+    # one HEAD; the manifest comes from the cache.
+    head = f"HEAD http://{reg.registry.host}/v2/library/multi/manifests/1"
     warm = run(env, "-v", "inspect", multi, by_digest, "-o", "json")
-    assert requests_logged(warm.stderr) == []
+    assert requests_logged(warm.stderr) == [head]
     assert json.loads(warm.stdout)[0]["digest"] == json.loads(warm.stdout)[1]["digest"]
-    # --refresh asks again for the tag: one HEAD, the manifest comes from the cache.
-    refreshed = run(env, "-v", "inspect", "--refresh", multi, by_digest, "-o", "json")
-    assert requests_logged(refreshed.stderr) == [
-        f"HEAD http://{reg.registry.host}/v2/library/multi/manifests/1"
-    ]
+    # Trusting tag answers for a while is a choice, and the output says when it was made.
+    trusted = run(env, "-v", "inspect", "--tag-cache-ttl", "5m", multi, by_digest, "-o", "json")
+    assert requests_logged(trusted.stderr) == []
+    assert json.loads(trusted.stdout) == json.loads(warm.stdout)
+    (note,) = [line for line in trusted.stderr.splitlines() if line.startswith("note:")]
+    assert note.startswith("note: 1 image tag(s) answered from the cache without asking the registry (checked up to ")
+    assert note.endswith(" ago; tag answers are trusted for 5m00s); --refresh asks again")
+    # --refresh asks again for the tag even then: one HEAD.
+    refreshed = run(env, "-v", "inspect", "--tag-cache-ttl", "5m", "--refresh", multi, by_digest, "-o", "json")
+    assert requests_logged(refreshed.stderr) == [head]
+    assert "note:" not in refreshed.stderr
     assert json.loads(refreshed.stdout) == json.loads(warm.stdout)
 
 

@@ -96,9 +96,11 @@ def test_basic_wrong_password(basic_registry: Registry, tmp_path: Path) -> None:
     docker_config(tmp_path / "docker", {"auths": {host: basic_auth_entry(USER, "wrong-Pa55word")}})
     proc = run(arch_env(tmp_path), "-v", "inspect", f"{host}/team/app:1")
     assert proc.returncode == 3
+    # The credentials were sent and refused: not "are you logged in?".
     assert proc.stderr.splitlines()[-1] == (
         f"error: image {host}/team/app:1: 401 Unauthorized from {host} (UNAUTHORIZED: authentication required): "
-        f"authentication required for {host}/team/app; are you logged in (docker login {host})?"
+        f"the credentials from {tmp_path / 'docker' / 'config.json'} auths['{host}'] were rejected for "
+        f"{host}/team/app; check them, or log in again (docker login {host})"
     )
     assert_no_secret(proc, "wrong-Pa55word", base64.b64encode(f"{USER}:wrong-Pa55word".encode()).decode())
 

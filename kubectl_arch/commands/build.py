@@ -202,6 +202,7 @@ def command(
     insecure_registries: tuple[str, ...],
     registry_ca_file: str,
     refresh: bool,
+    tag_cache_ttl: str,
 ) -> int:
     from .. import builders, registry
     from ..registry.reference import ReferenceError, host_without_port, is_loopback
@@ -236,6 +237,7 @@ def command(
         ca_file=registry_ca_file,
         timeout=registry.timeout(request_timeout),
         refresh=refresh,
+        tag_ttl=registry.tag_ttl(tag_cache_ttl),
     )
     inspector = registry.open_inspector(settings)
     client = inspector.client

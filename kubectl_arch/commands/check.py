@@ -194,6 +194,7 @@ def command(
     insecure_registries: tuple[str, ...],
     registry_ca_file: str,
     refresh: bool,
+    tag_cache_ttl: str,
 ) -> int:
     if nodes_file and (kubeconfig or context or selector):
         raise click.UsageError(
@@ -210,6 +211,7 @@ def command(
         registry_ca_file=registry_ca_file,
         request_timeout=request_timeout or "",
         refresh=refresh,
+        tag_cache_ttl=tag_cache_ttl,
         images_from=tuple(images_from),
         kubeconfig=kubeconfig or "",
         context=context or "",

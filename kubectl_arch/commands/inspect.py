@@ -135,6 +135,7 @@ def command(
     registry_ca_file: str,
     request_timeout: str,
     refresh: bool,
+    tag_cache_ttl: str,
 ) -> int:
     if allow_variant_fallback and not platform_values:
         raise click.UsageError("--allow-variant-fallback applies only with --platform")
@@ -157,6 +158,7 @@ def command(
         ca_file=registry_ca_file,
         timeout=registry.timeout(request_timeout),
         refresh=refresh,
+        tag_ttl=registry.tag_ttl(tag_cache_ttl),
     )
     inspector = registry.open_inspector(settings)
     try:

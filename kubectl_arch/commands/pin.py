@@ -231,6 +231,7 @@ def command(
     insecure_registries: tuple[str, ...],
     registry_ca_file: str,
     refresh: bool,
+    tag_cache_ttl: str,
 ) -> int:
     if in_place and (check or show_diff):
         raise click.UsageError("--in-place cannot be combined with --check or --diff")
@@ -253,6 +254,7 @@ def command(
         registry_ca_file=registry_ca_file,
         request_timeout=request_timeout or "",
         refresh=refresh,
+        tag_cache_ttl=tag_cache_ttl,
         cluster=cluster,
         kubeconfig=kubeconfig or "",
         context=context or "",
