@@ -40,7 +40,7 @@ class Seen:
 class FaultyRegistry:
     def __init__(self) -> None:
         self.port = free_port()
-        self.script: dict[tuple[str, str | None], list[Answer]] = {}
+        self.script: dict[tuple[str | None, str, str | None], list[Answer]] = {}
         self.seen: list[Seen] = []
         self.lock = threading.Lock()
         self.stopping = threading.Event()
@@ -58,10 +58,19 @@ class FaultyRegistry:
                         Seen(self.command, self.path, dict(self.headers.items()), time.monotonic())
                     )
                     path = self.path.split("?")[0]
-                    queue = (
-                        owner.script.get((path, self.headers.get("Authorization")))
-                        or owner.script.get((path, None))
-                        or [Answer(404, b'{"errors":[{"code":"NOT_FOUND","message":"no script"}]}')]
+                    sent = self.headers.get("Authorization")
+                    queue = next(
+                        (
+                            owner.script[key]
+                            for key in (
+                                (self.command, path, sent),
+                                (None, path, sent),
+                                (self.command, path, None),
+                                (None, path, None),
+                            )
+                            if key in owner.script
+                        ),
+                        [Answer(404, b'{"errors":[{"code":"NOT_FOUND","message":"no script"}]}')],
                     )
                     answer = queue.pop(0) if len(queue) > 1 else queue[0]
                 length = int(self.headers.get("Content-Length") or 0)
@@ -105,11 +114,14 @@ class FaultyRegistry:
     def host(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def on(self, path: str, *answers: Answer, authorization: str | None = None) -> None:
+    def on(
+        self, path: str, *answers: Answer, authorization: str | None = None, method: str | None = None
+    ) -> None:
         """Answer requests for ``path`` (the query left out) with ``answers`` in turn; with
-        ``authorization``, only requests carrying exactly that Authorization header."""
+        ``authorization``, only requests carrying exactly that Authorization header; with
+        ``method``, only requests of that method."""
         with self.lock:
-            self.script[(path, authorization)] = list(answers)
+            self.script[(method, path, authorization)] = list(answers)
 
     def requests_to(self, path: str) -> list[Seen]:
         return [s for s in self.seen if s.path.split("?")[0] == path]

@@ -233,10 +233,14 @@ def test_cache_digest_tag_and_refresh(populated_registry: Populated, tmp_path: P
     assert requests_logged(trusted.stderr) == []
     assert json.loads(trusted.stdout) == json.loads(warm.stdout)
     (note,) = [line for line in trusted.stderr.splitlines() if line.startswith("note:")]
-    assert note.startswith("note: 1 image tag(s) answered from the cache without asking the registry (checked up to ")
+    assert note.startswith(
+        "note: 1 image tag(s) answered from the cache without asking the registry (checked up to "
+    )
     assert note.endswith(" ago; tag answers are trusted for 5m00s); --refresh asks again")
     # --refresh asks again for the tag even then: one HEAD.
-    refreshed = run(env, "-v", "inspect", "--tag-cache-ttl", "5m", "--refresh", multi, by_digest, "-o", "json")
+    refreshed = run(
+        env, "-v", "inspect", "--tag-cache-ttl", "5m", "--refresh", multi, by_digest, "-o", "json"
+    )
     assert requests_logged(refreshed.stderr) == [head]
     assert "note:" not in refreshed.stderr
     assert json.loads(refreshed.stdout) == json.loads(warm.stdout)

@@ -281,17 +281,20 @@ def _report(result: Result, target: Reference, file_output: str) -> int:
 
     rows = [[r.platform, r.digest or "failed", f"{r.seconds:.1f}"] for r in result.rows]
     click.echo(render(("PLATFORM", "DIGEST", "SECONDS"), rows), err=True, nl=False)
+    from ..safetext import printable
+
     failed = [r for r in result.rows if r.error]
     for row in failed:
-        click.echo(f"error: [{row.platform}] {row.error}", err=True)
+        click.echo(printable(f"error: [{row.platform}] {row.error}"), err=True)
+    for warning in result.warnings:
+        click.echo(printable(f"warning: {warning}"), err=True)
     if result.final is None:
+        left = f" (the incomplete image is left under {result.left.tag})" if result.left is not None else ""
         click.echo(
-            f"error: {len(failed)} of {len(result.rows)} build(s) failed; nothing pushed as {target}",
+            f"error: {len(failed)} of {len(result.rows)} build(s) failed; nothing pushed as {target}{left}",
             err=True,
         )
         return EXIT_PROBLEM
-    for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
     if not result.pushed:
         click.echo(f"{target}: unchanged (the tag already points to this index)", err=True)
     final = result.final

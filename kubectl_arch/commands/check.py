@@ -294,20 +294,24 @@ def command(
             sys.stdout.write("".join(line + "\n" for line in block_lines(document, 0, Style())))
     elif results:
         sys.stdout.write(table(results, summary))
+    from ..safetext import printable
+
     for warning in warnings:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(printable(f"warning: {warning}"), err=True)
     _report([*resolution.findings, *notes])
     for r in failures:
-        click.echo(f"error: {r.workload.location}: {_failure(r)}", err=True)
+        click.echo(printable(f"error: {r.workload.location}: {_failure(r)}"), err=True)
     if output == "table":
         click.echo(_summary(results) if results else "no workloads found", err=True)
     return EXIT_PROBLEM if failures else EXIT_OK
 
 
 def _report(findings: Sequence[scanning.Finding]) -> int:
+    from ..safetext import printable
+
     code = EXIT_OK
     for finding in dict.fromkeys(findings):
-        click.echo(f"{finding.severity}: {finding}", err=True)
+        click.echo(printable(f"{finding.severity}: {finding}"), err=True)
         if finding.severity == "error":
             code = max(code, finding.exit_code or EXIT_PROBLEM)
     return code

@@ -72,11 +72,17 @@ def _platform_label(entry: Any) -> str:
 
 
 def table(infos: list[Any]) -> str:
+    """One block per image; every cell escaped, as registries wrote most of them."""
+    from ..safetext import printable
+
     blocks = []
     for info in infos:
-        head = f"{info.reference} -> {info.resolved.name}@{info.digest} ({info.media_type})"
+        head = printable(f"{info.reference} -> {info.resolved.name}@{info.digest} ({info.media_type})")
         rows = [("PLATFORM", "DIGEST", "MEDIA TYPE", "SIZE")]
-        rows.extend((_platform_label(e), e.digest, e.media_type, str(e.size)) for e in info.platforms)
+        rows.extend(
+            (printable(_platform_label(e)), printable(e.digest), printable(e.media_type), str(e.size))
+            for e in info.platforms
+        )
         widths = [max(len(r[i]) for r in rows) for i in range(3)]
         lines = [head]
         lines.extend(
@@ -174,10 +180,12 @@ def command(
     elif infos:
         sys.stdout.write(table(infos))
 
+    from ..safetext import printable
+
     code = EXIT_OK
     for result in results.values():
         if isinstance(result, Error):
-            click.echo(f"error: {result}", err=True)
+            click.echo(f"error: {printable(str(result))}", err=True)
             code = max(code, result.exit_code)
     lacking = 0
     for info in infos:
@@ -186,8 +194,10 @@ def command(
         if missing:
             lacking += 1
             click.echo(
-                f"error: image {info.reference} lacks {', '.join(map(str, missing))} "
-                f"(it has {plat.format_list(offered)})",
+                printable(
+                    f"error: image {info.reference} lacks {', '.join(map(str, missing))} "
+                    f"(it has {plat.format_list(offered)})"
+                ),
                 err=True,
             )
     if lacking:

@@ -120,10 +120,12 @@ def _placement(settings: config.PinSettings) -> pinning.Placement:
 
 def _report(findings: Iterable[scanning.Finding]) -> int:
     """Print findings to stderr (each once); return the exit code they call for."""
+    from ..safetext import printable
+
     code = EXIT_OK
     seen: set[str] = set()
     for finding in findings:
-        line = f"{finding.severity}: {finding}"
+        line = printable(f"{finding.severity}: {finding}")
         if line in seen:
             continue
         seen.add(line)
