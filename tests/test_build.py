@@ -414,3 +414,28 @@ def test_bad_input(registry: Registry, work: Path, args: tuple[str, ...], messag
                  *args)  # fmt: skip
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.splitlines()[-1] == message.replace("HOST", registry.host)
+
+
+def test_build_argument_values_are_never_printed(registry: Registry, work: Path) -> None:
+    secret = "npm_Tok3n-Secret"
+    ref = f"{registry.host}/fake/secret:v1"
+    proc = build(
+        work, "-t", ref, "--builder", "docker", "--platform", BOTH, "--context", "ctx",
+        "--build-arg", f"NPM_TOKEN={secret}", "--build-arg", "V=1",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert secret not in proc.stderr + proc.stdout
+    assert (
+        f"[linux/amd64] $ docker build --platform linux/amd64 -t {ref}_linux_amd64 --build-arg "
+        "NPM_TOKEN=REDACTED --build-arg V=REDACTED ctx"
+    ) in proc.stderr.splitlines()
+    # The builder received the value, and what it prints is masked too.
+    assert any(f"NPM_TOKEN={secret}" in argv for _, argv, _ in recorded(work))
+    script = custom(work, 'echo "token is $BUILD_ARGS"\n' + PUSH)
+    echoed = build(
+        work, "-t", f"{registry.host}/custom/secret:v1", "--custom-command", script, "--platform", BOTH,
+        "--context", "ctx", "--build-arg", f"NPM_TOKEN={secret}",
+    )  # fmt: skip
+    assert echoed.returncode == 0, echoed.stderr
+    assert secret not in echoed.stderr
+    assert "[linux/arm64] token is NPM_TOKEN=REDACTED" in echoed.stderr.splitlines()

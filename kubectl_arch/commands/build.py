@@ -178,7 +178,8 @@ def _write_artifacts(path: str, name: str, final: str) -> None:
     "--request-timeout",
     metavar="DURATION",
     default="",
-    help="Timeout of each registry and API server request, e.g. 30s (registry default 30s).",
+    help="Give up on a registry or API server request (headers and body) after this long, e.g. 30s "
+    "(registry default 10s).",
 )
 @registry_options(timeout=False)
 @log.verbose_option

@@ -171,7 +171,7 @@ def _failure(r: checks.WorkloadCheck) -> str:
     help="Read the cluster's nodes from FILE (kubectl get nodes -o json) instead of the API server.",
 )
 @cluster_options(
-    timeout_help="Give up on a request after this long, e.g. 30s or 2m: registry requests (default 30s) "
+    timeout_help="Give up on a request after this long, e.g. 30s or 2m: registry requests (default 10s) "
     "and API server requests (default 0: no limit)."
 )
 @registry_options(timeout=False)

@@ -37,8 +37,9 @@ Examples:
 """
 
 EPILOG = (
-    "Exit codes: 0 done; 1 (with --platform) an image lacks a requested platform; 2 usage or "
-    "input error; 3 an image could not be inspected (registry unreachable, not found, access denied)."
+    "Exit codes: 0 done; 1 an image lists no platform to run or an invalid one, or (with --platform) "
+    "lacks a requested platform; 2 usage or input error (an invalid reference); 3 an image could not "
+    "be inspected (registry unreachable or too slow, not found, access denied); 130 interrupted."
 )
 
 

@@ -182,7 +182,7 @@ def _report(findings: Iterable[scanning.Finding]) -> int:
     help="Also limit each workload to the platforms the cluster has Ready nodes for.",
 )
 @cluster_options(
-    timeout_help="Give up on a request after this long, e.g. 30s or 2m: registry requests (default 30s) "
+    timeout_help="Give up on a request after this long, e.g. 30s or 2m: registry requests (default 10s) "
     "and, with --cluster, API server requests (default 0: no limit)."
 )
 @click.option(
