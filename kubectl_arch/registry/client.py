@@ -269,9 +269,11 @@ class Client:
 
     @contextmanager
     def budget(self) -> Iterator[None]:
-        """Everything the calling thread asks inside ends within ``Options.deadline``: its
-        requests, their retries and the waits between them."""
-        with deadline.limit(self.options.deadline):
+        """Everything the calling thread asks inside ends within ``Options.deadline`` (or the
+        time a request and its retry may take, when that is longer): its requests, their
+        retries and the waits between them."""
+        options = self.options
+        with deadline.limit(max(options.deadline, options.timeout * (options.timeout_retries + 2))):
             yield
 
     def _send_once(
