@@ -59,12 +59,7 @@ def _multi_platform(plan: Plan, client: Client, target: Reference) -> Result:
         except (ConflictError, RegistryError) as exc:
             error = str(exc)
     if error or built is None:
-        left = None
-        try:
-            client.delete_tag(staged)
-        except RegistryError:
-            left = staged  # the registry cannot delete tags (or nothing was pushed)
-        return Result(None, (Row(name, "", outcome.seconds, error),), left=left)
+        return Result(None, (Row(name, "", outcome.seconds, error),), left=_leftover(client, staged))
     moved = stitch.move_tag(client, built, target)
     warnings: list[str] = []
     try:
@@ -73,6 +68,22 @@ def _multi_platform(plan: Plan, client: Client, target: Reference) -> Result:
         warnings.append(f"kept the temporary tag {temporary}: {exc}")
     rows = tuple(Row(str(c.platform), c.ref.digest, outcome.seconds) for c in children)
     return Result(moved.ref, rows, moved.pushed, tuple(warnings))
+
+
+def _leftover(client: Client, staged: Reference) -> Reference | None:
+    """Delete a temporary tag; ``staged`` when it is still there (registries that cannot
+    delete tags), None when it is gone or was never pushed."""
+    try:
+        client.delete_tag(staged)
+        return None
+    except RegistryError as exc:
+        if exc.status == 404:
+            return None
+    try:
+        client.head_manifest(staged)
+    except RegistryError as exc:
+        return None if exc.status == 404 else staged
+    return staged
 
 
 def run(plan: Plan, client: Client) -> Result:

@@ -346,6 +346,18 @@ def test_a_builder_that_built_the_wrong_architecture_is_caught(registry: Registr
     assert platforms_of(index_of(registry, f"custom/wrong-multi:{tmp}")) == ["linux/amd64", "linux/amd64"]
 
 
+def test_a_multi_platform_builder_that_pushes_nothing(registry: Registry, work: Path) -> None:
+    script = custom(work, 'echo "pushed nothing"\n')
+    ref = f"{registry.host}/custom/nothing:v1"
+    proc = build(
+        work, "-t", ref, "--custom-command", script, "--custom-multi-platform", "--platform", BOTH,
+        "--context", "ctx",
+    )  # fmt: skip
+    assert (proc.returncode, proc.stdout) == (1, "")
+    assert proc.stderr.splitlines()[-1] == f"error: 1 of 1 build(s) failed; nothing pushed as {ref}"
+    assert not tag_exists(registry, "custom/nothing:v1")
+
+
 def test_docker_index_format_and_platform_tags_deletion(registry: Registry, work: Path) -> None:
     script = custom(work, PUSH)
     ref = f"{registry.host}/custom/fmt:v1"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -89,6 +90,26 @@ def test_basic_with_docker_config_auths(basic_registry: Registry, tmp_path: Path
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)[0]["platforms"][0]["architecture"] == "arm64"
     assert_no_secret(proc)
+
+
+def test_a_docker_config_that_is_a_symbolic_link(basic_registry: Registry, tmp_path: Path) -> None:
+    """Dotfile managers link ~/.docker/config.json: it is read through the link."""
+    host = basic_registry.host
+    real = tmp_path / "dotfiles" / "docker.json"
+    real.parent.mkdir()
+    real.write_text(json.dumps({"auths": {host: basic_auth_entry()}}))
+    (tmp_path / "docker").mkdir()
+    (tmp_path / "docker" / "config.json").symlink_to(real)
+    proc = run(arch_env(tmp_path), "inspect", f"{host}/team/app:1")
+    assert proc.returncode == 0, proc.stderr
+    # A FIFO in its place is an error, not a hang.
+    (tmp_path / "docker" / "config.json").unlink()
+    os.mkfifo(tmp_path / "docker" / "config.json")
+    fifo = run(arch_env(tmp_path), "inspect", f"{host}/team/app:1")
+    assert fifo.returncode == 3
+    assert fifo.stderr == (
+        f"error: image {host}/team/app:1: {tmp_path / 'docker' / 'config.json'}: not a regular file\n"
+    )
 
 
 def test_basic_wrong_password(basic_registry: Registry, tmp_path: Path) -> None:

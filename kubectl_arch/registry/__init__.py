@@ -68,7 +68,7 @@ def tool_config() -> Settings:
 
     path = config_path()
     try:
-        raw = read_regular(path, 1 << 20)
+        raw = read_regular(path, 1 << 20, follow=True)
     except FileNotFoundError:
         return Settings()
     except NotRegular as exc:

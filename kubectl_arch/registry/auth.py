@@ -235,7 +235,7 @@ class CredentialStore:
 
             for path, docker in self._paths():
                 try:
-                    raw = read_regular(path, MAX_FILE)
+                    raw = read_regular(path, MAX_FILE, follow=True)
                 except FileNotFoundError:
                     continue
                 except NotRegular as exc:

@@ -43,16 +43,19 @@ class NotRegular(OSError):
     """A path that is not a regular file (a FIFO, a device, a directory, a link)."""
 
 
-def read_regular(path: str, limit: int, owner: int | None = None) -> bytes:
-    """The bytes of the regular file ``path``, never following a last symbolic link and
-    never blocking on a FIFO. NotRegular when it is not a regular file, is larger than
-    ``limit`` bytes, or (``owner`` given) belongs to another user; other OSErrors as raised."""
-    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+def read_regular(path: str, limit: int, owner: int | None = None, follow: bool = False) -> bytes:
+    """The bytes of the regular file ``path``, never blocking on a FIFO; a symbolic link is
+    followed only with ``follow`` (user files such as a Docker config, not cache entries).
+    NotRegular when it is not a regular file, is larger than ``limit`` bytes, or (``owner``
+    given) belongs to another user; other OSErrors as raised."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    if not follow:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
     try:
         fd = os.open(path, flags)
     except OSError as exc:
-        if os.path.islink(path):
-            raise NotRegular(f"{path} is a symbolic link") from None
+        if not follow and os.path.islink(path):
+            raise NotRegular("a symbolic link") from None
         raise exc from None
     try:
         info = os.fstat(fd)

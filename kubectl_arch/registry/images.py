@@ -195,6 +195,8 @@ class Inspector:
                 if cached is not None:
                     self.cache.put_tag(key, head.digest, cached[1])
                     return Manifest(cached[0], cached[1], head.digest), None
+                # What the HEAD named, by digest: the tag may move in between.
+                return self._remember(key, self.client.get_manifest(ref.with_digest(head.digest))), None
         return self._remember(key, self.client.get_manifest(ref)), None
 
     def _remember(self, key: str, found: Manifest) -> Manifest:
