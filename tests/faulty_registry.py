@@ -9,12 +9,14 @@ sent.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 from registry_util import free_port
 
@@ -122,6 +124,20 @@ class FaultyRegistry:
         ``method``, only requests of that method."""
         with self.lock:
             self.script[(method, path, authorization)] = list(answers)
+
+    def kubeconfig(self, path: Path, context: str = "faulty") -> Path:
+        """Write a kubeconfig at ``path`` whose context ``context`` is this server (plain
+        HTTP, a bearer token), for the API server side of the hostile tests."""
+        config = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "c", "cluster": {"server": f"http://{self.host}"}}],
+            "users": [{"name": "u", "user": {"token": "t"}}],
+            "contexts": [{"name": context, "context": {"cluster": "c", "user": "u"}}],
+            "current-context": context,
+        }
+        path.write_text(json.dumps(config))
+        return path
 
     def requests_to(self, path: str) -> list[Seen]:
         return [s for s in self.seen if s.path.split("?")[0] == path]

@@ -87,19 +87,7 @@ def test_one_sigint_ends_look_ups(tmp_path: Path, command: str) -> None:
 def test_one_sigint_ends_reading_the_cluster(tmp_path: Path) -> None:
     with faulty() as server:
         server.on("/api/v1/nodes", Answer(stall=300))
-        kubeconfig = tmp_path / "kubeconfig"
-        kubeconfig.write_text(
-            json.dumps(
-                {
-                    "apiVersion": "v1",
-                    "kind": "Config",
-                    "clusters": [{"name": "c", "cluster": {"server": f"http://{server.host}"}}],
-                    "users": [{"name": "u", "user": {"token": "t"}}],
-                    "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
-                    "current-context": "c",
-                }
-            )
-        )
+        kubeconfig = server.kubeconfig(tmp_path / "kubeconfig", "c")
         env = arch_env(tmp_path, KUBECONFIG=str(kubeconfig))
         code, elapsed, stderr = interrupted(["nodes"], env, lambda: len(server.seen) >= 1)
         assert code == 130, stderr

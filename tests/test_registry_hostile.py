@@ -434,19 +434,7 @@ def test_a_dripping_api_server_fails_after_about_the_timeout(tmp_path: Path) -> 
             "/api/v1/nodes",
             Answer(200, nodes, {"Content-Type": "application/json"}, drip=0.5, head_first=True),
         )
-        kubeconfig = tmp_path / "kubeconfig"
-        kubeconfig.write_text(
-            json.dumps(
-                {
-                    "apiVersion": "v1",
-                    "kind": "Config",
-                    "clusters": [{"name": "c", "cluster": {"server": f"http://{server.host}"}}],
-                    "users": [{"name": "u", "user": {"token": "t"}}],
-                    "contexts": [{"name": "drip", "context": {"cluster": "c", "user": "u"}}],
-                    "current-context": "drip",
-                }
-            )
-        )
+        kubeconfig = server.kubeconfig(tmp_path / "kubeconfig", "drip")
         env = arch_env(tmp_path, KUBECONFIG=str(kubeconfig))
         start = time.monotonic()
         proc = run(env, "nodes", "--request-timeout", "2s")
