@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from typing import Any, NamedTuple
 
 from .. import log
@@ -265,24 +265,20 @@ class Inspector:
             futures: dict[Future[ImageInfo], str] = {
                 pool.submit(self._lookup, group[0], refs[group[0]]): key for key, group in by_key.items()
             }
-            pending = set(futures)
-            while pending:
-                # A timeout, so that the main thread keeps taking signals (Ctrl-C) at once.
-                finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    group = by_key[futures[future]]
-                    try:
-                        info = future.result()
-                        for text in group:
-                            results[text] = info._replace(reference=text)
-                    except Error as exc:
-                        for text in group:
-                            results[text] = (
-                                exc if text == group[0] else type(exc)(str(exc).replace(group[0], text, 1))
-                            )
-                    done += 1
-                    if progress is not None:
-                        progress(done, total)
+            for future in as_completed(futures):
+                group = by_key[futures[future]]
+                try:
+                    info = future.result()
+                    for text in group:
+                        results[text] = info._replace(reference=text)
+                except Error as exc:
+                    for text in group:
+                        results[text] = (
+                            exc if text == group[0] else type(exc)(str(exc).replace(group[0], text, 1))
+                        )
+                done += 1
+                if progress is not None:
+                    progress(done, total)
         finally:
             # On an interrupt, do not wait for look-ups blocked in the network: the process
             # exits without them.
