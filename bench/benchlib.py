@@ -28,6 +28,22 @@ class BenchError(Exception):
     """The benchmark could not run (missing tool, failing command, unexpected output)."""
 
 
+class Skipped(Exception):
+    """The benchmark has nothing to measure here: ``name: skipped (why) SKIPPED``, exit 0."""
+
+    def __init__(self, name: str, why: str) -> None:
+        super().__init__(why)
+        self.name = name
+
+
+def require_corpus(name: str, path: Path) -> Path:
+    """``path`` in the shared corpus of real-world manifests (``../shared/corpus``, beside the
+    checkout, as in CI); the benchmark ``name`` is skipped, saying why, when it is absent."""
+    if not path.exists():
+        raise Skipped(name, f"{path} is absent (the shared corpus lives beside the checkout, not in it)")
+    return path
+
+
 @dataclass
 class Sample:
     wall: float  # seconds
@@ -140,9 +156,12 @@ def parser(description: str, runs: int) -> argparse.ArgumentParser:
 
 
 def main_wrapper(body: Callable[[], None]) -> None:
-    """Run ``body()``; exit 1 with a message when the benchmark cannot run."""
+    """Run ``body()``; exit 1 with a message when the benchmark cannot run, 0 with a SKIPPED
+    line when it has nothing to measure here."""
     try:
         body()
+    except Skipped as exc:
+        print(f"{exc.name}: skipped: {exc} SKIPPED")
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(1)

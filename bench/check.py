@@ -54,6 +54,7 @@ def main() -> None:
     opts = args.parse_args()
     arch = b.require("kubectl-arch")
     kubectl = b.require("kubectl")
+    b.require_corpus("check", RELEASE)
     with tempfile.TemporaryDirectory(prefix="bench-check-") as tmp:
         home = Path(tmp)
         registry = start_registry(home / "registry")

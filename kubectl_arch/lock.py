@@ -75,7 +75,8 @@ class Lock:
             )
         if entry is None:
             return ConflictError(
-                f"image {text}: not in lock file {self.path}; update it with --lock {self.path}"
+                f"image {text}: not in lock file {self.path}; "
+                f"update it with kubectl arch pin --lock {self.path}"
             )
         try:
             platforms = tuple(index.entry_from_json(p) for p in entry["platforms"])
@@ -89,7 +90,9 @@ def load(path: str) -> Lock:
         with open(path, "rb") as handle:
             document = json.loads(handle.read())
     except FileNotFoundError:
-        raise InputError(f"{path}: no such lock file (write one with --lock {path})") from None
+        raise InputError(
+            f"{path}: no such lock file (write one with kubectl arch pin --lock {path})"
+        ) from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except ValueError as exc:

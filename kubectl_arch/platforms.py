@@ -138,6 +138,11 @@ def parse(text: str) -> Platform:
     raw = text.strip()
     if not raw:
         raise PlatformError("empty platform; expected os/arch[/variant], e.g. linux/arm64")
+    words = raw.replace(";", " ").replace("|", " ").split()
+    if len(words) > 1:  # several platforms, not separated as --platform takes them
+        fixed = [_corrected(w) for w in words]
+        hint = f"; did you mean {','.join(fixed)}?" if all(fixed) else ""
+        raise PlatformError(f"invalid platform {raw!r}: separate platforms with commas{hint}")
     parts = raw.split("/")
     if len(parts) == 1:
         hint = ""
@@ -180,6 +185,16 @@ def parse(text: str) -> Platform:
             f"invalid platform {raw!r}: unknown variant {variant!r} for {norm.architecture} (known: {listed})"
         )
     return norm
+
+
+def _corrected(text: str) -> str:
+    """``text`` as a platform, or what its error suggests instead ("" when nothing)."""
+    try:
+        return str(parse(text))
+    except PlatformError as exc:
+        message = str(exc)
+        start = message.rfind("; did you mean ")
+        return message[start + len("; did you mean ") : -1] if start >= 0 else ""
 
 
 def parse_list(values: Iterable[str]) -> frozenset[Platform]:

@@ -118,7 +118,10 @@ def resolve(
     settings: Any,
     scans: Iterable[Any],
     progress: Callable[[int, int], None] | None = None,
+    command: str = "pin",
 ) -> Resolution:
+    """The platforms of every image of ``scans``, for ``command`` (pin or check: how the
+    failure summary words what did not happen)."""
     from . import pin
     from .manifest import scan as scanning
 
@@ -169,10 +172,12 @@ def resolve(
             )
     if any(f.severity == "error" for f in findings):
         flag = "--on-unknown-image=skip or --on-unknown-image=assume:os/arch[,...]"
+        done, does = ("checked", "checks") if command == "check" else ("pinned", "pins")
         findings.append(
             scanning.Finding(
                 "error",
-                f"{len(findings)} image(s) could not be looked up; nothing was pinned ({flag} pins the rest)",
+                f"{len(findings)} image(s) could not be looked up; "
+                f"nothing was {done} ({flag} {does} the rest)",
                 exit_code=findings[0].exit_code,
             )
         )

@@ -165,7 +165,12 @@ def test_unknown_images(tmp_path: Path, populated_registry: Populated) -> None:
     missing = populated_registry.ref("no/such:image")
     failed = check(tmp_path, WEB.format(image=missing))
     assert failed.returncode == 3
-    assert "could not be looked up" in failed.stderr
+    assert failed.stdout == ""
+    # check pins nothing: the summary says what was not done, and what checks the rest.
+    assert failed.stderr.splitlines()[-1] == (
+        "error: 1 image(s) could not be looked up; nothing was checked (--on-unknown-image=skip or "
+        "--on-unknown-image=assume:os/arch[,...] checks the rest)"
+    )
     skipped = check(tmp_path, WEB.format(image=missing), "--on-unknown-image=skip")
     assert skipped.returncode == 0, skipped.stderr
     assert "warning:" in skipped.stderr and "not checked:" in skipped.stderr
@@ -257,3 +262,31 @@ def test_under_real_kpt_as_a_validator(tmp_path: Path) -> None:
     proc, _ = kpt_check(tmp_path, tolerated, "platform=linux/arm64", "lock=platforms.lock")
     assert proc.returncode != 0
     assert "ResourceList functionConfig ConfigMap: lock: not an option of check" in proc.stderr
+
+
+def test_unknown_image_as_a_krm_validator_is_a_result_naming_config_keys(
+    tmp_path: Path, populated_registry: Populated
+) -> None:
+    missing = populated_registry.ref("no/such:image")
+    resource_list = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n" + "".join(
+        ("- " if i == 0 else "  ") + line + "\n"
+        for i, line in enumerate(WEB.format(image=missing).splitlines())
+    )
+    proc = arch(tmp_path, "check", "--nodes-file", str(GKE), stdin=resource_list)
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stdout.startswith(resource_list)  # items unchanged, results appended
+    messages = [r["message"] for r in __import__("yaml").safe_load(proc.stdout)["results"]]
+    assert messages[1:] == [
+        "1 image(s) could not be looked up; nothing was checked (on-unknown-image=skip or "
+        "on-unknown-image=assume:os/arch[,...] checks the rest)"
+    ]
+    assert messages[0].startswith(f"image {missing}: ")
+
+
+def test_cluster_hint_points_at_nodes_file(tmp_path: Path) -> None:
+    proc = arch(tmp_path, "check", "--platform", "linux/arm64", stdin=WEB.format(image="nginx:1.27"))
+    assert (proc.returncode, proc.stdout) == (3, "")
+    assert proc.stderr == (
+        "error: no kubeconfig: ~/.kube/config names no existing file and this is not a pod in a cluster; point --kubeconfig or $KUBECONFIG at one (or log in to the cluster), "
+        "or give the nodes with --nodes-file FILE (kubectl get nodes -o json > FILE)\n"
+    )

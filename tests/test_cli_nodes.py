@@ -236,7 +236,7 @@ def test_rbac_forbidden(tmp_path: Path, gke: ApiServer, kubeconfig: Path) -> Non
     assert (proc.returncode, proc.stdout) == (3, "")
     assert proc.stderr == (
         f'error: API server {gke.url} (context "test") refused to list nodes (403 Forbidden: nodes is forbidden: User "ci-admin" cannot list resource "nodes" in API group "" at the cluster scope); '
-        "ask a cluster administrator for permission to list nodes (a ClusterRole with verb list on nodes), or give the platforms with --platform instead of reading them from the cluster\n"
+        "ask a cluster administrator for permission to list nodes (a ClusterRole with verb list on nodes)\n"
     )
 
 
@@ -257,7 +257,7 @@ def test_no_kubeconfig(tmp_path: Path) -> None:
     assert proc.returncode == 3
     assert proc.stderr == (
         "error: no kubeconfig: ~/.kube/config names no existing file and this is not a pod in a cluster; "
-        "point --kubeconfig or $KUBECONFIG at one (or log in to the cluster), or give the platforms with --platform\n"
+        "point --kubeconfig or $KUBECONFIG at one (or log in to the cluster)\n"
     )
     missing = tmp_path / "nope"
     proc = arch(tmp_path, "nodes", "--kubeconfig", str(missing))

@@ -340,9 +340,20 @@ def test_rbac_forbidden_is_a_remote_failure(
         f'error: API server {gke.url} (context "test") refused to list nodes (403 Forbidden: '
     )
     assert proc.stderr.endswith(
-        "or give the platforms with --platform instead of reading them from the cluster\n"
+        "(a ClusterRole with verb list on nodes), or leave out --cluster to pin without the cluster's platforms\n"
     )
     assert app.read_text() == APP
+
+
+def test_without_a_kubeconfig_the_hint_is_to_leave_out_cluster(tmp_path: Path, app: Path) -> None:
+    # --platform is already given: the way out is to pin without the cluster, not --platform.
+    proc = arch(tmp_path, "pin", "--platform", BOTH, "--cluster", "-f", str(app))
+    assert (proc.returncode, proc.stdout) == (3, "")
+    assert proc.stderr == (
+        "error: no kubeconfig: ~/.kube/config names no existing file and this is not a pod in a cluster; "
+        "point --kubeconfig or $KUBECONFIG at one (or log in to the cluster), or leave out --cluster to pin "
+        "without the cluster's platforms\n"
+    )
 
 
 @pytest.mark.parametrize(
@@ -420,6 +431,23 @@ def test_krm_remote_failure_is_a_result(tmp_path: Path, gke: ApiServer, kubeconf
     assert result["message"].startswith(
         f'API server {gke.url} (context "test") refused to list nodes (403 Forbidden: '
     )
+    # The way out is named as the functionConfig spells it.
+    assert result["message"].endswith(
+        "(a ClusterRole with verb list on nodes), or leave out cluster to pin without the cluster's platforms"
+    )
+
+
+def test_krm_without_a_kubeconfig_names_the_config_keys(tmp_path: Path) -> None:
+    config = "functionConfig:\n  apiVersion: kubectl-arch.dev/v1alpha1\n  kind: PlatformPin\n  platforms: [linux/arm64]\n  cluster: true\n"
+    proc = arch(tmp_path, "pin", stdin=resource_list(config))
+    assert proc.returncode == 3
+    (result,) = yaml.safe_load(proc.stdout)["results"]
+    assert result == {
+        "message": "no kubeconfig: ~/.kube/config names no existing file and this is not a pod in a cluster; "
+        "point kubeconfig or $KUBECONFIG at one (or log in to the cluster), or leave out cluster to pin "
+        "without the cluster's platforms",
+        "severity": "error",
+    }
 
 
 @pytest.mark.parametrize(

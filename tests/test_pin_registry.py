@@ -232,7 +232,7 @@ def test_lock_then_locked_needs_no_network(tmp_path: Path) -> None:
     missing = run(env, "pin", "--locked", str(lock), stdin=deployment("x", "nginx:1.27"))
     assert missing.returncode == 1
     assert missing.stderr.splitlines()[0] == (
-        f"error: image nginx:1.27: not in lock file {lock}; update it with --lock {lock}"
+        f"error: image nginx:1.27: not in lock file {lock}; update it with kubectl arch pin --lock {lock}"
     )
 
 
@@ -279,7 +279,7 @@ def test_unknown_images(populated_registry: Populated, tmp_path: Path) -> None:
         (("--on-unknown-image", "ignore"), "error: --on-unknown-image: invalid value 'ignore'; use fail, skip or assume:os/arch[,os/arch...]"),
         (("--on-unknown-image", "assume:arm64"), "error: --on-unknown-image: invalid platform 'arm64': expected os/arch[/variant]; did you mean linux/arm64?"),
         (("--lock", "x.lock", "--check"), "error: --lock writes a file; it cannot be combined with --check"),
-        (("--locked", "/nonexistent.lock"), "error: /nonexistent.lock: no such lock file (write one with --lock /nonexistent.lock)"),
+        (("--locked", "/nonexistent.lock"), "error: /nonexistent.lock: no such lock file (write one with kubectl arch pin --lock /nonexistent.lock)"),
     ],
 )  # fmt: skip
 def test_option_errors(tmp_path: Path, args: tuple[str, ...], message: str) -> None:

@@ -36,8 +36,7 @@ SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 # the same for kubectl); reading waits as long as the server takes.
 CONNECT_TIMEOUT = 30.0
 NO_ACCESS_HINT = (
-    "ask a cluster administrator for permission to list nodes (a ClusterRole with verb list on "
-    "nodes), or give the platforms with --platform instead of reading them from the cluster"
+    "ask a cluster administrator for permission to list nodes (a ClusterRole with verb list on nodes)"
 )
 
 
@@ -50,6 +49,10 @@ class Options(NamedTuple):
     context: str | None = None
     selector: str | None = None
     request_timeout: str | None = None  # as kubectl takes it: "0", "30", "1m30s"
+    # For hints, in the words of the command reading the cluster: what to do instead of reading
+    # it ("give the nodes with --nodes-file FILE"; "": nothing) and its context flag.
+    instead: str = ""
+    context_flag: str = "--context"
 
 
 class Listing(NamedTuple):
@@ -106,6 +109,16 @@ def _names(config: Any, section: str) -> list[str]:
     return [str(i.get("name")) for i in items or () if isinstance(i, dict) and i.get("name")]
 
 
+def context_names(kubeconfig: str | None = None) -> list[str]:
+    """The context names of the kubeconfig (``--kubeconfig``, else ``$KUBECONFIG`` merged, else
+    ``~/.kube/config``), for hints; empty when there is none or it cannot be read."""
+    try:
+        paths, _ = _kubeconfig_paths(kubeconfig)
+        return list(dict.fromkeys(n for p in paths for n in _names(_read_yaml(p), "contexts")))
+    except ClusterError:
+        return []
+
+
 class _Connection(NamedTuple):
     client: Any  # kubernetes.client.ApiClient
     context: str
@@ -141,7 +154,7 @@ def _first_line(text: str) -> str:
 
 
 def _configure_from_kubeconfig(
-    paths: list[str], where: str, context: str | None, temp_dir: str, configuration: Any
+    paths: list[str], where: str, context: str | None, temp_dir: str, configuration: Any, flag: str
 ) -> str:
     from kubernetes.config import kube_config
     from kubernetes.config.config_exception import ConfigException
@@ -158,12 +171,12 @@ def _configure_from_kubeconfig(
         context = next((str(d["current-context"]) for _, d in files if d.get("current-context")), None)
         if context is None:
             raise ClusterError(
-                f"kubeconfig {where} sets no current-context; use --context NAME (contexts: {listed})"
+                f"kubeconfig {where} sets no current-context; use {flag} NAME (contexts: {listed})"
             )
         if context not in contexts:
             raise ClusterError(
                 f'kubeconfig {where}: current-context "{context}" is not one of its contexts ({listed}); '
-                "use --context NAME"
+                f"use {flag} NAME"
             )
     elif context not in contexts:
         raise ClusterError(f'context "{context}" not found in kubeconfig {where} (contexts: {listed})')
@@ -220,7 +233,9 @@ def _connect(options: Options, temp_dir: str) -> _Connection:
     paths, where = _kubeconfig_paths(options.kubeconfig)
     configuration = type.__call__(client.Configuration)  # not a copy of the process-wide default
     if paths:
-        context = _configure_from_kubeconfig(paths, where, options.context, temp_dir, configuration)
+        context = _configure_from_kubeconfig(
+            paths, where, options.context, temp_dir, configuration, options.context_flag
+        )
     elif _in_cluster() and not options.context:
         _configure_in_cluster(configuration)
         context = "in-cluster"
@@ -231,8 +246,8 @@ def _connect(options: Options, temp_dir: str) -> _Connection:
     else:
         raise ClusterError(
             f"no kubeconfig: {where} names no existing file and this is not a pod in a cluster; "
-            "point --kubeconfig or $KUBECONFIG at one (or log in to the cluster), or give the platforms "
-            "with --platform"
+            "point --kubeconfig or $KUBECONFIG at one (or log in to the cluster)"
+            + (f", or {options.instead}" if options.instead else "")
         )
     import urllib3
 
@@ -263,7 +278,9 @@ def _status_message(body: bytes) -> str:
     return ""
 
 
-def _http_error(conn: _Connection, code: int, reason: str, body: bytes, selector: str | None) -> Exception:
+def _http_error(
+    conn: _Connection, code: int, reason: str, body: bytes, selector: str | None, instead: str = ""
+) -> Exception:
     message = _status_message(body)
     said = f": {message}" if message else ""
     where = f'API server {conn.server} (context "{conn.context}")'
@@ -273,7 +290,8 @@ def _http_error(conn: _Connection, code: int, reason: str, body: bytes, selector
             "kubeconfig's token or credential plugin"
         )
     if code == 403:
-        return ClusterError(f"{where} refused to list nodes (403 Forbidden{said}); {NO_ACCESS_HINT}")
+        hint = NO_ACCESS_HINT + (f", or {instead}" if instead else "")
+        return ClusterError(f"{where} refused to list nodes (403 Forbidden{said}); {hint}")
     if code == 400 and selector:
         return InputError(f"-l/--selector {selector!r}: the API server rejected it{said}")
     return ClusterError(f"{where} answered listing nodes with {code} {reason}{said}")
@@ -340,7 +358,9 @@ def _pages(conn: _Connection, options: Options, timeout: float | None) -> Iterat
         if response.status == 410 and token:
             raise _Expired()
         if not 200 <= response.status <= 299:
-            raise _http_error(conn, response.status, response.reason or "", body, options.selector)
+            raise _http_error(
+                conn, response.status, response.reason or "", body, options.selector, options.instead
+            )
         try:
             page = json.loads(body)
         except ValueError:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import click
 
 from .. import checks, config, log
-from ..errors import EXIT_OK, EXIT_PROBLEM, InputError
+from ..errors import EXIT_OK, EXIT_PROBLEM, InputError, RemoteError
 from ..manifest import files as manifests
 from ..manifest import scan as scanning
 from . import (
@@ -218,7 +218,7 @@ def command(
         selector=selector or "",
     )
     from .. import resolve
-    from ..manifest.workloads import KindError, Kinds, parse_declaration
+    from ..manifest.workloads import KindError, parse_declaration
 
     for value in settings.pod_template_paths:
         try:
@@ -228,62 +228,16 @@ def command(
     resolve.check(settings)
 
     sources = manifests.read_sources(filenames, recursive)
-    resource_list = None
     if len(sources) == 1 and sources[0].path is None:
         from .. import krm
 
         span = krm.resource_list_span(sources[0].text)
         if span is not None:
-            resource_list = span
-            # Options in the functionConfig (kpt fn eval ... -- key=value), flags taking precedence.
-            where = "ResourceList functionConfig"
-            given = config.from_object(krm.function_config(sources[0].text, span), where, "check")
-            settings = given.overridden_by(settings)
-            resolve.check(settings)
-            if nodes_file and (settings.kubeconfig or settings.context or settings.selector):
-                raise InputError(f"{where}: kubeconfig, context and selector do not apply with --nodes-file")
-    kinds = Kinds.parse(settings.pod_template_paths)
-    scans = [scanning.scan(s.text, s.name, kinds) for s in sources]
-    input_findings = [f for s in scans for f in s.findings]
-
-    from ._registry import progress_meter
-
-    progress = (
-        progress_meter(len(resolve.images_of(scans))) if resolve.mode(settings) == resolve.REGISTRY else None
-    )
-    resolution = resolve.resolve(settings, scans, progress)
-    if resolution.failed or any(f.severity == "error" for f in input_findings):
-        return _report([*input_findings, *resolution.findings])
-
-    if nodes_file:
-        nodes, warnings = _read_nodes_file(nodes_file)
-    else:
-        from ..cluster import client as cluster
-
-        listing = cluster.read_nodes(
-            cluster.Options(
-                settings.kubeconfig or None,
-                settings.context or None,
-                settings.selector or None,
-                settings.request_timeout or None,
-            )
-        )
-        nodes, warnings = list(listing.nodes), list(listing.warnings)
-
-    results = checks.check(
-        (w for s in scans for w in s.workloads), resolution.supported, resolution.unknown, nodes
-    )
-    summary = checks.summarize(nodes)
-    failures = [r for r in results if r.fits is False]
-    notes = [
-        scanning.Finding("warning", f"not checked: {r.unknown}", r.workload.location)
-        for r in results
-        if r.fits is None
-    ]
-
-    if resource_list is not None:
-        return _krm_output(sources[0], resource_list, results, [*resolution.findings, *notes])
-
+            return _validate(sources[0], span, settings, nodes_file)
+    judged = _judge(sources, settings, nodes_file, filenames)
+    if judged.failed:
+        return _report(judged.findings)
+    results, summary = judged.results, judged.summary
     if output in ("json", "yaml"):
         document = checks.to_json(results, summary)
         if output == "json":
@@ -296,14 +250,97 @@ def command(
         sys.stdout.write(table(results, summary))
     from ..safetext import printable
 
-    for warning in warnings:
+    for warning in judged.warnings:
         click.echo(printable(f"warning: {warning}"), err=True)
-    _report([*resolution.findings, *notes])
+    _report(judged.findings)
+    failures = [r for r in results if r.fits is False]
     for r in failures:
         click.echo(printable(f"error: {r.workload.location}: {_failure(r)}"), err=True)
-    if output == "table":
-        click.echo(_summary(results) if results else "no workloads found", err=True)
+    if output == "table" and results:
+        click.echo(_summary(results), err=True)
     return EXIT_PROBLEM if failures else EXIT_OK
+
+
+class _Judged(NamedTuple):
+    results: list[checks.WorkloadCheck]
+    summary: checks.ClusterSummary
+    warnings: list[str]  # about the nodes
+    findings: list[scanning.Finding]  # input and look-up errors (then ``failed``), warnings
+    failed: bool = False
+
+
+def _judge(
+    sources: Sequence[manifests.Source], settings: config.PinSettings, nodes_file: str, inputs: Sequence[str]
+) -> _Judged:
+    """Every workload of ``sources`` (read from ``inputs``) against the cluster's nodes
+    (``failed`` when the input or the image look-ups failed: then nothing is judged)."""
+    from .. import resolve
+    from ..manifest.workloads import Kinds
+
+    kinds = Kinds.parse(settings.pod_template_paths)
+    scans = [scanning.scan(s.text, s.name, kinds) for s in sources]
+    input_findings = [f for s in scans for f in s.findings]
+
+    from ._registry import progress_meter
+
+    progress = (
+        progress_meter(len(resolve.images_of(scans))) if resolve.mode(settings) == resolve.REGISTRY else None
+    )
+    resolution = resolve.resolve(settings, scans, progress, command="check")
+    if resolution.failed or any(f.severity == "error" for f in input_findings):
+        return _Judged([], checks.summarize([]), [], [*input_findings, *resolution.findings], failed=True)
+
+    if nodes_file:
+        nodes, warnings = _read_nodes_file(nodes_file)
+    else:
+        from ..cluster import client as cluster
+
+        listing = cluster.read_nodes(
+            cluster.Options(
+                settings.kubeconfig or None,
+                settings.context or None,
+                settings.selector or None,
+                settings.request_timeout or None,
+                instead="give the nodes with --nodes-file FILE (kubectl get nodes -o json > FILE)",
+            )
+        )
+        nodes, warnings = list(listing.nodes), list(listing.warnings)
+
+    results = checks.check(
+        (w for s in scans for w in s.workloads), resolution.supported, resolution.unknown, nodes
+    )
+    notes = [
+        scanning.Finding("warning", f"not checked: {r.unknown}", r.workload.location)
+        for r in results
+        if r.fits is None
+    ]
+    if not results:
+        notes.append(scanning.Finding("warning", scanning.no_workloads(inputs, "check")))
+    return _Judged(results, checks.summarize(nodes), warnings, [*resolution.findings, *notes])
+
+
+def _validate(source: manifests.Source, span: Any, flags: config.PinSettings, nodes_file: str) -> int:
+    """As a KRM validator: the ResourceList unchanged, with a result per failing workload and per
+    failure (a bad functionConfig's too), options named as the functionConfig spells them."""
+    from .. import krm, resolve
+
+    spelling = config.Spelling({})
+    results: list[checks.WorkloadCheck] = []
+    try:
+        function_config = krm.function_config(source.text, span)
+        spelling = config.Spelling.of(function_config, flags)
+        # Options in the functionConfig (kpt fn eval ... -- key=value), flags taking precedence.
+        where = "ResourceList functionConfig"
+        settings = config.from_object(function_config, where, "check").overridden_by(flags)
+        resolve.check(settings)
+        if nodes_file and (settings.kubeconfig or settings.context or settings.selector):
+            raise InputError(f"{where}: kubeconfig, context and selector do not apply with --nodes-file")
+        judged = _judge([source], settings, nodes_file, ["ResourceList"])
+        results = judged.results
+        findings = [*judged.findings, *(scanning.Finding("warning", w) for w in judged.warnings)]
+    except (InputError, RemoteError) as exc:
+        findings = [scanning.Finding("error", str(exc), exit_code=exc.exit_code)]
+    return _krm_output(source, span, results, [f._replace(message=spelling(f.message)) for f in findings])
 
 
 def _report(findings: Sequence[scanning.Finding]) -> int:

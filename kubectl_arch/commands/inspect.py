@@ -58,12 +58,16 @@ def _references(
             except KindError as exc:
                 raise InputError(f"--pod-template-path: {exc}") from None
         kinds = Kinds.parse(paths)
+        scans = []
         for source in manifests.read_sources(filenames, recursive):
             scan = scanning.scan(source.text, source.name, kinds)
             errors = [f for f in scan.findings if f.severity == "error"]
             if errors:
                 raise InputError(str(errors[0]))
             found.extend(c.image for w in scan.workloads for c in w.containers)
+            scans.append(scan)
+        if scanning.holds_no_workload(scans):
+            click.echo(f"warning: {scanning.no_workloads(filenames, 'inspect')}", err=True)
     return list(dict.fromkeys(r.strip() for r in found if r.strip()))
 
 
@@ -153,10 +157,11 @@ def command(
     except plat.PlatformError as exc:
         raise InputError(f"--platform: {exc}") from None
     references = _references(refs, filenames, recursive, pod_template_paths)
-    if not references:
-        if filenames:
-            raise InputError("no images found: the manifests hold no workloads")
+    if not references and not filenames:
         raise click.UsageError("no images: give references (nginx:1.27) or manifests with -f")
+    if not references:  # manifests without workloads: nothing to look up, not an error
+        sys.stdout.write({"json": "[]\n", "yaml": "[]\n"}.get(output, ""))
+        return EXIT_OK
 
     from .. import registry
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import click
@@ -111,6 +111,7 @@ def _placement(settings: config.PinSettings) -> pinning.Placement:
             settings.context or None,
             settings.selector or None,
             settings.request_timeout or None,
+            instead="leave out --cluster to pin without the cluster's platforms",
         )
     )
     if taints is not None:
@@ -285,7 +286,7 @@ def command(
             output, findings = krm.process(sources[0].text, span, flags, _resolve, _placement)
             sys.stdout.buffer.write(sources[0].encode(output))
             return _report(findings)
-    return _pin_streams(sources, flags, in_place=in_place, show_diff=show_diff, check=check)
+    return _pin_streams(sources, flags, in_place=in_place, show_diff=show_diff, check=check, inputs=filenames)
 
 
 def _check_declaration(value: str) -> None:
@@ -304,6 +305,7 @@ def _pin_streams(
     in_place: bool,
     show_diff: bool,
     check: bool,
+    inputs: Sequence[str] = (),
 ) -> int:
     from ..manifest.workloads import Kinds
 
@@ -324,7 +326,10 @@ def _pin_streams(
         )
         for s in scans
     ]
-    code = _report([*resolution.findings, *(f for o in outcomes for f in o.findings)])
+    findings = [*resolution.findings, *(f for o in outcomes for f in o.findings)]
+    if scanning.holds_no_workload(scans):
+        findings.append(scanning.Finding("warning", scanning.no_workloads(inputs, "pin")))
+    code = _report(findings)
     if code != EXIT_OK:
         return code  # nothing is written when anything failed
     if settings.lock:

@@ -9,7 +9,7 @@ Faults are findings (:class:`Finding`) naming the file, document and object; not
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 from .. import affinity
@@ -322,3 +322,22 @@ def _scan_items(
             result,
             item=True,
         )
+
+
+def no_workloads(names: Sequence[str], verb: str) -> str:
+    """The warning of pin, check and inspect when their whole input (``names``, ``-`` for
+    stdin) holds no workload, which is not an error (exit 0):
+    ``svc.yaml: no workloads found, nothing to pin (...)``."""
+    where = ", ".join("<stdin>" if n == "-" else n for n in dict.fromkeys(names)) or "<stdin>"
+    return (
+        f"{where}: no workloads found, nothing to {verb} "
+        "(a workload kind of your own is declared with --pod-template-path)"
+    )
+
+
+def holds_no_workload(scans: Iterable[Scan]) -> bool:
+    """Whether ``scans`` found no workload and no faulty one."""
+    scans = list(scans)
+    return not any(s.workloads for s in scans) and not any(
+        f.severity == "error" for s in scans for f in s.findings
+    )
