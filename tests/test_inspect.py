@@ -360,3 +360,34 @@ def test_progress_only_on_a_terminal(populated_registry: Populated, tmp_path: Pa
     text = seen.decode()
     assert "looking up images: 1/5" in text and "looking up images: 5/5" in text
     assert text.endswith("\r")  # the line is erased at the end
+
+
+def test_windows_build_check(populated_registry: Populated, tmp_path: Path) -> None:
+    """--platform with a Windows host build accepts the images that build runs, by
+    containerd's rules: an ltsc2022 host runs ltsc2022 images only, an ltsc2025 host ltsc2022
+    ones too, an ltsc2019 host only ltsc2019 ones."""
+    reg = populated_registry
+    env = arch_env(tmp_path)
+    ltsc2019, ltsc2022 = reg.ref("win/iis:ltsc2019"), reg.ref("win/iis:ltsc2022")
+    every, single = reg.ref("win/servercore:all"), reg.ref("win/single:ltsc2019")
+    on_2022 = run(
+        env, "inspect", "--platform", "windows(10.0.20348)/amd64", ltsc2019, ltsc2022, every, single
+    )
+    assert on_2022.returncode == 1
+    assert on_2022.stderr.splitlines() == [
+        f"error: image {ltsc2019} lacks windows(10.0.20348)/amd64 (it has windows(10.0.17763.5458)/amd64)",
+        f"error: image {single} lacks windows(10.0.20348)/amd64 (it has windows(10.0.17763.5458)/amd64)",
+        "2 image(s) lack requested platforms",
+    ]
+    # crane's spelling; a 2025 host runs ltsc2022 images, not ltsc2019 ones
+    on_2025 = run(env, "inspect", "--platform", "windows/amd64:10.0.26100", ltsc2022, every, "-o", "json")
+    assert on_2025.returncode == 0, on_2025.stderr
+    on_2019 = run(env, "inspect", "--platform", "windows(10.0.17763)/amd64", ltsc2022, "-o", "json")
+    assert on_2019.stderr.splitlines()[0] == (
+        f"error: image {ltsc2022} lacks windows(10.0.17763)/amd64 (it has windows(10.0.20348.2227)/amd64)"
+    )
+    # without a build, any Windows amd64 image will do
+    assert run(env, "inspect", "--platform", "windows/amd64", ltsc2019, ltsc2022, single).returncode == 0
+    bad = run(env, "inspect", "--platform", "windows(ltsc2022)/amd64", ltsc2022)
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("error: --platform: invalid platform 'windows(ltsc2022)/amd64': Windows OS")
