@@ -5,16 +5,18 @@ A node's platform is what the scheduler matches: its ``kubernetes.io/os`` and
 ``kubernetes.io/arch`` labels, else the ``beta.kubernetes.io/*`` labels of older kubelets,
 else what the kubelet reports in ``status.nodeInfo``. Label values are kept as written
 (the scheduler compares them literally). Disagreements between these sources are reported.
+A Windows node's build is its ``node.kubernetes.io/windows-build`` label (``10.0.17763``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from . import quantity
 
 OS_LABEL = "kubernetes.io/os"
+WINDOWS_BUILD_LABEL = "node.kubernetes.io/windows-build"
 ARCH_LABEL = "kubernetes.io/arch"
 BETA_OS_LABEL = "beta.kubernetes.io/os"
 BETA_ARCH_LABEL = "beta.kubernetes.io/arch"
@@ -53,10 +55,17 @@ class NodeInfo(NamedTuple):
     memory: quantity.Quantity | None
     pool: str
     labels: Mapping[str, str]
+    windows_build: str = ""  # node.kubernetes.io/windows-build, "" when absent
 
     @property
     def platform(self) -> tuple[str, str]:
         return (self.os, self.architecture)
+
+    @property
+    def platform_spec(self) -> str:
+        """The platform for messages, with a Windows node's build as containerd writes it:
+        ``windows(10.0.20348)/amd64``, ``linux/arm64``."""
+        return format_platform(self.platform, self.windows_build)
 
     @property
     def schedulable(self) -> bool:
@@ -111,7 +120,8 @@ def _quantity(
     try:
         return quantity.parse(str(raw))
     except quantity.QuantityError:
-        warnings.append(f"node {name}: status.allocatable.{key} {raw!r} is not a quantity; not counted")
+        shown = repr(raw) if len(str(raw)) <= 40 else f"{str(raw)[:20]!r}... ({len(str(raw))} characters)"
+        warnings.append(f"node {name}: status.allocatable.{key} {shown} is not a quantity; not counted")
         return None
 
 
@@ -166,9 +176,37 @@ def from_object(obj: Any, warnings: list[str]) -> NodeInfo:
         memory=_quantity(name, allocatable, "memory", warnings),
         pool=pool_of(labels),
         labels=labels,
+        windows_build=labels.get(WINDOWS_BUILD_LABEL, "") if os == "windows" else "",
     )
 
 
-def format_platform(platform: tuple[str, str]) -> str:
+def format_platform(platform: tuple[str, str], build: str = "") -> str:
+    """``linux/amd64``; ``unknown`` for a missing part; a Windows build in parentheses."""
     os, arch = platform
-    return f"{os or 'unknown'}/{arch or 'unknown'}"
+    return f"{os or 'unknown'}{f'({build})' if build else ''}/{arch or 'unknown'}"
+
+
+def lacking_ga_labels(nodes: Iterable[NodeInfo]) -> str | None:
+    """One warning about the Ready nodes that carry only the beta platform labels, or None.
+
+    ``nodes`` and ``check`` count them by platform, but a pod pinned with ``kubernetes.io/os``
+    or ``kubernetes.io/arch`` does not schedule there, whatever its images.
+    """
+    counts = {OS_LABEL: 0, ARCH_LABEL: 0}
+    lacking = 0
+    for node in nodes:
+        if not node.ready:
+            continue
+        missing = [key for key in counts if not node.labels.get(key)]
+        for key in missing:
+            counts[key] += 1
+        lacking += bool(missing)
+    if not lacking:
+        return None
+    keys = " or ".join(key for key, n in counts.items() if n)
+    return (
+        f"{lacking} Ready node(s) carry no {keys} label (only beta.kubernetes.io labels or "
+        "status.nodeInfo say their platform): they are counted by those, but pods pinned to "
+        f"{OS_LABEL} and {ARCH_LABEL} do not schedule on them; label them "
+        f"(kubectl label node NAME {OS_LABEL}=OS {ARCH_LABEL}=ARCH)"
+    )
