@@ -20,6 +20,7 @@ from kubectl_arch.cluster.nodeinfo import NodeInfo, Taint
 from kubectl_arch.platforms import Platform, parse
 
 ARM_TAINT = "kubernetes.io/arch=arm64:NoSchedule"
+WIN_TAINT = "node.kubernetes.io/os=windows:NoSchedule"
 ARM_TOLERATION = {"key": "kubernetes.io/arch", "operator": "Equal", "value": "arm64", "effect": "NoSchedule"}
 WIN_TOLERATION = {"key": "node.kubernetes.io/os", "operator": "Exists", "effect": "NoSchedule"}
 
@@ -47,10 +48,11 @@ def test_multi_arch_images_without_tolerations(cluster: list[NodeInfo]) -> None:
         "gke-shop-prod-highmem-pool-51c0e9aa-c2hw",
     )
     assert result.platforms == {("linux", "amd64")}
+    # the Windows nodes' taint keeps the pod off them before their platform would
     assert result.explain() == (
         "4/10 nodes fit: 1 node(s) not Ready, 1 node(s) cordoned, "
-        "2 node(s) run windows/amd64, which image nginx cannot run on, "
-        f"2 node(s) with untolerated taint {ARM_TAINT}"
+        f"2 node(s) with untolerated taint {ARM_TAINT}, "
+        f"2 node(s) with untolerated taint {WIN_TAINT}"
     )
 
 
@@ -58,12 +60,12 @@ def test_arm64_only_images_need_the_arm_toleration(cluster: list[NodeInfo]) -> N
     arm = images(**{"registry.example.com/api:2": "linux/arm64", "redis:7": "linux/amd64,linux/arm64"})
     result = fit.fit({}, arm, cluster)
     assert not result.fits
-    assert result.reasons == (fit.NOT_READY, fit.CORDONED, fit.IMAGE_PLATFORMS, fit.UNTOLERATED_TAINT)
+    assert result.reasons == (fit.NOT_READY, fit.CORDONED, fit.UNTOLERATED_TAINT, fit.IMAGE_PLATFORMS)
     assert result.explain() == (
         "0/10 nodes fit: 1 node(s) not Ready, 1 node(s) cordoned, "
-        "4 node(s) run linux/amd64, which image registry.example.com/api:2 cannot run on, "
-        "2 node(s) run windows/amd64, which images registry.example.com/api:2, redis:7 cannot run on, "
-        f"2 node(s) with untolerated taint {ARM_TAINT}"
+        f"2 node(s) with untolerated taint {ARM_TAINT}, "
+        f"2 node(s) with untolerated taint {WIN_TAINT}, "
+        "4 node(s) run linux/amd64, which image registry.example.com/api:2 cannot run on"
     )
     tolerated = fit.fit({"tolerations": [ARM_TOLERATION]}, arm, cluster)
     assert tolerated.nodes == ("gke-shop-prod-arm-pool-a9e4d771-0f3r", "gke-shop-prod-arm-pool-a9e4d771-5vzx")
@@ -74,7 +76,7 @@ def test_node_selector_and_affinity(cluster: list[NodeInfo]) -> None:
     result = fit.fit({"nodeSelector": {"kubernetes.io/arch": "arm64"}}, amd, cluster)
     assert (result.fits, result.reasons) == (
         False,
-        (fit.NOT_READY, fit.CORDONED, fit.IMAGE_PLATFORMS, fit.NODE_SELECTOR),
+        (fit.NOT_READY, fit.CORDONED, fit.UNTOLERATED_TAINT, fit.NODE_SELECTOR),
     )
     pool = {
         "affinity": {
@@ -105,7 +107,9 @@ def test_windows_and_cordoned_nodes(cluster: list[NodeInfo]) -> None:
     assert (
         fit.fit({}, windows, cluster)
         .explain()
-        .endswith("2 node(s) with untolerated taint node.kubernetes.io/os=windows:NoSchedule")
+        .endswith(
+            f"2 node(s) with untolerated taint {WIN_TAINT}, 4 node(s) run linux/amd64, which image iis cannot run on"
+        )
     )
     assert len(fit.fit({"tolerations": [WIN_TOLERATION]}, windows, cluster).nodes) == 2
     drain_proof = {"tolerations": [{"key": "node.kubernetes.io/unschedulable", "operator": "Exists"}]}
@@ -178,14 +182,14 @@ def _expected_rejection(
         return fit.NOT_READY
     if node.cordoned and not any(tolerations.tolerates(t, fit.UNSCHEDULABLE_TAINT) for t in tolerated):
         return fit.CORDONED
-    if any(node.platform not in nodes for nodes in supported.values()):
-        return fit.IMAGE_PLATFORMS
+    if any(not any(tolerations.tolerates(t, taint) for t in tolerated) for taint in node.taints):
+        return fit.UNTOLERATED_TAINT
     if not pod_matches_node({"nodeSelector": pod.get("nodeSelector")}, node.labels, node.name):
         return fit.NODE_SELECTOR
     if not pod_matches_node({"affinity": pod.get("affinity")}, node.labels, node.name):
         return fit.AFFINITY
-    if any(not any(tolerations.tolerates(t, taint) for t in tolerated) for taint in node.taints):
-        return fit.UNTOLERATED_TAINT
+    if any(node.platform not in nodes for nodes in supported.values()):
+        return fit.IMAGE_PLATFORMS
     return None
 
 

@@ -58,39 +58,10 @@ EPILOG = (
 OUTPUTS = ("table", "json", "yaml")
 
 
-def _read_nodes_file(path: str) -> tuple[list[Any], list[str]]:
-    """Node objects from a file: a NodeList or List (``kubectl get nodes -o json|yaml``), a
-    single Node, or a stream of them."""
-    from ..cluster import nodeinfo
-    from ..config import typed_data
-    from ..manifest import yamltext
-
-    source = manifests.read_sources([path])[0]
-    objects: list[Any] = []
-    for span in yamltext.split_documents(source.text):
-        if not yamltext.has_content(source.text, span):
-            continue
-        try:
-            data = typed_data(source.text, span.start, span.end)
-        except ValueError as exc:
-            raise InputError(f"{path}: {exc}") from None
-        if isinstance(data, dict) and isinstance(data.get("items"), list):
-            objects.extend(data["items"])
-        elif isinstance(data, dict) and data.get("kind") == "Node":
-            objects.append(data)
-        else:
-            raise InputError(f"{path}: expected Node objects (kubectl get nodes -o json)")
-    warnings: list[str] = []
-    nodes = []
-    for obj in objects:
-        try:
-            nodes.append(nodeinfo.from_object(obj, warnings))
-        except nodeinfo.NodeError as exc:
-            raise InputError(f"{path}: {exc}") from None
-    return nodes, warnings
-
-
 def table(results: Sequence[checks.WorkloadCheck], cluster: checks.ClusterSummary) -> str:
+    """One row per workload. NODES FIT counts as the error lines do (the Ready nodes that fit,
+    out of every node read); ALLOWED is ``<any>`` when the pod's own constraints leave every
+    platform of the cluster's Ready nodes."""
     from ..table import render
 
     def names(pairs: Any) -> str:
@@ -98,17 +69,18 @@ def table(results: Sequence[checks.WorkloadCheck], cluster: checks.ClusterSummar
 
     rows = []
     for r in results:
-        fit = "unknown" if r.fit is None else f"{len(r.fit.nodes)}/{cluster.ready}"
+        fit = "unknown" if r.fit is None else f"{len(r.fit.nodes)}/{r.fit.total}"
+        unrestricted = cluster.platforms and r.allowed_platforms == cluster.platforms
         rows.append(
             [
                 str(r.workload.location),
                 names(r.image_platforms) if r.fit is not None else "?",
-                names(r.allowed_platforms),
+                "<any>" if unrestricted else names(r.allowed_platforms),
                 fit,
                 names(r.fit.platforms) if r.fit is not None and r.fit.fits else "",
             ]
         )
-    headers = ("WORKLOAD", "IMAGE PLATFORMS", "ALLOWED", "READY NODES FIT", "ON")
+    headers = ("WORKLOAD", "IMAGE PLATFORMS", "ALLOWED", "NODES FIT", "ON")
     return render(headers, rows)
 
 
@@ -254,7 +226,9 @@ def command(
         return _report([*input_findings, *resolution.findings])
 
     if nodes_file:
-        nodes, warnings = _read_nodes_file(nodes_file)
+        from ..cluster import nodefile
+
+        nodes, warnings = nodefile.read(nodes_file)
     else:
         from ..cluster import client as cluster
 
@@ -267,6 +241,11 @@ def command(
             )
         )
         nodes, warnings = list(listing.nodes), list(listing.warnings)
+    from ..cluster.nodeinfo import lacking_ga_labels
+
+    legacy = lacking_ga_labels(nodes)
+    if legacy is not None:
+        warnings.append(legacy)
 
     results = checks.check(
         (w for s in scans for w in s.workloads), resolution.supported, resolution.unknown, nodes
@@ -293,19 +272,27 @@ def command(
     elif results:
         sys.stdout.write(table(results, summary))
     for warning in warnings:
-        click.echo(f"warning: {warning}", err=True)
+        _say(f"warning: {warning}")
     _report([*resolution.findings, *notes])
     for r in failures:
-        click.echo(f"error: {r.workload.location}: {_failure(r)}", err=True)
+        _say(f"error: {r.workload.location}: {_failure(r)}")
     if output == "table":
         click.echo(_summary(results) if results else "no workloads found", err=True)
     return EXIT_PROBLEM if failures else EXIT_OK
 
 
+def _say(line: str) -> None:
+    """A diagnostic line on stderr; node names, labels and taints in it come from the API
+    server or a file, so control characters are escaped."""
+    from ..safetext import printable
+
+    click.echo(printable(line), err=True)
+
+
 def _report(findings: Sequence[scanning.Finding]) -> int:
     code = EXIT_OK
     for finding in dict.fromkeys(findings):
-        click.echo(f"{finding.severity}: {finding}", err=True)
+        _say(f"{finding.severity}: {finding}")
         if finding.severity == "error":
             code = max(code, finding.exit_code or EXIT_PROBLEM)
     return code
