@@ -134,7 +134,8 @@ def process(
         rewrites=resolution.rewrites,
         taints=placement.taints,
     )
-    findings = [*resolution.findings, *outcome.findings]
+    notes = [scanning.Finding("warning", w) for w in placement.warnings]
+    findings = [*resolution.findings, *notes, *outcome.findings]
     failed = any(f.severity == "error" for f in findings)
     if not failed and settings.lock:
         from . import lock

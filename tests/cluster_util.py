@@ -16,6 +16,7 @@ REPO = Path(__file__).resolve().parent.parent
 NODES = REPO / "testdata" / "nodes"
 GKE = NODES / "gke-mixed.json"
 ASSORTED = NODES / "assorted.json"
+AKS_WINDOWS = NODES / "aks-windows.json"  # Windows Server 2019, 2022 and 2025 pools
 BIN = Path(sys.executable).parent
 KUBECTL_ARCH = BIN / "kubectl-arch"
 

@@ -186,6 +186,20 @@ def format_platform(platform: tuple[str, str], build: str = "") -> str:
     return f"{os or 'unknown'}{f'({build})' if build else ''}/{arch or 'unknown'}"
 
 
+def windows_builds(nodes: Iterable[NodeInfo]) -> dict[tuple[str, str], frozenset[str]]:
+    """The builds of the Ready Windows nodes, per platform; a platform with a Ready node
+    that has no ``node.kubernetes.io/windows-build`` label is left out (its builds are unknown)."""
+    builds: dict[tuple[str, str], set[str]] = {}
+    unknown: set[tuple[str, str]] = set()
+    for node in nodes:
+        if node.ready and node.os == "windows":
+            if node.windows_build:
+                builds.setdefault(node.platform, set()).add(node.windows_build)
+            else:
+                unknown.add(node.platform)
+    return {p: frozenset(b) for p, b in builds.items() if p not in unknown}
+
+
 def lacking_ga_labels(nodes: Iterable[NodeInfo]) -> str | None:
     """One warning about the Ready nodes that carry only the beta platform labels, or None.
 

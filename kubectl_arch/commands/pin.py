@@ -115,11 +115,19 @@ def _placement(settings: config.PinSettings) -> pinning.Placement:
     )
     if taints is not None:
         taints = taints._replace(found=tolerations.found_on(listing.nodes))
-    return pinning.Placement((pinning.Bound("the cluster", cluster.ready_platforms(listing.nodes)),), taints)
+    from ..cluster import nodeinfo
+
+    bound = pinning.Bound(
+        "the cluster", cluster.ready_platforms(listing.nodes), nodeinfo.windows_builds(listing.nodes)
+    )
+    legacy = nodeinfo.lacking_ga_labels(listing.nodes)
+    return pinning.Placement((bound,), taints, (legacy,) if legacy else ())
 
 
 def _report(findings: Iterable[scanning.Finding]) -> int:
     """Print findings to stderr (each once); return the exit code they call for."""
+    from ..safetext import printable
+
     code = EXIT_OK
     seen: set[str] = set()
     for finding in findings:
@@ -127,7 +135,7 @@ def _report(findings: Iterable[scanning.Finding]) -> int:
         if line in seen:
             continue
         seen.add(line)
-        click.echo(line, err=True)
+        click.echo(printable(line), err=True)
         if finding.severity == "error":
             code = max(code, finding.exit_code or EXIT_PROBLEM)
     return code
@@ -320,7 +328,8 @@ def _pin_streams(
         )
         for s in scans
     ]
-    code = _report([*resolution.findings, *(f for o in outcomes for f in o.findings)])
+    notes = [scanning.Finding("warning", w) for w in placement.warnings]
+    code = _report([*resolution.findings, *notes, *(f for o in outcomes for f in o.findings)])
     if code != EXIT_OK:
         return code  # nothing is written when anything failed
     if settings.lock:
