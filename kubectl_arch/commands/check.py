@@ -30,8 +30,9 @@ For every workload in the manifests: the platforms its images support (looked up
 registries, as pin does), the platforms of the cluster's Ready nodes that its own
 nodeSelector and required node affinity allow, and the Ready nodes that fit all of that,
 taints and tolerations included. A workload that fits no Ready node fails the check, with
-the reason the nodes do not fit (image platforms, nodeSelector, affinity, untolerated
-taint, cordoned, not Ready): the `exec format error` caught before deploy.
+the reason the nodes do not fit, counted as the scheduler counts them (not Ready,
+cordoned, untolerated taint, nodeSelector, affinity, then image platforms, on Windows nodes
+their build included): the `exec format error` caught before deploy.
 
 \b
 Image platforms: looked up (default); --platform P takes every image to support P, with
