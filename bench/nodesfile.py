@@ -12,25 +12,14 @@ median wall time of the subject at most 1.5 times the baseline's. Peak memory is
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import benchlib as b
 
-TESTS = b.REPO_ROOT / "tests"
-sys.path.insert(0, str(TESTS))
-from apiserver import make_pki  # noqa: E402
-
 GOAL = 1.5
 NODES = 5000
-RECORDED = [
-    b.REPO_ROOT / "testdata" / "nodes" / "gke-mixed.json",
-    b.REPO_ROOT / "testdata" / "nodes" / "assorted.json",
-    b.REPO_ROOT / "testdata" / "nodes" / "aks-windows.json",
-]
+RECORDED = (*b.RECORDED_NODES, b.REPO_ROOT / "testdata" / "nodes" / "aks-windows.json")
 MANIFEST = b.REPO_ROOT / "bench" / "data" / "deployment.yaml"
 
 
@@ -41,20 +30,8 @@ def main() -> None:
     arch = b.require("kubectl-arch")
     kubectl = b.require("kubectl")
     with tempfile.TemporaryDirectory(prefix="bench-nodesfile-") as tmp:
-        home = Path(tmp)
-        make_pki(home / "pki")
-        config = home / "kubeconfig"
-        server = subprocess.Popen(
-            [sys.executable, str(TESTS / "apiserver.py"), *map(str, RECORDED), "--replicate", str(opts.nodes),
-             "--pki", str(home / "pki"), "--kubeconfig", str(config)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        try:
-            assert server.stdout is not None and server.stdin is not None
-            if not server.stdout.readline().startswith("https://"):
-                raise b.BenchError("the test API server did not start")
-            env = {"HOME": str(home), "KUBECONFIG": str(config), "PATH": os.environ.get("PATH", "")}
-            dump = home / "nodes.json"
+        with b.node_server(Path(tmp), opts.nodes, RECORDED) as env:
+            dump = Path(tmp) / "nodes.json"
             dump.write_bytes(b.check_output([kubectl, "get", "nodes", "-o", "json"], env=env))
             check = [arch, "check", "-f", str(MANIFEST), "--platform", "linux/amd64,linux/arm64"]
             check += ["--nodes-file", str(dump), "-o", "json"]
@@ -65,9 +42,6 @@ def main() -> None:
             baseline = b.Series("kubectl-arch nodes -o json (API server)", [arch, "nodes", "-o", "json"], env)
             subject = b.Series("kubectl-arch check --nodes-file DUMP", check, env)
             b.interleave([baseline, subject], opts.runs, opts.warmup)
-        finally:
-            server.stdin.close()
-            server.wait(timeout=30)
         size = dump.stat().st_size
     fitting = checked["workloads"][0]["fittingNodes"]
     print(

@@ -266,6 +266,20 @@ def _fmt(
     )
 
 
+def _keep_values(
+    raw: Sequence[Any], exprs: Sequence[_Expr], j: int, want: frozenset[str], path: Path, ops: list[Op]
+) -> dict[str, Any]:
+    """Narrow the ``In`` expression ``j`` to the values in ``want`` (each once): removal
+    operations go to ``ops``; the narrowed expression is returned."""
+    kept: list[str] = []
+    for k, value in enumerate(exprs[j].values):
+        if value in want and value not in kept:
+            kept.append(value)
+        else:
+            ops.append(("remove", (*path, "matchExpressions", j, "values", k)))
+    return {**raw[j], "values": kept}
+
+
 def _restrict_term(
     term: Mapping[str, Any],
     exprs: Sequence[_Expr],
@@ -286,14 +300,7 @@ def _restrict_term(
         ga = AXES[axis][0]
         on_key = [j for j, e in enumerate(exprs) if e.key == ga]
         if len(on_key) == 1 and exprs[on_key[0]].operator == "In":
-            j = on_key[0]
-            kept: list[str] = []
-            for k, value in enumerate(exprs[j].values):
-                if value in want and value not in kept:
-                    kept.append(value)
-                else:
-                    ops.append(("remove", (*path, "matchExpressions", j, "values", k)))
-            new_exprs[j] = {**raw[j], "values": kept}
+            new_exprs[on_key[0]] = _keep_values(raw, exprs, on_key[0], want, path, ops)
         elif on_key:
             merged = _expression(axis, want)
             ops.append(("replace", (*path, "matchExpressions", on_key[0]), merged))
@@ -316,14 +323,7 @@ def _restrict_term(
         if admitted is not None and admitted <= builds:
             pass  # already limited to builds the images run on
         elif len(on_key) == 1 and exprs[on_key[0]].operator == "In":
-            j = on_key[0]
-            kept = []
-            for k, value in enumerate(exprs[j].values):
-                if value in builds and value not in kept:
-                    kept.append(value)
-                else:
-                    ops.append(("remove", (*path, "matchExpressions", j, "values", k)))
-            new_exprs[j] = {**raw[j], "values": kept}
+            new_exprs[on_key[0]] = _keep_values(raw, exprs, on_key[0], builds, path, ops)
         else:
             appended.append({"key": WINDOWS_BUILD_KEY, "operator": "In", "values": sorted(builds)})
     if appended:

@@ -249,22 +249,14 @@ def _term(raw: Any, where: str) -> _Term | None:
         return _Term((), (), f"{where}.{which} is not a list")
     if not raw_exprs and not raw_fields:
         return None
-    problems: list[str] = []
-    exprs = []
-    for j, item in enumerate(raw_exprs):
-        expr, problem = _expression(item, f"{where}.matchExpressions[{j}]")
-        if expr is None:
-            problems.append(problem)
-        else:
-            exprs.append(expr)
-    fields = []
-    for j, item in enumerate(raw_fields):
-        found, problem = _field(item, f"{where}.matchFields[{j}]")
-        if found is None:
-            problems.append(problem)
-        else:
-            fields.append(found)
-    return _Term(tuple(exprs), tuple(fields), problems[0] if problems else "")
+    parsed = [_expression(item, f"{where}.matchExpressions[{j}]") for j, item in enumerate(raw_exprs)]
+    found = [_field(item, f"{where}.matchFields[{j}]") for j, item in enumerate(raw_fields)]
+    problems = [problem for _, problem in (*parsed, *found) if problem]
+    return _Term(
+        tuple(e for e, _ in parsed if e is not None),
+        tuple(f for f, _ in found if f is not None),
+        problems[0] if problems else "",
+    )
 
 
 def _term_matches(term: _Term, labels: Mapping[str, str], name: str) -> bool:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from apiserver import ApiServer
-from cluster_util import ASSORTED, GKE, KUBECTL_ARCH, cluster_env
+from cluster_util import ASSORTED, CRONJOB, GKE, KUBECTL_ARCH, cluster_env
 from registry_util import Populated
 
 WEB = """\
@@ -261,20 +261,9 @@ def test_under_real_kpt_as_a_validator(tmp_path: Path) -> None:
     assert "ResourceList functionConfig ConfigMap: lock: not an option of check" in proc.stderr
 
 
-PINNED_CRONJOB = """\
-apiVersion: batch/v1
-kind: CronJob
-metadata:
-  name: report
-spec:
-  schedule: "0 * * * *"
-  jobTemplate:
-    spec:
-      template:
-        spec:
-          containers:
-          - name: report
-            image: example.com/report:1
+PINNED_CRONJOB = (
+    CRONJOB
+    + """\
           affinity:
             nodeAffinity:
               requiredDuringSchedulingIgnoredDuringExecution:
@@ -283,6 +272,7 @@ spec:
                   - {key: kubernetes.io/os, operator: In, values: [linux]}
                   - {key: kubernetes.io/arch, operator: In, values: [amd64]}
 """
+)
 
 
 def test_nodes_with_only_beta_labels(tmp_path: Path) -> None:

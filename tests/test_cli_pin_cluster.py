@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 from apiserver import ApiServer, Pki
-from cluster_util import KUBECTL_ARCH, cluster_env
+from cluster_util import CRONJOB, KUBECTL_ARCH, cluster_env
 
 APP = """\
 apiVersion: apps/v1
@@ -514,23 +514,6 @@ def test_under_real_kpt(tmp_path: Path, gke: ApiServer, kubeconfig: Path) -> Non
     assert proc.returncode == 0, proc.stderr
     assert pod_specs((package / "app.yaml").read_text()) == pod_specs(PINNED)  # kpt may reorder keys
     assert len(gke.list_requests()) == 1
-
-
-CRONJOB = """\
-apiVersion: batch/v1
-kind: CronJob
-metadata:
-  name: report
-spec:
-  schedule: "0 * * * *"
-  jobTemplate:
-    spec:
-      template:
-        spec:
-          containers:
-          - name: report
-            image: example.com/report:1
-"""
 
 
 def test_nodes_without_ga_platform_labels_are_named_in_one_warning(

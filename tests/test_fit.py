@@ -165,12 +165,17 @@ def test_pinned_and_tolerating_pods_fit_the_schedulable_nodes_of_their_platforms
 # -- against the scheduler model --------------------------------------------------------------
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(pod_specs())
 def test_node_affinity_matches_the_scheduler_model(pod: dict[str, Any]) -> None:
+    rules = fit.placement(pod)
     for labels, name, _ in NODES:
         expected = pod_matches_node(pod, labels, name)
-        assert (fit.selector_matches(pod, labels) and fit.affinity_matches(pod, labels, name)) is expected
+        assert rules.matches(labels, name) is expected
+    labels, name, _ = NODES[0]
+    assert (fit.selector_matches(pod, labels) and fit.affinity_matches(pod, labels, name)) is rules.matches(
+        labels, name
+    )
 
 
 def _expected_rejection(
@@ -223,7 +228,7 @@ def node_infos(draw: st.DrawFn) -> NodeInfo:
     )
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(
     pod_specs(),
     st.lists(st.sampled_from(TOLERATIONS), max_size=3),

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from scheduler import pod_matches_node
+from test_scheduler import expr
 
 from kubectl_arch import fit
 from kubectl_arch.cluster import nodeinfo
@@ -51,13 +52,6 @@ def node(
 def required(*terms: Any, terms_value: Any = ...) -> dict[str, Any]:
     selector: dict[str, Any] = {"nodeSelectorTerms": list(terms) if terms_value is ... else terms_value}
     return {"affinity": {"nodeAffinity": {REQUIRED: selector}}}
-
-
-def expr(key: str, operator: str, *values: str) -> dict[str, Any]:
-    out: dict[str, Any] = {"key": key, "operator": operator}
-    if values:
-        out["values"] = list(values)
-    return out
 
 
 def term(*expressions: dict[str, Any], fields: list[dict[str, Any]] | None = None) -> dict[str, Any]:
