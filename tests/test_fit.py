@@ -290,3 +290,28 @@ def test_every_taint_must_be_tolerated() -> None:
 )
 def test_requirements(operator: str, values: list[str], label: str | None, matches: bool) -> None:
     assert fit.requirement_matches(operator, values, label) is matches
+
+
+def test_a_windows_image_fits_only_the_hosts_of_its_build() -> None:
+    """An image that supports only 10.0.17763 (ltsc2019), nodes win2019 (10.0.17763) and
+    win2022 (10.0.20348): one node fits, and pin admits only that build."""
+
+    def windows_node(name: str, build: str) -> NodeInfo:
+        labels = {
+            "kubernetes.io/os": "windows",
+            "kubernetes.io/arch": "amd64",
+            "node.kubernetes.io/windows-build": build,
+        }
+        return NodeInfo(name, "windows", "amd64", True, False, (), None, None, "p", labels, build)
+
+    nodes = [windows_node("win2019", "10.0.17763"), windows_node("win2022", "10.0.20348")]
+    ltsc2019 = {"iis": [Platform("windows", "amd64", "", "10.0.17763.5458")]}
+    result = fit.fit({}, ltsc2019, nodes)
+    assert result.nodes == ("win2019",)
+    assert (
+        result.explain()
+        == "1/2 nodes fit: 1 node(s) run windows(10.0.20348)/amd64, which image iis cannot run on"
+    )
+    builds = {("windows", "amd64"): frozenset({"10.0.17763"})}
+    pinned = affinity.apply({}, affinity.plan({}, {("windows", "amd64")}, builds).ops)
+    assert fit.fit(pinned, {"iis": [Platform("windows", "amd64")]}, nodes).nodes == ("win2019",)
