@@ -149,10 +149,12 @@ def deep(depth: int) -> str:
          "nodes.json: document expands to too many nodes (YAML alias bomb?)"),
     ],
 )  # fmt: skip
-def test_hostile_files(tmp_path: Path, content: bytes, message: str | None) -> None:
+def test_hostile_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: bytes, message: str | None
+) -> None:
     path = tmp_path / "nodes.json"
     path.write_bytes(content)
-    os.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)
     if message is None:
         assert nodefile.read("nodes.json") == ([], [])
         return
