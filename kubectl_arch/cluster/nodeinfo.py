@@ -78,6 +78,8 @@ class NodeError(ValueError):
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
+    if type(value) is dict:  # what JSON gives: skip the slower check against the Mapping ABC
+        return value
     return value if isinstance(value, Mapping) else {}
 
 
@@ -136,7 +138,7 @@ def pool_of(labels: Mapping[str, str]) -> str:
 def _ready(status: Mapping[str, Any]) -> bool:
     conditions = status.get("conditions")
     for condition in conditions if isinstance(conditions, list) else ():
-        if isinstance(condition, Mapping) and condition.get("type") == "Ready":
+        if isinstance(condition, dict) and condition.get("type") == "Ready":
             return condition.get("status") == "True"
     return False
 
@@ -160,7 +162,7 @@ def from_object(obj: Any, warnings: list[str]) -> NodeInfo:
     metadata, spec, status = (_mapping(obj.get(k)) for k in ("metadata", "spec", "status"))
     name = _text(metadata.get("name")) or "<unnamed>"
     raw_labels = _mapping(metadata.get("labels"))
-    labels = {str(k): v if isinstance(v, str) else str(v) for k, v in raw_labels.items()}
+    labels = {k if type(k) is str else str(k): v if type(v) is str else str(v) for k, v in raw_labels.items()}
     info = _mapping(status.get("nodeInfo"))
     os = _platform_value(name, labels, info, "os", warnings)
     arch = _platform_value(name, labels, info, "arch", warnings)
