@@ -7,6 +7,7 @@ B A, ...), so that drift in machine load hits both alike, and compares their med
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import statistics
@@ -14,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 CORPUS = REPO_ROOT.parent / "shared" / "corpus"
 ARGO_INSTALL = CORPUS / "argo-cd" / "manifests" / "install.yaml"
 DATA = Path(__file__).resolve().parent / "data"
+TESTS = REPO_ROOT / "tests"
+RECORDED_NODES = (
+    REPO_ROOT / "testdata" / "nodes" / "gke-mixed.json",
+    REPO_ROOT / "testdata" / "nodes" / "assorted.json",
+)
 
 
 class BenchError(Exception):
@@ -146,6 +152,36 @@ def goal_line(name: str, subject: Series, baseline: Series, goal: float) -> str:
         f"{name}: ratio {ratio:.2f} ({ms(subject.wall)} / {ms(baseline.wall)}; cpu ratio {cpu_ratio:.2f}) "
         f"goal <= {goal:.2f} {verdict(ratio <= goal)}"
     )
+
+
+@contextlib.contextmanager
+def node_server(
+    home: Path, count: int, recorded: Sequence[Path] = RECORDED_NODES
+) -> Iterator[dict[str, str]]:
+    """The test API server (``tests/apiserver.py``) serving ``count`` clones of the recorded
+    nodes over TLS with a bearer token, in pages as asked; yields the environment of a user
+    whose kubeconfig (in ``home``) points at it. The server runs in a process of its own: a
+    child forked from a process holding the nodes would report that process's memory as part
+    of its own peak (Linux's maxrss)."""
+    sys.path.insert(0, str(TESTS))
+    from apiserver import make_pki
+
+    make_pki(home / "pki")
+    config = home / "kubeconfig"
+    server = subprocess.Popen(
+        [sys.executable, str(TESTS / "apiserver.py"), *map(str, recorded), "--replicate", str(count),
+         "--pki", str(home / "pki"), "--kubeconfig", str(config)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None and server.stdin is not None
+        if not server.stdout.readline().startswith("https://"):
+            raise BenchError("the test API server did not start")
+        yield {"HOME": str(home), "KUBECONFIG": str(config), "PATH": os.environ.get("PATH", "")}
+    finally:
+        if server.stdin is not None:
+            server.stdin.close()
+        server.wait(timeout=30)
 
 
 def parser(description: str, runs: int) -> argparse.ArgumentParser:

@@ -138,7 +138,8 @@ def process(
         rewrites=resolution.rewrites,
         taints=placement.taints,
     )
-    findings = [*resolution.findings, *outcome.findings]
+    notes = [scanning.Finding("warning", w) for w in placement.warnings]
+    findings = [*resolution.findings, *notes, *outcome.findings]
     if scanning.holds_no_workload([found]):
         findings.append(scanning.Finding("warning", scanning.no_workloads([SOURCE], "pin")))
     failed = any(f.severity == "error" for f in findings)

@@ -55,14 +55,41 @@ class Bound(NamedTuple):
 
     name: str  # for messages: "the cluster", "--platform"
     nodes: frozenset[tuple[str, str]]
+    # Windows platforms limited to some builds (node.kubernetes.io/windows-build values);
+    # a platform not in it is not limited.
+    builds: Mapping[tuple[str, str], frozenset[str]] = {}
 
 
 class Placement(NamedTuple):
     """What limits where workloads run besides their images: upper bounds on platforms (the
-    cluster's Ready nodes) and the platform taints to tolerate."""
+    cluster's Ready nodes) and the platform taints to tolerate; and what to warn about."""
 
     bounds: tuple[Bound, ...] = ()
     taints: tolerations.ArchTaints | None = None
+    warnings: tuple[str, ...] = ()
+
+
+def windows_builds(
+    per_image: Sequence[frozenset[Platform]], nodes: Iterable[tuple[str, str]], bounds: Sequence[Bound] = ()
+) -> dict[tuple[str, str], frozenset[str]]:
+    """For each Windows node platform whose images constrain the host build: the builds
+    (``node.kubernetes.io/windows-build`` values) every image runs on, among the known ones and
+    those the bounds name, limited by the bounds. An empty set: no build runs them all."""
+    out: dict[tuple[str, str], frozenset[str]] = {}
+    for platform in nodes:
+        hosts = {b for bound in bounds for b in bound.builds.get(platform, ())}
+        found = plat.windows_builds(per_image, platform, hosts)
+        if found is None:
+            continue
+        for bound in bounds:
+            if platform in bound.builds:
+                found &= bound.builds[platform]
+        out[platform] = found
+    return out
+
+
+def _specs(platforms: Iterable[Platform]) -> str:
+    return ",".join(sorted({p.spec for p in platforms})) or "none"
 
 
 def pin(
@@ -106,27 +133,32 @@ def pin(
             )
             continue
         nodes = node_platforms(workload, supported)
+        per_image = [supported[c.image] for c in workload.containers]
+        builds = windows_builds(per_image, nodes)
+        nodes = frozenset(p for p in nodes if builds.get(p) != frozenset())
         if not nodes:
             lines = "; ".join(
-                f"{c.name!r} {c.image}: {plat.format_list(supported[c.image]) or 'none'}"
-                for c in workload.containers
+                f"{c.name!r} {c.image}: {_specs(supported[c.image])}" for c in workload.containers
             )
             findings.append(
                 Finding("error", f"its images share no platform ({lines})", location, workload.field, 1)
             )
             continue
         refused = None
-        for bound in bounds:
-            if not nodes & bound.nodes:
+        for i, bound in enumerate(bounds):
+            limited = windows_builds(per_image, nodes, bounds[: i + 1])
+            within = frozenset(p for p in nodes & bound.nodes if limited.get(p) != frozenset())
+            if not within:
                 refused = bound
                 break
-            nodes &= bound.nodes
+            nodes = within
         if refused is not None:
+            limits = {p: b for p, b in refused.builds.items() if p in builds}
             findings.append(
                 Finding(
                     "error",
-                    f"its images run on {plat.format_nodes(nodes)}, none of which {refused.name} "
-                    f"allows ({plat.format_nodes(refused.nodes) or 'none'}); "
+                    f"its images run on {_describe(nodes, builds)}, none of which {refused.name} "
+                    f"allows ({_describe(refused.nodes, limits) or 'none'}); "
                     f"containers: {describe_containers(workload.containers)}",
                     location,
                     workload.field,
@@ -134,9 +166,10 @@ def pin(
                 )
             )
             continue
+        builds = windows_builds(per_image, nodes, bounds)
         variant_warnings = plat.variant_gaps((supported[c.image] for c in workload.containers), nodes)
         try:
-            plan = affinity.plan(workload.pod, nodes)
+            plan = affinity.plan(workload.pod, nodes, builds)
         except affinity.AffinityError as exc:
             findings.append(
                 Finding("error", f"{workload.field}.{exc}", location, f"{workload.field}.{exc.field}", 2)
@@ -251,6 +284,15 @@ def _verify(text: str, groups: Iterable[_Group], group: _Group) -> Finding | Non
         group.workloads[0][0].location,
         None,
         2,
+    )
+
+
+def _describe(nodes: Iterable[tuple[str, str]], builds: Mapping[tuple[str, str], frozenset[str]]) -> str:
+    """``linux/amd64,windows(10.0.17763)/amd64``: node platforms, with Windows builds."""
+    return ",".join(
+        f"{o}({b})/{a}" if b else f"{o}/{a}"
+        for o, a in sorted(set(nodes))
+        for b in sorted(builds.get((o, a)) or [""])
     )
 
 

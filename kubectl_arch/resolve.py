@@ -181,8 +181,23 @@ def resolve(
                 exit_code=findings[0].exit_code,
             )
         )
-    bounds = [pin.Bound("--platform", frozenset(p.node for p in platforms))] if platforms else []
+    bounds = (
+        [pin.Bound("--platform", frozenset(p.node for p in platforms), _bound_builds(platforms))]
+        if platforms
+        else []
+    )
     return Resolution(supported, bounds, unknown, rewrites, findings, found)
+
+
+def _bound_builds(platforms: frozenset[Platform]) -> dict[tuple[str, str], frozenset[str]]:
+    """The Windows builds a ``--platform`` bound names (``windows(10.0.20348)/amd64``), per node
+    platform; a Windows platform also given without a build is not limited."""
+    builds: dict[tuple[str, str], set[str]] = {}
+    open_ended = {p.node for p in platforms if p.os == "windows" and not p.os_version}
+    for p in platforms:
+        if p.os == "windows" and p.os_version and p.node not in open_ended:
+            builds.setdefault(p.node, set()).add(plat.windows_build(p.os_version) or p.os_version)
+    return {node: frozenset(b) for node, b in builds.items()}
 
 
 def _built(settings: Any, images: list[str]) -> tuple[dict[str, str], list[Any]]:

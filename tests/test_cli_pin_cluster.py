@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 from apiserver import ApiServer, Pki
-from cluster_util import KUBECTL_ARCH, cluster_env
+from cluster_util import CRONJOB, KUBECTL_ARCH, cluster_env
 
 APP = """\
 apiVersion: apps/v1
@@ -542,3 +542,32 @@ def test_under_real_kpt(tmp_path: Path, gke: ApiServer, kubeconfig: Path) -> Non
     assert proc.returncode == 0, proc.stderr
     assert pod_specs((package / "app.yaml").read_text()) == pod_specs(PINNED)  # kpt may reorder keys
     assert len(gke.list_requests()) == 1
+
+
+def test_nodes_without_ga_platform_labels_are_named_in_one_warning(
+    tmp_path: Path, assorted_nodes: list[dict[str, Any]]
+) -> None:
+    """Two Ready nodes of the assorted cluster have no kubernetes.io/arch label (one has only
+    the beta label, one only status.nodeInfo): pinning keeps pods off them, which is said
+    once; check then judges the pinned CronJob by the labels the nodes have."""
+    with ApiServer(assorted_nodes) as server:
+        config = server.kubeconfig(tmp_path / "config")
+        pinned = arch(
+            tmp_path, "pin", "--cluster", "--platform", "linux/amd64", stdin=CRONJOB, kubeconfig=config
+        )
+        checked = arch(
+            tmp_path, "check", "-f", "-", "--platform", "linux/amd64", "-o", "json", stdin=pinned.stdout,
+            kubeconfig=config,
+        )  # fmt: skip
+    assert pinned.returncode == 0, pinned.stderr
+    warning = (
+        "warning: 2 Ready node(s) carry no kubernetes.io/os or kubernetes.io/arch label (only "
+        "beta.kubernetes.io labels or status.nodeInfo say their platform): they are counted by those, but "
+        "pods pinned to kubernetes.io/os and kubernetes.io/arch do not schedule on them; label them "
+        "(kubectl label node NAME kubernetes.io/os=OS kubernetes.io/arch=ARCH)"
+    )
+    assert pinned.stderr.splitlines().count(warning) == 1
+    assert warning in checked.stderr.splitlines()
+    workload = json.loads(checked.stdout)["workloads"][0]
+    assert workload["fittingNodes"] == 3
+    assert {"reason": "affinity", "detail": "", "nodes": 4} in workload["reasons"]

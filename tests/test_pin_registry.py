@@ -95,13 +95,21 @@ def test_each_workload_gets_the_intersection_of_its_images(
     docs = list(yaml.safe_load_all(proc.stdout))
     assert terms(docs[0]) == affinity([("linux", ["amd64", "arm", "arm64"])])
     assert terms(docs[1]) == affinity([("linux", ["amd64"])])
+    # Windows entries of ltsc2019 and ltsc2022: the Windows part names the host builds
+    # that run one of them (2022, 23H2 and 2025 hosts run ltsc2022 images)
     assert terms(docs[2]) == [
+        *affinity([("linux", ["amd64"])]),
         {
             "matchExpressions": [
-                {"key": "kubernetes.io/os", "operator": "In", "values": ["linux", "windows"]},
+                {"key": "kubernetes.io/os", "operator": "In", "values": ["windows"]},
                 {"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64"]},
+                {
+                    "key": "node.kubernetes.io/windows-build",
+                    "operator": "In",
+                    "values": ["10.0.17763", "10.0.20348", "10.0.25398", "10.0.26100"],
+                },
             ]
-        }
+        },
     ]
     assert terms(docs[3]) == affinity([("linux", ["amd64", "arm", "arm64"])])
     # The deep image has arm/v6 and arm/v7: the workload with it only is fine on any arm node.

@@ -31,7 +31,11 @@ from ..errors import InputError, RemoteError
 from .nodeinfo import NodeError, NodeInfo, from_object
 
 PAGE_SIZE = 500
+# A list needs at most this many pages (500,000 nodes, a hundred times the largest supported
+# cluster): a server that keeps sending continue tokens past it would never end the list.
+MAX_PAGES = 1000
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+MAX_KUBECONFIG_BYTES = 64 * 1024 * 1024
 # Without --request-timeout, connecting gives up after this long (Go's default dialer does
 # the same for kubectl); reading waits as long as the server takes.
 CONNECT_TIMEOUT = 30.0
@@ -92,10 +96,24 @@ def _read_yaml(path: str) -> Any:
     import yaml  # PyYAML: what the kubernetes client's own loader uses
 
     try:
-        with open(path, encoding="utf-8") as f:
-            return yaml.safe_load(f)
+        with open(path, "rb") as f:
+            data = f.read(MAX_KUBECONFIG_BYTES + 1)
     except OSError as exc:
-        raise ClusterError(f"kubeconfig {path}: cannot read: {exc.strerror}") from None
+        raise ClusterError(f"kubeconfig {path}: cannot read: {exc.strerror or exc}") from None
+    if len(data) > MAX_KUBECONFIG_BYTES:
+        raise ClusterError(
+            f"kubeconfig {path}: larger than {MAX_KUBECONFIG_BYTES // 2**20} MiB; not a kubeconfig"
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ClusterError(
+            f"kubeconfig {path}: not UTF-8 text (byte {exc.start}); save it as UTF-8, as kubectl needs"
+        ) from None
+    try:
+        return yaml.safe_load(text)
+    except RecursionError:
+        raise ClusterError(f"kubeconfig {path}: nests too deeply to be a kubeconfig") from None
     except yaml.YAMLError as exc:
         # Only the position: YAML error snippets would quote the file (and its secrets).
         mark = getattr(exc, "problem_mark", None)
@@ -267,11 +285,11 @@ def _connect(options: Options, temp_dir: str) -> _Connection:
 
 
 def _status_message(body: bytes) -> str:
-    import json
+    from ..jsonload import JsonError, loads
 
     try:
-        data = json.loads(body)
-    except ValueError:
+        data = loads(body)
+    except JsonError:
         return ""
     if isinstance(data, dict) and data.get("kind") == "Status":
         return _first_line(str(data.get("message") or ""))
@@ -323,12 +341,12 @@ def _pages(conn: _Connection, options: Options, timeout: float | None) -> Iterat
     but the response is read raw: no model objects, and no dependence on the shape of the
     generated API classes, which changed between client releases.
     """
-    import json
     from urllib.parse import urlencode
 
     import urllib3
 
     from .. import __version__
+    from ..jsonload import JsonError, loads
 
     configuration = conn.client.configuration
     pool = conn.client.rest_client.pool_manager
@@ -336,6 +354,8 @@ def _pages(conn: _Connection, options: Options, timeout: float | None) -> Iterat
         urllib3.Timeout(total=timeout) if timeout else urllib3.Timeout(connect=CONNECT_TIMEOUT, read=None)
     )
     token: str | None = None
+    seen: set[str] = set()
+    pages = 0
     while True:
         query: list[tuple[str, Any]] = [("limit", PAGE_SIZE)]
         if options.selector:
@@ -362,19 +382,31 @@ def _pages(conn: _Connection, options: Options, timeout: float | None) -> Iterat
                 conn, response.status, response.reason or "", body, options.selector, options.instead
             )
         try:
-            page = json.loads(body)
-        except ValueError:
+            page = loads(body)
+        except JsonError as exc:
             raise ClusterError(
-                f"API server {conn.server} answered listing nodes with something that is not JSON"
+                f"API server {conn.server} answered listing nodes with JSON it cannot read: {exc}"
             ) from None
         if not isinstance(page, dict) or not isinstance(page.get("items", []), list):
             raise ClusterError(f"API server {conn.server} answered listing nodes without a NodeList")
         yield page
         del body
+        pages += 1
         metadata = page.get("metadata") if isinstance(page.get("metadata"), dict) else {}
         token = metadata.get("continue") or None
         if not token:
             return
+        if not isinstance(token, str) or token in seen:
+            raise ClusterError(
+                f"API server {conn.server} sent a continue token it had sent before, after {pages} page(s) "
+                "of the node list: the list would never end; the server is faulty"
+            )
+        if pages >= MAX_PAGES:
+            raise ClusterError(
+                f"API server {conn.server} was still sending continue tokens after {pages} pages of "
+                f"{PAGE_SIZE} nodes: the list would never end; the server is faulty"
+            )
+        seen.add(token)
 
 
 class _Expired(Exception):

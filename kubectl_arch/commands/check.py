@@ -30,8 +30,9 @@ For every workload in the manifests: the platforms its images support (looked up
 registries, as pin does), the platforms of the cluster's Ready nodes that its own
 nodeSelector and required node affinity allow, and the Ready nodes that fit all of that,
 taints and tolerations included. A workload that fits no Ready node fails the check, with
-the reason the nodes do not fit (image platforms, nodeSelector, affinity, untolerated
-taint, cordoned, not Ready): the `exec format error` caught before deploy.
+the reason the nodes do not fit, counted as the scheduler counts them (not Ready,
+cordoned, untolerated taint, nodeSelector, affinity, then image platforms, on Windows nodes
+their build included): the `exec format error` caught before deploy.
 
 \b
 Image platforms: looked up (default); --platform P takes every image to support P, with
@@ -58,39 +59,10 @@ EPILOG = (
 OUTPUTS = ("table", "json", "yaml")
 
 
-def _read_nodes_file(path: str) -> tuple[list[Any], list[str]]:
-    """Node objects from a file: a NodeList or List (``kubectl get nodes -o json|yaml``), a
-    single Node, or a stream of them."""
-    from ..cluster import nodeinfo
-    from ..config import typed_data
-    from ..manifest import yamltext
-
-    source = manifests.read_sources([path])[0]
-    objects: list[Any] = []
-    for span in yamltext.split_documents(source.text):
-        if not yamltext.has_content(source.text, span):
-            continue
-        try:
-            data = typed_data(source.text, span.start, span.end)
-        except ValueError as exc:
-            raise InputError(f"{path}: {exc}") from None
-        if isinstance(data, dict) and isinstance(data.get("items"), list):
-            objects.extend(data["items"])
-        elif isinstance(data, dict) and data.get("kind") == "Node":
-            objects.append(data)
-        else:
-            raise InputError(f"{path}: expected Node objects (kubectl get nodes -o json)")
-    warnings: list[str] = []
-    nodes = []
-    for obj in objects:
-        try:
-            nodes.append(nodeinfo.from_object(obj, warnings))
-        except nodeinfo.NodeError as exc:
-            raise InputError(f"{path}: {exc}") from None
-    return nodes, warnings
-
-
 def table(results: Sequence[checks.WorkloadCheck], cluster: checks.ClusterSummary) -> str:
+    """One row per workload. NODES FIT counts as the error lines do (the Ready nodes that fit,
+    out of every node read); ALLOWED is ``<any>`` when the pod's own constraints leave every
+    platform of the cluster's Ready nodes."""
     from ..table import render
 
     def names(pairs: Any) -> str:
@@ -98,17 +70,18 @@ def table(results: Sequence[checks.WorkloadCheck], cluster: checks.ClusterSummar
 
     rows = []
     for r in results:
-        fit = "unknown" if r.fit is None else f"{len(r.fit.nodes)}/{cluster.ready}"
+        fit = "unknown" if r.fit is None else f"{len(r.fit.nodes)}/{r.fit.total}"
+        unrestricted = cluster.platforms and r.allowed_platforms == cluster.platforms
         rows.append(
             [
                 str(r.workload.location),
                 names(r.image_platforms) if r.fit is not None else "?",
-                names(r.allowed_platforms),
+                "<any>" if unrestricted else names(r.allowed_platforms),
                 fit,
                 names(r.fit.platforms) if r.fit is not None and r.fit.fits else "",
             ]
         )
-    headers = ("WORKLOAD", "IMAGE PLATFORMS", "ALLOWED", "READY NODES FIT", "ON")
+    headers = ("WORKLOAD", "IMAGE PLATFORMS", "ALLOWED", "NODES FIT", "ON")
     return render(headers, rows)
 
 
@@ -248,14 +221,12 @@ def command(
             sys.stdout.write("".join(line + "\n" for line in block_lines(document, 0, Style())))
     elif results:
         sys.stdout.write(table(results, summary))
-    from ..safetext import printable
-
     for warning in judged.warnings:
-        click.echo(printable(f"warning: {warning}"), err=True)
+        _say(f"warning: {warning}")
     _report(judged.findings)
     failures = [r for r in results if r.fits is False]
     for r in failures:
-        click.echo(printable(f"error: {r.workload.location}: {_failure(r)}"), err=True)
+        _say(f"error: {r.workload.location}: {_failure(r)}")
     if output == "table" and results:
         click.echo(_summary(results), err=True)
     return EXIT_PROBLEM if failures else EXIT_OK
@@ -291,7 +262,9 @@ def _judge(
         return _Judged([], checks.summarize([]), [], [*input_findings, *resolution.findings], failed=True)
 
     if nodes_file:
-        nodes, warnings = _read_nodes_file(nodes_file)
+        from ..cluster import nodefile
+
+        nodes, warnings = nodefile.read(nodes_file)
     else:
         from ..cluster import client as cluster
 
@@ -305,6 +278,11 @@ def _judge(
             )
         )
         nodes, warnings = list(listing.nodes), list(listing.warnings)
+    from ..cluster.nodeinfo import lacking_ga_labels
+
+    legacy = lacking_ga_labels(nodes)
+    if legacy is not None:
+        warnings.append(legacy)
 
     results = checks.check(
         (w for s in scans for w in s.workloads), resolution.supported, resolution.unknown, nodes
@@ -343,12 +321,19 @@ def _validate(source: manifests.Source, span: Any, flags: config.PinSettings, no
     return _krm_output(source, span, results, [f._replace(message=spelling(f.message)) for f in findings])
 
 
-def _report(findings: Sequence[scanning.Finding]) -> int:
+def _say(line: str) -> None:
+    """A diagnostic line on stderr; node names, labels and taints in it come from the API
+    server or a file, so control characters are escaped."""
     from ..safetext import printable
+
+    click.echo(printable(line), err=True)
+
+
+def _report(findings: Sequence[scanning.Finding]) -> int:
 
     code = EXIT_OK
     for finding in dict.fromkeys(findings):
-        click.echo(printable(f"{finding.severity}: {finding}"), err=True)
+        _say(f"{finding.severity}: {finding}")
         if finding.severity == "error":
             code = max(code, finding.exit_code or EXIT_PROBLEM)
     return code

@@ -116,7 +116,13 @@ def _placement(settings: config.PinSettings) -> pinning.Placement:
     )
     if taints is not None:
         taints = taints._replace(found=tolerations.found_on(listing.nodes))
-    return pinning.Placement((pinning.Bound("the cluster", cluster.ready_platforms(listing.nodes)),), taints)
+    from ..cluster import nodeinfo
+
+    bound = pinning.Bound(
+        "the cluster", cluster.ready_platforms(listing.nodes), nodeinfo.windows_builds(listing.nodes)
+    )
+    legacy = nodeinfo.lacking_ga_labels(listing.nodes)
+    return pinning.Placement((bound,), taints, (legacy,) if legacy else ())
 
 
 def _report(findings: Iterable[scanning.Finding]) -> int:
@@ -130,7 +136,7 @@ def _report(findings: Iterable[scanning.Finding]) -> int:
         if line in seen:
             continue
         seen.add(line)
-        click.echo(line, err=True)
+        click.echo(printable(line), err=True)
         if finding.severity == "error":
             code = max(code, finding.exit_code or EXIT_PROBLEM)
     return code
@@ -326,7 +332,8 @@ def _pin_streams(
         )
         for s in scans
     ]
-    findings = [*resolution.findings, *(f for o in outcomes for f in o.findings)]
+    notes = [scanning.Finding("warning", w) for w in placement.warnings]
+    findings = [*resolution.findings, *notes, *(f for o in outcomes for f in o.findings)]
     if scanning.holds_no_workload(scans):
         findings.append(scanning.Finding("warning", scanning.no_workloads(inputs, "pin")))
     code = _report(findings)

@@ -249,26 +249,34 @@ def typed_scalar(node: Any) -> Any:
     return text
 
 
+def _start(node: Any) -> int:
+    return int(node.start_mark.index)
+
+
 def to_data(
     node: Any,
     budget: list[int] | None = None,
     typed: bool = False,
     raw: Parsed | None = None,
     _active: set[int] | None = None,
+    _aliased: bool = False,
 ) -> Any:
     """Plain data for a subtree: dict/list/scalars. Scalars are their text (None for null),
     or YAML 1.1 typed values when ``typed``. With ``raw``, a block scalar whose value the fast
     reader did not compute is ``("raw", its source text)`` instead of an error.
 
-    Bounded by a node budget (alias bombs) and refusing recursive aliases.
+    Bounded by a budget of nodes expanded from aliases (alias bombs: a plain document costs
+    nothing, however large) and refusing recursive aliases. A node reached through an alias
+    is one that starts before the place it is used.
     """
     if budget is None:
         budget = [MAX_NODES]
     if _active is None:
         _active = set()
-    budget[0] -= 1
-    if budget[0] < 0:
-        raise YamlShapeError("document expands to too many nodes (YAML alias bomb?)")
+    if _aliased:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise YamlShapeError("document expands to too many nodes (YAML alias bomb?)")
     if is_scalar(node):
         try:
             if typed:
@@ -283,7 +291,13 @@ def to_data(
     _active.add(id(node))
     try:
         if is_sequence(node):
-            return [to_data(item, budget, typed, raw, _active) for item in node.value]
+            items = []
+            cursor = _start(node)
+            for item in node.value:
+                start = _start(item)
+                items.append(to_data(item, budget, typed, raw, _active, _aliased or start < cursor))
+                cursor = max(cursor, start)
+            return items
         result: dict[str, Any] = {}
         for k, v in node.value:
             if not is_scalar(k):
@@ -292,7 +306,8 @@ def to_data(
                 raise YamlShapeError("merge keys (<<) are not supported here")
             if k.value in result:
                 raise YamlShapeError(f"duplicate key {k.value!r}")
-            result[str(k.value)] = to_data(v, budget, typed, raw, _active)
+            aliased = _aliased or is_alias_value(k, v)
+            result[str(k.value)] = to_data(v, budget, typed, raw, _active, aliased)
         return result
     finally:
         _active.discard(id(node))
