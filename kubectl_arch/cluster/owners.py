@@ -289,8 +289,9 @@ class Inventory:
     def workloads(
         self, listed: Iterable[tuple[str, str]], selected: bool = False
     ) -> tuple[list[Workload], dict[tuple[str, str], int]]:
-        """The workloads, sorted by namespace, kind and name; and, for pods grouped under a
-        controller of a kind the audit does not list, how many pods per (group, kind).
+        """The workloads, sorted by namespace, kind and name; and, per (group, kind) of
+        controllers the audit does not list (or could not), how many objects they own: pods
+        grouped under them, and controllers reported on their own.
 
         ``listed``: the (group, kind)s that were read in full; ``selected``: a label
         selector limited what was read (an object whose controller is of a listed kind but
@@ -298,16 +299,18 @@ class Inventory:
         read = set(listed)
         tops: dict[str, Controller] = {}
         reported: dict[str, Controller] = {}
+        unlisted: dict[tuple[str, str], int] = {}
         for found in self.controllers.values():
             top = self._top(found)
             tops[found.uid] = top
             owner = top.owner
             if owner is not None and selected and (owner.group, owner.kind) in read:
                 continue  # its controller exists and does not match the selector
+            if owner is not None and (owner.group, owner.kind) not in read and found is top:
+                unlisted[(owner.group, owner.kind)] = unlisted.get((owner.group, owner.kind), 0) + 1
             reported[top.uid] = top
         pods: dict[str, list[_Group]] = {}
         orphans: dict[str, list[_Group]] = {}
-        unlisted: dict[tuple[str, str], int] = {}
         for uid, group in self.groups.items():
             top = tops.get(uid)
             if top is not None:
