@@ -339,6 +339,8 @@ class ApiServer:
             for obj in self.objects:
                 group = str(obj.get("apiVersion", "")).rpartition("/")[0]
                 by_kind.setdefault((group, obj.get("kind")), []).append(obj)
+            for found in by_kind.values():  # in etcd's key order, as the real server lists them
+                found.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
             self.__dict__["_by_kind"] = by_kind
         return list(by_kind.get((kind.group, kind.kind), ()))
 
