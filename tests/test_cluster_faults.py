@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from apiserver import ApiServer, load_nodes
-from cluster_util import GKE, KUBECTL_ARCH, cluster_env
+from apiserver import ApiServer, load_nodes, load_objects
+from cluster_util import GKE, KUBECTL_ARCH, REPO, cluster_env
 
 from kubectl_arch.cluster import client
 from kubectl_arch.cluster import quantity as q
@@ -157,3 +157,82 @@ def test_kubeconfigs_it_cannot_read(tmp_path: Path, content: bytes, why: str) ->
     proc = arch(tmp_path, "nodes", kubeconfig=config)
     assert proc.returncode == 3
     assert proc.stderr == f"error: kubeconfig {config}: {why}\n"
+
+
+# -- the same guards on every list (audit reads workloads through the same pager) ---------------
+
+EKS = REPO / "testdata" / "nodes" / "eks-mixed.json"
+WORKLOADS = REPO / "testdata" / "cluster" / "audit.json"
+LOCK = '{"apiVersion": "kubectl-arch.dev/v1alpha1", "kind": "PlatformLock", "images": {}}'
+
+
+def audit_served(
+    tmp_path: Path, *args: str, objects: list[dict[str, Any]] | None = None, **faults: Any
+) -> tuple[ApiServer, subprocess.CompletedProcess[str]]:
+    """``audit -A`` (images from an empty lock file: no registry) against a server with these faults."""
+    if objects is None:
+        objects = load_objects(WORKLOADS, REGISTRY="127.0.0.1:1", WEB_DIGEST="", API_OLD_DIGEST="")
+    lock = tmp_path / "empty.lock"
+    lock.write_text(LOCK)
+    server = ApiServer(load_nodes(EKS), objects=objects, **faults).start()
+    url = server.url
+    try:
+        config = server.kubeconfig(tmp_path / "kubeconfig")
+        proc = arch(tmp_path, "audit", "-A", "--locked", str(lock), *args, kubeconfig=config)
+    finally:
+        server.stop()
+    return server, url, proc
+
+
+@pytest.mark.parametrize(
+    ("fault", "resource", "why"),
+    [
+        ("same", "deployments", "sent a continue token it had sent before, after 2 page(s) of the deployment list: "
+         "the list would never end; the server is faulty"),
+        ("new", "pods", f"was still sending continue tokens after {client.MAX_PAGES} pages of {client.PAGE_SIZE} "
+         "pods: the list would never end; the server is faulty"),
+    ],
+)  # fmt: skip
+def test_endless_workload_lists(tmp_path: Path, fault: str, resource: str, why: str) -> None:
+    _, url, proc = audit_served(tmp_path, continue_forever=fault, faulty=frozenset({resource}))
+    assert proc.returncode == 3
+    assert proc.stderr == f"error: API server {url} {why}\n"
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        (b'{"kind": "PodList", "items": [' + b"[" * 100_000 + b"]" * 100_000 + b"]}", "JSON nests too deeply"),
+        (b'{"kind": "PodList", "metadata": {"resourceVersion": ' + b"7" * 5000 + b'}, "items": []}',
+         "a number in it is too long"),
+        (b"<html>502 Bad Gateway</html>", "not valid JSON (Expecting value: line 1 column 1)"),
+    ],
+)  # fmt: skip
+def test_workload_pages_it_cannot_read(tmp_path: Path, body: bytes, why: str) -> None:
+    _, url, proc = audit_served(tmp_path, list_body=body, faulty=frozenset({"pods"}))
+    assert proc.returncode == 3
+    assert proc.stderr == f"error: API server {url} answered listing pods with JSON it cannot read: {why}\n"
+
+
+def test_a_workload_list_that_changes_between_pages_is_read_again(tmp_path: Path) -> None:
+    objects = load_objects(WORKLOADS, REGISTRY="127.0.0.1:1", WEB_DIGEST="", API_OLD_DIGEST="")
+    debug = next(o for o in objects if o["metadata"]["name"] == "debug")
+    for i in range(600):
+        pod = json.loads(json.dumps(debug))
+        pod["metadata"].update(name=f"debug-{i:04d}", uid=f"00000000-0000-4000-9000-{i:012d}")
+        objects.append(pod)
+    server, _, proc = audit_served(tmp_path, "-o", "json", objects=objects, expire_next_continue=True)
+    assert proc.returncode == 0, proc.stderr  # every image unknown: nothing certain is wrong
+    assert json.loads(proc.stdout)["summary"]["workloads"] == 608
+    pods = [r.query for r in server.list_requests("/api/v1/pods")]
+    assert ["continue" in q for q in pods] == [False, True, False, True]  # 410, then from the start
+
+
+def test_control_characters_in_workload_names_never_reach_the_terminal(tmp_path: Path) -> None:
+    objects = load_objects(WORKLOADS, REGISTRY="127.0.0.1:1", WEB_DIGEST="", API_OLD_DIGEST="")
+    for o in objects:
+        if o["metadata"]["name"] == "db":
+            o["metadata"]["name"] = "db\x1b]0;owned\x07"
+    _, _, proc = audit_served(tmp_path, "-o", "wide", objects=objects)
+    assert "\x1b" not in proc.stdout + proc.stderr
+    assert "StatefulSet/db\\x1b]0;owned\\x07" in proc.stdout
