@@ -913,7 +913,7 @@ class Client:
                 listed = loads(response.body).get("tags") or []
             except (JsonError, AttributeError):
                 raise RegistryError(
-                    f"{ref.api_host}: the tag list of {ref.name} is not a JSON tag list"
+                    f"{ref.api_host}: the tag list of {ref.repository} is not a JSON tag list"
                 ) from None
             if isinstance(listed, list):
                 tags.extend(t for t in listed if isinstance(t, str))
@@ -922,15 +922,16 @@ class Client:
                 return tags
             url = urljoin(response.url, found[1])
             if _netloc(url) != ref.api_host or urlsplit(url).scheme not in ("http", "https"):
-                raise RegistryError(f"{ref.api_host}: the tag list of {ref.name} continues on another host")
+                raise RegistryError(
+                    f"{ref.api_host}: the tag list of {ref.repository} continues on another host"
+                )
             if url in seen:
                 raise RegistryError(
-                    f"{ref.api_host}: the tag list of {ref.name} repeats a page; it would never end"
+                    f"{ref.api_host}: the tag list of {ref.repository} repeats a page; it would never end"
                 )
             seen.add(url)
-        raise RegistryError(
-            f"{ref.api_host}: the tag list of {ref.name} is longer than {max_pages} pages of {page} tags"
-        )
+        longer = f"is longer than {max_pages} pages of {page} tags"
+        raise RegistryError(f"{ref.api_host}: the tag list of {ref.repository} {longer}")
 
     # -- writing ------------------------------------------------------------------------------
     def _upload_url(self, ref: Reference, response: Response) -> str:
