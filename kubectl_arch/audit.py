@@ -41,6 +41,7 @@ from .platforms import Platform
 BROKEN, UNSCHEDULABLE, UNKNOWN, AT_RISK, OK = "broken", "unschedulable", "unknown", "at-risk", "ok"
 STATUSES = (BROKEN, UNSCHEDULABLE, UNKNOWN, AT_RISK, OK)
 PROBLEMS = frozenset({BROKEN, UNSCHEDULABLE, AT_RISK})
+HOSTNAME_LABEL = "kubernetes.io/hostname"
 
 
 class Image(NamedTuple):
@@ -222,6 +223,47 @@ def _targets(
     return tuple(out)
 
 
+class _Fits:
+    """:func:`.fit.fit` remembered by what it depends on (the placement fields and each image
+    with its platforms): workloads of one chart or team share them, and a cluster's workloads
+    are judged against its nodes many times over."""
+
+    def __init__(self, nodes: Sequence[NodeInfo]) -> None:
+        self.nodes = nodes
+        self.known: dict[tuple[str, tuple[tuple[str, frozenset[Platform]], ...]], fitting.Fit] = {}
+        # Nodes alike but for their names (a pool's nodes): one stands for all, unless the
+        # placement names nodes (the hostname label, matchFields).
+        classes: dict[Any, list[Any]] = {}
+        for node in nodes:
+            labels = tuple(sorted((k, v) for k, v in node.labels.items() if k != HOSTNAME_LABEL))
+            platform = (node.os, node.architecture, node.windows_build)
+            key = (node.ready, node.cordoned, node.taints, labels, platform)
+            entry = classes.setdefault(key, [node, 0])
+            entry[1] += 1
+        self.representatives = [node for node, _ in classes.values()]
+        self.weights = [count for _, count in classes.values()]
+
+    def _fit(self, rules: str, placement: Mapping[str, Any], images: Any) -> fitting.Fit:
+        if HOSTNAME_LABEL in rules or "matchFields" in rules:
+            return fitting.fit(placement, images, self.nodes)
+        return fitting.fit(placement, images, self.representatives, self.weights)
+
+    def __call__(
+        self, placement: Mapping[str, Any], images: Mapping[str, frozenset[Platform]]
+    ) -> fitting.Fit:
+        import json
+
+        try:
+            rules = json.dumps(placement, sort_keys=True, default=str)
+        except (TypeError, ValueError):  # keys of mixed types: not worth remembering
+            return fitting.fit(placement, images, self.nodes)
+        key = (rules, tuple(sorted(images.items(), key=lambda item: item[0])))
+        found = self.known.get(key)
+        if found is None:
+            found = self.known[key] = self._fit(rules, placement, images)
+        return found
+
+
 def judge_one(
     workload: Workload,
     images: Mapping[str, Image],
@@ -229,6 +271,7 @@ def judge_one(
     by_platform: Mapping[tuple[str, str, str], NodeInfo],
     targets: Sequence[Platform] = (),
     updates: Mapping[tuple[str, Platform], str] | None = None,
+    fits: _Fits | None = None,
 ) -> Finding:
     found = _images(workload, images)
     unknown = [i for i in found if i.answer.platforms is None]
@@ -248,7 +291,7 @@ def judge_one(
             answer = images.get(c.image)
             if answer is not None and answer.platforms is not None:
                 known[c.image] = answer.platforms
-        result = fitting.fit(template.placement, known, nodes)
+        result = (fits or _Fits(nodes))(template.placement, known)
         where = f"{template.path}: " if len(workload.templates) > 1 else ""
         if not result.fits:
             unschedulable = unschedulable or f"{where}fits no Ready node: {result.explain()}"
@@ -292,7 +335,8 @@ def judge(
     reference of the workloads; ``updates`` maps (image, target) to a newer reference that
     supports the target."""
     by_platform = platform_nodes(nodes)
-    return [judge_one(w, images, nodes, by_platform, targets, updates) for w in workloads]
+    fits = _Fits(nodes)
+    return [judge_one(w, images, nodes, by_platform, targets, updates, fits) for w in workloads]
 
 
 def summarize(findings: Sequence[Finding], targets: Sequence[Platform] = ()) -> Summary:

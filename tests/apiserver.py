@@ -640,7 +640,7 @@ def replicate(templates: Sequence[Mapping[str, Any]], count: int) -> list[dict[s
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Serve recorded nodes from a process of its own (the benchmarks use this, so that their
+    """Serve recorded nodes (and workloads) from a process of its own (the benchmarks use this, so that their
     own memory stays small): prints the server's URL, writes a kubeconfig for it, and serves
     until its standard input closes."""
     import argparse
@@ -651,6 +651,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--replicate", type=int, default=0, help="serve this many clones of the nodes")
     parser.add_argument("--pki", type=Path, help="directory of make_pki's files: serve TLS")
     parser.add_argument("--kubeconfig", type=Path, required=True, help="write a kubeconfig here")
+    parser.add_argument("--objects", type=Path, help="a List file of workloads to serve besides the nodes")
     opts = parser.parse_args(argv)
     nodes = load_nodes(*opts.nodes)
     if opts.replicate:
@@ -661,7 +662,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         pki = Pki(
             d / "ca.crt", d / "ca.key", d / "server.crt", d / "server.key", d / "client.crt", d / "client.key"
         )
-    with ApiServer(nodes, pki=pki) as server:
+    objects = load_objects(opts.objects) if opts.objects is not None else []
+    with ApiServer(nodes, pki=pki, objects=objects) as server:
         server.kubeconfig(opts.kubeconfig)
         print(server.url, flush=True)
         sys.stdin.read()
