@@ -111,9 +111,14 @@ def _resources(found: Mapping[tuple[str, str], cluster.Resource]) -> list[cluste
 
 
 def read_cluster(
-    session: cluster.Session, settings: Settings, namespace: str | None, progress: Progress | None
+    session: cluster.Session,
+    settings: Settings,
+    namespace: str | None,
+    progress: Progress | None,
+    before_pods: Callable[[list[str]], None] | None = None,
 ) -> tuple[list[Any], list[Any], list[audit.Unreadable], list[str]]:
-    """Nodes, workloads, what the server refused, and warnings."""
+    """Nodes, workloads, what the server refused, and warnings. ``before_pods`` gets the images
+    of the pod templates read, before the pods are listed (their look-ups can start then)."""
     from .cluster import owners
     from .cluster.nodeinfo import lacking_ga_labels
     from .manifest.workloads import Kinds
@@ -135,6 +140,9 @@ def read_cluster(
     for resource in resources:
         key = (resource.group, resource.kind)
         if key == PODS:
+            if before_pods is not None:
+                templates = (t for c in inventory.controllers.values() for t in c.templates)
+                before_pods(list(dict.fromkeys(c.image for t in templates for c in t.containers)))
             reduce: Callable[[dict[str, Any]], Any] = inventory.add_pod
         else:
             paths = kinds.paths(resource.api_version, resource.kind)
@@ -196,85 +204,131 @@ def run(settings: Settings, progress: Progress | None = None) -> Report:
     options = cluster.Options(
         settings.kubeconfig or None, settings.context or None, None, settings.request_timeout or None
     )
-    with cluster.Session(options) as session:
-        namespace = None if settings.all_namespaces else settings.namespace or session.namespace
-        nodes, workloads, unreadable, warnings = read_cluster(session, settings, namespace, progress)
-        context = session.context
-    images = images_of(workloads)
-    answers, updates, notes, failures = _look_up(settings, images, workloads, targets, policy, progress)
+    lookups = _Lookups(settings, progress)
+    try:
+        with cluster.Session(options) as session:
+            namespace = None if settings.all_namespaces else settings.namespace or session.namespace
+            nodes, workloads, unreadable, warnings = read_cluster(
+                session, settings, namespace, progress, lookups.start
+            )
+            context = session.context
+        images = images_of(workloads)
+        answers, updates, notes, failures = _judge_images(
+            settings, images, lookups.finish(images), workloads, targets, policy, lookups.inspector, progress
+        )
+    finally:
+        lookups.close()
     warnings.extend(notes)
     findings = audit.judge(workloads, answers, nodes, targets, updates)
     summary = audit.summarize(findings, targets)
     return Report(findings, summary, nodes, context, namespace, targets, unreadable, warnings, failures)
 
 
-def _look_up(
+class _Lookups:
+    """The image look-ups of a run: from a lock file, or from the registries, where the images
+    of the pod templates are looked up in the background while the pods are listed."""
+
+    def __init__(self, settings: Settings, progress: Progress | None) -> None:
+        self.settings = settings
+        self.progress = progress
+        self.inspector: Any = None
+        self.early: dict[str, Any] = {}
+        self.thread: Any = None
+
+    def _open(self) -> Any:
+        if self.inspector is None:
+            from . import registry
+
+            settings = self.settings
+            self.inspector = registry.open_inspector(
+                registry.Settings(
+                    insecure=tuple(settings.insecure_registries),
+                    ca_file=settings.registry_ca_file,
+                    timeout=registry.timeout(settings.request_timeout),
+                    refresh=settings.refresh,
+                    tag_ttl=registry.tag_ttl(settings.tag_cache_ttl),
+                )
+            )
+        return self.inspector
+
+    def start(self, images: list[str]) -> None:
+        """Look ``images`` up in the background (registry mode only)."""
+        if self.settings.locked or not images or self.thread is not None:
+            return
+        import threading
+
+        inspector = self._open()
+        progress = self.progress.images if self.progress is not None else None
+
+        def run() -> None:
+            try:
+                self.early = inspector.inspect_all(images, progress)
+            except Exception:
+                self.early = {}
+
+        self.thread = threading.Thread(target=run, name="lookups", daemon=True)
+        self.thread.start()
+
+    def finish(self, images: list[str]) -> Mapping[str, Any]:
+        """The answer (an ImageInfo, or an Error) for every image."""
+        if self.settings.locked:
+            from . import lock
+
+            locked = lock.load(self.settings.locked)
+            return {image: locked.answer(image) for image in images}
+        if self.thread is not None:
+            self.thread.join()
+        rest = [image for image in images if image not in self.early]
+        found = dict(self.early)
+        if rest:
+            progress = self.progress.images if self.progress is not None else None
+            found.update(self._open().inspect_all(rest, progress))
+        return found
+
+    def close(self) -> None:
+        if self.inspector is not None:
+            self.inspector.client.close()
+
+
+def _judge_images(
     settings: Settings,
     images: list[str],
+    raw: Mapping[str, Any],
     workloads: Sequence[Any],
     targets: Sequence[Platform],
     policy: Any,
+    inspector: Any,
     progress: Progress | None,
 ) -> tuple[dict[str, audit.Image], dict[tuple[str, Platform], str], list[str], list[Error]]:
     """Image answers (after --on-unknown-image), newer tags per (image, target), notes, and
     the failures that end the run under --on-unknown-image=fail."""
     notes: list[str] = []
     updates: dict[tuple[str, Platform], str] = {}
-    raw: Mapping[str, Any]
-    inspector = None
-    if settings.locked:
-        from . import lock
+    answers: dict[str, audit.Image] = {}
+    failures: list[Error] = []
+    for image in images:
+        found = raw[image]
+        if not isinstance(found, Error):
+            answers[image] = _answer(found)
+        elif policy.action == "assume":
+            answers[image] = audit.Image(policy.assume)
+            notes.append(f"{found}; assuming {plat.format_list(policy.assume)}")
+        else:
+            answers[image] = audit.Image(None, str(found))
+            failures.append(found)
+    if policy.action != "fail":
+        failures = []
+    if targets and not failures:
+        blocked = _blocked(workloads, answers, targets)
+        if blocked and settings.locked:
+            notes.append("newer tags are not searched with --locked (no registry is contacted)")
+        elif blocked and inspector is not None:
+            from .registry import updates as searching
 
-        locked = lock.load(settings.locked)
-        raw = {image: locked.answer(image) for image in images}
-    elif images:
-        from . import registry
-
-        inspector = registry.open_inspector(
-            registry.Settings(
-                insecure=tuple(settings.insecure_registries),
-                ca_file=settings.registry_ca_file,
-                timeout=registry.timeout(settings.request_timeout),
-                refresh=settings.refresh,
-                tag_ttl=registry.tag_ttl(settings.tag_cache_ttl),
-            )
-        )
-        raw = inspector.inspect_all(images, progress.images if progress is not None else None)
-    else:
-        raw = {}
-    try:
-        answers: dict[str, audit.Image] = {}
-        failures: list[Error] = []
-        for image in images:
-            found = raw[image]
-            if not isinstance(found, Error):
-                answers[image] = _answer(found)
-            elif policy.action == "assume":
-                answers[image] = audit.Image(policy.assume)
-                notes.append(f"{found}; assuming {plat.format_list(policy.assume)}")
-            else:
-                answers[image] = audit.Image(None, str(found))
-                failures.append(found)
-        if policy.action != "fail":
-            failures = []
-        if targets and not failures:
-            blocked = _blocked(workloads, answers, targets)
-            if blocked and settings.locked:
-                notes.append("newer tags are not searched with --locked (no registry is contacted)")
-            elif blocked and inspector is not None:
-                from .registry import updates as searching
-
-                found_updates = searching.search(
-                    inspector,
-                    blocked,
-                    settings.max_tag_candidates,
-                    progress.tags if progress is not None else None,
-                )
-                updates, notes = found_updates.updates, notes + found_updates.notes
-        return answers, updates, notes, failures
-    finally:
-        if inspector is not None:
-            inspector.client.close()
+            on_tags = progress.tags if progress is not None else None
+            found_updates = searching.search(inspector, blocked, settings.max_tag_candidates, on_tags)
+            updates, notes = found_updates.updates, notes + found_updates.notes
+    return answers, updates, notes, failures
 
 
 def _blocked(
