@@ -16,6 +16,7 @@ audit.json), and the real registry holding their images:
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -522,3 +523,44 @@ def test_the_cluster_cannot_be_read(tmp_path: Path, images: Images, server: ApiS
     assert proc.stderr.splitlines()[-1].startswith(
         f"error: API server {server.url} refused to list every workload resource ("
     )
+
+
+def test_progress_only_on_a_terminal(tmp_path: Path, images: Images, server: ApiServer) -> None:
+    """On a terminal, stderr shows objects read and images looked up, then erases the line; on a
+    pipe (every other test), nothing of it."""
+    import os
+    import pty
+    import select
+
+    config = server.kubeconfig(tmp_path / "kubeconfig")
+    env = arch_env(tmp_path, KUBECONFIG=str(config))
+    controller, terminal = pty.openpty()
+    proc = subprocess.Popen(
+        [str(KUBECTL_ARCH), "audit", "-A", "-o", "json"],
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+        stdin=subprocess.DEVNULL,
+        env=env,
+    )
+    os.close(terminal)
+    shown = b""
+    while True:
+        ready, _, _ = select.select([controller], [], [], 60)
+        if not ready:
+            break
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        shown += chunk
+    out, _ = proc.communicate(timeout=60)
+    os.close(controller)
+    assert proc.returncode == 1
+    assert json.loads(out)["summary"]["workloads"] == 8
+    text = shown.decode()
+    assert "\rreading the cluster: 4 objects" in text  # the nodes, then each page
+    assert "\rlooking up images: " in text
+    assert re.search(r"\r {20,}\rwarning: 1 object\(s\) are owned by Rollout", text)  # erased first
+    assert "reading the cluster" not in audit(tmp_path, server, "-A", "-o", "json").stderr

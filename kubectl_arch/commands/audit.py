@@ -62,13 +62,17 @@ class TerminalProgress:
     """One line on stderr, rewritten: objects read, then images looked up, then tags."""
 
     def __init__(self) -> None:
+        import threading
+
         self.count = 0
         self.width = 0
+        self.lock = threading.Lock()  # images are looked up while the pods are read
 
     def _show(self, line: str) -> None:
-        sys.stderr.write("\r" + line.ljust(self.width))
-        sys.stderr.flush()
-        self.width = max(self.width, len(line))
+        with self.lock:
+            sys.stderr.write("\r" + line.ljust(self.width))
+            sys.stderr.flush()
+            self.width = max(self.width, len(line))
 
     def objects(self, count: int) -> None:
         self.count += count
