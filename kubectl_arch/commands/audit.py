@@ -168,7 +168,14 @@ def _details(report: Any) -> None:
     shell_complete=complete_with("platform"),
     help="Say which workloads are ready for these platforms and which images block them (repeatable).",
 )
-@click.option("-o", "--output", type=click.Choice(OUTPUTS), default="table", show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice(OUTPUTS),
+    default="table",
+    show_default=True,
+    help="Output format: the table, the wide table (pods, images, reasons), or the JSON/YAML document.",
+)
 @click.option(
     "--max-tag-candidates",
     type=click.IntRange(min=0),
