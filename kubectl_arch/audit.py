@@ -366,7 +366,7 @@ def summarize(findings: Sequence[Finding], targets: Sequence[Platform] = ()) -> 
     )
 
 
-def _platform_list(pairs: Iterable[tuple[str, str]]) -> list[str]:
+def platform_list(pairs: Iterable[tuple[str, str]]) -> list[str]:
     return [format_platform(p) for p in sorted(set(pairs))]
 
 
@@ -390,7 +390,7 @@ def workload_json(f: Finding) -> dict[str, Any]:
         "name": w.name,
         "status": f.status,
         "reason": f.reason,
-        "platforms": None if f.platforms is None else _platform_list(f.platforms),
+        "platforms": None if f.platforms is None else platform_list(f.platforms),
         "images": [_image_json(i) for i in f.images],
         "pods": w.pods,
         "brokenPods": [{"platform": b.platform, "pods": b.pods, "nodes": list(b.nodes)} for b in f.broken],
@@ -432,7 +432,7 @@ def to_json(
             "context": context,
             "nodes": len(nodes),
             "ready": len(ready),
-            "platforms": _platform_list(n.platform for n in ready),
+            "platforms": platform_list(n.platform for n in ready),
         },
         "namespace": namespace,
         "workloads": [workload_json(f) for f in findings],

@@ -32,7 +32,7 @@ COMMANDS: dict[str, tuple[str | None, str]] = {
     ),
     "audit": (
         "kubectl_arch.commands.audit",
-        "Audit what runs in the cluster: where it can run, what is broken or at risk.",
+        "Audit what runs in the cluster: broken, at risk, blocked.",
     ),
     "build": (
         "kubectl_arch.commands.build",

@@ -21,7 +21,7 @@ COMMANDS = (
     "inspect\tReport which platforms images really support.\n"
     "pin\tPin workloads to the platforms their images support.\n"
     "check\tCheck that every workload fits some Ready node of the cluster.\n"
-    "audit\tAudit what runs in the cluster: where it can run, what is broken or at risk.\n"
+    "audit\tAudit what runs in the cluster: broken, at risk, blocked.\n"
     "build\tBuild an image per platform and push one multi-platform index.\n"
     "completion\tPrint the shell completion script (bash, zsh, fish).\n"
     "help\tShow the help of kubectl arch or of one of its commands.\n"

@@ -83,7 +83,7 @@ def test_help_through_kubectl_plugin_discovery(env: dict[str, str]) -> None:
     commands = text.split("Commands:\n", 1)[1].splitlines()
     rows = commands[: commands.index("")] if "" in commands else commands
     names = [line.split()[0] for line in rows]
-    assert names == ["nodes", "inspect", "pin", "check", "build", "completion", "help", "version"]
+    assert names == ["nodes", "inspect", "pin", "check", "audit", "build", "completion", "help", "version"]
     assert "  pin         Pin workloads to the platforms their images support." in commands
 
 

@@ -108,13 +108,8 @@ def table(report: Any, wide: bool) -> str:
     rows = []
     for f in report.findings:
         w = f.workload
-        platforms = "?" if f.platforms is None else audit._platform_list(f.platforms)
-        row = [
-            w.namespace or "<none>",
-            f"{w.kind}/{w.name}",
-            f.status,
-            platforms if isinstance(platforms, str) else ",".join(platforms) or "<none>",
-        ]
+        platforms = "?" if f.platforms is None else ",".join(audit.platform_list(f.platforms)) or "<none>"
+        row = [w.namespace or "<none>", f"{w.kind}/{w.name}", f.status, platforms]
         row += ["ready" if t.ready else "blocked" if t.ready is False else "unknown" for t in f.targets]
         if wide:
             row += [str(w.pods), ",".join(dict.fromkeys(i.image for i in f.images)), f.reason]
