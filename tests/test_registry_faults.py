@@ -215,9 +215,7 @@ def test_redirects_to_another_host_carry_no_credentials(tmp_path: Path) -> None:
         assert "Authorization" not in stored.headers
         # -v shows the requests, never a secret: not the password, not its base64, not the
         # storage URL's signature.
-        assert (
-            f"GET http://localhost:{storage.port}/blobs/config?REDACTED 200 OK" in proc.stderr
-        )
+        assert f"GET http://localhost:{storage.port}/blobs/config?REDACTED 200 OK" in proc.stderr
         for secret in (PASSWORD, base64.b64encode(f"alice:{PASSWORD}".encode()).decode(), "abc123secret"):
             assert secret not in proc.stderr + proc.stdout
 

@@ -420,7 +420,8 @@ class Client:
                 status = _TUNNEL_STATUS.search(str(exc)) if is_proxy else None
                 if status is not None:  # the proxy answered CONNECT with an error
                     said = printable(f"{status[1]} {status[2].strip()}".strip()[:120])
-                    raise _Failed(said, False, status[1] not in ("407", "403"), proxy, refused=True) from None
+                    transient = status[1] in ("500", "502", "503", "504")
+                    raise _Failed(said, False, transient, proxy, refused=True) from None
                 reason = self._connection_message(exc)
                 raise _Failed(reason, False, self._transient(exc), proxy if is_proxy else None) from None
             except (ValueError, LookupError) as exc:  # what a malformed answer makes http.client raise
