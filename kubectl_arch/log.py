@@ -44,10 +44,11 @@ _SECRET_FIELD = re.compile(
     r'(?i)("(?:token|access_token|refresh_token|id_token|identitytoken|identity_token|registrytoken'
     r'|password|secret|client_secret|auth)"\s*:\s*")[^"]*"'
 )
-# key=value and key: value where the key names a secret (a helper's or a builder's message).
+# key=value and key: value where the key names a secret (a helper's or a builder's message);
+# a colon counts only before a space, so that image references (team/secret:v1) stay whole.
 _SECRET_PAIR = re.compile(
-    r"(?i)\b([\w.-]*(?:password|passwd|pwd|token|secret|api[_-]?key|access[_-]?key|private[_-]?key"
-    r"|credentials?)\s*[=:]\s*)(?![\s\"']|REDACTED\b)[^\s\"',;&]+"
+    r"(?i)(?<![\w./-])([\w.-]*(?:password|passwd|pwd|token|secret|api[_-]?key|access[_-]?key|private[_-]?key"
+    r"|credentials?)(?:\s*=\s*|:\s+))(?![\s\"']|REDACTED\b)[^\s\"',;&]+"
 )
 # Tokens whose shape gives them away, wherever they appear.
 _KNOWN_TOKEN = re.compile(

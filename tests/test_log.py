@@ -170,6 +170,7 @@ def test_redact_headers() -> None:
         # Nothing secret.
         ("pulling docker.io/library/nginx:1.27 for linux/arm64", None),
         ("r.example: token service 127.0.0.1:5001 answered 500", None),
+        ("docker push 127.0.0.1:5000/fake/secret:v1_linux_amd64 and ghcr.io/o/token-cache:1", None),
         ('Bearer realm="https://auth.docker.io/token",service="registry.docker.io"', None),
         ("email user@example.com about it", None),
     ],
