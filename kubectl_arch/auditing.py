@@ -160,9 +160,15 @@ def read_cluster(
             continue
         listed.append(key)
     if resources and not listed:
+        # Permissions granted by RoleBindings hold in their namespaces only, never for -A.
+        hint = (
+            "audit a namespace you may read with -n NAMESPACE"
+            if namespace is None
+            else "ask a cluster administrator for permission to list them"
+        )
         raise cluster.ClusterError(
             f"API server {session.conn.server} refused to list every workload resource "
-            f"({', '.join(r.name for r in resources)}); nothing to audit"
+            f"({', '.join(r.name for r in resources)}); nothing to audit; {hint}"
         )
     workloads, unlisted = inventory.workloads(listed, selected=bool(settings.selector))
     refused = {u.resource for u in unreadable}

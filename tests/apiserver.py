@@ -277,6 +277,12 @@ class ApiServer:
     objects: Sequence[Mapping[str, Any]] = ()
     forbidden_resources: frozenset[str] = frozenset()
     faulty: frozenset[str] = frozenset({"nodes"})
+    # RBAC by RoleBindings: namespaced lists are allowed in these namespaces only (None: all),
+    # never at the cluster scope.
+    namespaces: frozenset[str] | None = None
+    # Bodies of a hostile server on the faulty lists: "endless" (a JSON start, then blanks
+    # without end), or "drip" (the real page, one byte every tenth of a second).
+    body_fault: str = ""
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -521,6 +527,12 @@ class _Handler(BaseHTTPRequestHandler):
         if (self.api.forbidden and kind.plural == "nodes") or kind.plural in self.api.forbidden_resources:
             self._forbidden(user, "list", kind, namespace)
             return
+        if self.api.namespaces is not None and kind.namespaced and namespace not in self.api.namespaces:
+            self._forbidden(user, "list", kind, namespace)
+            return
+        if self.api.body_fault == "endless" and faulty:
+            self._endless(f'{{"kind": "{kind.kind}List", "items": ['.encode())
+            return
         if self.api.list_body is not None and faulty:
             self._send(200, self.api.list_body)
             return
@@ -555,7 +567,36 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(410, status(410, "Expired", EXPIRED_MESSAGE))
                 return
         code, body = self.api._page(selector, start, limit, kind, namespace)
+        if self.api.body_fault == "drip" and faulty:
+            self._drip(body)
+            return
         self._send(code, body)
+
+    def _endless(self, start: bytes) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        blanks = b" " * 65536
+        try:
+            self.wfile.write(start)
+            while True:
+                self.wfile.write(blanks)
+        except OSError:  # the client hung up
+            self.close_connection = True
+
+    def _drip(self, body: bytes) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            for i in range(len(body)):
+                self.wfile.write(body[i : i + 1])
+                self.wfile.flush()
+                time.sleep(0.1)
+        except OSError:
+            self.close_connection = True
 
     def _get(self, user: str, name: str) -> None:
         if self.api.forbidden:

@@ -168,8 +168,8 @@ LOCK = '{"apiVersion": "kubectl-arch.dev/v1alpha1", "kind": "PlatformLock", "ima
 
 def audit_served(
     tmp_path: Path, *args: str, objects: list[dict[str, Any]] | None = None, **faults: Any
-) -> tuple[ApiServer, subprocess.CompletedProcess[str]]:
-    """``audit -A`` (images from an empty lock file: no registry) against a server with these faults."""
+) -> tuple[ApiServer, str, subprocess.CompletedProcess[str]]:
+    """``audit -A`` (or ``-n``; images from an empty lock file: no registry) against a server with these faults."""
     if objects is None:
         objects = load_objects(WORKLOADS, REGISTRY="127.0.0.1:1", WEB_DIGEST="", API_OLD_DIGEST="")
     lock = tmp_path / "empty.lock"
@@ -178,7 +178,8 @@ def audit_served(
     url = server.url
     try:
         config = server.kubeconfig(tmp_path / "kubeconfig")
-        proc = arch(tmp_path, "audit", "-A", "--locked", str(lock), *args, kubeconfig=config)
+        scope = () if "-n" in args else ("-A",)
+        proc = arch(tmp_path, "audit", *scope, "--locked", str(lock), *args, kubeconfig=config)
     finally:
         server.stop()
     return server, url, proc
@@ -236,3 +237,80 @@ def test_control_characters_in_workload_names_never_reach_the_terminal(tmp_path:
     _, _, proc = audit_served(tmp_path, "-o", "wide", objects=objects)
     assert "\x1b" not in proc.stdout + proc.stderr
     assert "StatefulSet/db\\x1b]0;owned\\x07" in proc.stdout
+
+
+def test_an_endless_workload_page_is_cut_at_its_bound(tmp_path: Path) -> None:
+    """A page that never ends (JSON that stays valid: blanks without end) is read up to
+    MAX_ANSWER_BYTES, then given up: no memory exhausted, no hang."""
+    _, url, proc = audit_served(tmp_path, body_fault="endless", faulty=frozenset({"pods"}))
+    assert proc.returncode == 3
+    assert proc.stderr == (
+        f"error: API server {url} answered GET /api/v1/pods with more than "
+        f"{client.MAX_ANSWER_BYTES // 2**20} MiB (no list page of 500 objects is that large): "
+        "the server is faulty\n"
+    )
+
+
+def test_a_dripping_workload_page_ends_at_the_request_timeout(tmp_path: Path) -> None:
+    started = time.monotonic()
+    _, url, proc = audit_served(
+        tmp_path, "--request-timeout", "2s", body_fault="drip", faulty=frozenset({"deployments"})
+    )
+    assert proc.returncode == 3
+    assert proc.stderr == (
+        f'error: API server {url} (context "test") did not answer within 2s (--request-timeout); '
+        "check the context and the network, or raise --request-timeout\n"
+    )
+    assert time.monotonic() - started < 20
+
+
+def test_rbac_by_namespace(tmp_path: Path) -> None:
+    """Lists allowed by RoleBindings in one namespace only: -A and other namespaces are refused
+    whole (exit 3, with what to do), that namespace is audited."""
+    _, url, proc = audit_served(tmp_path, namespaces=frozenset({"shop"}))
+    assert proc.returncode == 3
+    assert proc.stderr.startswith(f"error: API server {url} refused to list every workload resource (")
+    assert proc.stderr.endswith("); nothing to audit; audit a namespace you may read with -n NAMESPACE\n")
+    _, _, proc = audit_served(tmp_path, "-n", "ops", "-o", "json", namespaces=frozenset({"shop"}))
+    assert proc.returncode == 3
+    assert proc.stderr.endswith(
+        "); nothing to audit; ask a cluster administrator for permission to list them\n"
+    )
+    _, _, proc = audit_served(tmp_path, "-n", "shop", "-o", "json", namespaces=frozenset({"shop"}))
+    assert proc.returncode == 0
+    assert proc.stderr.startswith("warning: 1 object(s) are owned by Rollout.argoproj.io objects")
+    document = json.loads(proc.stdout)
+    assert (document["namespace"], document["unreadable"]) == ("shop", [])
+    assert {w["namespace"] for w in document["workloads"]} == {"shop"}
+    assert len(document["workloads"]) == 6
+
+
+def test_secrets_never_appear_with_verbose_logging(tmp_path: Path) -> None:
+    _, _, proc = audit_served(tmp_path, "-v", "-o", "json", forbidden_resources=frozenset({"daemonsets"}))
+    assert proc.returncode == 0, proc.stderr
+    assert "GET " in proc.stderr  # the requests are logged...
+    assert "test-token" not in proc.stdout + proc.stderr  # ...never the bearer token
+
+
+def test_remote_text_is_escaped_in_every_output_format(tmp_path: Path) -> None:
+    """Escape sequences, bidi overrides, NEL and a lone surrogate (JSON can carry one) in names
+    from the server: the table escapes them as printable() does; JSON and YAML spell them as
+    \\uXXXX escapes, so both read back as the same document and neither prints them raw."""
+    import yaml
+
+    name = "db\x1b]0;owned\x07\u202e\x85\ud800"
+    objects = load_objects(WORKLOADS, REGISTRY="127.0.0.1:1", WEB_DIGEST="", API_OLD_DIGEST="")
+    for o in objects:
+        if o["metadata"]["name"] == "db":
+            o["metadata"]["name"] = name
+    outputs = {}
+    for output in ("wide", "json", "yaml"):
+        _, _, proc = audit_served(tmp_path, "-o", output, objects=objects)
+        assert proc.returncode == 0, proc.stderr
+        outputs[output] = proc.stdout
+        for char in "\x1b\x07\u202e\x85\ud800":
+            assert char not in proc.stdout + proc.stderr, (output, char)
+    assert "StatefulSet/db\\x1b]0;owned\\x07\\u202e\\x85\\ud800 " in outputs["wide"]
+    document = json.loads(outputs["json"])
+    assert [w["name"] for w in document["workloads"] if w["kind"] == "StatefulSet"] == [name]
+    assert yaml.safe_load(outputs["yaml"]) == document

@@ -36,6 +36,10 @@ PAGE_SIZE = 500
 MAX_PAGES = 1000
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 MAX_KUBECONFIG_BYTES = 64 * 1024 * 1024
+# One answer (a list page of PAGE_SIZE objects, a discovery document) is read up to this size:
+# etcd keeps objects under 1.5 MiB, and a page of real pods or Deployments is a few MiB; a
+# server sending more (an endless body) is faulty, and would otherwise exhaust memory.
+MAX_ANSWER_BYTES = 256 * 1024 * 1024
 # Without --request-timeout, connecting gives up after this long (Go's default dialer does
 # the same for kubectl); reading waits as long as the server takes.
 CONNECT_TIMEOUT = 30.0
@@ -424,7 +428,7 @@ def _get(conn: _Connection, path: str, query: Sequence[tuple[str, Any]], timeout
 
     import urllib3
 
-    from .. import __version__
+    from .. import __version__, deadline
 
     configuration = conn.client.configuration
     pool = conn.client.rest_client.pool_manager
@@ -437,13 +441,40 @@ def _get(conn: _Connection, path: str, query: Sequence[tuple[str, Any]], timeout
     if credentials:
         headers["Authorization"] = credentials
     started = time.perf_counter()
+    before = deadline.mark()
     try:
-        response = pool.request("GET", url, headers=headers, timeout=limits)
+        response = pool.request("GET", url, headers=headers, timeout=limits, preload_content=False)
+        try:
+            body = _read_bounded(conn, response, path)
+        finally:
+            response.release_conn()
+        if deadline.expired_since(before):  # cut by --request-timeout where it still parsed
+            raise TimeoutError()
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         log.request("GET", url, "error", time.perf_counter() - started)
-        raise _transport_error(conn, exc, timeout) from None
+        cause: Exception = TimeoutError() if deadline.expired_since(before) else exc
+        raise _transport_error(conn, cause, timeout) from None
     log.request("GET", url, response.status, time.perf_counter() - started)
-    return _Answer(response.status, response.reason or "", response.data)
+    return _Answer(response.status, response.reason or "", body)
+
+
+def _read_bounded(conn: _Connection, response: Any, path: str) -> bytes:
+    """The body of ``response``, at most MAX_ANSWER_BYTES (ClusterError past it)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = response.read(1 << 20)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > MAX_ANSWER_BYTES:
+            response.close()
+            raise ClusterError(
+                f"API server {conn.server} answered GET {path} with more than "
+                f"{MAX_ANSWER_BYTES // 2**20} MiB (no list page of {PAGE_SIZE} objects is that large): "
+                "the server is faulty"
+            )
+        chunks.append(chunk)
 
 
 def _pages(
