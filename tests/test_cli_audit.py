@@ -564,3 +564,95 @@ def test_progress_only_on_a_terminal(tmp_path: Path, images: Images, server: Api
     assert "\rlooking up images: " in text
     assert re.search(r"\r {20,}\rwarning: 1 object\(s\) are owned by Rollout", text)  # erased first
     assert "reading the cluster" not in audit(tmp_path, server, "-A", "-o", "json").stderr
+
+
+def test_through_real_kubectl(tmp_path: Path, images: Images, server: ApiServer) -> None:
+    """kubectl finds the plugin on PATH and hands it its arguments (kubectl's flag forms) and
+    environment: the same document on stdout, nothing else, and each exit code passed through."""
+    config = server.kubeconfig(tmp_path / "kubeconfig", namespace="ops")
+    env = arch_env(tmp_path, KUBECONFIG=str(tmp_path / "no-kubeconfig"))
+
+    def kubectl(*args: str) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            ["kubectl", "arch", "audit", f"--kubeconfig={config}", "--context", "test", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            timeout=120,
+            check=False,
+        )
+        assert "Traceback" not in proc.stderr, proc.stderr
+        return proc
+
+    proc = kubectl("--all-namespaces", "--output=json", f"--pod-template-path={ROLLOUT}")
+    assert (proc.returncode, proc.stderr) == (1, "")
+    assert json.loads(proc.stdout) == expected(images, server)
+    proc = kubectl("-oyaml", f"--pod-template-path={ROLLOUT}")  # the context's namespace: ops
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert [w["name"] for w in yaml.safe_load(proc.stdout)["workloads"]] == ["report", "node-exporter"]
+    server.forbidden = True
+    proc = kubectl("-A")
+    assert (proc.returncode, proc.stdout) == (3, "")
+    assert proc.stderr.startswith(
+        f'error: API server {server.url} (context "test") refused to list nodes (403'
+    )
+    proc = kubectl("--target", "arm64")
+    assert proc.returncode == 2
+
+
+def test_a_hostile_registry_makes_workloads_unknown_never_a_crash(tmp_path: Path) -> None:
+    """Every image on a registry that answers badly: an error message with escape sequences,
+    manifests nested too deeply, a dripping answer, a token realm on another host, a tag list
+    whose candidates fail. Each image's fault stays its own (unknown, the reason escaped), the
+    one good image is judged, the run ends within the request timeout's reach, and the
+    credentials-free realm is never followed to another host."""
+    from faulty_registry import Answer, faulty
+    from test_registry_hostile import serve_image
+
+    amd64 = {"architecture": "amd64", "os": "linux"}
+    deep = Answer(200, b"[" * 100_000, {"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+    with faulty() as registry:
+        host = registry.host
+        serve_image(registry, "audit/web", "1.0", amd64)
+        tags = json.dumps({"name": "audit/web", "tags": ["1.0", "1.1", "9.9", "1.2\x1b]0;x\x07"]}).encode()
+        registry.on("/v2/audit/web/tags/list", Answer(200, tags, {"Content-Type": "application/json"}))
+        registry.on("/v2/audit/web/manifests/1.1", deep)
+        registry.on("/v2/audit/web/manifests/9.9", Answer(200, b"{}" * 50, drip=0.5))
+        evil = {"errors": [{"code": "DENIED", "message": "\x1b]0;pwned\x07\u202eno\x1b[2J"}]}
+        registry.on("/v2/audit/api/manifests/2.3", Answer(500, json.dumps(evil).encode()))
+        registry.on("/v2/audit/exporter/manifests/1.7", deep)
+        registry.on("/v2/audit/report/manifests/latest", Answer(200, b"{}" * 50, drip=0.5))
+        realm = {"WWW-Authenticate": 'Bearer realm="http://127.0.0.2:9/token",service="x"'}
+        registry.on("/v2/audit/multi/manifests/3.1", Answer(401, b"", realm))
+        objects = load_objects(WORKLOADS, REGISTRY=host, WEB_DIGEST="sha256:" + "a" * 64, API_OLD_DIGEST="")
+        with ApiServer(load_nodes(EKS), objects=objects) as server:
+            started = __import__("time").monotonic()
+            proc = audit(
+                tmp_path, server, "-A", "-o", "json", "--target", "linux/arm64", "--request-timeout", "2s",
+                "--insecure-registry", host,
+            )  # fmt: skip
+            elapsed = __import__("time").monotonic() - started
+            table = audit(
+                tmp_path, server, "-A", "-o", "wide", "--request-timeout", "2s", "--insecure-registry", host
+            )
+        seen = [s.path for s in registry.seen]
+    assert proc.returncode == 1, proc.stderr  # web is at risk
+    assert elapsed < 60
+    for text in (proc.stdout, proc.stderr, table.stdout, table.stderr):
+        assert "\x1b" not in text and "\u202e" not in text
+    document = json.loads(proc.stdout)
+    status = {w["name"]: w["status"] for w in document["workloads"]}
+    assert status == {
+        "report": "unknown", "node-exporter": "unknown", "api": "unknown", "web": "at-risk",
+        "debug": "unknown", "legacy": "ok", "checkout-6c9d8b7f4": "unknown", "db": "unknown",
+    }  # fmt: skip
+    web = next(w for w in document["workloads"] if w["name"] == "web")
+    assert web["target"] == [
+        {"platform": "linux/arm64", "ready": False, "blockedBy": [{"image": f"{host}/audit/web:1.0"}]}
+    ]
+    api = next(w for w in document["workloads"] if w["name"] == "api")
+    assert "(DENIED: \\x1b]0;pwned\\x07\\u202eno\\x1b[2J)" in api["reason"]  # escaped where it is read
+    assert "Traceback" not in table.stderr and table.returncode == 1
+    assert "\\x1b]0;pwned\\x07\\u202eno\\x1b[2J" in table.stderr
+    assert not any("127.0.0.2" in path for path in seen)
