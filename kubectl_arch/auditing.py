@@ -132,7 +132,7 @@ def read_cluster(
     if progress is not None:
         progress.objects(len(nodes))
     kinds = Kinds.parse(settings.pod_template_paths)
-    resources = _resources(session.discover(kinds.known()))
+    resources = _resources(session.discover(kinds.known(), warnings))
     inventory = owners.Inventory({n.name: audit.platform_key(n) for n in nodes})
     unreadable: list[audit.Unreadable] = []
     listed: list[tuple[str, str]] = []
@@ -176,6 +176,8 @@ def read_cluster(
         qualified = f"{kind}.{group}" if group else kind
         if any(r.kind == kind and r.group == group and r.name in refused for r in resources):
             continue
+        if kinds.paths(f"{group}/v1" if group else "v1", kind):
+            continue  # a kind it reads, whose discovery or list failed: said above
         warnings.append(
             f"{count} object(s) are owned by {qualified} objects, a kind the audit does not read: they "
             f"are reported on their own; declare it (--pod-template-path {qualified}=PATH) to audit it "

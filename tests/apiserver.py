@@ -283,6 +283,8 @@ class ApiServer:
     # Bodies of a hostile server on the faulty lists: "endless" (a JSON start, then blanks
     # without end), or "drip" (the real page, one byte every tenth of a second).
     body_fault: str = ""
+    # API groups whose discovery document answers 503 (an aggregated API whose backend is down).
+    unavailable_groups: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -497,6 +499,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, _group_list())
         elif path == "/api/v1" or (path.startswith("/apis/") and path.count("/") == 3):
             version = path[len("/api/") :] if path == "/api/v1" else path[len("/apis/") :]
+            if version.split("/")[0] in self.api.unavailable_groups:
+                message = "the server is currently unable to handle the request"
+                self._send(503, status(503, "ServiceUnavailable", message))
+                return
             resources = [k.resource() for k in KINDS if k.group_version == version]
             if not resources:
                 self._send(404, status(404, "NotFound", "the server could not find the requested resource"))

@@ -656,3 +656,30 @@ def test_a_hostile_registry_makes_workloads_unknown_never_a_crash(tmp_path: Path
     assert "Traceback" not in table.stderr and table.returncode == 1
     assert "\\x1b]0;pwned\\x07\\u202eno\\x1b[2J" in table.stderr
     assert not any("127.0.0.2" in path for path in seen)
+
+
+def test_discovery_of_a_group_that_fails_or_a_kind_not_served(
+    tmp_path: Path, images: Images, server: ApiServer
+) -> None:
+    """An aggregated API whose backend is down answers discovery with 503: kubectl goes on
+    ("couldn't get resource list"), so does the audit, naming it; a declared kind the server
+    does not serve is skipped quietly."""
+    server.unavailable_groups = frozenset({"argoproj.io"})
+    proc = audit(tmp_path, server, "-A", "-o", "json", "--pod-template-path", "Rollout=spec.template.spec")
+    assert proc.returncode == 1
+    warning = (
+        f'API server {server.url} (context "test") answered discovery /apis/argoproj.io/v1alpha1 with 503 '
+        "Service Unavailable: the server is currently unable to handle the request; kinds of "
+        "argoproj.io/v1alpha1 are not audited"
+    )
+    want = expected(images, server, rollout=False)
+    want["warnings"] = [warning]
+    assert json.loads(proc.stdout) == want
+    assert proc.stderr == f"warning: {warning}\n"
+    server.unavailable_groups = frozenset()
+    proc = audit(
+        tmp_path, server, "-A", "-o", "json", "--pod-template-path", ROLLOUT,
+        "--pod-template-path", "Widget.example.com=spec.template.spec",
+    )  # fmt: skip
+    assert (proc.returncode, proc.stderr) == (1, "")
+    assert json.loads(proc.stdout) == expected(images, server)

@@ -674,11 +674,15 @@ class Session:
                 f"API server {self.conn.server} answered discovery {path} with JSON it cannot read: {exc}"
             ) from None
 
-    def discover(self, kinds: Iterable[tuple[str, frozenset[str] | None]]) -> dict[tuple[str, str], Resource]:
+    def discover(
+        self, kinds: Iterable[tuple[str, frozenset[str] | None]], warnings: list[str] | None = None
+    ) -> dict[tuple[str, str], Resource]:
         """The resources serving these kinds, as API discovery finds them: (kind, its groups;
         None: any group) in, (group, kind) -> :class:`Resource` out, for the resources that can
         be listed, in each group's preferred version. A kind the server does not serve is
-        simply absent."""
+        simply absent. A group whose document cannot be read (an aggregated API whose backend
+        is down answers 503) is left out with a line in ``warnings``, as kubectl goes on with
+        "couldn't get resource list"; the core group and ``/apis`` are needed (ClusterError)."""
         wanted = list(kinds)
         groups: set[str] = set()
         any_group = False
@@ -707,7 +711,13 @@ class Session:
         names = {kind for kind, _ in wanted}
         for group, version in versions:
             path = f"/apis/{group}/{version}" if group else f"/api/{version}"
-            document = self._discovery(path)
+            try:
+                document = self._discovery(path)
+            except ClusterError as exc:
+                if not group or warnings is None or "(401 Unauthorized)" in str(exc):
+                    raise
+                warnings.append(f"{exc}; kinds of {group}/{version} are not audited")
+                continue
             resources = document.get("resources") if isinstance(document, dict) else None
             for entry in resources if isinstance(resources, list) else ():
                 if not isinstance(entry, dict):
