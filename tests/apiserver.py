@@ -285,6 +285,7 @@ class ApiServer:
     body_fault: str = ""
     # API groups whose discovery document answers 503 (an aggregated API whose backend is down).
     unavailable_groups: frozenset[str] = frozenset()
+    redirect_to: str = ""  # the faulty lists answer 302 to this URL (another host)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -535,6 +536,12 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if self.api.namespaces is not None and kind.namespaced and namespace not in self.api.namespaces:
             self._forbidden(user, "list", kind, namespace)
+            return
+        if self.api.redirect_to and faulty:
+            self.send_response(302)
+            self.send_header("Location", self.api.redirect_to + self.path)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
             return
         if self.api.body_fault == "endless" and faulty:
             self._endless(f'{{"kind": "{kind.kind}List", "items": ['.encode())

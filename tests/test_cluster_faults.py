@@ -314,3 +314,15 @@ def test_remote_text_is_escaped_in_every_output_format(tmp_path: Path) -> None:
     document = json.loads(outputs["json"])
     assert [w["name"] for w in document["workloads"] if w["kind"] == "StatefulSet"] == [name]
     assert yaml.safe_load(outputs["yaml"]) == document
+
+
+def test_a_redirect_to_another_host_is_not_followed(tmp_path: Path) -> None:
+    """The bearer token is for the API server only: a list answered with a redirect elsewhere
+    ends the audit (exit 3) without a request to that host."""
+    server, url, proc = audit_served(tmp_path, redirect_to="http://127.0.0.2:9", faulty=frozenset({"jobs"}))
+    assert proc.returncode == 3
+    assert proc.stderr == (
+        f'error: API server {url} (context "test") answered with a redirect, which is not followed (the '
+        "credentials are for that server only); check the server URL in the kubeconfig\n"
+    )
+    assert [r.path for r in server.requests if r.path.endswith("/jobs")] == ["/apis/batch/v1/jobs"]

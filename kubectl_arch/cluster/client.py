@@ -406,6 +406,11 @@ def _transport_error(conn: _Connection, exc: Exception, timeout: float | None) -
         return ClusterError(
             f"{where} did not answer {limit}; check the context and the network, or raise --request-timeout"
         )
+    if isinstance(reason, urllib3.exceptions.ResponseError) and "redirect" in str(reason):
+        return ClusterError(
+            f"{where} answered with a redirect, which is not followed (the credentials are for that "
+            "server only); check the server URL in the kubeconfig"
+        )
     text = re.sub(r" \(_ssl\.c:[0-9]+\)", "", _first_line(str(reason)))
     if isinstance(reason, urllib3.exceptions.SSLError) or "SSL" in text or "certificate" in text.lower():
         return ClusterError(f"TLS with {where} failed: {text}; check certificate-authority in the kubeconfig")
