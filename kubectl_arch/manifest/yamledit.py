@@ -55,9 +55,9 @@ def scalar(value: Any) -> str:
     text = str(value)
     if _PLAIN.fullmatch(text) and text not in _YAML11_WORDS:
         return text
-    import json
+    from ..safetext import quoted
 
-    return json.dumps(text, ensure_ascii=False)
+    return quoted(text)  # control and bidi characters escaped: the same string, safe to print
 
 
 def block_lines(value: Any, column: int, style: Style) -> list[str]:
