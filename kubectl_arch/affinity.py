@@ -34,6 +34,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
+from . import nodeselector
+
 OS_KEY = "kubernetes.io/os"
 ARCH_KEY = "kubernetes.io/arch"
 BETA_OS_KEY = "beta.kubernetes.io/os"
@@ -44,7 +46,6 @@ TERMS_PATH: tuple[str, ...] = ("affinity", "nodeAffinity", REQUIRED, "nodeSelect
 
 # (GA key, beta key) per axis; axis 0 is the OS, axis 1 the architecture.
 AXES = ((OS_KEY, BETA_OS_KEY), (ARCH_KEY, BETA_ARCH_KEY))
-OPERATORS = frozenset({"In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"})
 
 NodePlatform = tuple[str, str]
 Path = tuple[Any, ...]
@@ -75,10 +76,8 @@ class Plan(NamedTuple):
         return bool(self.ops)
 
 
-class _Expr(NamedTuple):
-    key: str
-    operator: str
-    values: tuple[str, ...]
+# The requirements of a term, as the scheduler parses them (shared with fit.py).
+_Expr = nodeselector.Requirement
 
 
 def field_path(path: Iterable[Any]) -> str:
@@ -105,42 +104,9 @@ def _sequence(value: Any, path: Path) -> Sequence[Any]:
     return value
 
 
-def _expressions(term: Mapping[str, Any], path: Path) -> list[_Expr]:
-    exprs = []
-    for j, raw in enumerate(_sequence(term.get("matchExpressions"), (*path, "matchExpressions"))):
-        where = (*path, "matchExpressions", j)
-        expr = _mapping(raw, where)
-        key, operator = expr.get("key"), expr.get("operator")
-        if not isinstance(key, str) or not key:
-            raise AffinityError(field_path(where), "expression has no key")
-        if operator not in OPERATORS:
-            raise AffinityError(
-                field_path((*where, "operator")),
-                f"unsupported operator {operator!r} (expected one of {', '.join(sorted(OPERATORS))})",
-            )
-        values = _sequence(expr.get("values"), (*where, "values"))
-        exprs.append(_Expr(key, operator, tuple("" if v is None else str(v) for v in values)))
-    return exprs
-
-
 def _satisfies(expr: _Expr, value: str) -> bool:
     """Whether a node whose label ``expr.key`` is ``value`` satisfies the expression."""
-    op = expr.operator
-    if op == "In":
-        return value in expr.values
-    if op == "NotIn":
-        return value not in expr.values
-    if op == "Exists":
-        return True
-    if op == "DoesNotExist":
-        return False
-    try:
-        label, bound = int(value), int(expr.values[0]) if len(expr.values) == 1 else None
-    except ValueError:
-        return False
-    if bound is None:
-        return False
-    return label > bound if op == "Gt" else label < bound
+    return expr.holds(value)
 
 
 def _allows(axis: int, value: str, selector: Mapping[str, Any], exprs: Iterable[_Expr]) -> bool:
@@ -417,13 +383,25 @@ def plan(
     admitted: set[NodePlatform] = set()
     for i, raw_term in enumerate(terms):
         path = (*TERMS_PATH, i)
-        term = _mapping(raw_term, path)
-        exprs = _expressions(term, path)
-        fields = _sequence(term.get("matchFields"), (*path, "matchFields"))
-        if not exprs and not fields:
+        parsed = nodeselector.parse_term(raw_term, field_path(path))
+        if parsed is None:
             rewritten.append(raw_term)
             dead.append(f"term {i} is empty and matches no node")
             continue
+        if parsed.problem is not None:
+            if parsed.problem.kind == nodeselector.SHAPE:
+                raise AffinityError(parsed.problem.where, parsed.problem.why)
+            # The scheduler cannot parse it, so it matches no node: it stays dead (never
+            # edited into a term that matches), and goes, as terms that admit nothing do.
+            ops.append(("remove", path))
+            dead.append(f"term {i} matches no node (the scheduler cannot parse it: {parsed.problem.why})")
+            warnings.append(
+                f"dropped required node affinity term {i}: the scheduler cannot parse it "
+                f"({parsed.problem}), so it matches no node"
+            )
+            continue
+        term = raw_term
+        exprs = list(parsed.expressions)
         term_builds = _term_builds(candidates, builds, selector, exprs)
         term_platforms = frozenset(
             p

@@ -29,24 +29,18 @@ set) with ``In``/``NotIn`` and exactly one value.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
+from . import nodeselector
 from .cluster.nodeinfo import NodeInfo, Taint
 from .platforms import Platform, windows_runs
 from .tolerations import tolerates
 
 REQUIRED = "requiredDuringSchedulingIgnoredDuringExecution"
 UNSCHEDULABLE_TAINT = Taint("node.kubernetes.io/unschedulable", "", "NoSchedule")
-NODE_NAME_FIELD = "metadata.name"
-OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt")
-_GO_INT = re.compile(r"[+-]?[0-9]+")
-# apimachinery's validation: a qualified name (label key name part), a DNS-1123 subdomain
-# (label key prefix) and a label value.
-_QUALIFIED_NAME = re.compile(r"[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?")
-_DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*")
-_LABEL_VALUE = re.compile(r"(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?)?")
+NODE_NAME_FIELD = nodeselector.NODE_NAME_FIELD
+OPERATORS = nodeselector.OPERATORS
 
 # Reasons, in the order the filters run.
 NOT_READY = "not Ready"
@@ -102,56 +96,11 @@ class Fit(NamedTuple):
 
 # -- node affinity, as the scheduler parses it -------------------------------------------------
 
-
-def label_key_problem(key: str) -> str:
-    """Why ``key`` is not a valid label key (apimachinery's ``IsQualifiedName``), or ""."""
-    parts = key.split("/")
-    if len(parts) > 2:
-        return f"key {key!r} is not a qualified name (at most one '/')"
-    name = parts[-1]
-    if len(parts) == 2:
-        prefix = parts[0]
-        if not prefix or len(prefix) > 253 or not _DNS1123_SUBDOMAIN.fullmatch(prefix):
-            return f"key {key!r}: prefix {prefix!r} is not a DNS subdomain"
-    if not name or len(name) > 63 or not _QUALIFIED_NAME.fullmatch(name):
-        return f"key {key!r} is not a valid label key"
-    return ""
-
-
-def label_value_problem(value: str) -> str:
-    """Why ``value`` is not a valid label value (apimachinery's ``IsValidLabelValue``), or ""."""
-    if len(value) > 63 or not _LABEL_VALUE.fullmatch(value):
-        return f"{value!r} is not a valid label value"
-    return ""
-
-
-def _go_int(text: str) -> int | None:
-    """``strconv.ParseInt(text, 10, 64)``: an optional sign and ASCII digits, in int64 range."""
-    if not _GO_INT.fullmatch(text):
-        return None
-    number = int(text)
-    return number if -(2**63) <= number < 2**63 else None
-
-
-def requirement_problem(operator: Any, values: Sequence[str]) -> str:
-    """Why the scheduler cannot parse a requirement with this operator and these values
-    (``labels.NewRequirement``), or ""."""
-    if operator not in OPERATORS:
-        return f"unsupported operator {operator!r}"
-    if operator in ("In", "NotIn") and not values:
-        return f"{operator} needs values"
-    if operator in ("Exists", "DoesNotExist") and values:
-        return f"{operator} takes no values"
-    if operator in ("Gt", "Lt"):
-        if len(values) != 1:
-            return f"{operator} needs exactly one value"
-        if _go_int(values[0]) is None:
-            return f"{operator} value {values[0]!r} is not an integer"
-    for value in values:
-        problem = label_value_problem(value)
-        if problem:
-            return problem
-    return ""
+# The parser is shared with pin's affinity transform (nodeselector.py); these names stay here too.
+label_key_problem = nodeselector.label_key_problem
+label_value_problem = nodeselector.label_value_problem
+requirement_problem = nodeselector.requirement_problem
+_sequence = nodeselector.sequence
 
 
 def requirement_matches(operator: Any, values: Sequence[str], label: str | None) -> bool:
@@ -159,118 +108,7 @@ def requirement_matches(operator: Any, values: Sequence[str], label: str | None)
     A requirement the scheduler cannot parse matches nothing."""
     if requirement_problem(operator, values):
         return False
-    return _holds(operator, values, label)
-
-
-def _holds(operator: str, values: Sequence[str], label: str | None) -> bool:
-    """A parsed requirement against one label (``labels.Requirement.Matches``)."""
-    if operator == "In":
-        return label is not None and label in values
-    if operator == "NotIn":
-        return label is None or label not in values
-    if operator == "Exists":
-        return label is not None
-    if operator == "DoesNotExist":
-        return label is None
-    if label is None:
-        return False
-    actual = _go_int(label)
-    if actual is None:
-        return False
-    bound = _go_int(values[0])
-    assert bound is not None  # parsed
-    return actual > bound if operator == "Gt" else actual < bound
-
-
-def _strings(value: Any) -> list[str] | None:
-    """A requirement's values; None when they are not a list (the requirement is invalid)."""
-    if value is None:
-        return []
-    if isinstance(value, str) or not isinstance(value, Sequence):
-        return None
-    return ["" if v is None else str(v) for v in value]
-
-
-def _sequence(value: Any) -> Sequence[Any] | None:
-    """A list, ``()`` for null; None when it is something else."""
-    if value is None:
-        return ()
-    if isinstance(value, str) or not isinstance(value, Sequence):
-        return None
-    return value
-
-
-class _Term(NamedTuple):
-    expressions: tuple[tuple[str, str, tuple[str, ...]], ...]  # (key, operator, values)
-    fields: tuple[tuple[str, str, str], ...]  # (key, operator, value)
-    problem: str  # why the scheduler cannot parse it ("" when it can)
-
-
-def _expression(raw: Any, where: str) -> tuple[tuple[str, str, tuple[str, ...]] | None, str]:
-    if not isinstance(raw, Mapping):
-        return None, f"{where} is not a mapping"
-    key = raw.get("key")
-    key = "" if key is None else str(key)
-    values = _strings(raw.get("values"))
-    if values is None:
-        return None, f"{where}.values is not a list"
-    operator = raw.get("operator")
-    problem = label_key_problem(key) or requirement_problem(operator, values)
-    if problem:
-        return None, f"{where}: {problem}"
-    return (key, str(operator), tuple(values)), ""
-
-
-def _field(raw: Any, where: str) -> tuple[tuple[str, str, str] | None, str]:
-    if not isinstance(raw, Mapping):
-        return None, f"{where} is not a mapping"
-    values = _strings(raw.get("values"))
-    operator = raw.get("operator")
-    if values is None:
-        return None, f"{where}.values is not a list"
-    if operator not in ("In", "NotIn"):
-        return None, f"{where}: unsupported operator {operator!r} (In or NotIn)"
-    if len(values) != 1:
-        return None, f"{where}: {operator} needs exactly one value"
-    key = raw.get("key")
-    return ("" if key is None else str(key), str(operator), values[0]), ""
-
-
-def _term(raw: Any, where: str) -> _Term | None:
-    """A parsed term; None for an empty one (it matches nothing and is skipped)."""
-    if raw is None:
-        return None
-    if not isinstance(raw, Mapping):
-        return _Term((), (), f"{where} is not a mapping")
-    raw_exprs = _sequence(raw.get("matchExpressions"))
-    raw_fields = _sequence(raw.get("matchFields"))
-    if raw_exprs is None or raw_fields is None:
-        which = "matchExpressions" if raw_exprs is None else "matchFields"
-        return _Term((), (), f"{where}.{which} is not a list")
-    if not raw_exprs and not raw_fields:
-        return None
-    parsed = [_expression(item, f"{where}.matchExpressions[{j}]") for j, item in enumerate(raw_exprs)]
-    found = [_field(item, f"{where}.matchFields[{j}]") for j, item in enumerate(raw_fields)]
-    problems = [problem for _, problem in (*parsed, *found) if problem]
-    return _Term(
-        tuple(e for e, _ in parsed if e is not None),
-        tuple(f for f, _ in found if f is not None),
-        problems[0] if problems else "",
-    )
-
-
-def _term_matches(term: _Term, labels: Mapping[str, str], name: str) -> bool:
-    if term.problem:
-        return False
-    for key, operator, values in term.expressions:
-        if not _holds(operator, values, labels.get(key)):
-            return False
-    if term.fields and name:  # the node's fields: only metadata.name, when it has one
-        for key, operator, value in term.fields:
-            actual = name if key == NODE_NAME_FIELD else ""
-            if (actual == value) != (operator == "In"):
-                return False
-    return True
+    return nodeselector.Requirement("", str(operator), tuple(values)).holds(label)
 
 
 class Placement(NamedTuple):
@@ -278,7 +116,7 @@ class Placement(NamedTuple):
     filter: ``nodeSelector`` and required node affinity), parsed once for many nodes."""
 
     selector: tuple[tuple[str, str], ...] | None  # None: nodeSelector is not a mapping
-    terms: tuple[_Term, ...] | None  # None: no required node affinity
+    terms: tuple[nodeselector.Term, ...] | None  # None: no required node affinity
     problem: str  # why the required node affinity matches no node at all ("" otherwise)
 
     def selector_matches(self, labels: Mapping[str, str]) -> bool:
@@ -289,7 +127,7 @@ class Placement(NamedTuple):
     def affinity_matches(self, labels: Mapping[str, str], name: str) -> bool:
         if self.terms is None:
             return not self.problem
-        return any(_term_matches(t, labels, name) for t in self.terms)
+        return any(t.matches(labels, name) for t in self.terms)
 
     def matches(self, labels: Mapping[str, str], name: str) -> bool:
         return self.selector_matches(labels) and self.affinity_matches(labels, name)
@@ -320,7 +158,7 @@ def placement(pod_spec: Mapping[str, Any]) -> Placement:
         return Placement(selector, None, "nodeSelectorTerms is not a list")
     if not raw_terms:
         return Placement(selector, (), "it has no nodeSelectorTerms, which matches no node")
-    terms = [_term(t, f"term {i}") for i, t in enumerate(raw_terms)]
+    terms = [nodeselector.parse_term(t, f"term {i}") for i, t in enumerate(raw_terms)]
     live = tuple(t for t in terms if t is not None)
     problem = ""
     if not live:
