@@ -12,8 +12,18 @@ or containerd with "no matching manifest", instead):
 3. TaintToleration: every NoSchedule and NoExecute taint of the node is tolerated;
 4. NodeAffinity: the pod's ``nodeSelector`` matches the node's labels, then its required
    node affinity does (terms ORed, the requirements of a term ANDed);
-5. image platforms: every image has an entry for the node's os and architecture and, on a
-   Windows node, one its build runs (:func:`~.platforms.windows_runs`).
+5. the kubelet's admission of ``spec.os.name``: the node runs that OS (``PodOSNotSupported``
+   otherwise; the scheduler does not look at it);
+6. image platforms: every image has an entry for the node's os and architecture and, on a
+   Windows node, one its build runs (:func:`~.platforms.windows_runs`); a Windows node whose
+   build is unknown (no ``node.kubernetes.io/windows-build`` label) runs only entries without
+   an ``os.version``.
+
+A pod with ``spec.nodeName`` skips the scheduler: it fits only the node it names, judged as
+the kubelet admits it there (Ready; NoExecute taints tolerated; nodeSelector, required node
+affinity and ``spec.os.name``; images), cordons and NoSchedule taints aside. The tolerations
+the API server and controllers add (:func:`~.tolerations.implied`: a DaemonSet's pods
+tolerate cordons and node pressure) come in as ``extra_tolerations``.
 
 A node that fails is counted under the first filter it fails, so the reasons add up to the
 nodes that do not fit, as the scheduler's "0/N nodes are available" message does.
@@ -32,9 +42,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from . import nodeselector
+from . import nodeselector, podspec
 from .cluster.nodeinfo import NodeInfo, Taint
-from .platforms import Platform, windows_runs
+from .platforms import WINDOWS_BUILD_LABEL, Platform, windows_runs
 from .tolerations import tolerates
 
 REQUIRED = "requiredDuringSchedulingIgnoredDuringExecution"
@@ -43,13 +53,17 @@ NODE_NAME_FIELD = nodeselector.NODE_NAME_FIELD
 OPERATORS = nodeselector.OPERATORS
 
 # Reasons, in the order the filters run.
+NODE_NAME = "nodeName"
 NOT_READY = "not Ready"
 CORDONED = "cordoned"
 UNTOLERATED_TAINT = "untolerated taint"
 NODE_SELECTOR = "nodeSelector"
 AFFINITY = "affinity"
+POD_OS = "os"
 IMAGE_PLATFORMS = "image platforms"
-REASONS = (NOT_READY, CORDONED, UNTOLERATED_TAINT, NODE_SELECTOR, AFFINITY, IMAGE_PLATFORMS)
+REASONS = (
+    NODE_NAME, NOT_READY, CORDONED, UNTOLERATED_TAINT, NODE_SELECTOR, AFFINITY, POD_OS, IMAGE_PLATFORMS,
+)  # fmt: skip
 
 
 class Rejection(NamedTuple):
@@ -64,8 +78,10 @@ class Rejection(NamedTuple):
             return f"{n} not Ready"
         if self.reason == CORDONED:
             return f"{n} cordoned"
-        if self.reason == IMAGE_PLATFORMS:
+        if self.reason in (IMAGE_PLATFORMS, POD_OS):
             return f"{n} {self.detail}"
+        if self.reason == NODE_NAME:
+            return f"{n} other than {self.detail}"
         if self.reason == NODE_SELECTOR:
             return f"{n} not matching the nodeSelector{detail}"
         if self.reason == AFFINITY:
@@ -118,6 +134,8 @@ class Placement(NamedTuple):
     selector: tuple[tuple[str, str], ...] | None  # None: nodeSelector is not a mapping
     terms: tuple[nodeselector.Term, ...] | None  # None: no required node affinity
     problem: str  # why the required node affinity matches no node at all ("" otherwise)
+    os_name: str | None = None  # spec.os.name
+    node_name: str = ""  # spec.nodeName
 
     def selector_matches(self, labels: Mapping[str, str]) -> bool:
         if self.selector is None:
@@ -132,9 +150,24 @@ class Placement(NamedTuple):
     def matches(self, labels: Mapping[str, str], name: str) -> bool:
         return self.selector_matches(labels) and self.affinity_matches(labels, name)
 
+    def allows(self, node: NodeInfo) -> bool:
+        """Whether the pod's own constraints let it run on ``node``: its name
+        (``spec.nodeName``), labels and OS (``spec.os.name``)."""
+        if self.node_name and node.name != self.node_name:
+            return False
+        if self.os_name is not None and node.os != self.os_name:
+            return False
+        return self.matches(node.labels, node.name)
+
 
 def placement(pod_spec: Mapping[str, Any]) -> Placement:
-    """Parse a pod spec's ``nodeSelector`` and required node affinity as the scheduler does."""
+    """Parse a pod spec's ``nodeSelector`` and required node affinity as the scheduler does,
+    with its ``spec.os.name`` and ``spec.nodeName``."""
+    rules = _node_rules(pod_spec)
+    return rules._replace(os_name=podspec.os_name(pod_spec), node_name=podspec.node_name(pod_spec))
+
+
+def _node_rules(pod_spec: Mapping[str, Any]) -> Placement:
     raw_selector = pod_spec.get("nodeSelector")
     selector: tuple[tuple[str, str], ...] | None = ()
     if isinstance(raw_selector, Mapping):
@@ -187,23 +220,32 @@ def _tolerations(pod_spec: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 def image_runs(platforms: Iterable[Platform], node: NodeInfo) -> bool:
     """Whether an image with these platforms runs on ``node``: an entry for its os and
-    architecture (variants are not labelled, so not compared) and, on a Windows node with a
-    ``node.kubernetes.io/windows-build`` label, an ``os.version`` that build runs."""
+    architecture (variants are not labelled, so not compared) and, on a Windows node, one
+    without an ``os.version`` or one the node's build (``node.kubernetes.io/windows-build``)
+    runs; a Windows node without that label runs no entry that names a build (its build is
+    unknown, and ``pin`` keeps such pods off it too)."""
     for p in platforms:
-        if p.node == node.platform and (
-            node.os != "windows" or windows_runs(node.windows_build, p.os_version)
-        ):
+        if p.node != node.platform:
+            continue
+        if node.os != "windows" or not p.os_version:
+            return True
+        if node.windows_build and windows_runs(node.windows_build, p.os_version):
             return True
     return False
 
 
 def fit(
-    pod_spec: Mapping[str, Any], images: Mapping[str, Iterable[Platform]], nodes: Iterable[NodeInfo]
+    pod_spec: Mapping[str, Any],
+    images: Mapping[str, Iterable[Platform]],
+    nodes: Iterable[NodeInfo],
+    extra_tolerations: Iterable[Mapping[str, Any]] = (),
 ) -> Fit:
-    """The Ready nodes a pod fits and, for the others, the first filter each fails."""
+    """The Ready nodes a pod fits and, for the others, the first filter each fails.
+    ``extra_tolerations``: those the pod gets beyond its spec (:func:`~.tolerations.implied`)."""
     per_image = {image: tuple(platforms) for image, platforms in images.items()}
     rules = placement(pod_spec)
-    tolerations = _tolerations(pod_spec)
+    tolerations = [*_tolerations(pod_spec), *extra_tolerations]
+    named = False
     gaps: dict[tuple[str, str, str], str | None] = {}
     fitting: list[str] = []
     platforms: set[tuple[str, str]] = set()
@@ -211,6 +253,7 @@ def fit(
     total = 0
     for node in nodes:
         total += 1
+        named = named or node.name == rules.node_name
         rejection = _reject(node, rules, tolerations)
         if rejection is None:
             key = (*node.platform, node.windows_build if node.os == "windows" else "")
@@ -223,6 +266,11 @@ def fit(
             platforms.add(node.platform)
         else:
             counts[rejection] = counts.get(rejection, 0) + 1
+    if rules.node_name and not named:
+        counts = {
+            ((NODE_NAME, f"{detail} (no node has that name)") if reason == NODE_NAME else (reason, detail)): n
+            for (reason, detail), n in counts.items()
+        }
     order = {reason: i for i, reason in enumerate(REASONS)}
     rejections = sorted(
         (Rejection(reason, detail, n) for (reason, detail), n in counts.items()),
@@ -236,21 +284,37 @@ def _image_gap(node: NodeInfo, images: Mapping[str, Sequence[Platform]]) -> str 
     if not missing:
         return None
     which = f"{'image' if len(missing) == 1 else 'images'} {', '.join(missing)}"
+    if node.os == "windows" and not node.windows_build:
+        return (
+            f"run {node.platform_spec} with no {WINDOWS_BUILD_LABEL} label (build unknown), where "
+            f"{which} (built for Windows builds) {'is' if len(missing) == 1 else 'are'} not counted"
+        )
     return f"run {node.platform_spec}, which {which} cannot run on"
 
 
 def _reject(
     node: NodeInfo, rules: Placement, tolerations: Sequence[Mapping[str, Any]]
 ) -> tuple[str, str] | None:
+    bound = bool(rules.node_name)  # spec.nodeName: no scheduler, only the kubelet's admission
+    if bound and node.name != rules.node_name:
+        return (NODE_NAME, f"spec.nodeName {rules.node_name}")
     if not node.ready:
         return (NOT_READY, "")
-    if node.cordoned and not any(tolerates(t, UNSCHEDULABLE_TAINT) for t in tolerations):
+    if not bound and node.cordoned and not any(tolerates(t, UNSCHEDULABLE_TAINT) for t in tolerations):
         return (CORDONED, "")
     for taint in node.taints:
+        if bound and taint.effect != "NoExecute":
+            continue  # the kubelet admits a pod whatever the node's NoSchedule taints
         if not any(tolerates(t, taint) for t in tolerations):
             return (UNTOLERATED_TAINT, str(taint))
     if not rules.selector_matches(node.labels):
         return (NODE_SELECTOR, "" if rules.selector is not None else "nodeSelector is not a mapping")
     if not rules.affinity_matches(node.labels, node.name):
         return (AFFINITY, rules.problem)
+    if rules.os_name is not None and node.os != rules.os_name:
+        return (
+            POD_OS,
+            f"run {node.os or 'an unknown OS'}, not {rules.os_name} (spec.os.name: the kubelet rejects "
+            "the pod there)",
+        )
     return None

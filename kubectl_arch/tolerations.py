@@ -133,6 +133,43 @@ def tolerates(toleration: Mapping[str, Any], taint: Taint) -> bool:
     return operator == "Exists"
 
 
+# Tolerations the API server and controllers add to pods, whatever the manifest says.
+# The DefaultTolerationSeconds admission plugin (on by default) gives every pod these, for 300s;
+# a toleration with tolerationSeconds still lets the scheduler place the pod.
+ADMISSION_TOLERATIONS: tuple[dict[str, str], ...] = tuple(
+    {"key": f"node.kubernetes.io/{key}", "operator": "Exists", "effect": "NoExecute"}
+    for key in ("not-ready", "unreachable")
+)
+# The DaemonSet controller (AddOrUpdateDaemonPodTolerations) gives its pods these, so that a
+# daemon runs on nodes that are cordoned or under pressure; network-unavailable only to pods
+# on the host network.
+DAEMONSET_TOLERATIONS: tuple[dict[str, str], ...] = (
+    *ADMISSION_TOLERATIONS,
+    *(
+        {"key": f"node.kubernetes.io/{key}", "operator": "Exists", "effect": "NoSchedule"}
+        for key in ("disk-pressure", "memory-pressure", "pid-pressure", "unschedulable")
+    ),
+)
+HOST_NETWORK_DAEMONSET_TOLERATION = {
+    "key": "node.kubernetes.io/network-unavailable",
+    "operator": "Exists",
+    "effect": "NoSchedule",
+}
+
+
+def implied(kind: str, pod_spec: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The tolerations a pod of a workload of ``kind`` gets beyond those of its spec: every
+    pod the admission plugin's, and a DaemonSet's pods the controller's (any API group: the
+    DaemonSets of other controllers, such as OpenKruise's, add the same). No other built-in
+    kind adds any."""
+    if kind != "DaemonSet":
+        return list(ADMISSION_TOLERATIONS)
+    extra = list(DAEMONSET_TOLERATIONS)
+    if pod_spec.get("hostNetwork") is True:
+        extra.append(HOST_NETWORK_DAEMONSET_TOLERATION)
+    return extra
+
+
 def toleration_for(taint: Taint) -> dict[str, str]:
     """The narrowest toleration of ``taint``: it tolerates that key, value and effect only
     (``Equal`` with an empty value matches only taints without a value; ``Exists`` would
