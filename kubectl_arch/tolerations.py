@@ -165,7 +165,20 @@ def implied(kind: str, pod_spec: Mapping[str, Any]) -> list[dict[str, str]]:
     if kind != "DaemonSet":
         return list(ADMISSION_TOLERATIONS)
     extra = list(DAEMONSET_TOLERATIONS)
-    if pod_spec.get("hostNetwork") is True:
+    host_network = pod_spec.get("hostNetwork")  # plain scalars come as text, typed by YAML 1.1
+    if host_network is True or host_network in (
+        "y",
+        "Y",
+        "yes",
+        "Yes",
+        "YES",
+        "true",
+        "True",
+        "TRUE",
+        "on",
+        "On",
+        "ON",
+    ):
         extra.append(HOST_NETWORK_DAEMONSET_TOLERATION)
     return extra
 
