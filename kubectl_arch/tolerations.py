@@ -98,13 +98,35 @@ class ArchTaints(NamedTuple):
         return sorted(taints)
 
 
-def found_on(nodes: Iterable[NodeInfo]) -> dict[NodePlatform, frozenset[Taint]]:
-    """The platform taints of Ready nodes, per node platform."""
+def taint_problem(taint: Taint) -> str:
+    """Why a taint is not one the API server would hold (its key a label key, its value a label
+    value: ``validateTaints``), or ""."""
+    from .nodeselector import label_key_problem, label_value_problem
+
+    return label_key_problem(taint.key) or label_value_problem(taint.value)
+
+
+def found_on(
+    nodes: Iterable[NodeInfo], warnings: list[str] | None = None
+) -> dict[NodePlatform, frozenset[Taint]]:
+    """The platform taints of Ready nodes, per node platform. A taint no API server would hold
+    (a key or value that is not a valid label key or value: what a faulty or hostile server
+    may send) is left out, with a warning naming the node in ``warnings``: it would be copied
+    into the tolerations written."""
     out: dict[NodePlatform, set[Taint]] = {}
     for node in nodes:
         if not node.ready:
             continue
         for taint in node.taints:
+            if taint.key not in PLATFORM_KEYS and not taint.key.startswith(PLATFORM_KEYS):
+                continue
+            problem = taint_problem(taint)
+            if problem:
+                if warnings is not None:
+                    warnings.append(
+                        f"node {node.name}: taint {taint} is not a valid taint ({problem}); not tolerated"
+                    )
+                continue
             if taint.key in PLATFORM_KEYS:
                 out.setdefault(node.platform, set()).add(taint)
     return {p: frozenset(t) for p, t in out.items()}

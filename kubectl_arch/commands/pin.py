@@ -114,8 +114,9 @@ def _placement(settings: config.PinSettings) -> pinning.Placement:
             instead="leave out --cluster to pin without the cluster's platforms",
         )
     )
+    refused: list[str] = []
     if taints is not None:
-        taints = taints._replace(found=tolerations.found_on(listing.nodes))
+        taints = taints._replace(found=tolerations.found_on(listing.nodes, refused))
     from ..cluster import nodeinfo
 
     bound = pinning.Bound(
@@ -125,7 +126,11 @@ def _placement(settings: config.PinSettings) -> pinning.Placement:
         {n.name: n for n in listing.nodes},
         complete=not settings.selector,
     )
-    notes = (nodeinfo.lacking_ga_labels(listing.nodes), nodeinfo.lacking_windows_build(listing.nodes))
+    notes = (
+        nodeinfo.lacking_ga_labels(listing.nodes),
+        nodeinfo.lacking_windows_build(listing.nodes),
+        *refused,
+    )
     return pinning.Placement((bound,), taints, tuple(n for n in notes if n))
 
 

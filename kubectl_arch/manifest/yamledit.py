@@ -57,7 +57,25 @@ def scalar(value: Any) -> str:
         return text
     import json
 
-    return json.dumps(text, ensure_ascii=False)
+    # A double-quoted scalar (JSON's escapes are YAML's too), with every character a terminal
+    # would act on escaped as YAML double-quoted scalars allow: DEL and C1 (``\x9b``), NEL
+    # (``\N``), the line and paragraph separators (``\L``, ``\P``), bidirectional formatting
+    # (``\u202e``), and what YAML cannot carry raw (byte order marks, noncharacters, lone
+    # surrogates). JSON already escapes C0.
+    quoted = json.dumps(text, ensure_ascii=False)
+    return _UNPRINTABLE.sub(_yaml_escape, quoted) if _UNPRINTABLE.search(quoted) else quoted
+
+
+_UNPRINTABLE = re.compile(
+    "[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff\ufffe\uffff\ud800-\udfff]"
+)
+_YAML_NAMED = {"\x85": "\\N", "\u2028": "\\L", "\u2029": "\\P"}
+
+
+def _yaml_escape(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    return _YAML_NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
 
 
 def block_lines(value: Any, column: int, style: Style) -> list[str]:
