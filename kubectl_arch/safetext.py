@@ -28,3 +28,12 @@ def _escape(match: re.Match[str]) -> str:
 def printable(text: str) -> str:
     """``text`` with control and bidi characters escaped (see the module docstring)."""
     return _UNSAFE.sub(_escape, text) if _UNSAFE.search(text) else text
+
+
+# The longest remote text (a server's message, a helper's complaint) an error line quotes.
+REMOTE_TEXT_LIMIT = 300
+
+
+def clip(text: str, limit: int = REMOTE_TEXT_LIMIT) -> str:
+    """``text`` cut to ``limit`` characters, ``...`` saying it was cut."""
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."

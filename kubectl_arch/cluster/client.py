@@ -76,34 +76,37 @@ def parse_timeout(text: str | None) -> float | None:
 
 
 def _kubeconfig_paths(explicit: str | None) -> tuple[list[str], str]:
-    """The kubeconfig files to merge, and how to name where they came from in messages."""
+    """The kubeconfig files to merge, and how to name where they came from in messages. Files
+    that do not exist are skipped in $KUBECONFIG, as kubectl skips them; anything else that is
+    named is read (and refused there when it is not a regular file)."""
     if explicit:
         path = os.path.expanduser(explicit)
-        if not os.path.isfile(path):
+        if not os.path.lexists(path):
             raise ClusterError(f"kubeconfig {explicit} (--kubeconfig) does not exist")
         return [path], explicit
     env = os.environ.get("KUBECONFIG", "")
     if env:
         listed = [p for p in env.split(os.pathsep) if p]
-        return [os.path.expanduser(p) for p in listed if os.path.isfile(os.path.expanduser(p))], (
+        return [os.path.expanduser(p) for p in listed if os.path.exists(os.path.expanduser(p))], (
             f"$KUBECONFIG ({env})"
         )
     default = os.path.expanduser(os.path.join("~", ".kube", "config"))
-    return ([default] if os.path.isfile(default) else []), "~/.kube/config"
+    return ([default] if os.path.exists(default) else []), "~/.kube/config"
 
 
 def _read_yaml(path: str) -> Any:
     import yaml  # PyYAML: what the kubernetes client's own loader uses
 
+    from .. import localfile
+
     try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_KUBECONFIG_BYTES + 1)
+        data = localfile.read_regular(path, MAX_KUBECONFIG_BYTES, follow=True)
+    except FileNotFoundError:
+        raise ClusterError(f"kubeconfig {path} does not exist") from None
+    except localfile.NotRegular as exc:
+        raise ClusterError(f"kubeconfig {path}: {exc}; give a kubeconfig file") from None
     except OSError as exc:
         raise ClusterError(f"kubeconfig {path}: cannot read: {exc.strerror or exc}") from None
-    if len(data) > MAX_KUBECONFIG_BYTES:
-        raise ClusterError(
-            f"kubeconfig {path}: larger than {MAX_KUBECONFIG_BYTES // 2**20} MiB; not a kubeconfig"
-        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -167,12 +170,20 @@ class _CapturedLog:
 
 
 def _first_line(text: str) -> str:
+    from ..safetext import clip
+
     line = next((s.strip() for s in text.splitlines() if s.strip()), "")
-    return log.redact(line[:300])
+    return clip(log.redact(line))
 
 
 def _configure_from_kubeconfig(
-    paths: list[str], where: str, context: str | None, temp_dir: str, configuration: Any, flag: str
+    paths: list[str],
+    where: str,
+    context: str | None,
+    temp_dir: str,
+    configuration: Any,
+    flag: str,
+    timeout: float | None = None,
 ) -> str:
     from kubernetes.config import kube_config
     from kubernetes.config.config_exception import ConfigException
@@ -198,12 +209,13 @@ def _configure_from_kubeconfig(
             )
     elif context not in contexts:
         raise ClusterError(f'context "{context}" not found in kubeconfig {where} (contexts: {listed})')
+    # The context's files read and its credential plugin run here, bounded (kubeconfig.py).
+    from . import kubeconfig
+
+    resolved = kubeconfig.resolve(files, context, where, timeout)
     try:
-        merger = kube_config.KubeConfigMerger(
-            kube_config.ENV_KUBECONFIG_PATH_SEPARATOR.join(p for p, _ in files)
-        )
         loader = kube_config.KubeConfigLoader(
-            config_dict=merger.config, active_context=context, config_base_path=None, temp_file_path=temp_dir
+            config_dict=resolved, active_context=context, config_base_path=None, temp_file_path=temp_dir
         )
         with _CapturedLog() as logged:
             loader.load_and_set(configuration)
@@ -252,7 +264,13 @@ def _connect(options: Options, temp_dir: str) -> _Connection:
     configuration = type.__call__(client.Configuration)  # not a copy of the process-wide default
     if paths:
         context = _configure_from_kubeconfig(
-            paths, where, options.context, temp_dir, configuration, options.context_flag
+            paths,
+            where,
+            options.context,
+            temp_dir,
+            configuration,
+            options.context_flag,
+            parse_timeout(options.request_timeout),
         )
     elif _in_cluster() and not options.context:
         _configure_in_cluster(configuration)
