@@ -234,6 +234,9 @@ class ApiServer:
     # same one ("same") or a new one each time ("new"); or every list is answered with these bytes.
     continue_forever: str = ""
     list_body: bytes | None = None
+    list_status: int = 200  # the status list_body is sent with
+    list_headers: Mapping[str, str] = field(default_factory=dict)  # and these headers (Location...)
+    repeat_items: bool = False  # every page after the first starts with the last item of the one before
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -361,9 +364,11 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
         pass
 
-    def _send(self, code: int, body: Any) -> None:
+    def _send(self, code: int, body: Any, headers: Mapping[str, str] | None = None) -> None:
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
         self.send_response(code)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", "application/json")
         self.send_header("Cache-Control", "no-cache, private")
         self.send_header("Content-Length", str(len(data)))
@@ -427,7 +432,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._forbidden(user, "list")
             return
         if self.api.list_body is not None:
-            self._send(200, self.api.list_body)
+            self._send(self.api.list_status, self.api.list_body, self.api.list_headers)
             return
         if self.api.continue_forever:
             pages = sum(1 for r in self.api.requests if r.path == "/api/v1/nodes")
@@ -458,6 +463,8 @@ class _Handler(BaseHTTPRequestHandler):
             if rv != self.api.resource_version:
                 self._send(410, status(410, "Expired", EXPIRED_MESSAGE))
                 return
+            if self.api.repeat_items:
+                start -= 1
         code, body = self.api._page(selector, start, limit)
         self._send(code, body)
 

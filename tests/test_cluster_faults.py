@@ -50,8 +50,8 @@ def test_the_same_continue_token_again(tmp_path: Path) -> None:
         server.stop()
     assert proc.returncode == 3
     assert proc.stderr == (
-        f"error: API server {url} sent a continue token it had sent before, after 2 page(s) of "
-        "the node list: the list would never end; the server is faulty\n"
+        f"error: API server {url} sent a continue token it had sent before, after 2 page(s) holding "
+        "1 node(s): the list would never end; the server is faulty\n"
     )
     assert len(server.list_requests()) == 2
 
@@ -67,8 +67,8 @@ def test_endless_new_continue_tokens(tmp_path: Path) -> None:
         server.stop()
     assert proc.returncode == 3
     assert proc.stderr == (
-        f"error: API server {url} was still sending continue tokens after {client.MAX_PAGES} pages "
-        f"of {client.PAGE_SIZE} nodes: the list would never end; the server is faulty\n"
+        f"error: API server {url} was still sending continue tokens after {client.MAX_PAGES} page(s) "
+        "holding 1 node(s): the list would never end; the server is faulty\n"
     )
     assert len(server.list_requests()) == client.MAX_PAGES
     assert elapsed < 60

@@ -34,6 +34,10 @@ PAGE_SIZE = 500
 # A list needs at most this many pages (500,000 nodes, a hundred times the largest supported
 # cluster): a server that keeps sending continue tokens past it would never end the list.
 MAX_PAGES = 1000
+# With --request-timeout T, a whole list may take T for every PAGE_SIZE items received and
+# LIST_SLACK_PAGES times T more: a server that sends a few items a page, slowly, with a new
+# continue token each time, is stopped by time long before MAX_PAGES.
+LIST_SLACK_PAGES = 4
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 MAX_KUBECONFIG_BYTES = 64 * 1024 * 1024
 # Without --request-timeout, connecting gives up after this long (Go's default dialer does
@@ -303,15 +307,22 @@ def _connect(options: Options, temp_dir: str) -> _Connection:
 
 
 def _status_message(body: bytes) -> str:
+    """A Status object's message (a string; anything else says nothing), first line, clipped."""
     from ..jsonload import JsonError, loads
 
     try:
         data = loads(body)
     except JsonError:
         return ""
-    if isinstance(data, dict) and data.get("kind") == "Status":
-        return _first_line(str(data.get("message") or ""))
+    if isinstance(data, dict) and data.get("kind") == "Status" and isinstance(data.get("message"), str):
+        return _first_line(data["message"])
     return ""
+
+
+def _clipped(text: str) -> str:
+    from ..safetext import clip
+
+    return clip(text)
 
 
 def _http_error(
@@ -351,19 +362,44 @@ def _transport_error(conn: _Connection, exc: Exception, timeout: float | None) -
     return ClusterError(f"cannot reach {where}: {text}; check the context and that the cluster is up")
 
 
-def _pages(conn: _Connection, options: Options, timeout: float | None) -> Iterator[dict[str, Any]]:
+def list_budget(timeout: float, received: int) -> float:
+    """Seconds a whole list may take with --request-timeout ``timeout`` once ``received`` items
+    have come: ``timeout`` per page those items fill, and :data:`LIST_SLACK_PAGES` more."""
+    return timeout * (-(-received // PAGE_SIZE) + LIST_SLACK_PAGES)
+
+
+def _identity(item: Any) -> str | None:
+    """What tells list items apart: ``metadata.uid``, else ``metadata.name``."""
+    metadata = item.get("metadata") if isinstance(item, dict) else None
+    if not isinstance(metadata, dict):
+        return None
+    for key in ("uid", "name"):
+        value = metadata.get(key)
+        if isinstance(value, str) and value:
+            return f"{key}:{value}"
+    return None
+
+
+def _pages(
+    conn: _Connection, options: Options, timeout: float | None, notes: list[str] | None = None
+) -> Iterator[dict[str, Any]]:
     """Each page of the node list, as decoded JSON.
 
     Requests go through the client's own connection pool (its TLS settings, client
     certificates and proxy) with its credentials (refreshed by exec plugins when they expire),
     but the response is read raw: no model objects, and no dependence on the shape of the
     generated API classes, which changed between client releases.
+
+    The list ends with an error when the server repeats a continue token, sends one that is
+    not a string, sends more than MAX_PAGES pages, or (with --request-timeout) takes longer
+    than :func:`list_budget` allows for the items received; redirects are not followed. Items
+    sent again on a later page (the same uid, or name) are dropped, with a note in ``notes``.
     """
     from urllib.parse import urlencode
 
     import urllib3
 
-    from .. import __version__
+    from .. import __version__, deadline
     from ..jsonload import JsonError, loads
 
     configuration = conn.client.configuration
@@ -374,6 +410,11 @@ def _pages(conn: _Connection, options: Options, timeout: float | None) -> Iterat
     token: str | None = None
     seen: set[str] = set()
     pages = 0
+    began = time.monotonic()
+    received = 0
+    known: set[str] = set()
+    repeated = 0
+    where = f"API server {conn.server}"
     while True:
         query: list[tuple[str, Any]] = [("limit", PAGE_SIZE)]
         if options.selector:
@@ -386,8 +427,9 @@ def _pages(conn: _Connection, options: Options, timeout: float | None) -> Iterat
         if credentials:
             headers["Authorization"] = credentials
         started = time.perf_counter()
+        mark = deadline.mark()
         try:
-            response = pool.request("GET", url, headers=headers, timeout=limits)
+            response = pool.request("GET", url, headers=headers, timeout=limits, redirect=False)
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             log.request("GET", url, "error", time.perf_counter() - started)
             raise _transport_error(conn, exc, timeout) from None
@@ -395,6 +437,13 @@ def _pages(conn: _Connection, options: Options, timeout: float | None) -> Iterat
         body = response.data
         if response.status == 410 and token:
             raise _Expired()
+        if 300 <= response.status <= 399:
+            location = log.redact_url(str(response.headers.get("Location") or "nowhere"))
+            raise ClusterError(
+                f"{where} answered listing nodes with a redirect ({response.status}) to "
+                f"{_clipped(location)}, which kubectl-arch does not follow (the credentials are for the "
+                "server the kubeconfig names); point the kubeconfig's server at the API server itself"
+            )
         if not 200 <= response.status <= 299:
             raise _http_error(
                 conn, response.status, response.reason or "", body, options.selector, options.instead
@@ -402,27 +451,58 @@ def _pages(conn: _Connection, options: Options, timeout: float | None) -> Iterat
         try:
             page = loads(body)
         except JsonError as exc:
-            raise ClusterError(
-                f"API server {conn.server} answered listing nodes with JSON it cannot read: {exc}"
-            ) from None
+            if timeout and deadline.expired_since(mark):  # cut off by --request-timeout
+                raise _transport_error(conn, TimeoutError(), timeout) from None
+            raise ClusterError(f"{where} answered listing nodes with JSON it cannot read: {exc}") from None
         if not isinstance(page, dict) or not isinstance(page.get("items", []), list):
-            raise ClusterError(f"API server {conn.server} answered listing nodes without a NodeList")
+            raise ClusterError(f"{where} answered listing nodes without a NodeList")
+        items = page.get("items") or []
+        received += len(items)
+        kept = []
+        for item in items:
+            identity = _identity(item)
+            if identity is not None and identity in known:
+                repeated += 1
+                continue
+            if identity is not None:
+                known.add(identity)
+            kept.append(item)
+        page["items"] = kept
         yield page
         del body
         pages += 1
+        read = f"after {pages} page(s) holding {received} node(s)"
         metadata = page.get("metadata") if isinstance(page.get("metadata"), dict) else {}
         token = metadata.get("continue") or None
         if not token:
+            if repeated and notes is not None:
+                notes.append(
+                    f"{where} listed {repeated} node(s) more than once (the same uid or name on another "
+                    "page); each was counted once"
+                )
             return
-        if not isinstance(token, str) or token in seen:
+        if not isinstance(token, str):
             raise ClusterError(
-                f"API server {conn.server} sent a continue token it had sent before, after {pages} page(s) "
-                "of the node list: the list would never end; the server is faulty"
+                f"{where} sent a continue token that is not a string ({type(token).__name__}), {read}; "
+                "the server is faulty"
+            )
+        if token in seen:
+            raise ClusterError(
+                f"{where} sent a continue token it had sent before, {read}: the list would never end; "
+                "the server is faulty"
             )
         if pages >= MAX_PAGES:
             raise ClusterError(
-                f"API server {conn.server} was still sending continue tokens after {pages} pages of "
-                f"{PAGE_SIZE} nodes: the list would never end; the server is faulty"
+                f"{where} was still sending continue tokens {read}: the list would never end; the server is "
+                "faulty"
+            )
+        elapsed = time.monotonic() - began
+        if timeout and elapsed > list_budget(timeout, received):
+            raise ClusterError(
+                f"{where} was still sending continue tokens {read} and {elapsed:.0f}s: longer than "
+                f"--request-timeout allows a list of that many nodes ({timeout:g}s a page of {PAGE_SIZE}, "
+                f"{LIST_SLACK_PAGES} pages spare); the server is faulty or too slow, or raise "
+                "--request-timeout"
             )
         seen.add(token)
 
@@ -434,7 +514,7 @@ class _Expired(Exception):
 def _read_all(conn: _Connection, options: Options, timeout: float | None) -> Listing:
     nodes: list[NodeInfo] = []
     warnings: list[str] = []
-    for page in _pages(conn, options, timeout):
+    for page in _pages(conn, options, timeout, warnings):
         for item in page.get("items") or ():
             try:
                 nodes.append(from_object(item, warnings))
