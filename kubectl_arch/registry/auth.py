@@ -33,7 +33,7 @@ from typing import Any, NamedTuple
 
 from ..errors import RemoteError
 from ..jsonload import JsonError, loads
-from ..safetext import printable
+from ..safetext import clip, printable
 from .reference import DOCKER_HUB, DOCKER_HUB_CREDENTIAL_KEY
 
 HUB_HOSTS = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"})
@@ -420,7 +420,7 @@ def run_helper(name: str, server: str, where: str, timeout: float = HELPER_TIMEO
             return None
         from .. import log
 
-        first = log.redact(message.splitlines()[0][:300]) if message else f"exit code {code}"
+        first = clip(log.redact(message.splitlines()[0])) if message else f"exit code {code}"
         raise AuthError(f"credential helper {program} failed for {server}: {first}")
     try:
         answer = loads(stdout)

@@ -49,7 +49,7 @@ from urllib.parse import quote, urlencode, urljoin, urlsplit, urlunsplit
 
 from .. import __version__, deadline, log
 from ..errors import RemoteError
-from ..safetext import printable
+from ..safetext import clip, printable
 from . import auth, index
 from .proxy import Proxy, for_url
 from .reference import (
@@ -167,7 +167,7 @@ def _error_detail(body: bytes) -> str:
     except (JsonError, AttributeError, IndexError, KeyError, TypeError):
         return ""
     text = log.redact(f"{code}: {message}" if code and message else code or message)
-    return printable(text[:300])
+    return printable(clip(text))
 
 
 def _retry_after(value: str | None) -> float | None:
