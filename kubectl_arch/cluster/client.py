@@ -131,7 +131,9 @@ def _read_yaml(path: str) -> Any:
 
 def _names(config: Any, section: str) -> list[str]:
     items = config.get(section) if isinstance(config, dict) else None
-    return [str(i.get("name")) for i in items or () if isinstance(i, dict) and i.get("name")]
+    if not isinstance(items, list):
+        return []
+    return [i["name"] for i in items if isinstance(i, dict) and isinstance(i.get("name"), str) and i["name"]]
 
 
 def context_names(kubeconfig: str | None = None) -> list[str]:
@@ -196,6 +198,11 @@ def _configure_from_kubeconfig(
     for path, data in files:
         if data is not None and not isinstance(data, dict):
             raise ClusterError(f"kubeconfig {path}: not a kubeconfig (expected a mapping)")
+    from . import kubeconfig
+
+    for path, data in files:
+        if data:
+            kubeconfig.check_shape(path, data)
     files = [(p, d) for p, d in files if d]  # kubectl skips empty files
     contexts = [n for _, d in files for n in _names(d, "contexts")]
     listed = ", ".join(dict.fromkeys(contexts)) or "none"
@@ -214,8 +221,6 @@ def _configure_from_kubeconfig(
     elif context not in contexts:
         raise ClusterError(f'context "{context}" not found in kubeconfig {where} (contexts: {listed})')
     # The context's files read and its credential plugin run here, bounded (kubeconfig.py).
-    from . import kubeconfig
-
     resolved = kubeconfig.resolve(files, context, where, timeout)
     try:
         loader = kube_config.KubeConfigLoader(

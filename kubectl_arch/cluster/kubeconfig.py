@@ -51,6 +51,142 @@ class KubeconfigError(RemoteError):
     """The kubeconfig (or a file or plugin it names) cannot give a connection (exit 3)."""
 
 
+# The kubeconfig's shape, as client-go's clientcmd/api/v1 types decode it: a field of the wrong
+# type fails kubectl for every context, so it fails here too, naming the file and the field.
+# null is a field's zero value (Go's encoding/json), unknown fields are ignored.
+_STR, _BOOL, _BYTES, _STRINGS, _STRING_MAP = "string", "true or false", "base64", "strings", "string map"
+_CLUSTER: dict[str, Any] = {
+    "server": _STR,
+    "tls-server-name": _STR,
+    "insecure-skip-tls-verify": _BOOL,
+    "certificate-authority": _STR,
+    "certificate-authority-data": _BYTES,
+    "proxy-url": _STR,
+    "disable-compression": _BOOL,
+}
+_EXEC: dict[str, Any] = {
+    "command": _STR,
+    "args": _STRINGS,
+    "env": [{"name": _STR, "value": _STR}],
+    "apiVersion": _STR,
+    "installHint": _STR,
+    "provideClusterInfo": _BOOL,
+    "interactiveMode": _STR,
+}
+_USER: dict[str, Any] = {
+    "client-certificate": _STR,
+    "client-certificate-data": _BYTES,
+    "client-key": _STR,
+    "client-key-data": _BYTES,
+    "token": _STR,
+    "tokenFile": _STR,
+    "as": _STR,
+    "as-uid": _STR,
+    "as-groups": _STRINGS,
+    "username": _STR,
+    "password": _STR,
+    "auth-provider": {"name": _STR, "config": _STRING_MAP},
+    "exec": _EXEC,
+}
+_CONTEXT: dict[str, Any] = {"cluster": _STR, "user": _STR, "namespace": _STR}
+_CONFIG: dict[str, Any] = {
+    "apiVersion": _STR,
+    "kind": _STR,
+    "current-context": _STR,
+    "clusters": [{"name": _STR, "cluster": _CLUSTER}],
+    "users": [{"name": _STR, "user": _USER}],
+    "contexts": [{"name": _STR, "context": _CONTEXT}],
+}
+
+
+def _kind(value: Any) -> str:
+    """What a decoded YAML value is, in the words of a message (never its text: it may be a
+    secret)."""
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    return "a " + type(value).__name__  # a YAML timestamp (date, datetime), binary...
+
+
+def _shape_error(
+    path: str, field: tuple[Any, ...], names: dict[int, str], want: str, value: Any
+) -> KubeconfigError:
+    wanted = {
+        _STR: "a string",
+        _BOOL: "true or false",
+        _BYTES: "base64 text",
+        _STRINGS: "a list of strings",
+        _STRING_MAP: "a mapping of strings",
+        "list": "a list",
+        "mapping": "a mapping",
+    }[want]
+    return KubeconfigError(
+        f"{_where(path, field, names)} is {_kind(value)}, not {wanted}; fix the kubeconfig"
+    )
+
+
+def _where(path: str, field: tuple[Any, ...], names: dict[int, str]) -> str:
+    """``kubeconfig F, cluster "c": server`` for a field of a named entry, else
+    ``kubeconfig F: clusters[0].name``."""
+    if len(field) >= 3 and field[1] in names and field[2] == field[0][:-1]:
+        rest = ".".join(_part(p) for p in field[3:]).replace(".[", "[") or field[2]
+        return f'kubeconfig {path}, {field[2]} "{names[field[1]]}": {rest}'
+    return f"kubeconfig {path}: " + ".".join(_part(p) for p in field).replace(".[", "[")
+
+
+def _part(part: Any) -> str:
+    return f"[{part}]" if isinstance(part, int) else str(part)
+
+
+def _check_value(path: str, field: tuple[Any, ...], names: dict[int, str], want: Any, value: Any) -> None:
+    if value is None:
+        return
+    if isinstance(want, dict):
+        if not isinstance(value, Mapping):
+            raise _shape_error(path, field, names, "mapping", value)
+        for key, inner in want.items():
+            if key in value:
+                _check_value(path, (*field, key), names, inner, value[key])
+    elif isinstance(want, list):
+        if not isinstance(value, list):
+            raise _shape_error(path, field, names, "list", value)
+        for index, item in enumerate(value):
+            name = item.get("name") if isinstance(item, Mapping) and len(field) == 1 else None
+            inner_names = {**names, index: name} if isinstance(name, str) and name else names
+            _check_value(path, (*field, index), inner_names, want[0], item)
+    elif want in (_STR, _BOOL, _BYTES):
+        if not isinstance(value, bool if want == _BOOL else str):
+            raise _shape_error(path, field, names, want, value)
+        if want == _BYTES:
+            try:
+                base64.b64decode(value, validate=True)
+            except ValueError:
+                raise KubeconfigError(
+                    f"{_where(path, field, names)} is not base64 text; fix the kubeconfig"
+                ) from None
+    elif want == _STRINGS:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise _shape_error(path, field, names, want, value)
+    elif want == _STRING_MAP and (
+        not isinstance(value, Mapping) or not all(isinstance(v, str | None) for v in value.values())
+    ):
+        raise _shape_error(path, field, names, want, value)
+
+
+def check_shape(path: str, data: Mapping[str, Any]) -> None:
+    """KubeconfigError naming ``path`` and the field when a field of the kubeconfig ``data``
+    has a type client-go's decoder refuses (``clusters[0].name is a number, not a string``;
+    ``user "u".client-key-data is not base64 text``), as kubectl refuses the file."""
+    _check_value(path, (), {}, _CONFIG, data)
+
+
 def _entries(data: Mapping[str, Any], section: str) -> list[Mapping[str, Any]]:
     items = data.get(section)
     return [i for i in items if isinstance(i, Mapping) and i.get("name")] if isinstance(items, list) else []
@@ -69,8 +205,12 @@ def merge(
 
 
 def _body(entry: Mapping[str, Any], field: str) -> dict[str, Any] | None:
+    """A copy of the entry's body without null fields (a null is the field's zero value, as
+    in client-go; the Python client would take it for a value)."""
     body = entry.get(field)
-    return copy.deepcopy(dict(body)) if isinstance(body, Mapping) else None
+    if not isinstance(body, Mapping):
+        return None
+    return {k: copy.deepcopy(v) for k, v in body.items() if v is not None}
 
 
 def resolve(
@@ -96,6 +236,8 @@ def resolve(
         raise KubeconfigError(f'kubeconfig {cluster_file}: cluster "{cluster_name}" is empty (no server)')
     _inline_files(cluster, "cluster", cluster_name, cluster_file)
     cluster["server"] = _server(cluster, cluster_name, cluster_file)
+    if cluster.get("proxy-url"):
+        _proxy(cluster["proxy-url"], cluster_name, cluster_file)
     out: dict[str, Any] = {
         "apiVersion": "v1",
         "kind": "Config",
@@ -141,6 +283,29 @@ def _server(cluster: Mapping[str, Any], name: str, path: str) -> str:
             "URL (https://HOST[:PORT])"
         )
     return server
+
+
+def _proxy(url: str, name: str, path: str) -> None:
+    """``proxy-url``: an http or https proxy (the ones the Python client can use; kubectl also
+    takes socks5)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        _ = parts.port
+        scheme, host = parts.scheme, parts.hostname
+    except ValueError:
+        scheme, host = "", None
+    if scheme.startswith("socks"):
+        raise KubeconfigError(
+            f'kubeconfig {path}, cluster "{name}": proxy-url {log.redact_url(url)!r} is a SOCKS proxy, which '
+            "kubectl-arch cannot use; use an http or https proxy"
+        )
+    if scheme not in ("http", "https") or not host:
+        raise KubeconfigError(
+            f'kubeconfig {path}, cluster "{name}": proxy-url {log.redact_url(url)!r} is not an http or https '
+            "URL (http://HOST:PORT)"
+        )
 
 
 def _read(path: str, base: str, what: str) -> bytes:
