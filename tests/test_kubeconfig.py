@@ -401,7 +401,10 @@ def test_files_a_kubeconfig_names_are_read_bounded(tmp_path: Path) -> None:
         ("python3 -c 'print(\"[\" * 100000)'", "the exec credential plugin {cmd} answered something other than "
          "JSON (JSON nests too deeply)"),
         ("echo 'token: sekrit-token' >&2; exit 7", "the exec credential plugin failed: exec: process returned 7. "
-         "token: [REDACTED]; check that the plugin is installed and you are logged in"),
+         "token: REDACTED; check that the plugin is installed and you are logged in"),
+        ("echo \"stderr secret=sekrit-exec-tok $(printf '\\033[2J')\" >&2; exit 7", "the exec credential plugin "
+         "failed: exec: process returned 7. stderr secret=REDACTED \\x1b[2J; check that the plugin is installed "
+         "and you are logged in"),
     ],
 )  # fmt: skip
 def test_exec_plugins_are_bounded(tmp_path: Path, script: str, why: str) -> None:
