@@ -562,3 +562,43 @@ def test_implied_tolerations(tolerated: bool) -> None:
         "node.kubernetes.io/not-ready",
         "node.kubernetes.io/unreachable",
     }
+
+
+# -- --platform for Windows: with a build and without ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("platform", "fitting", "build_terms"),
+    [
+        # No build: any Windows build, the node without the label included; no build requirement.
+        ("windows/amd64", 6, []),
+        # containerd's spelling and crane's say the same: images of 10.0.17763, which only that host runs.
+        ("windows(10.0.17763)/amd64", 1, [{"key": BUILD, "operator": "In", "values": ["10.0.17763"]}]),
+        ("windows/amd64:10.0.17763", 1, [{"key": BUILD, "operator": "In", "values": ["10.0.17763"]}]),
+        # ltsc2022 images: that host, and the later ones up to the next stable-ABI release.
+        ("windows(10.0.20348)/amd64", 3,
+         [{"key": BUILD, "operator": "In", "values": ["10.0.20348", "10.0.25398", "10.0.26100"]}]),
+        # Images of a build newer than any known: no known host runs them, a host of an unknown
+        # build may (the 10.0.30000 one does).
+        ("windows(10.0.30000)/amd64", 1,
+         [{"key": BUILD, "operator": "NotIn", "values": ["10.0.14393", "10.0.16299", "10.0.17134", "10.0.17763",
+                                                          "10.0.18362", "10.0.18363", "10.0.19041", "10.0.19042",
+                                                          "10.0.20348", "10.0.25398", "10.0.26100"]},
+          {"key": BUILD, "operator": "Exists"}]),
+    ],
+)  # fmt: skip
+def test_windows_platforms_with_and_without_a_build(
+    tmp_path: Path, platform: str, fitting: int, build_terms: list[dict[str, Any]]
+) -> None:
+    """In pin and check, ``--platform`` says what the images are: ``windows/amd64`` alone is any
+    build, a build (``windows(B)/amd64``, ``windows/amd64:B``) the build they were made for."""
+    manifest, nodes_file = files(tmp_path, WINDOWS, pod("w", "example.com/w:1", "Deployment"))
+    pinned = run(tmp_path, "pin", "-f", manifest, "--platform", platform)
+    assert pinned.returncode == 0, pinned.stderr
+    expressions = terms(yaml.safe_load(pinned.stdout))[0]["matchExpressions"]
+    assert [e for e in expressions if e["key"] == BUILD] == build_terms
+    checked = run(
+        tmp_path, "check", "-f", manifest, "--platform", platform, "--nodes-file", nodes_file, "-o", "json"
+    )
+    assert json.loads(checked.stdout)["workloads"][0]["fittingNodes"] == fitting
+    assert checked.returncode == 0, checked.stderr
