@@ -163,7 +163,16 @@ def from_object(obj: Any, warnings: list[str]) -> NodeInfo:
     metadata, spec, status = (_mapping(obj.get(k)) for k in ("metadata", "spec", "status"))
     name = _text(metadata.get("name")) or "<unnamed>"
     raw_labels = _mapping(metadata.get("labels"))
-    labels = {k if type(k) is str else str(k): v if type(v) is str else str(v) for k, v in raw_labels.items()}
+    # null is "" (Go's map[string]string); keys or values of other types are left out.
+    labels = {
+        k: "" if v is None else v
+        for k, v in raw_labels.items()
+        if type(k) is str and type(v) in (str, type(None))
+    }
+    if len(labels) < len(raw_labels):  # never from an API server (labels are strings): a hand-made file
+        warnings.append(
+            f"node {name}: {len(raw_labels) - len(labels)} label(s) whose key or value is not a string left out"
+        )
     info = _mapping(status.get("nodeInfo"))
     os = _platform_value(name, labels, info, "os", warnings)
     arch = _platform_value(name, labels, info, "arch", warnings)
