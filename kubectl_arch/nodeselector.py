@@ -78,6 +78,8 @@ def go_int(text: str) -> int | None:
 def requirement_problem(operator: Any, values: Sequence[str]) -> str:
     """Why the scheduler cannot parse a requirement with this operator and these values
     (``labels.NewRequirement``), or ""."""
+    if operator is None:
+        return "no operator"
     if operator not in OPERATORS:
         return f"unsupported operator {operator!r}"
     if operator in ("In", "NotIn") and not values:
@@ -184,6 +186,27 @@ def _strings(value: Any) -> list[str] | None:
     return ["" if v is None else str(v) for v in found]
 
 
+def _collection(value: Any) -> str:
+    """ "a list" or "a mapping" for a value that is one (no field of a requirement may be), else ""."""
+    if isinstance(value, Mapping):
+        return "a mapping"
+    return "a list" if isinstance(value, list | tuple) else ""
+
+
+def _shape_problem(raw: Mapping[str, Any], where: str, fields: Sequence[str]) -> Problem | None:
+    """A key, operator or value that is a list or a mapping: the API server refuses the
+    object (these are strings), so it is never quoted as if it were text."""
+    for field in fields:
+        kind = _collection(raw.get(field))
+        if kind:
+            return Problem(SHAPE, f"{where}.{field}", f"expected a string, got {kind}")
+    for index, value in enumerate(sequence(raw.get("values")) or ()):
+        kind = _collection(value)
+        if kind:
+            return Problem(SHAPE, f"{where}.values[{index}]", f"expected a string, got {kind}")
+    return None
+
+
 def _not_a_list(raw: Mapping[str, Any], where: str) -> Problem:
     return Problem(SHAPE, f"{where}.values", f"expected a list, got {type(raw.get('values')).__name__}")
 
@@ -195,6 +218,9 @@ def parse_requirement(raw: Any, where: str) -> tuple[Requirement | None, Problem
     values = _strings(raw.get("values"))
     if values is None:
         return None, _not_a_list(raw, where)
+    shape = _shape_problem(raw, where, ("key", "operator"))
+    if shape is not None:
+        return None, shape
     key = raw.get("key")
     key = "" if key is None else str(key)
     operator = raw.get("operator")
@@ -211,9 +237,13 @@ def parse_field(raw: Any, where: str) -> tuple[FieldRequirement | None, Problem 
     values = _strings(raw.get("values"))
     if values is None:
         return None, _not_a_list(raw, where)
+    shape = _shape_problem(raw, where, ("key", "operator"))
+    if shape is not None:
+        return None, shape
     operator = raw.get("operator")
     if operator not in ("In", "NotIn"):
-        return None, Problem(INVALID, where, f"unsupported operator {operator!r} (In or NotIn)")
+        said = "no operator" if operator is None else f"unsupported operator {operator!r}"
+        return None, Problem(INVALID, where, f"{said} (In or NotIn)")
     if len(values) != 1:
         return None, Problem(INVALID, where, f"{operator} needs exactly one value")
     key = raw.get("key")

@@ -21,10 +21,18 @@ def os_name(pod_spec: Mapping[str, Any]) -> str | None:
     os = pod_spec.get("os")
     if not isinstance(os, Mapping) or os.get("name") is None:
         return None
-    return str(os.get("name"))
+    return _text(os.get("name"))
 
 
 def node_name(pod_spec: Mapping[str, Any]) -> str:
     """``spec.nodeName``; "" when the scheduler places the pod."""
     name = pod_spec.get("nodeName")
-    return "" if name is None else str(name)
+    return "" if name is None else _text(name)
+
+
+def _text(value: Any) -> str:
+    """A scalar field's text; a list or a mapping (which the API server refuses there) is
+    described, never quoted as Python would print it."""
+    if isinstance(value, Mapping):
+        return "(a mapping)"
+    return "(a list)" if isinstance(value, list | tuple) else str(value)

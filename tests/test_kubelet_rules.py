@@ -602,3 +602,69 @@ def test_windows_platforms_with_and_without_a_build(
     )
     assert json.loads(checked.stdout)["workloads"][0]["fittingNodes"] == fitting
     assert checked.returncode == 0, checked.stderr
+
+
+# -- fields that are lists or mappings where the API server wants a string -------------------------
+
+
+def test_lists_and_mappings_where_strings_belong_are_never_quoted_as_python_prints_them(
+    tmp_path: Path,
+) -> None:
+    expression = {"key": ["kubernetes.io/arch"], "operator": "In", "values": ["amd64"]}
+    affinity = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+        "nodeSelectorTerms": [{"matchExpressions": [expression]}]}}}  # fmt: skip
+    objects = [
+        pod("bad-key", affinity=affinity),
+        pod(
+            "bad-value",
+            affinity={
+                "nodeAffinity": {
+                    "requiredDuringSchedulingIgnoredDuringExecution": {
+                        "nodeSelectorTerms": [
+                            {
+                                "matchExpressions": [
+                                    {"key": "zone", "operator": "In", "values": ["a", {"b": 1}]}
+                                ]
+                            }
+                        ]
+                    }
+                }
+            },
+        ),
+        pod(
+            "no-operator",
+            affinity={
+                "nodeAffinity": {
+                    "requiredDuringSchedulingIgnoredDuringExecution": {
+                        "nodeSelectorTerms": [{"matchExpressions": [{"key": "zone", "values": ["a"]}]}]
+                    }
+                }
+            },
+        ),
+        pod("bound", nodeName=["amd-a"]),
+        pod("os", os={"name": {"linux": True}}),
+    ]
+    manifest, _ = files(tmp_path, LINUX, *objects)
+    proc = run(tmp_path, "pin", "-f", manifest, "--platform", "linux/amd64")
+    assert proc.returncode == 2  # objects the API server refuses: an input error
+    prefix = "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0]"
+    lines = proc.stderr.splitlines()
+    assert (
+        f"error: {manifest} doc 1 Pod/bad-key: {prefix}.matchExpressions[0].key: expected a string, got a list"
+        in lines
+    )
+    assert (
+        f"error: {manifest} doc 2 Pod/bad-value: {prefix}.matchExpressions[0].values[1]: expected a string, got a mapping"
+        in lines
+    )
+    assert any(
+        "Pod/no-operator" in line and "(the scheduler cannot parse it: no operator)" in line for line in lines
+    )
+    assert any(
+        "Pod/bound: spec.nodeName (a list) places the pod without the scheduler" in line for line in lines
+    )
+    assert any(
+        "Pod/os: spec.os.name is (a mapping), but its images run only on linux/amd64" in line
+        for line in lines
+    )
+    assert "['" not in proc.stderr and "{'" not in proc.stderr

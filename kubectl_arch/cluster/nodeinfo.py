@@ -170,9 +170,8 @@ def from_object(obj: Any, warnings: list[str]) -> NodeInfo:
         if type(k) is str and type(v) in (str, type(None))
     }
     if len(labels) < len(raw_labels):  # never from an API server (labels are strings): a hand-made file
-        warnings.append(
-            f"node {name}: {len(raw_labels) - len(labels)} label(s) whose key or value is not a string left out"
-        )
+        left_out = len(raw_labels) - len(labels)
+        warnings.append(f"node {name}: {left_out} label(s) whose key or value is not a string left out")
     info = _mapping(status.get("nodeInfo"))
     os = _platform_value(name, labels, info, "os", warnings)
     arch = _platform_value(name, labels, info, "arch", warnings)
