@@ -211,8 +211,9 @@ def _not_a_list(raw: Mapping[str, Any], where: str) -> Problem:
     return Problem(SHAPE, f"{where}.values", f"expected a list, got {type(raw.get('values')).__name__}")
 
 
-def parse_requirement(raw: Any, where: str) -> tuple[Requirement | None, Problem | None]:
-    """One ``matchExpressions`` entry."""
+def _values(raw: Any, where: str) -> tuple[list[str] | None, Problem | None]:
+    """A requirement's values, or None and the shape problem of the entry (not a mapping,
+    values not a list, a key, operator or value that is a list or a mapping)."""
     if not isinstance(raw, Mapping):
         return None, Problem(SHAPE, where, f"expected a mapping, got {type(raw).__name__}")
     values = _strings(raw.get("values"))
@@ -221,6 +222,14 @@ def parse_requirement(raw: Any, where: str) -> tuple[Requirement | None, Problem
     shape = _shape_problem(raw, where, ("key", "operator"))
     if shape is not None:
         return None, shape
+    return values, None
+
+
+def parse_requirement(raw: Any, where: str) -> tuple[Requirement | None, Problem | None]:
+    """One ``matchExpressions`` entry."""
+    values, problem = _values(raw, where)
+    if values is None:
+        return None, problem
     key = raw.get("key")
     key = "" if key is None else str(key)
     operator = raw.get("operator")
@@ -232,14 +241,9 @@ def parse_requirement(raw: Any, where: str) -> tuple[Requirement | None, Problem
 
 def parse_field(raw: Any, where: str) -> tuple[FieldRequirement | None, Problem | None]:
     """One ``matchFields`` entry."""
-    if not isinstance(raw, Mapping):
-        return None, Problem(SHAPE, where, f"expected a mapping, got {type(raw).__name__}")
-    values = _strings(raw.get("values"))
+    values, problem = _values(raw, where)
     if values is None:
-        return None, _not_a_list(raw, where)
-    shape = _shape_problem(raw, where, ("key", "operator"))
-    if shape is not None:
-        return None, shape
+        return None, problem
     operator = raw.get("operator")
     if operator not in ("In", "NotIn"):
         said = "no operator" if operator is None else f"unsupported operator {operator!r}"

@@ -136,7 +136,10 @@ def test_labels_that_are_not_strings_are_left_out_without_their_text() -> None:
     warnings: list[str] = []
     node = {
         "kind": "Node",
-        "metadata": {"name": "n1", "labels": {"kubernetes.io/os": ["linux", {"a": 1}], "zone": None, "x": "y"}},
+        "metadata": {
+            "name": "n1",
+            "labels": {"kubernetes.io/os": ["linux", {"a": 1}], "zone": None, "x": "y"},
+        },
         "status": {"nodeInfo": {"operatingSystem": "linux", "architecture": "amd64"}},
     }
     info = nodeinfo.from_object(node, warnings)
