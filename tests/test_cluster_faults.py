@@ -157,3 +157,52 @@ def test_kubeconfigs_it_cannot_read(tmp_path: Path, content: bytes, why: str) ->
     proc = arch(tmp_path, "nodes", kubeconfig=config)
     assert proc.returncode == 3
     assert proc.stderr == f"error: kubeconfig {config}: {why}\n"
+
+
+def test_items_sent_again_on_a_later_page_are_counted_once(tmp_path: Path) -> None:
+    from apiserver import replicate
+
+    server, config, url = served(tmp_path, replicate(load_nodes(GKE), 1200), repeat_items=True)
+    try:
+        proc = arch(tmp_path, "nodes", kubeconfig=config)
+        document = json.loads(arch(tmp_path, "nodes", "-o", "json", kubeconfig=config).stdout)
+    finally:
+        server.stop()
+    assert proc.returncode == 0
+    assert proc.stderr == (
+        f"warning: API server {url} listed 2 node(s) more than once (the same uid or name on another page); "
+        "each was counted once\n"
+    )
+    assert document["nodes"] == 1200
+
+
+@pytest.mark.parametrize(
+    ("faults", "why"),
+    [
+        # A redirect is not followed (the credentials are for this server), and its target is
+        # shown without the user info and secrets it may carry.
+        ({"list_status": 302, "list_headers": {"Location": "https://user:pw@elsewhere.example/api?token=abc"},
+          "list_body": b""},
+         "error: API server {url} answered listing nodes with a redirect (302) to "
+         "https://REDACTED@elsewhere.example/api?token=REDACTED, which kubectl-arch does not follow (the credentials "
+         "are for the server the kubeconfig names); point the kubeconfig's server at the API server itself"),
+        # A Status whose message is not text says nothing of it.
+        ({"list_status": 500, "list_body": json.dumps({"kind": "Status", "message": {"a": [1]}}).encode()},
+         'error: API server {url} (context "test") answered listing nodes with 500 Internal Server Error'),
+        # Remote text is clipped to one limit.
+        ({"list_status": 500, "list_body": json.dumps({"kind": "Status", "message": "x" * 5000}).encode()},
+         'error: API server {url} (context "test") answered listing nodes with 500 Internal Server Error: '
+         + "x" * 297 + "..."),
+        ({"list_body": json.dumps({"kind": "NodeList", "metadata": {"continue": 12345}, "items": []}).encode()},
+         "error: API server {url} sent a continue token that is not a string (int), after 1 page(s) holding "
+         "0 node(s); the server is faulty"),
+    ],
+)  # fmt: skip
+def test_answers_it_does_not_take(tmp_path: Path, faults: dict[str, Any], why: str) -> None:
+    server, config, url = served(tmp_path, **faults)
+    try:
+        proc = arch(tmp_path, "nodes", kubeconfig=config)
+    finally:
+        server.stop()
+    assert (proc.returncode, proc.stdout) == (3, "")
+    assert proc.stderr == why.format(url=url) + "\n"
