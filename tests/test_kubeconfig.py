@@ -157,6 +157,17 @@ def test_insecure_skip_tls_verify(tmp_path: Path, gke: ApiServer) -> None:
     assert (proc.returncode, proc.stderr) == (0, "")
 
 
+def test_library_warnings_never_reach_the_terminal(tmp_path: Path, gke: ApiServer) -> None:
+    """Even with Python told to show every warning (urllib3's FutureWarnings, the TLS ones)."""
+    config = gke.kubeconfig(tmp_path / "config", ca=False, insecure=True)
+    proc = nodes(tmp_path, kubeconfig=config, PYTHONWARNINGS="always")
+    assert (proc.returncode, proc.stderr) == (0, "")
+    proc = nodes(tmp_path, "--request-timeout", "1s", kubeconfig=write(tmp_path / "down", config_with()),
+                 PYTHONWARNINGS="always")  # fmt: skip
+    assert proc.returncode == 3
+    assert "Warning" not in proc.stderr
+
+
 PLUGIN = """\
 #!{python}
 import json, os, sys
