@@ -17,10 +17,13 @@ conflict. A key already restricted to exactly the right values (by the term or b
 ``nodeSelector``) is left alone, which makes the transform idempotent and minimal.
 
 Windows platforms may also be limited to host builds (``builds``: the values of
-``node.kubernetes.io/windows-build`` the images run on). That requirement belongs to the
-Windows part only (Linux nodes have no such label), so such platforms get terms of their own,
-with ``node.kubernetes.io/windows-build In [...]`` beside the os and arch requirements; a build
-requirement the term or ``nodeSelector`` already narrows to admitted builds is left alone.
+``node.kubernetes.io/windows-build`` the images run on, a :class:`~.platforms.HostBuilds`).
+That requirement belongs to the Windows part only (Linux nodes have no such label), so such
+platforms get terms of their own, with ``node.kubernetes.io/windows-build In [...]`` (or, for
+"this build or later", ``NotIn [...]`` and ``Exists``) beside the os and arch requirements; a
+build requirement the term or ``nodeSelector`` already narrows to admitted builds is left
+alone, and builds the pod names itself are judged by the same rule (a nodeSelector naming a
+build newer than any known is admitted when the images run on every later build).
 
 Patch paths are tuples of mapping keys and sequence indices relative to the pod spec, and
 always refer to the *original* document: several operations never depend on each other's
@@ -31,8 +34,11 @@ replaces an existing node.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
+
+from . import nodeselector
+from .platforms import HostBuilds
 
 OS_KEY = "kubernetes.io/os"
 ARCH_KEY = "kubernetes.io/arch"
@@ -44,13 +50,12 @@ TERMS_PATH: tuple[str, ...] = ("affinity", "nodeAffinity", REQUIRED, "nodeSelect
 
 # (GA key, beta key) per axis; axis 0 is the OS, axis 1 the architecture.
 AXES = ((OS_KEY, BETA_OS_KEY), (ARCH_KEY, BETA_ARCH_KEY))
-OPERATORS = frozenset({"In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"})
 
 NodePlatform = tuple[str, str]
 Path = tuple[Any, ...]
 Op = tuple[Any, ...]
 # (oses, architectures, Windows builds or None): the platforms one term admits.
-Rect = tuple[frozenset[str], frozenset[str], frozenset[str] | None]
+Rect = tuple[frozenset[str], frozenset[str], HostBuilds | None]
 
 
 class AffinityError(ValueError):
@@ -75,10 +80,8 @@ class Plan(NamedTuple):
         return bool(self.ops)
 
 
-class _Expr(NamedTuple):
-    key: str
-    operator: str
-    values: tuple[str, ...]
+# The requirements of a term, as the scheduler parses them (shared with fit.py).
+_Expr = nodeselector.Requirement
 
 
 def field_path(path: Iterable[Any]) -> str:
@@ -105,42 +108,9 @@ def _sequence(value: Any, path: Path) -> Sequence[Any]:
     return value
 
 
-def _expressions(term: Mapping[str, Any], path: Path) -> list[_Expr]:
-    exprs = []
-    for j, raw in enumerate(_sequence(term.get("matchExpressions"), (*path, "matchExpressions"))):
-        where = (*path, "matchExpressions", j)
-        expr = _mapping(raw, where)
-        key, operator = expr.get("key"), expr.get("operator")
-        if not isinstance(key, str) or not key:
-            raise AffinityError(field_path(where), "expression has no key")
-        if operator not in OPERATORS:
-            raise AffinityError(
-                field_path((*where, "operator")),
-                f"unsupported operator {operator!r} (expected one of {', '.join(sorted(OPERATORS))})",
-            )
-        values = _sequence(expr.get("values"), (*where, "values"))
-        exprs.append(_Expr(key, operator, tuple("" if v is None else str(v) for v in values)))
-    return exprs
-
-
 def _satisfies(expr: _Expr, value: str) -> bool:
     """Whether a node whose label ``expr.key`` is ``value`` satisfies the expression."""
-    op = expr.operator
-    if op == "In":
-        return value in expr.values
-    if op == "NotIn":
-        return value not in expr.values
-    if op == "Exists":
-        return True
-    if op == "DoesNotExist":
-        return False
-    try:
-        label, bound = int(value), int(expr.values[0]) if len(expr.values) == 1 else None
-    except ValueError:
-        return False
-    if bound is None:
-        return False
-    return label > bound if op == "Gt" else label < bound
+    return expr.holds(value)
 
 
 def _allows(axis: int, value: str, selector: Mapping[str, Any], exprs: Iterable[_Expr]) -> bool:
@@ -197,11 +167,11 @@ def rectangles(platforms: Iterable[NodePlatform]) -> list[tuple[frozenset[str], 
     return sorted(rects, key=lambda r: (sorted(r[0]), sorted(r[1])))
 
 
-def _rects(platforms: Iterable[NodePlatform], builds: Mapping[NodePlatform, frozenset[str]]) -> list[Rect]:
+def _rects(platforms: Iterable[NodePlatform], builds: Mapping[NodePlatform, HostBuilds]) -> list[Rect]:
     """:func:`rectangles`, with the platforms limited to Windows builds in rectangles of their
     own: one per set of builds."""
     plain: set[NodePlatform] = set()
-    by_builds: dict[frozenset[str], set[str]] = {}
+    by_builds: dict[HostBuilds, set[str]] = {}
     for platform in platforms:
         if platform in builds:
             by_builds.setdefault(builds[platform], set()).add(platform[1])
@@ -213,23 +183,39 @@ def _rects(platforms: Iterable[NodePlatform], builds: Mapping[NodePlatform, froz
     return rects
 
 
-def _builds_admitted(
-    selector: Mapping[str, Any], exprs: Iterable[_Expr], want: frozenset[str]
-) -> frozenset[str]:
-    """The builds of ``want`` a node may have under the nodeSelector and the term."""
-    on_key = [e for e in exprs if e.key == WINDOWS_BUILD_KEY]
+def _build_constraint(selector: Mapping[str, Any], exprs: Iterable[_Expr]) -> HostBuilds | None:
+    """The builds a node may have under the nodeSelector and a term's requirements on
+    ``node.kubernetes.io/windows-build``; None when they say nothing of it. (A node without the
+    label has an unknown build: it counts for no build-limited platform.)"""
+    found: HostBuilds | None = None
     pinned = selector.get(WINDOWS_BUILD_KEY)
-    return frozenset(
-        b for b in want if (pinned is None or str(pinned) == b) and all(_satisfies(e, b) for e in on_key)
-    )
+    limits = [HostBuilds(frozenset({str(pinned)}))] if pinned is not None else []
+    for e in exprs:
+        if e.key != WINDOWS_BUILD_KEY:
+            continue
+        if e.operator in ("In", "NotIn"):
+            limits.append(HostBuilds(frozenset(e.values), e.operator == "NotIn"))
+        elif e.operator == "Exists":
+            limits.append(HostBuilds(frozenset(), True))
+        else:  # DoesNotExist; Gt and Lt, which no build ("10.0.17763") satisfies
+            limits.append(HostBuilds())
+    for limit in limits:
+        found = limit if found is None else found.intersect(limit)
+    return found
+
+
+def _builds_admitted(selector: Mapping[str, Any], exprs: Iterable[_Expr], want: HostBuilds) -> HostBuilds:
+    """The builds of ``want`` a node may have under the nodeSelector and the term."""
+    constraint = _build_constraint(selector, exprs)
+    return want if constraint is None else want.intersect(constraint)
 
 
 def _term_builds(
     platforms: Iterable[NodePlatform],
-    builds: Mapping[NodePlatform, frozenset[str]],
+    builds: Mapping[NodePlatform, HostBuilds],
     selector: Mapping[str, Any],
     exprs: Sequence[_Expr],
-) -> dict[NodePlatform, frozenset[str]]:
+) -> dict[NodePlatform, HostBuilds]:
     """The builds each build-limited platform can have under the nodeSelector and a term."""
     return {p: _builds_admitted(selector, exprs, builds[p]) for p in platforms if p in builds}
 
@@ -254,26 +240,24 @@ def _describe_term(exprs: Sequence[_Expr], term: Mapping[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def _fmt(
-    platforms: Iterable[NodePlatform], builds: Mapping[NodePlatform, frozenset[str]] | None = None
-) -> str:
+def _fmt(platforms: Iterable[NodePlatform], builds: Mapping[NodePlatform, HostBuilds] | None = None) -> str:
     """``linux/amd64, windows(10.0.17763)/amd64``: Windows builds as containerd writes them."""
     builds = builds or {}
     return ", ".join(
         f"{o}({b})/{a}" if b else f"{o}/{a}"
         for o, a in sorted(set(platforms))
-        for b in sorted(builds.get((o, a)) or [""])
+        for b in (builds[(o, a)].shown() if (o, a) in builds else [""])
     )
 
 
 def _keep_values(
-    raw: Sequence[Any], exprs: Sequence[_Expr], j: int, want: frozenset[str], path: Path, ops: list[Op]
+    raw: Sequence[Any], exprs: Sequence[_Expr], j: int, want: Callable[[str], bool], path: Path, ops: list[Op]
 ) -> dict[str, Any]:
-    """Narrow the ``In`` expression ``j`` to the values in ``want`` (each once): removal
+    """Narrow the ``In`` expression ``j`` to the values ``want`` keeps (each once): removal
     operations go to ``ops``; the narrowed expression is returned."""
     kept: list[str] = []
     for k, value in enumerate(exprs[j].values):
-        if value in want and value not in kept:
+        if want(value) and value not in kept:
             kept.append(value)
         else:
             ops.append(("remove", (*path, "matchExpressions", j, "values", k)))
@@ -300,7 +284,7 @@ def _restrict_term(
         ga = AXES[axis][0]
         on_key = [j for j, e in enumerate(exprs) if e.key == ga]
         if len(on_key) == 1 and exprs[on_key[0]].operator == "In":
-            new_exprs[on_key[0]] = _keep_values(raw, exprs, on_key[0], want, path, ops)
+            new_exprs[on_key[0]] = _keep_values(raw, exprs, on_key[0], want.__contains__, path, ops)
         elif on_key:
             merged = _expression(axis, want)
             ops.append(("replace", (*path, "matchExpressions", on_key[0]), merged))
@@ -313,19 +297,13 @@ def _restrict_term(
     if rect[2] is not None:
         builds = rect[2]
         on_key = [j for j, e in enumerate(exprs) if e.key == WINDOWS_BUILD_KEY]
-        finite: set[str] | None = None
-        if WINDOWS_BUILD_KEY in selector:
-            finite = {str(selector[WINDOWS_BUILD_KEY])}
-        for j in on_key:
-            if exprs[j].operator == "In":
-                finite = set(exprs[j].values) if finite is None else finite & set(exprs[j].values)
-        admitted = None if finite is None else _builds_admitted(selector, exprs, frozenset(finite))
-        if admitted is not None and admitted <= builds:
+        constraint = _build_constraint(selector, exprs)
+        if constraint is not None and constraint.within(builds):
             pass  # already limited to builds the images run on
         elif len(on_key) == 1 and exprs[on_key[0]].operator == "In":
-            new_exprs[on_key[0]] = _keep_values(raw, exprs, on_key[0], builds, path, ops)
+            new_exprs[on_key[0]] = _keep_values(raw, exprs, on_key[0], builds.admits, path, ops)
         else:
-            appended.append({"key": WINDOWS_BUILD_KEY, "operator": "In", "values": sorted(builds)})
+            appended.extend(builds.expressions(WINDOWS_BUILD_KEY))
     if appended:
         if raw:
             ops.extend(("add", (*path, "matchExpressions", "-"), e) for e in appended)
@@ -361,19 +339,19 @@ def _attach(pod_spec: Mapping[str, Any], terms: list[dict[str, Any]]) -> Op:
 def plan(
     pod_spec: Mapping[str, Any],
     allowed: Iterable[NodePlatform],
-    builds: Mapping[NodePlatform, frozenset[str]] | None = None,
+    builds: Mapping[NodePlatform, HostBuilds] | None = None,
 ) -> Plan:
     """Plan the edits that keep a pod on nodes whose (os, arch) is in ``allowed`` and, for
     the Windows platforms in ``builds``, whose ``node.kubernetes.io/windows-build`` is one of
     the builds given (the images run on no other)."""
     allowed = frozenset(allowed)
     selector = _mapping(pod_spec.get("nodeSelector"), ("nodeSelector",))
-    builds = {p: frozenset(b) for p, b in (builds or {}).items() if p in allowed and p[0] == "windows"}
+    builds = {p: b for p, b in (builds or {}).items() if p in allowed and p[0] == "windows"}
     candidates = frozenset(
         p
         for p in allowed
         if all(_allows(axis, p[axis], selector, ()) for axis in (0, 1))
-        and (p not in builds or _builds_admitted(selector, (), builds[p]))
+        and (p not in builds or not _builds_admitted(selector, (), builds[p]).empty)
     )
     if not candidates:
         return Plan(
@@ -398,10 +376,9 @@ def plan(
             for axis in (0, 1):
                 if _admitted(axis, selector, ()) != rect[axis]:
                     term["matchExpressions"].append(_expression(axis, rect[axis]))
-            if rect[2] is not None and selector.get(WINDOWS_BUILD_KEY) is None:
-                term["matchExpressions"].append(
-                    {"key": WINDOWS_BUILD_KEY, "operator": "In", "values": sorted(rect[2])}
-                )
+            constraint = _build_constraint(selector, ())
+            if rect[2] is not None and (constraint is None or not constraint.within(rect[2])):
+                term["matchExpressions"].extend(rect[2].expressions(WINDOWS_BUILD_KEY))
             new_terms.append(term)
         if not new_terms[0]["matchExpressions"]:
             # The nodeSelector fixes both os and arch to an allowed pair (so there is a single
@@ -417,18 +394,31 @@ def plan(
     admitted: set[NodePlatform] = set()
     for i, raw_term in enumerate(terms):
         path = (*TERMS_PATH, i)
-        term = _mapping(raw_term, path)
-        exprs = _expressions(term, path)
-        fields = _sequence(term.get("matchFields"), (*path, "matchFields"))
-        if not exprs and not fields:
+        parsed = nodeselector.parse_term(raw_term, field_path(path))
+        if parsed is None:
             rewritten.append(raw_term)
             dead.append(f"term {i} is empty and matches no node")
             continue
+        if parsed.problem is not None:
+            if parsed.problem.kind == nodeselector.SHAPE:
+                raise AffinityError(parsed.problem.where, parsed.problem.why)
+            # The scheduler cannot parse it, so it matches no node: it stays dead (never
+            # edited into a term that matches), and goes, as terms that admit nothing do.
+            ops.append(("remove", path))
+            dead.append(f"term {i} matches no node (the scheduler cannot parse it: {parsed.problem.why})")
+            warnings.append(
+                f"dropped required node affinity term {i}: the scheduler cannot parse it "
+                f"({parsed.problem}), so it matches no node"
+            )
+            continue
+        term = raw_term
+        exprs = list(parsed.expressions)
         term_builds = _term_builds(candidates, builds, selector, exprs)
         term_platforms = frozenset(
             p
             for p in candidates
-            if all(_allows(a, p[a], selector, exprs) for a in (0, 1)) and term_builds.get(p) != frozenset()
+            if all(_allows(a, p[a], selector, exprs) for a in (0, 1))
+            and not (p in term_builds and term_builds[p].empty)
         )
         if not term_platforms:
             ops.append(("remove", path))

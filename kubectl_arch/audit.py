@@ -34,6 +34,7 @@ from typing import Any, NamedTuple
 
 from . import fit as fitting
 from . import platforms as plat
+from . import tolerations
 from .cluster.nodeinfo import NodeInfo, format_platform
 from .cluster.owners import Workload
 from .platforms import Platform
@@ -230,7 +231,7 @@ class _Fits:
 
     def __init__(self, nodes: Sequence[NodeInfo]) -> None:
         self.nodes = nodes
-        self.known: dict[tuple[str, tuple[tuple[str, frozenset[Platform]], ...]], fitting.Fit] = {}
+        self.known: dict[tuple[str, bool, tuple[tuple[str, frozenset[Platform]], ...]], fitting.Fit] = {}
         # Nodes alike but for their names (a pool's nodes): one stands for all, unless the
         # placement names nodes (the hostname label, matchFields).
         classes: dict[Any, list[Any]] = {}
@@ -243,24 +244,26 @@ class _Fits:
         self.representatives = [node for node, _ in classes.values()]
         self.weights = [count for _, count in classes.values()]
 
-    def _fit(self, rules: str, placement: Mapping[str, Any], images: Any) -> fitting.Fit:
-        if HOSTNAME_LABEL in rules or "matchFields" in rules:
-            return fitting.fit(placement, images, self.nodes)
-        return fitting.fit(placement, images, self.representatives, self.weights)
+    def _fit(self, rules: str, placement: Mapping[str, Any], images: Any, kind: str) -> fitting.Fit:
+        extra = tolerations.implied(kind, placement)
+        if HOSTNAME_LABEL in rules or "matchFields" in rules or placement.get("nodeName"):
+            return fitting.fit(placement, images, self.nodes, extra_tolerations=extra)
+        return fitting.fit(placement, images, self.representatives, self.weights, extra)
 
     def __call__(
-        self, placement: Mapping[str, Any], images: Mapping[str, frozenset[Platform]]
+        self, placement: Mapping[str, Any], images: Mapping[str, frozenset[Platform]], kind: str = ""
     ) -> fitting.Fit:
+        """The fit of a template of a workload of ``kind`` (which decides implied tolerations)."""
         import json
 
         try:
             rules = json.dumps(placement, sort_keys=True, default=str)
         except (TypeError, ValueError):  # keys of mixed types: not worth remembering
-            return fitting.fit(placement, images, self.nodes)
-        key = (rules, tuple(sorted(images.items(), key=lambda item: item[0])))
+            return self._fit("", placement, images, kind)
+        key = (rules, kind == "DaemonSet", tuple(sorted(images.items(), key=lambda item: item[0])))
         found = self.known.get(key)
         if found is None:
-            found = self.known[key] = self._fit(rules, placement, images)
+            found = self.known[key] = self._fit(rules, placement, images, kind)
         return found
 
 
@@ -291,7 +294,7 @@ def judge_one(
             answer = images.get(c.image)
             if answer is not None and answer.platforms is not None:
                 known[c.image] = answer.platforms
-        result = (fits or _Fits(nodes))(template.placement, known)
+        result = (fits or _Fits(nodes))(template.placement, known, workload.kind)
         where = f"{template.path}: " if len(workload.templates) > 1 else ""
         if not result.fits:
             unschedulable = unschedulable or f"{where}fits no Ready node: {result.explain()}"

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from . import fit as fitting
+from . import platforms as plat
+from . import tolerations
 from .cluster.nodeinfo import NodeInfo
 from .pin import Workload
 from .platforms import Platform
@@ -30,6 +32,7 @@ class WorkloadCheck(NamedTuple):
     allowed_platforms: frozenset[tuple[str, str]]  # Ready platforms the pod's constraints allow
     fit: fitting.Fit | None  # None when some image could not be looked up
     unknown: str  # why, then
+    warnings: tuple[str, ...] = ()  # what the fit cannot tell (CPU variants)
 
     @property
     def fits(self) -> bool | None:
@@ -48,12 +51,13 @@ def summarize(nodes: Sequence[NodeInfo]) -> ClusterSummary:
 
 
 def allowed_platforms(pod: Mapping[str, Any], nodes: Iterable[NodeInfo]) -> frozenset[tuple[str, str]]:
-    """The platforms of Ready nodes whose labels satisfy the pod's nodeSelector and required
-    node affinity (whatever its images, taints and tolerations)."""
+    """The platforms of Ready nodes that the pod's own constraints allow: its nodeSelector,
+    required node affinity, ``spec.os.name`` and ``spec.nodeName`` (whatever its images, taints
+    and tolerations)."""
     rules = fitting.placement(pod)
     seen: set[tuple[str, str]] = set()
     for node in nodes:
-        if node.ready and node.platform not in seen and rules.matches(node.labels, node.name):
+        if node.ready and node.platform not in seen and rules.allows(node):
             seen.add(node.platform)
     return frozenset(seen)
 
@@ -82,9 +86,38 @@ def check(
         for image in images:
             pairs = frozenset(p.node for p in image.platforms or ())
             platforms = pairs if platforms is None else platforms & pairs
-        result = fitting.fit(workload.pod, {i.image: i.platforms or frozenset() for i in images}, nodes)
-        results.append(WorkloadCheck(workload, images, platforms or frozenset(), allowed, result, ""))
+        result = fitting.fit(
+            workload.pod,
+            {i.image: i.platforms or frozenset() for i in images},
+            nodes,
+            extra_tolerations=tolerations.implied(workload.location.kind, workload.pod),
+        )
+        warnings = variant_warnings([i.platforms or frozenset() for i in images], result, nodes)
+        results.append(
+            WorkloadCheck(workload, images, platforms or frozenset(), allowed, result, "", warnings)
+        )
     return results
+
+
+def variant_warnings(
+    per_image: Sequence[frozenset[Platform]], result: fitting.Fit, nodes: Sequence[NodeInfo]
+) -> tuple[str, ...]:
+    """Warnings for the fitting nodes' platforms where an image needs a later CPU variant than
+    every node has (:func:`~.platforms.variant_needs`): nodes carry no variant label, so the
+    fit counts them all, though the ones with older CPUs cannot run the images (containerd:
+    "no matching manifest")."""
+    if not result.nodes:
+        return ()
+    fitting_nodes = set(result.nodes)
+    out = []
+    for platform, needed, _ in plat.variant_needs(per_image, result.platforms):
+        count = sum(1 for n in nodes if n.platform == platform and n.name in fitting_nodes)
+        name = f"{platform[0]}/{platform[1]}"
+        out.append(
+            f"images need {name}/{needed} or newer, but nodes carry no CPU variant label: the {count} "
+            f"{name} node(s) counted as fitting may have CPUs older than {needed}, which cannot run them"
+        )
+    return tuple(out)
 
 
 def _platforms(pairs: Iterable[tuple[str, str]]) -> list[str]:
@@ -127,6 +160,7 @@ def to_json(results: Sequence[WorkloadCheck], cluster: ClusterSummary) -> dict[s
                 ],
                 message=r.fit.explain(),
             )
+        entry["warnings"] = list(r.warnings)
         workloads.append(entry)
     return {
         "fits": all(r.fits for r in results if r.fits is not None),

@@ -264,6 +264,11 @@ def _stop_children() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Libraries' warnings (urllib3's FutureWarning on a URL without a scheme...) name files and
+    # source lines of the installation: never on the terminal of a CLI user.
+    import warnings
+
+    warnings.simplefilter("ignore")
     args = list(sys.argv[1:] if argv is None else argv)
     invoked_as = os.path.basename(sys.argv[0]) if argv is None else ""
     if invoked_as == KUBECTL_COMPLETE_NAME:

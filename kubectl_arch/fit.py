@@ -12,8 +12,18 @@ or containerd with "no matching manifest", instead):
 3. TaintToleration: every NoSchedule and NoExecute taint of the node is tolerated;
 4. NodeAffinity: the pod's ``nodeSelector`` matches the node's labels, then its required
    node affinity does (terms ORed, the requirements of a term ANDed);
-5. image platforms: every image has an entry for the node's os and architecture and, on a
-   Windows node, one its build runs (:func:`~.platforms.windows_runs`).
+5. the kubelet's admission of ``spec.os.name``: the node runs that OS (``PodOSNotSupported``
+   otherwise; the scheduler does not look at it);
+6. image platforms: every image has an entry for the node's os and architecture and, on a
+   Windows node, one its build runs (:func:`~.platforms.windows_runs`); a Windows node whose
+   build is unknown (no ``node.kubernetes.io/windows-build`` label) runs only entries without
+   an ``os.version``.
+
+A pod with ``spec.nodeName`` skips the scheduler: it fits only the node it names, judged as
+the kubelet admits it there (Ready; NoExecute taints tolerated; nodeSelector, required node
+affinity and ``spec.os.name``; images), cordons and NoSchedule taints aside. The tolerations
+the API server and controllers add (:func:`~.tolerations.implied`: a DaemonSet's pods
+tolerate cordons and node pressure) come in as ``extra_tolerations``.
 
 A node that fails is counted under the first filter it fails, so the reasons add up to the
 nodes that do not fit, as the scheduler's "0/N nodes are available" message does.
@@ -29,33 +39,31 @@ set) with ``In``/``NotIn`` and exactly one value.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
+from . import nodeselector, podspec
 from .cluster.nodeinfo import NodeInfo, Taint
-from .platforms import Platform, windows_runs
+from .platforms import WINDOWS_BUILD_LABEL, Platform, windows_runs
 from .tolerations import tolerates
 
 REQUIRED = "requiredDuringSchedulingIgnoredDuringExecution"
 UNSCHEDULABLE_TAINT = Taint("node.kubernetes.io/unschedulable", "", "NoSchedule")
-NODE_NAME_FIELD = "metadata.name"
-OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt")
-_GO_INT = re.compile(r"[+-]?[0-9]+")
-# apimachinery's validation: a qualified name (label key name part), a DNS-1123 subdomain
-# (label key prefix) and a label value.
-_QUALIFIED_NAME = re.compile(r"[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?")
-_DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*")
-_LABEL_VALUE = re.compile(r"(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?)?")
+NODE_NAME_FIELD = nodeselector.NODE_NAME_FIELD
+OPERATORS = nodeselector.OPERATORS
 
 # Reasons, in the order the filters run.
+NODE_NAME = "nodeName"
 NOT_READY = "not Ready"
 CORDONED = "cordoned"
 UNTOLERATED_TAINT = "untolerated taint"
 NODE_SELECTOR = "nodeSelector"
 AFFINITY = "affinity"
+POD_OS = "os"
 IMAGE_PLATFORMS = "image platforms"
-REASONS = (NOT_READY, CORDONED, UNTOLERATED_TAINT, NODE_SELECTOR, AFFINITY, IMAGE_PLATFORMS)
+REASONS = (
+    NODE_NAME, NOT_READY, CORDONED, UNTOLERATED_TAINT, NODE_SELECTOR, AFFINITY, POD_OS, IMAGE_PLATFORMS,
+)  # fmt: skip
 
 
 class Rejection(NamedTuple):
@@ -70,8 +78,10 @@ class Rejection(NamedTuple):
             return f"{n} not Ready"
         if self.reason == CORDONED:
             return f"{n} cordoned"
-        if self.reason == IMAGE_PLATFORMS:
+        if self.reason in (IMAGE_PLATFORMS, POD_OS):
             return f"{n} {self.detail}"
+        if self.reason == NODE_NAME:
+            return f"{n} other than {self.detail}"
         if self.reason == NODE_SELECTOR:
             return f"{n} not matching the nodeSelector{detail}"
         if self.reason == AFFINITY:
@@ -102,56 +112,11 @@ class Fit(NamedTuple):
 
 # -- node affinity, as the scheduler parses it -------------------------------------------------
 
-
-def label_key_problem(key: str) -> str:
-    """Why ``key`` is not a valid label key (apimachinery's ``IsQualifiedName``), or ""."""
-    parts = key.split("/")
-    if len(parts) > 2:
-        return f"key {key!r} is not a qualified name (at most one '/')"
-    name = parts[-1]
-    if len(parts) == 2:
-        prefix = parts[0]
-        if not prefix or len(prefix) > 253 or not _DNS1123_SUBDOMAIN.fullmatch(prefix):
-            return f"key {key!r}: prefix {prefix!r} is not a DNS subdomain"
-    if not name or len(name) > 63 or not _QUALIFIED_NAME.fullmatch(name):
-        return f"key {key!r} is not a valid label key"
-    return ""
-
-
-def label_value_problem(value: str) -> str:
-    """Why ``value`` is not a valid label value (apimachinery's ``IsValidLabelValue``), or ""."""
-    if len(value) > 63 or not _LABEL_VALUE.fullmatch(value):
-        return f"{value!r} is not a valid label value"
-    return ""
-
-
-def _go_int(text: str) -> int | None:
-    """``strconv.ParseInt(text, 10, 64)``: an optional sign and ASCII digits, in int64 range."""
-    if not _GO_INT.fullmatch(text):
-        return None
-    number = int(text)
-    return number if -(2**63) <= number < 2**63 else None
-
-
-def requirement_problem(operator: Any, values: Sequence[str]) -> str:
-    """Why the scheduler cannot parse a requirement with this operator and these values
-    (``labels.NewRequirement``), or ""."""
-    if operator not in OPERATORS:
-        return f"unsupported operator {operator!r}"
-    if operator in ("In", "NotIn") and not values:
-        return f"{operator} needs values"
-    if operator in ("Exists", "DoesNotExist") and values:
-        return f"{operator} takes no values"
-    if operator in ("Gt", "Lt"):
-        if len(values) != 1:
-            return f"{operator} needs exactly one value"
-        if _go_int(values[0]) is None:
-            return f"{operator} value {values[0]!r} is not an integer"
-    for value in values:
-        problem = label_value_problem(value)
-        if problem:
-            return problem
-    return ""
+# The parser is shared with pin's affinity transform (nodeselector.py); these names stay here too.
+label_key_problem = nodeselector.label_key_problem
+label_value_problem = nodeselector.label_value_problem
+requirement_problem = nodeselector.requirement_problem
+_sequence = nodeselector.sequence
 
 
 def requirement_matches(operator: Any, values: Sequence[str], label: str | None) -> bool:
@@ -159,118 +124,7 @@ def requirement_matches(operator: Any, values: Sequence[str], label: str | None)
     A requirement the scheduler cannot parse matches nothing."""
     if requirement_problem(operator, values):
         return False
-    return _holds(operator, values, label)
-
-
-def _holds(operator: str, values: Sequence[str], label: str | None) -> bool:
-    """A parsed requirement against one label (``labels.Requirement.Matches``)."""
-    if operator == "In":
-        return label is not None and label in values
-    if operator == "NotIn":
-        return label is None or label not in values
-    if operator == "Exists":
-        return label is not None
-    if operator == "DoesNotExist":
-        return label is None
-    if label is None:
-        return False
-    actual = _go_int(label)
-    if actual is None:
-        return False
-    bound = _go_int(values[0])
-    assert bound is not None  # parsed
-    return actual > bound if operator == "Gt" else actual < bound
-
-
-def _strings(value: Any) -> list[str] | None:
-    """A requirement's values; None when they are not a list (the requirement is invalid)."""
-    if value is None:
-        return []
-    if isinstance(value, str) or not isinstance(value, Sequence):
-        return None
-    return ["" if v is None else str(v) for v in value]
-
-
-def _sequence(value: Any) -> Sequence[Any] | None:
-    """A list, ``()`` for null; None when it is something else."""
-    if value is None:
-        return ()
-    if isinstance(value, str) or not isinstance(value, Sequence):
-        return None
-    return value
-
-
-class _Term(NamedTuple):
-    expressions: tuple[tuple[str, str, tuple[str, ...]], ...]  # (key, operator, values)
-    fields: tuple[tuple[str, str, str], ...]  # (key, operator, value)
-    problem: str  # why the scheduler cannot parse it ("" when it can)
-
-
-def _expression(raw: Any, where: str) -> tuple[tuple[str, str, tuple[str, ...]] | None, str]:
-    if not isinstance(raw, Mapping):
-        return None, f"{where} is not a mapping"
-    key = raw.get("key")
-    key = "" if key is None else str(key)
-    values = _strings(raw.get("values"))
-    if values is None:
-        return None, f"{where}.values is not a list"
-    operator = raw.get("operator")
-    problem = label_key_problem(key) or requirement_problem(operator, values)
-    if problem:
-        return None, f"{where}: {problem}"
-    return (key, str(operator), tuple(values)), ""
-
-
-def _field(raw: Any, where: str) -> tuple[tuple[str, str, str] | None, str]:
-    if not isinstance(raw, Mapping):
-        return None, f"{where} is not a mapping"
-    values = _strings(raw.get("values"))
-    operator = raw.get("operator")
-    if values is None:
-        return None, f"{where}.values is not a list"
-    if operator not in ("In", "NotIn"):
-        return None, f"{where}: unsupported operator {operator!r} (In or NotIn)"
-    if len(values) != 1:
-        return None, f"{where}: {operator} needs exactly one value"
-    key = raw.get("key")
-    return ("" if key is None else str(key), str(operator), values[0]), ""
-
-
-def _term(raw: Any, where: str) -> _Term | None:
-    """A parsed term; None for an empty one (it matches nothing and is skipped)."""
-    if raw is None:
-        return None
-    if not isinstance(raw, Mapping):
-        return _Term((), (), f"{where} is not a mapping")
-    raw_exprs = _sequence(raw.get("matchExpressions"))
-    raw_fields = _sequence(raw.get("matchFields"))
-    if raw_exprs is None or raw_fields is None:
-        which = "matchExpressions" if raw_exprs is None else "matchFields"
-        return _Term((), (), f"{where}.{which} is not a list")
-    if not raw_exprs and not raw_fields:
-        return None
-    parsed = [_expression(item, f"{where}.matchExpressions[{j}]") for j, item in enumerate(raw_exprs)]
-    found = [_field(item, f"{where}.matchFields[{j}]") for j, item in enumerate(raw_fields)]
-    problems = [problem for _, problem in (*parsed, *found) if problem]
-    return _Term(
-        tuple(e for e, _ in parsed if e is not None),
-        tuple(f for f, _ in found if f is not None),
-        problems[0] if problems else "",
-    )
-
-
-def _term_matches(term: _Term, labels: Mapping[str, str], name: str) -> bool:
-    if term.problem:
-        return False
-    for key, operator, values in term.expressions:
-        if not _holds(operator, values, labels.get(key)):
-            return False
-    if term.fields and name:  # the node's fields: only metadata.name, when it has one
-        for key, operator, value in term.fields:
-            actual = name if key == NODE_NAME_FIELD else ""
-            if (actual == value) != (operator == "In"):
-                return False
-    return True
+    return nodeselector.Requirement("", str(operator), tuple(values)).holds(label)
 
 
 class Placement(NamedTuple):
@@ -278,8 +132,10 @@ class Placement(NamedTuple):
     filter: ``nodeSelector`` and required node affinity), parsed once for many nodes."""
 
     selector: tuple[tuple[str, str], ...] | None  # None: nodeSelector is not a mapping
-    terms: tuple[_Term, ...] | None  # None: no required node affinity
+    terms: tuple[nodeselector.Term, ...] | None  # None: no required node affinity
     problem: str  # why the required node affinity matches no node at all ("" otherwise)
+    os_name: str | None = None  # spec.os.name
+    node_name: str = ""  # spec.nodeName
 
     def selector_matches(self, labels: Mapping[str, str]) -> bool:
         if self.selector is None:
@@ -289,14 +145,29 @@ class Placement(NamedTuple):
     def affinity_matches(self, labels: Mapping[str, str], name: str) -> bool:
         if self.terms is None:
             return not self.problem
-        return any(_term_matches(t, labels, name) for t in self.terms)
+        return any(t.matches(labels, name) for t in self.terms)
 
     def matches(self, labels: Mapping[str, str], name: str) -> bool:
         return self.selector_matches(labels) and self.affinity_matches(labels, name)
 
+    def allows(self, node: NodeInfo) -> bool:
+        """Whether the pod's own constraints let it run on ``node``: its name
+        (``spec.nodeName``), labels and OS (``spec.os.name``)."""
+        if self.node_name and node.name != self.node_name:
+            return False
+        if self.os_name is not None and node.os != self.os_name:
+            return False
+        return self.matches(node.labels, node.name)
+
 
 def placement(pod_spec: Mapping[str, Any]) -> Placement:
-    """Parse a pod spec's ``nodeSelector`` and required node affinity as the scheduler does."""
+    """Parse a pod spec's ``nodeSelector`` and required node affinity as the scheduler does,
+    with its ``spec.os.name`` and ``spec.nodeName``."""
+    rules = _node_rules(pod_spec)
+    return rules._replace(os_name=podspec.os_name(pod_spec), node_name=podspec.node_name(pod_spec))
+
+
+def _node_rules(pod_spec: Mapping[str, Any]) -> Placement:
     raw_selector = pod_spec.get("nodeSelector")
     selector: tuple[tuple[str, str], ...] | None = ()
     if isinstance(raw_selector, Mapping):
@@ -320,7 +191,7 @@ def placement(pod_spec: Mapping[str, Any]) -> Placement:
         return Placement(selector, None, "nodeSelectorTerms is not a list")
     if not raw_terms:
         return Placement(selector, (), "it has no nodeSelectorTerms, which matches no node")
-    terms = [_term(t, f"term {i}") for i, t in enumerate(raw_terms)]
+    terms = [nodeselector.parse_term(t, f"term {i}") for i, t in enumerate(raw_terms)]
     live = tuple(t for t in terms if t is not None)
     problem = ""
     if not live:
@@ -349,12 +220,16 @@ def _tolerations(pod_spec: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 def image_runs(platforms: Iterable[Platform], node: NodeInfo) -> bool:
     """Whether an image with these platforms runs on ``node``: an entry for its os and
-    architecture (variants are not labelled, so not compared) and, on a Windows node with a
-    ``node.kubernetes.io/windows-build`` label, an ``os.version`` that build runs."""
+    architecture (variants are not labelled, so not compared) and, on a Windows node, one
+    without an ``os.version`` or one the node's build (``node.kubernetes.io/windows-build``)
+    runs; a Windows node without that label runs no entry that names a build (its build is
+    unknown, and ``pin`` keeps such pods off it too)."""
     for p in platforms:
-        if p.node == node.platform and (
-            node.os != "windows" or windows_runs(node.windows_build, p.os_version)
-        ):
+        if p.node != node.platform:
+            continue
+        if node.os != "windows" or not p.os_version:
+            return True
+        if node.windows_build and windows_runs(node.windows_build, p.os_version):
             return True
     return False
 
@@ -364,14 +239,17 @@ def fit(
     images: Mapping[str, Iterable[Platform]],
     nodes: Iterable[NodeInfo],
     weights: Sequence[int] | None = None,
+    extra_tolerations: Iterable[Mapping[str, Any]] = (),
 ) -> Fit:
     """The Ready nodes a pod fits and, for the others, the first filter each fails.
 
     ``weights``: each node stands for that many nodes (alike but for their names), in the
-    counts; ``nodes`` of the result then lists the representatives that fit."""
+    counts; ``nodes`` of the result then lists the representatives that fit.
+    ``extra_tolerations``: those the pod gets beyond its spec (:func:`~.tolerations.implied`)."""
     per_image = {image: tuple(platforms) for image, platforms in images.items()}
     rules = placement(pod_spec)
-    tolerations = _tolerations(pod_spec)
+    tolerations = [*_tolerations(pod_spec), *extra_tolerations]
+    named = False
     gaps: dict[tuple[str, str, str], str | None] = {}
     fitting: list[str] = []
     platforms: set[tuple[str, str]] = set()
@@ -380,6 +258,7 @@ def fit(
     for i, node in enumerate(nodes):
         weight = weights[i] if weights is not None else 1
         total += weight
+        named = named or node.name == rules.node_name
         rejection = _reject(node, rules, tolerations)
         if rejection is None:
             key = (*node.platform, node.windows_build if node.os == "windows" else "")
@@ -392,6 +271,11 @@ def fit(
             platforms.add(node.platform)
         else:
             counts[rejection] = counts.get(rejection, 0) + weight
+    if rules.node_name and not named:
+        counts = {
+            ((NODE_NAME, f"{detail} (no node has that name)") if reason == NODE_NAME else (reason, detail)): n
+            for (reason, detail), n in counts.items()
+        }
     order = {reason: i for i, reason in enumerate(REASONS)}
     rejections = sorted(
         (Rejection(reason, detail, n) for (reason, detail), n in counts.items()),
@@ -405,21 +289,37 @@ def _image_gap(node: NodeInfo, images: Mapping[str, Sequence[Platform]]) -> str 
     if not missing:
         return None
     which = f"{'image' if len(missing) == 1 else 'images'} {', '.join(missing)}"
+    if node.os == "windows" and not node.windows_build:
+        return (
+            f"run {node.platform_spec} with no {WINDOWS_BUILD_LABEL} label (build unknown), where "
+            f"{which} (built for Windows builds) {'is' if len(missing) == 1 else 'are'} not counted"
+        )
     return f"run {node.platform_spec}, which {which} cannot run on"
 
 
 def _reject(
     node: NodeInfo, rules: Placement, tolerations: Sequence[Mapping[str, Any]]
 ) -> tuple[str, str] | None:
+    bound = bool(rules.node_name)  # spec.nodeName: no scheduler, only the kubelet's admission
+    if bound and node.name != rules.node_name:
+        return (NODE_NAME, f"spec.nodeName {rules.node_name}")
     if not node.ready:
         return (NOT_READY, "")
-    if node.cordoned and not any(tolerates(t, UNSCHEDULABLE_TAINT) for t in tolerations):
+    if not bound and node.cordoned and not any(tolerates(t, UNSCHEDULABLE_TAINT) for t in tolerations):
         return (CORDONED, "")
     for taint in node.taints:
+        if bound and taint.effect != "NoExecute":
+            continue  # the kubelet admits a pod whatever the node's NoSchedule taints
         if not any(tolerates(t, taint) for t in tolerations):
             return (UNTOLERATED_TAINT, str(taint))
     if not rules.selector_matches(node.labels):
         return (NODE_SELECTOR, "" if rules.selector is not None else "nodeSelector is not a mapping")
     if not rules.affinity_matches(node.labels, node.name):
         return (AFFINITY, rules.problem)
+    if rules.os_name is not None and node.os != rules.os_name:
+        return (
+            POD_OS,
+            f"run {node.os or 'an unknown OS'}, not {rules.os_name} (spec.os.name: the kubelet rejects "
+            "the pod there)",
+        )
     return None

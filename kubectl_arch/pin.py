@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from . import affinity
+from . import affinity, podspec
 from . import platforms as plat
 from .manifest import yamlnodes as yn
 from .manifest.scan import Container, Finding, Scan, Workload
@@ -57,7 +57,11 @@ class Bound(NamedTuple):
     nodes: frozenset[tuple[str, str]]
     # Windows platforms limited to some builds (node.kubernetes.io/windows-build values);
     # a platform not in it is not limited.
-    builds: Mapping[tuple[str, str], frozenset[str]] = {}
+    builds: Mapping[tuple[str, str], plat.HostBuilds] = {}
+    # The cluster's nodes by name (cluster.nodeinfo.NodeInfo), for pods that name theirs
+    # (spec.nodeName); None when the bound is not a cluster. ``complete``: every node was read.
+    named: Mapping[str, Any] | None = None
+    complete: bool = True
 
 
 class Placement(NamedTuple):
@@ -71,19 +75,20 @@ class Placement(NamedTuple):
 
 def windows_builds(
     per_image: Sequence[frozenset[Platform]], nodes: Iterable[tuple[str, str]], bounds: Sequence[Bound] = ()
-) -> dict[tuple[str, str], frozenset[str]]:
+) -> dict[tuple[str, str], plat.HostBuilds]:
     """For each Windows node platform whose images constrain the host build: the builds
-    (``node.kubernetes.io/windows-build`` values) every image runs on, among the known ones and
-    those the bounds name, limited by the bounds. An empty set: no build runs them all."""
-    out: dict[tuple[str, str], frozenset[str]] = {}
+    (``node.kubernetes.io/windows-build`` values) every image runs on (:class:`~.platforms.
+    HostBuilds`: listed, or open to later builds), judged on the known builds and those the
+    bounds name, limited by the bounds. An empty set: no build runs them all."""
+    out: dict[tuple[str, str], plat.HostBuilds] = {}
     for platform in nodes:
-        hosts = {b for bound in bounds for b in bound.builds.get(platform, ())}
+        hosts = {b for bound in bounds if platform in bound.builds for b in bound.builds[platform].listed}
         found = plat.windows_builds(per_image, platform, hosts)
         if found is None:
             continue
         for bound in bounds:
             if platform in bound.builds:
-                found &= bound.builds[platform]
+                found = found.intersect(bound.builds[platform])
         out[platform] = found
     return out
 
@@ -135,19 +140,48 @@ def pin(
         nodes = node_platforms(workload, supported)
         per_image = [supported[c.image] for c in workload.containers]
         builds = windows_builds(per_image, nodes)
-        nodes = frozenset(p for p in nodes if builds.get(p) != frozenset())
+        nodes = frozenset(p for p in nodes if not (p in builds and builds[p].empty))
+        lines = "; ".join(f"{c.name!r} {c.image}: {_specs(supported[c.image])}" for c in workload.containers)
         if not nodes:
-            lines = "; ".join(
-                f"{c.name!r} {c.image}: {_specs(supported[c.image])}" for c in workload.containers
+            unread = sorted(
+                {p.os_version for ps in per_image for p in ps if p.os == "windows" and p.os_version}
+                - {p.os_version for ps in per_image for p in ps if plat.windows_build(p.os_version)}
+            )
+            why = (
+                f"; os.version {', '.join(unread)} names no Windows build (10.0.<build>), so no host runs it"
+                if unread
+                else ""
             )
             findings.append(
-                Finding("error", f"its images share no platform ({lines})", location, workload.field, 1)
+                Finding("error", f"its images share no platform ({lines}){why}", location, workload.field, 1)
             )
+            continue
+        os_name = podspec.os_name(workload.pod)
+        if os_name is not None:
+            # The kubelet admits the pod only on a node of that OS (PodOSNotSupported).
+            if not any(p[0] == os_name for p in nodes):
+                findings.append(
+                    Finding(
+                        "error",
+                        f"spec.os.name is {os_name}, but its images run only on {_describe(nodes, builds)} "
+                        f"({lines})",
+                        location,
+                        f"{workload.field}.os.name",
+                        1,
+                    )
+                )
+                continue
+            nodes = frozenset(p for p in nodes if p[0] == os_name)
+        node_name = podspec.node_name(workload.pod)
+        if node_name:
+            finding = _bound_to_node(workload, node_name, nodes, builds, per_image, bounds, lines)
+            if finding is not None:
+                findings.append(finding)
             continue
         refused = None
         for i, bound in enumerate(bounds):
             limited = windows_builds(per_image, nodes, bounds[: i + 1])
-            within = frozenset(p for p in nodes & bound.nodes if limited.get(p) != frozenset())
+            within = frozenset(p for p in nodes & bound.nodes if not (p in limited and limited[p].empty))
             if not within:
                 refused = bound
                 break
@@ -244,6 +278,59 @@ def pin(
     return Outcome(text, changed, findings)
 
 
+def _bound_to_node(
+    workload: Workload,
+    name: str,
+    nodes: frozenset[tuple[str, str]],
+    builds: Mapping[tuple[str, str], plat.HostBuilds],
+    per_image: Sequence[frozenset[Platform]],
+    bounds: Sequence[Bound],
+    lines: str,
+) -> Finding | None:
+    """A pod that names its node (``spec.nodeName``) skips the scheduler: an affinity would not
+    steer it, only make the kubelet reject it on a node that does not satisfy it. So it is
+    never pinned; with the cluster's nodes at hand, a node its images cannot run on is a
+    conflict (exit 1), as is a node the cluster does not have."""
+    field = f"{workload.field}.nodeName"
+    cluster = next((b for b in bounds if b.named is not None), None)
+    if cluster is None or cluster.named is None:
+        return Finding(
+            "warning",
+            f"spec.nodeName {name} places the pod without the scheduler, so it is not pinned; its images "
+            f"run on {_describe(nodes, builds)}: check that the node does (kubectl arch check)",
+            workload.location,
+            field,
+        )
+    node = cluster.named.get(name)
+    if node is None:
+        if not cluster.complete:
+            return Finding(
+                "warning",
+                f"spec.nodeName {name} is not among the nodes read (-l/--selector); not pinned",
+                workload.location,
+                field,
+            )
+        return Finding(
+            "error",
+            f"spec.nodeName {name} is not a node of {cluster.name}: the pod would never run",
+            workload.location,
+            field,
+            1,
+        )
+    from .fit import image_runs
+
+    if all(image_runs(platforms, node) for platforms in per_image):
+        return None  # it runs there; nothing to pin
+    return Finding(
+        "error",
+        f"spec.nodeName {name} is a {node.platform_spec} node, which its images cannot run on ({lines}); "
+        "an affinity cannot move a pod that skips the scheduler: name another node",
+        workload.location,
+        field,
+        1,
+    )
+
+
 class _Group(NamedTuple):
     """The workloads of one parsed object and the edits made to it."""
 
@@ -287,13 +374,15 @@ def _verify(text: str, groups: Iterable[_Group], group: _Group) -> Finding | Non
     )
 
 
-def _describe(nodes: Iterable[tuple[str, str]], builds: Mapping[tuple[str, str], frozenset[str]]) -> str:
-    """``linux/amd64,windows(10.0.17763)/amd64``: node platforms, with Windows builds."""
-    return ",".join(
-        f"{o}({b})/{a}" if b else f"{o}/{a}"
-        for o, a in sorted(set(nodes))
-        for b in sorted(builds.get((o, a)) or [""])
-    )
+def _describe(nodes: Iterable[tuple[str, str]], builds: Mapping[tuple[str, str], plat.HostBuilds]) -> str:
+    """``linux/amd64,windows(10.0.17763)/amd64``: node platforms, with Windows builds
+    (``windows(unknown build)/amd64`` for a platform whose nodes say no build)."""
+    out = []
+    for o, a in sorted(set(nodes)):
+        limit = builds.get((o, a))
+        shown = [""] if limit is None else limit.shown() or ["unknown build"]
+        out.extend(f"{o}({b})/{a}" if b else f"{o}/{a}" for b in shown)
+    return ",".join(out)
 
 
 def static_platforms(scans: Iterable[Scan], platforms: frozenset[Platform]) -> dict[str, frozenset[Platform]]:

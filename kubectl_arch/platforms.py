@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 # GOOS and GOARCH values (go tool dist list) plus the ones OCI images use in practice.
 KNOWN_OS = frozenset(
@@ -87,6 +87,9 @@ WINDOWS_HOST_BUILDS = (
     "10.0.17763", "10.0.18362", "10.0.18363", "10.0.19041", "10.0.19042", "10.0.20348",
     "10.0.25398", "10.0.26100",
 )  # fmt: skip
+# Older builds that ran containers (Windows Server 2016, 1709, 1803): no Kubernetes node runs
+# them today, but an open set of builds (HostBuilds) must still leave them out.
+OLDER_WINDOWS_BUILDS = ("10.0.14393", "10.0.16299", "10.0.17134")
 LTSC2022 = 20348
 # The LTSC releases with a stable ABI, in ascending order: from Windows Server 2022 on, a host
 # runs images of every build from the latest of these before its own build up to its own.
@@ -388,46 +391,129 @@ def windows_runs(host: str, image: str) -> bool:
     return earliest <= need[2] <= have[2]
 
 
-def windows_hosts(versions: Iterable[str], hosts: Iterable[str] = ()) -> frozenset[str] | None:
+def build_key(build: str) -> tuple[int, int, int, str]:
+    """A sort key for builds: ``10.0.9200`` before ``10.0.17763`` (then the text)."""
+    return (*_windows_version(build), build)
+
+
+class HostBuilds(NamedTuple):
+    """A set of Windows host builds (``node.kubernetes.io/windows-build`` values, one per node).
+
+    Closed (``open`` False): exactly the ``listed`` builds; pinned as
+    ``node.kubernetes.io/windows-build In [...]``. Open: every build but the ``listed`` ones,
+    builds not known today included; pinned as ``NotIn [...]`` plus ``Exists`` (a node without
+    the label has an unknown build and runs no image that names one).
+
+    Open sets are how "this build or any later one" reaches the scheduler, which cannot
+    compare builds (``10.0.26100`` is no integer for ``Gt``): containerd runs an image of the
+    latest stable-ABI LTSC release, or a later build, on every later host
+    (:func:`windows_runs`), so its hosts cannot be listed.
+    """
+
+    listed: frozenset[str] = frozenset()
+    open: bool = False
+
+    def admits(self, build: str) -> bool:
+        return (build in self.listed) != self.open
+
+    @property
+    def empty(self) -> bool:
+        return not self.open and not self.listed
+
+    def intersect(self, other: HostBuilds) -> HostBuilds:
+        if self.open and other.open:
+            return HostBuilds(self.listed | other.listed, True)
+        if not self.open and not other.open:
+            return HostBuilds(self.listed & other.listed)
+        closed, opened = (other, self) if self.open else (self, other)
+        return HostBuilds(frozenset(b for b in closed.listed if opened.admits(b)))
+
+    def within(self, other: HostBuilds) -> bool:
+        """Whether every build this set admits, ``other`` admits too."""
+        if self.open:
+            return other.open and other.listed <= self.listed
+        return all(other.admits(b) for b in self.listed)
+
+    def shown(self) -> list[str]:
+        """For messages: the builds, ``10.0.26100 or later`` closing an open set (the known
+        builds it admits, from :data:`WINDOWS_HOST_BUILDS` and those it names)."""
+        if not self.open:
+            return sorted(self.listed, key=build_key)
+        known = sorted((b for b in WINDOWS_HOST_BUILDS if self.admits(b)), key=build_key)
+        if not known:
+            return [f"any build but {', '.join(sorted(self.listed, key=build_key))}"]
+        return [*known[:-1], f"{known[-1]} or later"]
+
+    def expressions(self, key: str) -> list[dict[str, Any]]:
+        """The requirements (``matchExpressions`` entries) on ``key`` that admit these builds."""
+        values = sorted(self.listed, key=build_key)
+        if not self.open:
+            return [{"key": key, "operator": "In", "values": values}]
+        exists: list[dict[str, Any]] = [{"key": key, "operator": "Exists"}]
+        return [{"key": key, "operator": "NotIn", "values": values}, *exists] if values else exists
+
+
+def runs_every_later_host(version: str) -> bool:
+    """Whether, by containerd's rules as they stand, every host from this image build on runs
+    it: an image of the latest stable-ABI LTSC release (:data:`STABLE_ABI_LTSC`) or later.
+    An image of an earlier build stops at the next LTSC release: a host after it runs images
+    from that release on."""
+    major, minor, build = _windows_version(version)
+    return (major, minor) == (10, 0) and build >= STABLE_ABI_LTSC[-1]
+
+
+def windows_hosts(versions: Iterable[str], hosts: Iterable[str] = ()) -> HostBuilds | None:
     """The Windows host builds (label values) that run an image whose Windows entries of one
     architecture have these ``os.version`` values; ``None`` when one has none (it runs
-    anywhere). Candidates: :data:`WINDOWS_HOST_BUILDS`, ``hosts`` (builds seen on a
-    cluster's nodes) and the images' own builds."""
+    anywhere). Judged on :data:`WINDOWS_HOST_BUILDS`, :data:`OLDER_WINDOWS_BUILDS`, ``hosts``
+    (builds seen on a cluster's nodes) and the images' own builds; open ("and every later
+    build", :class:`HostBuilds`) when an entry runs on every later host
+    (:func:`runs_every_later_host`), then naming the builds among those that run none."""
     wanted = list(versions)
     if any(not v for v in wanted):
         return None
-    candidates = {*WINDOWS_HOST_BUILDS, *hosts, *(windows_build(v) for v in wanted)} - {""}
-    return frozenset(h for h in candidates if any(windows_runs(h, v) for v in wanted))
+    candidates = {*WINDOWS_HOST_BUILDS, *OLDER_WINDOWS_BUILDS, *hosts, *(windows_build(v) for v in wanted)}
+    candidates.discard("")
+    admitted = frozenset(h for h in candidates if any(windows_runs(h, v) for v in wanted))
+    if any(runs_every_later_host(v) for v in wanted):
+        return HostBuilds(frozenset(candidates - admitted), True)
+    return HostBuilds(admitted)
 
 
 def windows_builds(
     per_image: Iterable[Iterable[Platform]], platform: tuple[str, str], hosts: Iterable[str] = ()
-) -> frozenset[str] | None:
+) -> HostBuilds | None:
     """The host builds on which every image of a pod runs on the Windows node platform
     ``platform`` (os, arch): :func:`windows_hosts` of each image, intersected; ``None`` when
     no image constrains the build (or the platform is not Windows)."""
     if platform[0] != "windows":
         return None
     hosts = tuple(hosts)
-    result: frozenset[str] | None = None
+    result: HostBuilds | None = None
     for platforms in per_image:
         versions = [p.os_version for p in platforms if p.node == platform]
         if not versions:
             continue
         builds = windows_hosts(versions, hosts)
         if builds is not None:
-            result = builds if result is None else result & builds
+            result = builds if result is None else result.intersect(builds)
     return result
 
 
-def variant_gaps(per_image: Iterable[Iterable[Platform]], nodes: Iterable[tuple[str, str]]) -> list[str]:
-    """Warnings for node platforms where some image needs a newer CPU variant than all nodes have.
+def variant_needs(
+    per_image: Iterable[Iterable[Platform]], nodes: Iterable[tuple[str, str]]
+) -> list[tuple[tuple[str, str], str, str]]:
+    """The node platforms where some image needs a later CPU variant than every node of the
+    architecture has: (platform, the variant needed, the baseline every node runs), sorted.
 
-    Node labels carry no variant, so ``linux/arm/v7`` can only be pinned as ``arch=arm``, which
-    also admits ``arm/v6`` nodes. ``per_image`` holds each image's platforms; the result names
-    the node platform, what the images need, and what nodes of that architecture may be.
+    No standard node label carries the CPU variant: the kubelet sets only
+    ``kubernetes.io/arch`` (Node Feature Discovery's CPU feature labels, where installed,
+    are features, not variants), so neither ``pin`` nor ``check`` can tell the nodes that run
+    such images from those that do not. An image runs on a node of its architecture whose
+    variant is at least one of its entries' (:func:`variant_runs`); the weakest entry of each
+    image counts, and the most demanding image of the pod.
     """
-    warnings = []
+    out = []
     images = [frozenset(ps) for ps in per_image]
     for os, arch in sorted(set(nodes)):
         baseline = BASELINE_VARIANT.get(arch)
@@ -442,11 +528,20 @@ def variant_gaps(per_image: Iterable[Iterable[Platform]], nodes: Iterable[tuple[
             if _variant_rank(arch, weakest) > _variant_rank(arch, needed):
                 needed = weakest
         if needed != baseline:
-            admits = f"{os}/{arch}/{baseline}" if baseline else f"{os}/{arch}"
-            warnings.append(
-                f"images need {os}/{arch}/{needed} or newer, but nodes carry no variant label: "
-                f"pinned to kubernetes.io/arch={arch}, which also admits {admits} nodes"
-            )
+            out.append(((os, arch), needed, baseline))
+    return out
+
+
+def variant_gaps(per_image: Iterable[Iterable[Platform]], nodes: Iterable[tuple[str, str]]) -> list[str]:
+    """``pin``'s warnings for :func:`variant_needs`: node labels carry no variant, so
+    ``linux/arm/v7`` can only be pinned as ``arch=arm``, which also admits ``arm/v6`` nodes."""
+    warnings = []
+    for (os, arch), needed, baseline in variant_needs(per_image, nodes):
+        admits = f"{os}/{arch}/{baseline}" if baseline else f"{os}/{arch}"
+        warnings.append(
+            f"images need {os}/{arch}/{needed} or newer, but nodes carry no variant label: "
+            f"pinned to kubernetes.io/arch={arch}, which also admits {admits} nodes"
+        )
     return warnings
 
 

@@ -189,15 +189,22 @@ def resolve(
     return Resolution(supported, bounds, unknown, rewrites, findings, found)
 
 
-def _bound_builds(platforms: frozenset[Platform]) -> dict[tuple[str, str], frozenset[str]]:
-    """The Windows builds a ``--platform`` bound names (``windows(10.0.20348)/amd64``), per node
-    platform; a Windows platform also given without a build is not limited."""
-    builds: dict[tuple[str, str], set[str]] = {}
+def _bound_builds(platforms: frozenset[Platform]) -> dict[tuple[str, str], plat.HostBuilds]:
+    """The Windows host builds a ``--platform`` bound allows (``windows(10.0.20348)/amd64``),
+    per node platform: those that run an image of the builds named, as when ``--platform``
+    alone says what the images support (a build in ``--platform`` is always the image's
+    ``os.version``); a Windows platform also given without a build is not limited."""
+    versions: dict[tuple[str, str], list[str]] = {}
     open_ended = {p.node for p in platforms if p.os == "windows" and not p.os_version}
     for p in platforms:
         if p.os == "windows" and p.os_version and p.node not in open_ended:
-            builds.setdefault(p.node, set()).add(plat.windows_build(p.os_version) or p.os_version)
-    return {node: frozenset(b) for node, b in builds.items()}
+            versions.setdefault(p.node, []).append(p.os_version)
+    out = {}
+    for node, found in versions.items():
+        hosts = plat.windows_hosts(found)
+        if hosts is not None:
+            out[node] = hosts
+    return out
 
 
 def _built(settings: Any, images: list[str]) -> tuple[dict[str, str], list[Any]]:

@@ -40,4 +40,22 @@ def quoted(text: str) -> str:
     import json
 
     literal = json.dumps(text, ensure_ascii=False)
-    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", literal) if _UNSAFE.search(literal) else literal
+    return _UNQUOTABLE.sub(_u_escape, literal) if _UNQUOTABLE.search(literal) else literal
+
+
+# What :func:`printable` escapes, and what a YAML stream cannot carry raw (YAML 1.2 5.1: a
+# byte order mark inside a document, the noncharacters U+FFFE and U+FFFF).
+_UNQUOTABLE = re.compile(_UNSAFE.pattern[:-1] + "\ufeff\ufffe\uffff]")
+
+
+def _u_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+# The longest remote text (a server's message, a helper's complaint) an error line quotes.
+REMOTE_TEXT_LIMIT = 300
+
+
+def clip(text: str, limit: int = REMOTE_TEXT_LIMIT) -> str:
+    """``text`` cut to ``limit`` characters, ``...`` saying it was cut."""
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."

@@ -98,13 +98,35 @@ class ArchTaints(NamedTuple):
         return sorted(taints)
 
 
-def found_on(nodes: Iterable[NodeInfo]) -> dict[NodePlatform, frozenset[Taint]]:
-    """The platform taints of Ready nodes, per node platform."""
+def taint_problem(taint: Taint) -> str:
+    """Why a taint is not one the API server would hold (its key a label key, its value a label
+    value: ``validateTaints``), or ""."""
+    from .nodeselector import label_key_problem, label_value_problem
+
+    return label_key_problem(taint.key) or label_value_problem(taint.value)
+
+
+def found_on(
+    nodes: Iterable[NodeInfo], warnings: list[str] | None = None
+) -> dict[NodePlatform, frozenset[Taint]]:
+    """The platform taints of Ready nodes, per node platform. A taint no API server would hold
+    (a key or value that is not a valid label key or value: what a faulty or hostile server
+    may send) is left out, with a warning naming the node in ``warnings``: it would be copied
+    into the tolerations written."""
     out: dict[NodePlatform, set[Taint]] = {}
     for node in nodes:
         if not node.ready:
             continue
         for taint in node.taints:
+            if taint.key not in PLATFORM_KEYS and not taint.key.startswith(PLATFORM_KEYS):
+                continue
+            problem = taint_problem(taint)
+            if problem:
+                if warnings is not None:
+                    warnings.append(
+                        f"node {node.name}: taint {taint} is not a valid taint ({problem}); not tolerated"
+                    )
+                continue
             if taint.key in PLATFORM_KEYS:
                 out.setdefault(node.platform, set()).add(taint)
     return {p: frozenset(t) for p, t in out.items()}
@@ -131,6 +153,56 @@ def tolerates(toleration: Mapping[str, Any], taint: Taint) -> bool:
     if operator in ("", "Equal"):
         return _text(toleration.get("value")) == taint.value
     return operator == "Exists"
+
+
+# Tolerations the API server and controllers add to pods, whatever the manifest says.
+# The DefaultTolerationSeconds admission plugin (on by default) gives every pod these, for 300s;
+# a toleration with tolerationSeconds still lets the scheduler place the pod.
+ADMISSION_TOLERATIONS: tuple[dict[str, str], ...] = tuple(
+    {"key": f"node.kubernetes.io/{key}", "operator": "Exists", "effect": "NoExecute"}
+    for key in ("not-ready", "unreachable")
+)
+# The DaemonSet controller (AddOrUpdateDaemonPodTolerations) gives its pods these, so that a
+# daemon runs on nodes that are cordoned or under pressure; network-unavailable only to pods
+# on the host network.
+DAEMONSET_TOLERATIONS: tuple[dict[str, str], ...] = (
+    *ADMISSION_TOLERATIONS,
+    *(
+        {"key": f"node.kubernetes.io/{key}", "operator": "Exists", "effect": "NoSchedule"}
+        for key in ("disk-pressure", "memory-pressure", "pid-pressure", "unschedulable")
+    ),
+)
+HOST_NETWORK_DAEMONSET_TOLERATION = {
+    "key": "node.kubernetes.io/network-unavailable",
+    "operator": "Exists",
+    "effect": "NoSchedule",
+}
+
+
+def implied(kind: str, pod_spec: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The tolerations a pod of a workload of ``kind`` gets beyond those of its spec: every
+    pod the admission plugin's, and a DaemonSet's pods the controller's (any API group: the
+    DaemonSets of other controllers, such as OpenKruise's, add the same). No other built-in
+    kind adds any."""
+    if kind != "DaemonSet":
+        return list(ADMISSION_TOLERATIONS)
+    extra = list(DAEMONSET_TOLERATIONS)
+    host_network = pod_spec.get("hostNetwork")  # plain scalars come as text, typed by YAML 1.1
+    if host_network is True or host_network in (
+        "y",
+        "Y",
+        "yes",
+        "Yes",
+        "YES",
+        "true",
+        "True",
+        "TRUE",
+        "on",
+        "On",
+        "ON",
+    ):
+        extra.append(HOST_NETWORK_DAEMONSET_TOLERATION)
+    return extra
 
 
 def toleration_for(taint: Taint) -> dict[str, str]:

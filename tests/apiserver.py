@@ -286,6 +286,9 @@ class ApiServer:
     # API groups whose discovery document answers 503 (an aggregated API whose backend is down).
     unavailable_groups: frozenset[str] = frozenset()
     redirect_to: str = ""  # the faulty lists answer 302 to this URL (another host)
+    list_status: int = 200  # the status list_body is sent with
+    list_headers: Mapping[str, str] = field(default_factory=dict)  # and these headers (Location...)
+    repeat_items: bool = False  # every page after the first starts with the last item of the one before
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -451,9 +454,11 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
         pass
 
-    def _send(self, code: int, body: Any) -> None:
+    def _send(self, code: int, body: Any, headers: Mapping[str, str] | None = None) -> None:
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
         self.send_response(code)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", "application/json")
         self.send_header("Cache-Control", "no-cache, private")
         self.send_header("Content-Length", str(len(data)))
@@ -547,7 +552,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._endless(f'{{"kind": "{kind.kind}List", "items": ['.encode())
             return
         if self.api.list_body is not None and faulty:
-            self._send(200, self.api.list_body)
+            self._send(self.api.list_status, self.api.list_body, self.api.list_headers)
             return
         if self.api.continue_forever and faulty:
             pages = sum(1 for r in self.api.requests if _list_path(r.path) == (kind, namespace))
@@ -579,6 +584,8 @@ class _Handler(BaseHTTPRequestHandler):
             if rv != self.api.resource_version:
                 self._send(410, status(410, "Expired", EXPIRED_MESSAGE))
                 return
+            if self.api.repeat_items:
+                start -= 1
         code, body = self.api._page(selector, start, limit, kind, namespace)
         if self.api.body_fault == "drip" and faulty:
             self._drip(body)

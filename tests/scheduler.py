@@ -150,6 +150,19 @@ def term_matches(term: Mapping[str, Any] | None, labels: Mapping[str, str], name
     return all(label_results) and all(field_results)
 
 
+def term_parses(term: Mapping[str, Any] | None) -> bool:
+    """Whether the scheduler can parse every requirement of a term (an empty term parses)."""
+    term = term or {}
+    try:
+        for expression in term.get("matchExpressions") or []:
+            _expression_matches(expression, {})
+        for field in term.get("matchFields") or []:
+            _field_matches(field, "")
+    except Unparseable:
+        return False
+    return True
+
+
 def selector_matches(node_selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
     return all(labels.get(key) == value for key, value in (node_selector or {}).items())
 

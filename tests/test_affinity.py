@@ -423,16 +423,10 @@ def test_term_split_per_os_group_rewrites_all_terms() -> None:
         ),
         (required("term"), ".".join(TERMS) + "[0]"),
         (required({"matchExpressions": "zone"}), ".".join(TERMS) + "[0].matchExpressions"),
+        (required({"matchExpressions": ["zone"]}), ".".join(TERMS) + "[0].matchExpressions[0]"),
         (
-            required({"matchExpressions": [{"operator": "In", "values": ["a"]}]}),
-            ".".join(TERMS) + "[0].matchExpressions[0]",
-        ),
-        (
-            required(
-                {"matchExpressions": [expr("zone", "In", "a")]},
-                {"matchExpressions": [expr(ARCH, "Equals", "arm64")]},
-            ),
-            ".".join(TERMS) + "[1].matchExpressions[0].operator",
+            required({"matchFields": [{"key": "metadata.name", "operator": "In", "values": "a"}]}),
+            ".".join(TERMS) + "[0].matchFields[0].values",
         ),
         (
             required({"matchExpressions": [{"key": ARCH, "operator": "In", "values": "arm64"}]}),
@@ -447,11 +441,58 @@ def test_malformed_input_raises_affinity_error(pod: dict[str, Any], field: str) 
     assert str(error.value).startswith(f"{field}: ")
 
 
-def test_unknown_operator_message_lists_the_operators() -> None:
-    with pytest.raises(
-        AffinityError, match=r"unsupported operator 'Equals' \(expected one of DoesNotExist, Exists"
-    ):
-        plan(required({"matchExpressions": [expr(ARCH, "Equals", "arm64")]}), BOTH)
+# Terms the scheduler cannot parse (component-helpers nodeaffinity, labels.NewRequirement) match
+# no node: pin never edits one into a term that matches; it drops it with a warning, as it drops
+# terms that admit no platform, and when no term is left it is a conflict.
+INVALID_REQUIREMENTS = {
+    "a value that is not a label value": expr(ARCH, "In", "amd64", "bad value!"),
+    "NotIn an invalid value": expr(ARCH, "NotIn", "-bad"),
+    "Exists with values": expr(ARCH, "Exists", "amd64"),
+    "an unknown operator": expr(ARCH, "Equals", "arm64"),
+    "no key": {"operator": "In", "values": ["a"]},
+    "a key that is not a qualified name": expr("a/b/c", "In", "x"),
+    "Gt without an integer": expr("example.com/gen", "Gt", "two"),
+    "In without values": {"key": ARCH, "operator": "In"},
+    "a field with two values": {"key": "metadata.name", "operator": "In", "values": ["a", "b"]},
+}
+
+
+@pytest.mark.parametrize("bad", list(INVALID_REQUIREMENTS.values()), ids=list(INVALID_REQUIREMENTS))
+def test_a_term_the_scheduler_cannot_parse_is_dropped_never_repaired(bad: dict[str, Any]) -> None:
+    key = "matchFields" if bad.get("key") == "metadata.name" else "matchExpressions"
+    pod = required({key: [bad]}, {"matchExpressions": [expr("zone", "In", "a")]})
+    result = plan(pod, frozenset({LINUX_AMD64}))
+    assert result.conflict is None
+    assert result.ops == (
+        ("remove", term_path(0)),
+        ("add", term_path(1, "matchExpressions", "-"), in_os("linux")),
+        ("add", term_path(1, "matchExpressions", "-"), in_arch("amd64")),
+    )
+    assert len(result.warnings) == 1
+    assert result.warnings[0].startswith(
+        "dropped required node affinity term 0: the scheduler cannot parse it ("
+        f"{'.'.join(TERMS)}[0].{key}[0]: "
+    )
+    assert result.warnings[0].endswith("), so it matches no node")
+
+
+@pytest.mark.parametrize("bad", list(INVALID_REQUIREMENTS.values()), ids=list(INVALID_REQUIREMENTS))
+def test_only_terms_the_scheduler_cannot_parse_is_a_conflict(bad: dict[str, Any]) -> None:
+    key = "matchFields" if bad.get("key") == "metadata.name" else "matchExpressions"
+    result = plan(required({key: [in_os("linux"), bad] if key == "matchExpressions" else [bad]}), BOTH)
+    assert result.ops == () and result.admitted == frozenset()
+    assert result.conflict is not None
+    assert result.conflict.startswith(
+        "required node affinity admits no platform the images support (linux/amd64, linux/arm64): "
+        "term 0 matches no node (the scheduler cannot parse it: "
+    )
+
+
+def test_the_tester_s_invalid_terms_stay_dead() -> None:
+    """In [amd64, "bad value!"] never becomes In [amd64]; NotIn ["-bad"] never In [amd64]."""
+    for bad in (expr(ARCH, "In", "amd64", "bad value!"), expr(ARCH, "NotIn", "-bad")):
+        result = plan(required({"matchExpressions": [bad]}), frozenset({LINUX_AMD64}))
+        assert result.conflict is not None and result.ops == ()
 
 
 # -- apply -----------------------------------------------------------------------------------------

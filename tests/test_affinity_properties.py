@@ -14,9 +14,9 @@ from typing import Any
 
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from scheduler import pod_matches_node
+from scheduler import pod_matches_node, term_parses
 
-from kubectl_arch import affinity
+from kubectl_arch import affinity, fit
 
 OS_KEY, ARCH_KEY = "kubernetes.io/os", "kubernetes.io/arch"
 BETA_OS_KEY, BETA_ARCH_KEY = "beta.kubernetes.io/os", "beta.kubernetes.io/arch"
@@ -91,8 +91,40 @@ def _put(mapping: dict[str, Any], key: str, value: Any) -> None:
         mapping[key] = value
 
 
+# Requirements the scheduler cannot parse (tests/scheduler.py): their term matches no node.
+INVALID_VALUES = ("bad value!", "-bad", "x" * 64, "amd64 ")
+INVALID_KEYS = ("bad key!", "a/b/c", "", "Example.com/zone")
+
+
+@st.composite
+def invalid_expressions(draw: st.DrawFn) -> dict[str, Any]:
+    key = draw(st.sampled_from(EXPRESSION_KEYS))
+    kind = draw(st.sampled_from(("value", "exists-values", "operator", "key", "no-values")))
+    if kind == "value":
+        good = draw(st.lists(st.sampled_from(VOCABULARY[key]), max_size=2))
+        return {
+            "key": key,
+            "operator": draw(st.sampled_from(("In", "NotIn"))),
+            "values": [*good, draw(st.sampled_from(INVALID_VALUES))],
+        }
+    if kind == "exists-values":
+        operator = draw(st.sampled_from(("Exists", "DoesNotExist")))
+        return {"key": key, "operator": operator, "values": [draw(st.sampled_from(VOCABULARY[key]))]}
+    if kind == "operator":
+        return {"key": key, "operator": draw(st.sampled_from(("Equals", "in", None))), "values": ["a"]}
+    if kind == "key":
+        out = {"operator": "In", "values": [draw(st.sampled_from(VOCABULARY[key]))]}
+        _put(out, "key", draw(st.sampled_from((MISSING, *INVALID_KEYS))))
+        return out
+    out = {"key": key, "operator": draw(st.sampled_from(("In", "NotIn", "Gt")))}
+    _put(out, "values", draw(st.sampled_from((MISSING, None, []))))
+    return out
+
+
 @st.composite
 def expressions(draw: st.DrawFn) -> dict[str, Any]:
+    if draw(st.integers(0, 11)) == 0:
+        return draw(invalid_expressions())
     key = draw(st.sampled_from(EXPRESSION_KEYS))
     operator = draw(st.sampled_from(EXPRESSION_OPERATORS))
     out: dict[str, Any] = {"key": key, "operator": operator}
@@ -105,10 +137,17 @@ def expressions(draw: st.DrawFn) -> dict[str, Any]:
     return out
 
 
-field_requirements = st.builds(
-    lambda op, name: {"key": "metadata.name", "operator": op, "values": [name]},
-    st.sampled_from(("In", "NotIn")),
-    st.sampled_from((*NODE_NAMES, "node-x")),
+field_requirements = st.one_of(
+    st.builds(
+        lambda op, name: {"key": "metadata.name", "operator": op, "values": [name]},
+        st.sampled_from(("In", "NotIn")),
+        st.sampled_from((*NODE_NAMES, "node-x")),
+    ),
+    st.builds(  # the scheduler cannot parse these
+        lambda op, names: {"key": "metadata.name", "operator": op, "values": names},
+        st.sampled_from(("In", "Exists")),
+        st.sampled_from(([], list(NODE_NAMES))),
+    ),
 )
 
 
@@ -258,6 +297,8 @@ def relaxed(pod: dict[str, Any]) -> dict[str, Any]:
     for term in _terms(out):
         if not isinstance(term, dict) or not (term.get("matchExpressions") or term.get("matchFields")):
             continue
+        if not term_parses(term):
+            continue  # it matches no node, and must stay so
         kept = [e for e in term.get("matchExpressions") or () if e["key"] in PLATFORM_KEYS]
         term.pop("matchFields", None)
         term["matchExpressions"] = [*kept, {"key": "example.com/never-set", "operator": "DoesNotExist"}]
@@ -387,3 +428,13 @@ def test_only_required_node_affinity_changes(
     for op in result.ops:
         prefix = tuple(op[1][:3])
         assert prefix == ("affinity", "nodeAffinity", REQUIRED)[: len(prefix)]
+
+
+@PROPERTY
+@given(pod_specs())
+def test_check_reads_terms_as_the_scheduler_does(pod: dict[str, Any]) -> None:
+    """check's reading of nodeSelector and required node affinity (fit.placement, through the
+    parser pin shares) agrees with the scheduler model on every node, invalid terms included."""
+    rules = fit.placement(pod)
+    for labels, name, _ in NODES:
+        assert rules.matches(labels, name) == pod_matches_node(pod, labels, name), (labels, name)

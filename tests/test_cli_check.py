@@ -136,6 +136,7 @@ def test_json_contract(tmp_path: Path) -> None:
                 "message": "0/10 nodes fit: 1 node(s) not Ready, 1 node(s) cordoned, 2 node(s) with untolerated "
                 "taint kubernetes.io/arch=arm64:NoSchedule, 2 node(s) with untolerated taint "
                 "node.kubernetes.io/os=windows:NoSchedule, 4 node(s) not matching the nodeSelector",
+                "warnings": [],
             }
         ],
     }

@@ -50,8 +50,8 @@ def test_the_same_continue_token_again(tmp_path: Path) -> None:
         server.stop()
     assert proc.returncode == 3
     assert proc.stderr == (
-        f"error: API server {url} sent a continue token it had sent before, after 2 page(s) of "
-        "the node list: the list would never end; the server is faulty\n"
+        f"error: API server {url} sent a continue token it had sent before, after 2 page(s) holding "
+        "1 node(s): the list would never end; the server is faulty\n"
     )
     assert len(server.list_requests()) == 2
 
@@ -67,8 +67,8 @@ def test_endless_new_continue_tokens(tmp_path: Path) -> None:
         server.stop()
     assert proc.returncode == 3
     assert proc.stderr == (
-        f"error: API server {url} was still sending continue tokens after {client.MAX_PAGES} pages "
-        f"of {client.PAGE_SIZE} nodes: the list would never end; the server is faulty\n"
+        f"error: API server {url} was still sending continue tokens after {client.MAX_PAGES} page(s) "
+        "holding 1 node(s): the list would never end; the server is faulty\n"
     )
     assert len(server.list_requests()) == client.MAX_PAGES
     assert elapsed < 60
@@ -188,10 +188,10 @@ def audit_served(
 @pytest.mark.parametrize(
     ("fault", "resource", "why"),
     [
-        ("same", "deployments", "sent a continue token it had sent before, after 2 page(s) of the deployment list: "
+        ("same", "deployments", "sent a continue token it had sent before, after 2 page(s) holding 1 deployment(s): "
          "the list would never end; the server is faulty"),
-        ("new", "pods", f"was still sending continue tokens after {client.MAX_PAGES} pages of {client.PAGE_SIZE} "
-         "pods: the list would never end; the server is faulty"),
+        ("new", "pods", f"was still sending continue tokens after {client.MAX_PAGES} page(s) holding 1 pod(s): "
+         "the list would never end; the server is faulty"),
     ],
 )  # fmt: skip
 def test_endless_workload_lists(tmp_path: Path, fault: str, resource: str, why: str) -> None:
@@ -326,3 +326,51 @@ def test_a_redirect_to_another_host_is_not_followed(tmp_path: Path) -> None:
         "credentials are for that server only); check the server URL in the kubeconfig\n"
     )
     assert [r.path for r in server.requests if r.path.endswith("/jobs")] == ["/apis/batch/v1/jobs"]
+
+
+def test_items_sent_again_on_a_later_page_are_counted_once(tmp_path: Path) -> None:
+    from apiserver import replicate
+
+    server, config, url = served(tmp_path, replicate(load_nodes(GKE), 1200), repeat_items=True)
+    try:
+        proc = arch(tmp_path, "nodes", kubeconfig=config)
+        document = json.loads(arch(tmp_path, "nodes", "-o", "json", kubeconfig=config).stdout)
+    finally:
+        server.stop()
+    assert proc.returncode == 0
+    assert proc.stderr == (
+        f"warning: API server {url} listed 2 node(s) more than once (the same uid or name on another page); "
+        "each was counted once\n"
+    )
+    assert document["nodes"] == 1200
+
+
+@pytest.mark.parametrize(
+    ("faults", "why"),
+    [
+        # A redirect is not followed (the credentials are for this server), and its target, which
+        # may carry user info and secrets, is not shown.
+        ({"list_status": 302, "list_headers": {"Location": "https://user:pw@elsewhere.example/api?token=abc"},
+          "list_body": b""},
+         'error: API server {url} (context "test") answered with a redirect, which is not followed (the '
+         "credentials are for that server only); check the server URL in the kubeconfig"),
+        # A Status whose message is not text says nothing of it.
+        ({"list_status": 500, "list_body": json.dumps({"kind": "Status", "message": {"a": [1]}}).encode()},
+         'error: API server {url} (context "test") answered listing nodes with 500 Internal Server Error'),
+        # Remote text is clipped to one limit.
+        ({"list_status": 500, "list_body": json.dumps({"kind": "Status", "message": "x" * 5000}).encode()},
+         'error: API server {url} (context "test") answered listing nodes with 500 Internal Server Error: '
+         + "x" * 297 + "..."),
+        ({"list_body": json.dumps({"kind": "NodeList", "metadata": {"continue": 12345}, "items": []}).encode()},
+         "error: API server {url} sent a continue token that is not a string (int), after 1 page(s) holding "
+         "0 node(s); the server is faulty"),
+    ],
+)  # fmt: skip
+def test_answers_it_does_not_take(tmp_path: Path, faults: dict[str, Any], why: str) -> None:
+    server, config, url = served(tmp_path, **faults)
+    try:
+        proc = arch(tmp_path, "nodes", kubeconfig=config)
+    finally:
+        server.stop()
+    assert (proc.returncode, proc.stdout) == (3, "")
+    assert proc.stderr == why.format(url=url) + "\n"

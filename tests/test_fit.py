@@ -17,7 +17,7 @@ from test_affinity_properties import NODES, pod_specs
 from kubectl_arch import affinity, fit, tolerations
 from kubectl_arch.cluster import nodeinfo
 from kubectl_arch.cluster.nodeinfo import NodeInfo, Taint
-from kubectl_arch.platforms import Platform, parse
+from kubectl_arch.platforms import HostBuilds, Platform, parse
 
 ARM_TAINT = "kubernetes.io/arch=arm64:NoSchedule"
 WIN_TAINT = "node.kubernetes.io/os=windows:NoSchedule"
@@ -312,6 +312,6 @@ def test_a_windows_image_fits_only_the_hosts_of_its_build() -> None:
         result.explain()
         == "1/2 nodes fit: 1 node(s) run windows(10.0.20348)/amd64, which image iis cannot run on"
     )
-    builds = {("windows", "amd64"): frozenset({"10.0.17763"})}
+    builds = {("windows", "amd64"): HostBuilds(frozenset({"10.0.17763"}))}
     pinned = affinity.apply({}, affinity.plan({}, {("windows", "amd64")}, builds).ops)
     assert fit.fit(pinned, {"iis": [Platform("windows", "amd64")]}, nodes).nodes == ("win2019",)

@@ -157,6 +157,17 @@ def test_insecure_skip_tls_verify(tmp_path: Path, gke: ApiServer) -> None:
     assert (proc.returncode, proc.stderr) == (0, "")
 
 
+def test_library_warnings_never_reach_the_terminal(tmp_path: Path, gke: ApiServer) -> None:
+    """Even with Python told to show every warning (urllib3's FutureWarnings, the TLS ones)."""
+    config = gke.kubeconfig(tmp_path / "config", ca=False, insecure=True)
+    proc = nodes(tmp_path, kubeconfig=config, PYTHONWARNINGS="always")
+    assert (proc.returncode, proc.stderr) == (0, "")
+    proc = nodes(tmp_path, "--request-timeout", "1s", kubeconfig=write(tmp_path / "down", config_with()),
+                 PYTHONWARNINGS="always")  # fmt: skip
+    assert proc.returncode == 3
+    assert "Warning" not in proc.stderr
+
+
 PLUGIN = """\
 #!{python}
 import json, os, sys
@@ -282,3 +293,141 @@ def test_exec_credential_plugin_with_a_client_certificate(tmp_path: Path, gke: A
     assert proc.returncode == 0, proc.stderr
     assert {r.user for r in gke.list_requests()} == {"ci-admin"}
     assert list(temp.iterdir()) == []
+
+
+# -- hostile kubeconfigs: each fault one line naming the file and the field -------------------
+
+
+def config_with(**changes: object) -> dict:
+    """A kubeconfig whose context "c" reaches no server; ``changes`` map a dotted place
+    (``cluster.server``, ``user.token``, ``context.user``, ``clusters``) to a value."""
+    config: dict = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": "c",
+        "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:9"}}],
+        "users": [{"name": "u", "user": {"token": "sekrit-token"}}],
+        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+    }
+    for place, value in changes.items():
+        section, _, field = place.replace("_", "-").partition(".")
+        if field:
+            config[section + "s"][0][section][field] = value
+        else:
+            config[section] = value
+    return config
+
+
+@pytest.mark.parametrize(
+    ("changes", "why"),
+    [
+        ({"cluster.server": 443}, 'kubeconfig {f}, cluster "c": server is a number, not a string'),
+        ({"cluster.certificate_authority_data": "!!!"},
+         'kubeconfig {f}, cluster "c": certificate-authority-data is not base64 text'),
+        ({"cluster.insecure_skip_tls_verify": "yes please"},
+         'kubeconfig {f}, cluster "c": insecure-skip-tls-verify is a string, not true or false'),
+        ({"user.client_key_data": ["x"]}, 'kubeconfig {f}, user "u": client-key-data is a list, not base64 text'),
+        ({"user.token": {"value": "sekrit"}}, 'kubeconfig {f}, user "u": token is a mapping, not a string'),
+        ({"user.exec": {"command": "x", "args": ["a", 1]}},
+         'kubeconfig {f}, user "u": exec.args is a list, not a list of strings'),
+        ({"user.auth_provider": True}, 'kubeconfig {f}, user "u": auth-provider is true or false, not a mapping'),
+        ({"context.user": ["u"]}, 'kubeconfig {f}, context "c": user is a list, not a string'),
+        ({"contexts": 7}, "kubeconfig {f}: contexts is a number, not a list"),
+        ({"clusters": [{"name": 7, "cluster": {}}]}, "kubeconfig {f}: clusters[0].name is a number, not a string"),
+        ({"users": ["u"]}, "kubeconfig {f}: users[0] is a string, not a mapping"),
+        ({"current-context": ["c"]}, "kubeconfig {f}: current-context is a list, not a string"),
+    ],
+)  # fmt: skip
+def test_malformed_fields_are_named(tmp_path: Path, changes: dict, why: str) -> None:
+    path = write(tmp_path / "config", config_with(**changes))
+    proc = nodes(tmp_path, "--request-timeout", "2s", kubeconfig=path)
+    assert (proc.returncode, proc.stdout) == (3, "")
+    assert proc.stderr == f"error: {why.format(f=path)}; fix the kubeconfig\n"
+    assert "sekrit" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("proxy", "why"),
+    [
+        (
+            "socks5://127.0.0.1:1080",
+            "is a SOCKS proxy, which kubectl-arch cannot use; use an http or https proxy",
+        ),
+        ("proxy.example:3128", "is not an http or https URL (http://HOST:PORT)"),
+    ],
+)
+def test_proxy_urls_it_cannot_use(tmp_path: Path, proxy: str, why: str) -> None:
+    path = write(tmp_path / "config", config_with(**{"cluster.proxy_url": proxy}))
+    proc = nodes(tmp_path, kubeconfig=path)
+    assert proc.returncode == 3
+    assert proc.stderr == f'error: kubeconfig {path}, cluster "c": proxy-url {proxy!r} {why}\n'
+
+
+def test_null_fields_are_their_zero_value(tmp_path: Path, gke: ApiServer) -> None:
+    """kubectl (Go's JSON decoding) takes a null field for an absent one."""
+    config = json.loads(gke.kubeconfig(tmp_path / "config").read_text())
+    config["clusters"][0]["cluster"]["proxy-url"] = None
+    config["clusters"][0]["cluster"]["tls-server-name"] = None
+    config["users"][0]["user"]["client-certificate-data"] = None
+    config["contexts"][0]["context"]["namespace"] = None
+    proc = nodes(tmp_path, kubeconfig=write(tmp_path / "config", config))
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_files_a_kubeconfig_names_are_read_bounded(tmp_path: Path) -> None:
+    fifo = tmp_path / "ca.fifo"
+    os.mkfifo(fifo)
+    path = write(tmp_path / "config", config_with(**{"cluster.certificate_authority": "ca.fifo"}))
+    proc = nodes(tmp_path, kubeconfig=path)
+    assert proc.returncode == 3
+    assert proc.stderr == (
+        f'error: kubeconfig {path}, cluster "c": certificate-authority {fifo}: not a regular file (a FIFO); '
+        "fix the path in the kubeconfig\n"
+    )
+    path = write(tmp_path / "config", config_with(**{"user.tokenFile": "/dev/zero", "user.token": None}))
+    proc = nodes(tmp_path, kubeconfig=path)
+    assert proc.returncode == 3
+    assert proc.stderr == (
+        f'error: kubeconfig {path}, user "u": tokenFile /dev/zero: not a regular file (a character device); '
+        "fix the path in the kubeconfig\n"
+    )
+    (tmp_path / "token").write_text("line one\nline two\n")
+    path = write(tmp_path / "config", config_with(**{"user.tokenFile": "token", "user.token": None}))
+    proc = nodes(tmp_path, kubeconfig=path)
+    assert proc.returncode == 3
+    assert proc.stderr == (
+        f'error: kubeconfig {path}, user "u": tokenFile token holds no token that can be sent (one line of text)\n'
+    )
+
+
+@pytest.mark.parametrize(
+    ("script", "why"),
+    [
+        ("sleep 1000", "the exec credential plugin {cmd} did not answer within 1s; it was stopped "
+         "(see --request-timeout)"),
+        ("head -c 100000000 /dev/zero", "the exec credential plugin {cmd} printed more than 1048576 bytes; "
+         "it was stopped"),
+        ("printf '\\033[31mnot json'", "the exec credential plugin {cmd} answered something other than JSON "
+         "(not valid JSON (Expecting value: line 1 column 1))"),
+        ("python3 -c 'print(\"[\" * 100000)'", "the exec credential plugin {cmd} answered something other than "
+         "JSON (JSON nests too deeply)"),
+        ("echo 'token: sekrit-token' >&2; exit 7", "the exec credential plugin failed: exec: process returned 7. "
+         "token: REDACTED; check that the plugin is installed and you are logged in"),
+        ("echo \"stderr secret=sekrit-exec-tok $(printf '\\033[2J')\" >&2; exit 7", "the exec credential plugin "
+         "failed: exec: process returned 7. stderr secret=REDACTED \\x1b[2J; check that the plugin is installed "
+         "and you are logged in"),
+    ],
+)  # fmt: skip
+def test_exec_plugins_are_bounded(tmp_path: Path, script: str, why: str) -> None:
+    command = tmp_path / "plugin"
+    command.write_text(f"#!/bin/sh\n{script}\n")
+    command.chmod(0o755)
+    exec_config = {
+        "apiVersion": "client.authentication.k8s.io/v1",
+        "command": str(command),
+        "interactiveMode": "Never",
+    }
+    path = write(tmp_path / "config", config_with(**{"user.exec": exec_config, "user.token": None}))
+    proc = nodes(tmp_path, "--request-timeout", "1s", kubeconfig=path)
+    assert (proc.returncode, proc.stdout) == (3, "")
+    assert proc.stderr == f'error: getting credentials for context "c": {why.format(cmd=command)}\n'

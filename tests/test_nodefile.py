@@ -127,7 +127,16 @@ def deep(depth: int) -> str:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"", None),  # nothing: no nodes
+        (b"", "nodes.json: is empty: no nodes to check against; give what kubectl get nodes -o json writes "
+         "(kubectl get nodes -o json > FILE)"),
+        (b" \n\n", "nodes.json: is empty: no nodes to check against"),
+        (b'{"apiVersion": "v1", "kind": "List", "items": []}', "nodes.json: lists no nodes; give what kubectl get "
+         "nodes -o json writes (kubectl get nodes -o json > FILE)"),
+        (b"apiVersion: v1\nkind: List\nitems: []\n", "nodes.json: lists no nodes"),
+        # kubectl never writes aliases: each alias of a node counts its whole node against the budget,
+        # an alias of the item just before included.
+        (b"kind: List\nitems:\n- &n {kind: Node, metadata: {name: a, labels: {x: y, z: w}}}\n"
+         + b"- *n\n" * 40_000, "nodes.json: document expands to too many nodes (YAML alias bomb?)"),
         (b'{"kind": "List", "items": [{"kind": "Node", "metadata": {"labels": ' + deep(100_000).encode() + b"}}]}",
          "nodes.json: JSON nests too deeply"),
         (deep(100_000).encode(), "nodes.json: JSON nests too deeply"),
@@ -149,19 +158,46 @@ def deep(depth: int) -> str:
          "nodes.json: document expands to too many nodes (YAML alias bomb?)"),
     ],
 )  # fmt: skip
-def test_hostile_files(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: bytes, message: str | None
-) -> None:
+def test_hostile_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: bytes, message: str) -> None:
     path = tmp_path / "nodes.json"
     path.write_bytes(content)
     monkeypatch.chdir(tmp_path)
-    if message is None:
-        assert nodefile.read("nodes.json") == ([], [])
-        return
     with pytest.raises(InputError) as caught:
         nodefile.read("nodes.json")
     assert str(caught.value).startswith(message)
     assert "\n" not in str(caught.value)
+
+
+def test_a_fifo_nothing_writes_to(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fifo = tmp_path / "nodes.fifo"
+    os.mkfifo(fifo)
+    monkeypatch.setattr(nodefile, "FIFO_WAIT", 0.5)
+    started = time.monotonic()
+    with pytest.raises(InputError) as caught:
+        nodefile.read(str(fifo))
+    assert time.monotonic() - started < 5
+    assert str(caught.value) == (
+        f"{fifo}: a FIFO nothing wrote to within 0.5s; write the nodes to it (kubectl get nodes -o json > FIFO) "
+        "or give a file"
+    )
+
+
+def test_a_pipe_as_a_shell_gives_it(tmp_path: Path) -> None:
+    """``--nodes-file <(kubectl get nodes -o json)``: /dev/fd/N, a pipe whose writer is there."""
+    read_end, write_end = os.pipe()
+
+    def feed() -> None:
+        time.sleep(0.2)  # the reader waits for the first byte
+        with os.fdopen(write_end, "wb") as handle:
+            handle.write(GKE.read_bytes())
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    try:
+        assert len(nodefile.read(f"/dev/fd/{read_end}")[0]) == 10
+    finally:
+        writer.join()
+        os.close(read_end)
 
 
 def test_devices_and_missing_files(tmp_path: Path) -> None:
@@ -182,3 +218,37 @@ def test_a_quantity_of_five_thousand_digits_is_a_warning(tmp_path: Path) -> None
         f"node {node['metadata']['name']}: status.allocatable.cpu '99999999999999999999'... "
         "(5000 characters) is not a quantity; not counted"
     ]
+
+
+def test_check_with_an_empty_nodes_file_is_a_usage_error(tmp_path: Path) -> None:
+    import subprocess
+
+    from cluster_util import KUBECTL_ARCH
+
+    (tmp_path / "w.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: w}\n"
+        "spec:\n  template:\n    spec:\n      containers: [{name: c, image: img}]\n"
+    )
+    (tmp_path / "nodes.json").write_text("")
+    proc = subprocess.run(
+        [
+            str(KUBECTL_ARCH),
+            "check",
+            "-f",
+            "w.yaml",
+            "--platform",
+            "linux/amd64",
+            "--nodes-file",
+            "nodes.json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr == (
+        "error: nodes.json: is empty: no nodes to check against; give what kubectl get nodes -o json writes "
+        "(kubectl get nodes -o json > FILE)\n"
+    )

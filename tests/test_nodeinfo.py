@@ -129,3 +129,20 @@ def test_malformed_parts_are_tolerated() -> None:
 )
 def test_pools(labels: dict[str, str], pool: str) -> None:
     assert nodeinfo.pool_of(labels) == pool
+
+
+def test_labels_that_are_not_strings_are_left_out_without_their_text() -> None:
+    """No API server sends them; a hand-made file may: never a Python repr in a message."""
+    warnings: list[str] = []
+    node = {
+        "kind": "Node",
+        "metadata": {
+            "name": "n1",
+            "labels": {"kubernetes.io/os": ["linux", {"a": 1}], "zone": None, "x": "y"},
+        },
+        "status": {"nodeInfo": {"operatingSystem": "linux", "architecture": "amd64"}},
+    }
+    info = nodeinfo.from_object(node, warnings)
+    assert info.labels == {"zone": "", "x": "y"}
+    assert info.platform == ("linux", "amd64")
+    assert warnings == ["node n1: 1 label(s) whose key or value is not a string left out"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from kubectl_arch.platforms import (
+    HostBuilds,
     Platform,
     PlatformError,
     matches,
@@ -266,20 +267,64 @@ def test_windows_versions_as_containerd_reads_them() -> None:
     assert windows_build("banana") == ""
 
 
+def closed(*builds: str) -> HostBuilds:
+    return HostBuilds(frozenset(builds))
+
+
+def open_after(*excluded: str) -> HostBuilds:
+    return HostBuilds(frozenset(excluded), True)
+
+
+# The known builds before ltsc2025 (Windows Server 2016 to 23H2), and before ltsc2022.
+BEFORE_2025 = (
+    "10.0.14393", "10.0.16299", "10.0.17134", "10.0.17763", "10.0.18362", "10.0.18363", "10.0.19041",
+    "10.0.19042", "10.0.20348", "10.0.25398",
+)  # fmt: skip
+BEFORE_2022 = BEFORE_2025[:8]
+
+
 def test_windows_hosts_of_an_image() -> None:
     """The node builds an image's os.version values run on: what pin writes into
-    ``node.kubernetes.io/windows-build In [...]``."""
-    assert windows_hosts(["10.0.17763.5458"]) == {"10.0.17763"}
-    assert windows_hosts(["10.0.20348.3091"]) == {"10.0.20348", "10.0.25398", "10.0.26100"}
-    assert windows_hosts(["10.0.26100.2894"]) == {"10.0.26100"}
-    assert windows_hosts(["10.0.17763.1", "10.0.20348.1"]) == {
+    ``node.kubernetes.io/windows-build In [...]``, or, when every later host runs the image
+    (platform_windows_compat.go: a host after the last stable-ABI LTSC release runs images from
+    that release on), ``NotIn`` the known builds that do not."""
+    assert windows_hosts(["10.0.17763.5458"]) == closed("10.0.17763")
+    # an ltsc2022 image runs up to the next LTSC release, ltsc2025, which is known: a closed set
+    assert windows_hosts(["10.0.20348.3091"]) == closed("10.0.20348", "10.0.25398", "10.0.26100")
+    # an ltsc2025 image runs on every later host, by containerd's rules as they stand
+    assert windows_hosts(["10.0.26100.2894"]) == open_after(*BEFORE_2025)
+    assert windows_hosts(["10.0.17763.1", "10.0.20348.1"]) == closed(
         "10.0.17763", "10.0.20348", "10.0.25398", "10.0.26100",
-    }  # fmt: skip
+    )  # fmt: skip
+    every = windows_hosts(["10.0.17763.1", "10.0.20348.1", "10.0.26100.1"])
+    assert every == open_after(*(b for b in BEFORE_2022 if b != "10.0.17763"))
     # a build seen on a cluster and newer than every known one: after ltsc2025, only 2025 on
-    assert windows_hosts(["10.0.20348.1"], ["10.0.29000"]) == {"10.0.20348", "10.0.25398", "10.0.26100"}
-    assert windows_hosts(["10.0.26100.1"], ["10.0.29000"]) == {"10.0.26100", "10.0.29000"}
+    assert windows_hosts(["10.0.20348.1"], ["10.0.29000"]) == closed("10.0.20348", "10.0.25398", "10.0.26100")
+    later = windows_hosts(["10.0.26100.1"], ["10.0.29000"])
+    assert later is not None and later.admits("10.0.29000") and later.admits("10.0.30000")
+    assert not later.admits("10.0.20348")
     # an entry without os.version runs anywhere
     assert windows_hosts(["10.0.17763.1", ""]) is None
+    # an os.version that is not a full build runs on no host (getWindowsOSVersion reads 0.0.0)
+    assert windows_hosts(["10.0"]) == closed()
+
+
+def test_host_builds_sets() -> None:
+    """Closed and open sets of builds: intersection, inclusion, the requirements pin writes."""
+    key = "node.kubernetes.io/windows-build"
+    a, b = closed("10.0.17763", "10.0.26100"), open_after("10.0.17763")
+    assert a.intersect(b) == closed("10.0.26100") == b.intersect(a)
+    assert b.intersect(open_after("10.0.20348")) == open_after("10.0.17763", "10.0.20348")
+    assert closed("10.0.26100").within(b) and not b.within(closed("10.0.26100"))
+    assert open_after("10.0.17763", "10.0.20348").within(b) and not b.within(open_after("10.0.20348"))
+    assert closed().empty and not open_after().empty
+    assert a.expressions(key) == [{"key": key, "operator": "In", "values": ["10.0.17763", "10.0.26100"]}]
+    assert b.expressions(key) == [
+        {"key": key, "operator": "NotIn", "values": ["10.0.17763"]},
+        {"key": key, "operator": "Exists"},
+    ]
+    assert open_after().expressions(key) == [{"key": key, "operator": "Exists"}]
+    assert windows_hosts(["10.0.26100.1"]).shown() == ["10.0.26100 or later"]  # type: ignore[union-attr]
 
 
 def test_windows_builds_are_intersected_across_a_pods_images() -> None:
@@ -290,10 +335,10 @@ def test_windows_builds_are_intersected_across_a_pods_images() -> None:
         Platform("windows", "amd64", "", "10.0.20348.1"),
     ]
     ltsc2022 = [Platform("windows", "amd64", "", "10.0.20348.1")]
-    assert windows_builds([ltsc2019, both], win) == {"10.0.17763"}
-    assert windows_builds([ltsc2019, ltsc2022], win) == frozenset()
-    assert windows_builds([[Platform("windows", "amd64")], ltsc2022], win) == {
+    assert windows_builds([ltsc2019, both], win) == closed("10.0.17763")
+    assert windows_builds([ltsc2019, ltsc2022], win) == closed()
+    assert windows_builds([[Platform("windows", "amd64")], ltsc2022], win) == closed(
         "10.0.20348", "10.0.25398", "10.0.26100",
-    }  # fmt: skip
+    )  # fmt: skip
     assert windows_builds([ltsc2019], ("linux", "amd64")) is None
     assert windows_builds([[Platform("linux", "amd64")]], win) is None

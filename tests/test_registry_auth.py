@@ -108,7 +108,7 @@ def test_a_docker_config_that_is_a_symbolic_link(basic_registry: Registry, tmp_p
     fifo = run(arch_env(tmp_path), "inspect", f"{host}/team/app:1")
     assert fifo.returncode == 3
     assert fifo.stderr == (
-        f"error: image {host}/team/app:1: {tmp_path / 'docker' / 'config.json'}: not a regular file\n"
+        f"error: image {host}/team/app:1: {tmp_path / 'docker' / 'config.json'}: not a regular file (a FIFO)\n"
     )
 
 

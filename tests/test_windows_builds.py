@@ -150,7 +150,30 @@ def test_pin_adds_the_build_requirement_to_the_windows_part(
     assert terms(docs[0]) == [windows_term("10.0.17763")]
     # intersected across the pod's images: the ltsc2022 image decides
     assert terms(docs[1]) == [windows_term("10.0.20348", "10.0.25398", "10.0.26100")]
-    assert terms(docs[2]) == [windows_term("10.0.17763", "10.0.20348", "10.0.25398", "10.0.26100")]
+    # ltsc2019, ltsc2022 and ltsc2025 entries: every host from ltsc2022 on runs one of them,
+    # later builds too (containerd), so the builds that run none are excluded instead
+    assert terms(docs[2]) == [
+        {
+            "matchExpressions": [
+                {"key": "kubernetes.io/os", "operator": "In", "values": ["windows"]},
+                {"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64"]},
+                {
+                    "key": BUILD,
+                    "operator": "NotIn",
+                    "values": [
+                        "10.0.14393",
+                        "10.0.16299",
+                        "10.0.17134",
+                        "10.0.18362",
+                        "10.0.18363",
+                        "10.0.19041",
+                        "10.0.19042",
+                    ],
+                },
+                {"key": BUILD, "operator": "Exists"},
+            ]
+        }
+    ]
     # the Linux part of a mixed image gets no build requirement
     assert terms(docs[3])[0] == {
         "matchExpressions": [
@@ -185,19 +208,20 @@ def test_pin_with_a_build_on_the_command_line(tmp_path: Path, populated_registry
     assert terms(offline.stdout)[1] == windows_term("10.0.17763")
     crane = run(env, "pin", "--platform", "windows/amd64:10.0.20348", stdin=manifest("app:1"))
     assert terms(crane.stdout) == [windows_term("10.0.20348", "10.0.25398", "10.0.26100")]
-    # an upper bound on what the registry says
+    # an upper bound on what the registry says: the same build means the same hosts (a build in
+    # --platform is the image's os.version, whether it says what the images support or bounds them)
     every = populated_registry.ref("win/servercore:all")
     bounded = run(
         env, "pin", "--from-registry", "--platform", "windows(10.0.20348)/amd64", stdin=manifest(every)
     )
-    assert terms(bounded.stdout) == [windows_term("10.0.20348")]
+    assert terms(bounded.stdout) == [windows_term("10.0.20348", "10.0.25398", "10.0.26100")]
     refused = run(
         env, "pin", "--from-registry", "--platform", "windows(10.0.20348)/amd64",
         stdin=manifest(populated_registry.ref("win/iis:ltsc2019")),
     )  # fmt: skip
     assert refused.returncode == 1
     assert "its images run on windows(10.0.17763)/amd64, none of which --platform allows " in refused.stderr
-    assert "(windows(10.0.20348)/amd64)" in refused.stderr
+    assert "(windows(10.0.20348)/amd64,windows(10.0.25398)/amd64,windows(10.0.26100)/amd64)" in refused.stderr
 
 
 def test_pin_cluster_refuses_a_build_the_cluster_has_no_host_for(

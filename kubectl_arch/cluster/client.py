@@ -34,6 +34,10 @@ PAGE_SIZE = 500
 # A list needs at most this many pages (500,000 nodes, a hundred times the largest supported
 # cluster): a server that keeps sending continue tokens past it would never end the list.
 MAX_PAGES = 1000
+# With --request-timeout T, a whole list may take T for every PAGE_SIZE items received and
+# LIST_SLACK_PAGES times T more: a server that sends a few items a page, slowly, with a new
+# continue token each time, is stopped by time long before MAX_PAGES.
+LIST_SLACK_PAGES = 4
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 MAX_KUBECONFIG_BYTES = 64 * 1024 * 1024
 # One answer (a list page of PAGE_SIZE objects, a discovery document) is read up to this size:
@@ -116,34 +120,37 @@ def parse_timeout(text: str | None) -> float | None:
 
 
 def _kubeconfig_paths(explicit: str | None) -> tuple[list[str], str]:
-    """The kubeconfig files to merge, and how to name where they came from in messages."""
+    """The kubeconfig files to merge, and how to name where they came from in messages. Files
+    that do not exist are skipped in $KUBECONFIG, as kubectl skips them; anything else that is
+    named is read (and refused there when it is not a regular file)."""
     if explicit:
         path = os.path.expanduser(explicit)
-        if not os.path.isfile(path):
+        if not os.path.lexists(path):
             raise ClusterError(f"kubeconfig {explicit} (--kubeconfig) does not exist")
         return [path], explicit
     env = os.environ.get("KUBECONFIG", "")
     if env:
         listed = [p for p in env.split(os.pathsep) if p]
-        return [os.path.expanduser(p) for p in listed if os.path.isfile(os.path.expanduser(p))], (
+        return [os.path.expanduser(p) for p in listed if os.path.exists(os.path.expanduser(p))], (
             f"$KUBECONFIG ({env})"
         )
     default = os.path.expanduser(os.path.join("~", ".kube", "config"))
-    return ([default] if os.path.isfile(default) else []), "~/.kube/config"
+    return ([default] if os.path.exists(default) else []), "~/.kube/config"
 
 
 def _read_yaml(path: str) -> Any:
     import yaml  # PyYAML: what the kubernetes client's own loader uses
 
+    from .. import localfile
+
     try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_KUBECONFIG_BYTES + 1)
+        data = localfile.read_regular(path, MAX_KUBECONFIG_BYTES, follow=True)
+    except FileNotFoundError:
+        raise ClusterError(f"kubeconfig {path} does not exist") from None
+    except localfile.NotRegular as exc:
+        raise ClusterError(f"kubeconfig {path}: {exc}; give a kubeconfig file") from None
     except OSError as exc:
         raise ClusterError(f"kubeconfig {path}: cannot read: {exc.strerror or exc}") from None
-    if len(data) > MAX_KUBECONFIG_BYTES:
-        raise ClusterError(
-            f"kubeconfig {path}: larger than {MAX_KUBECONFIG_BYTES // 2**20} MiB; not a kubeconfig"
-        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -164,7 +171,9 @@ def _read_yaml(path: str) -> Any:
 
 def _names(config: Any, section: str) -> list[str]:
     items = config.get(section) if isinstance(config, dict) else None
-    return [str(i.get("name")) for i in items or () if isinstance(i, dict) and i.get("name")]
+    if not isinstance(items, list):
+        return []
+    return [i["name"] for i in items if isinstance(i, dict) and isinstance(i.get("name"), str) and i["name"]]
 
 
 def context_names(kubeconfig: str | None = None) -> list[str]:
@@ -208,8 +217,10 @@ class _CapturedLog:
 
 
 def _first_line(text: str) -> str:
+    from ..safetext import clip
+
     line = next((s.strip() for s in text.splitlines() if s.strip()), "")
-    return log.redact(line[:300])
+    return clip(log.redact(line))
 
 
 def _context_namespace(files: Sequence[tuple[str, Any]], context: str) -> str:
@@ -225,7 +236,13 @@ def _context_namespace(files: Sequence[tuple[str, Any]], context: str) -> str:
 
 
 def _configure_from_kubeconfig(
-    paths: list[str], where: str, context: str | None, temp_dir: str, configuration: Any, flag: str
+    paths: list[str],
+    where: str,
+    context: str | None,
+    temp_dir: str,
+    configuration: Any,
+    flag: str,
+    timeout: float | None = None,
 ) -> tuple[str, str]:
     from kubernetes.config import kube_config
     from kubernetes.config.config_exception import ConfigException
@@ -234,6 +251,11 @@ def _configure_from_kubeconfig(
     for path, data in files:
         if data is not None and not isinstance(data, dict):
             raise ClusterError(f"kubeconfig {path}: not a kubeconfig (expected a mapping)")
+    from . import kubeconfig
+
+    for path, data in files:
+        if data:
+            kubeconfig.check_shape(path, data)
     files = [(p, d) for p, d in files if d]  # kubectl skips empty files
     contexts = [n for _, d in files for n in _names(d, "contexts")]
     listed = ", ".join(dict.fromkeys(contexts)) or "none"
@@ -251,12 +273,11 @@ def _configure_from_kubeconfig(
             )
     elif context not in contexts:
         raise ClusterError(f'context "{context}" not found in kubeconfig {where} (contexts: {listed})')
+    # The context's files read and its credential plugin run here, bounded (kubeconfig.py).
+    resolved = kubeconfig.resolve(files, context, where, timeout)
     try:
-        merger = kube_config.KubeConfigMerger(
-            kube_config.ENV_KUBECONFIG_PATH_SEPARATOR.join(p for p, _ in files)
-        )
         loader = kube_config.KubeConfigLoader(
-            config_dict=merger.config, active_context=context, config_base_path=None, temp_file_path=temp_dir
+            config_dict=resolved, active_context=context, config_base_path=None, temp_file_path=temp_dir
         )
         with _CapturedLog() as logged:
             loader.load_and_set(configuration)
@@ -317,7 +338,13 @@ def _connect(options: Options, temp_dir: str) -> _Connection:
     configuration = type.__call__(client.Configuration)  # not a copy of the process-wide default
     if paths:
         context, namespace = _configure_from_kubeconfig(
-            paths, where, options.context, temp_dir, configuration, options.context_flag
+            paths,
+            where,
+            options.context,
+            temp_dir,
+            configuration,
+            options.context_flag,
+            parse_timeout(options.request_timeout),
         )
     elif _in_cluster() and not options.context:
         _configure_in_cluster(configuration)
@@ -350,14 +377,15 @@ def _connect(options: Options, temp_dir: str) -> _Connection:
 
 
 def _status_message(body: bytes) -> str:
+    """A Status object's message (a string; anything else says nothing), first line, clipped."""
     from ..jsonload import JsonError, loads
 
     try:
         data = loads(body)
     except JsonError:
         return ""
-    if isinstance(data, dict) and data.get("kind") == "Status":
-        return _first_line(str(data.get("message") or ""))
+    if isinstance(data, dict) and data.get("kind") == "Status" and isinstance(data.get("message"), str):
+        return _first_line(data["message"])
     return ""
 
 
@@ -482,6 +510,24 @@ def _read_bounded(conn: _Connection, response: Any, path: str) -> bytes:
         chunks.append(chunk)
 
 
+def list_budget(timeout: float, received: int) -> float:
+    """Seconds a whole list may take with --request-timeout ``timeout`` once ``received`` items
+    have come: ``timeout`` per page those items fill, and :data:`LIST_SLACK_PAGES` more."""
+    return timeout * (-(-received // PAGE_SIZE) + LIST_SLACK_PAGES)
+
+
+def _identity(item: Any) -> str | None:
+    """What tells list items apart: ``metadata.uid``, else ``metadata.name``."""
+    metadata = item.get("metadata") if isinstance(item, dict) else None
+    if not isinstance(metadata, dict):
+        return None
+    for key in ("uid", "name"):
+        value = metadata.get(key)
+        if isinstance(value, str) and value:
+            return f"{key}:{value}"
+    return None
+
+
 def _pages(
     conn: _Connection,
     resource: Resource,
@@ -489,16 +535,26 @@ def _pages(
     selector: str | None = None,
     namespace: str | None = None,
     instead: str = "",
+    notes: list[str] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Each page of a list (``limit``/``continue``), as decoded JSON (:mod:`..jsonload`: deep
-    nesting and huge numbers are errors, never a crash). The list ends with an error when the
-    server repeats a continue token or sends more than MAX_PAGES pages."""
+    nesting and huge numbers are errors, never a crash).
+
+    The list ends with an error when the server repeats a continue token, sends one that is
+    not a string, sends more than MAX_PAGES pages, or (with --request-timeout) takes longer
+    than :func:`list_budget` allows for the items received. Items sent again on a later page
+    (the same uid, or name) are dropped, with a note in ``notes``."""
     from ..jsonload import JsonError, loads
 
-    singular = resource.kind.lower() or resource.plural
     token: str | None = None
     seen: set[str] = set()
     pages = 0
+    began = time.monotonic()
+    received = 0
+    known: set[str] = set()
+    repeated = 0
+    where = f"API server {conn.server}"
+    counted = f"{resource.kind.lower()}(s)" if resource.kind else resource.plural
     while True:
         query: list[tuple[str, Any]] = [("limit", PAGE_SIZE)]
         if selector:
@@ -515,28 +571,57 @@ def _pages(
             page = loads(body)
         except JsonError as exc:
             raise ClusterError(
-                f"API server {conn.server} answered listing {resource.name} with JSON it cannot read: {exc}"
+                f"{where} answered listing {resource.name} with JSON it cannot read: {exc}"
             ) from None
         if not isinstance(page, dict) or not isinstance(page.get("items", []), list):
-            raise ClusterError(
-                f"API server {conn.server} answered listing {resource.name} without a {resource.kind}List"
-            )
+            raise ClusterError(f"{where} answered listing {resource.name} without a {resource.kind}List")
+        items = page.get("items") or []
+        received += len(items)
+        kept = []
+        for item in items:
+            identity = _identity(item)
+            if identity is not None and identity in known:
+                repeated += 1
+                continue
+            if identity is not None:
+                known.add(identity)
+            kept.append(item)
+        page["items"] = kept
         yield page
         del body
         pages += 1
         metadata = page.get("metadata") if isinstance(page.get("metadata"), dict) else {}
         token = metadata.get("continue") or None
         if not token:
+            if repeated and notes is not None:
+                notes.append(
+                    f"{where} listed {repeated} {counted} more than once (the same uid or name on "
+                    "another page); each was counted once"
+                )
             return
-        if not isinstance(token, str) or token in seen:
+        read = f"after {pages} page(s) holding {received} {counted}"
+        if not isinstance(token, str):
             raise ClusterError(
-                f"API server {conn.server} sent a continue token it had sent before, after {pages} page(s) "
-                f"of the {singular} list: the list would never end; the server is faulty"
+                f"{where} sent a continue token that is not a string ({type(token).__name__}), {read}; "
+                "the server is faulty"
+            )
+        if token in seen:
+            raise ClusterError(
+                f"{where} sent a continue token it had sent before, {read}: the list would never end; "
+                "the server is faulty"
             )
         if pages >= MAX_PAGES:
             raise ClusterError(
-                f"API server {conn.server} was still sending continue tokens after {pages} pages of "
-                f"{PAGE_SIZE} {resource.plural}: the list would never end; the server is faulty"
+                f"{where} was still sending continue tokens {read}: the list would never end; the server is "
+                "faulty"
+            )
+        elapsed = time.monotonic() - began
+        if timeout and elapsed > list_budget(timeout, received):
+            raise ClusterError(
+                f"{where} was still sending continue tokens {read} and {elapsed:.0f}s: longer than "
+                f"--request-timeout allows a list of that many {resource.plural} ({timeout:g}s a page of "
+                f"{PAGE_SIZE}, {LIST_SLACK_PAGES} pages spare); the server is faulty or too slow, or raise "
+                "--request-timeout"
             )
         seen.add(token)
 
@@ -548,7 +633,7 @@ class _Expired(Exception):
 def _read_all(conn: _Connection, options: Options, timeout: float | None) -> Listing:
     nodes: list[NodeInfo] = []
     warnings: list[str] = []
-    for page in _pages(conn, NODES, timeout, options.selector, instead=options.instead):
+    for page in _pages(conn, NODES, timeout, options.selector, instead=options.instead, notes=warnings):
         for item in page.get("items") or ():
             try:
                 nodes.append(from_object(item, warnings))

@@ -13,9 +13,11 @@ from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 from . import quantity
-from .nodeinfo import NodeInfo, Taint, format_platform
+from .nodeinfo import NodeInfo, Taint, format_platform, lacking_windows_build
 
 Platform = tuple[str, str]
+# The windowsBuilds entry of the Windows nodes without a node.kubernetes.io/windows-build label.
+UNKNOWN_BUILD = "unknown"
 
 
 class Counts(NamedTuple):
@@ -26,7 +28,8 @@ class Counts(NamedTuple):
     cpu: quantity.Quantity
     memory: quantity.Quantity
     taints: tuple[tuple[Taint, int], ...]  # each distinct taint and how many nodes carry it
-    builds: tuple[tuple[str, int], ...] = ()  # Windows builds (windows-build label) and their nodes
+    # Windows builds (windows-build label; UNKNOWN_BUILD without one) and their nodes
+    builds: tuple[tuple[str, int], ...] = ()
 
 
 class PlatformSummary(NamedTuple):
@@ -61,8 +64,9 @@ def _count(nodes: Sequence[NodeInfo]) -> Counts:
     for node in nodes:
         for taint in set(node.taints):
             taints[taint] = taints.get(taint, 0) + 1
-        if node.windows_build:
-            builds[node.windows_build] = builds.get(node.windows_build, 0) + 1
+        if node.windows_build or node.os == "windows":
+            build = node.windows_build or UNKNOWN_BUILD
+            builds[build] = builds.get(build, 0) + 1
     return Counts(
         nodes=len(nodes),
         ready=sum(n.ready for n in nodes),
@@ -106,6 +110,9 @@ def summarize(nodes: Iterable[NodeInfo], warnings: Iterable[str] = ()) -> Invent
         note = _variant_note(platform)
         if note is not None and any(n.ready for n in members):
             notes.append(note)
+    unknown = lacking_windows_build(n for members in by_platform.values() for n in members)
+    if unknown is not None:
+        notes.append(unknown)
     return Inventory(count, tuple(summaries), tuple(notes))
 
 

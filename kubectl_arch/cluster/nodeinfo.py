@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
+from ..platforms import HostBuilds
 from . import quantity
 
 OS_LABEL = "kubernetes.io/os"
@@ -162,7 +163,15 @@ def from_object(obj: Any, warnings: list[str]) -> NodeInfo:
     metadata, spec, status = (_mapping(obj.get(k)) for k in ("metadata", "spec", "status"))
     name = _text(metadata.get("name")) or "<unnamed>"
     raw_labels = _mapping(metadata.get("labels"))
-    labels = {k if type(k) is str else str(k): v if type(v) is str else str(v) for k, v in raw_labels.items()}
+    # null is "" (Go's map[string]string); keys or values of other types are left out.
+    labels = {
+        k: "" if v is None else v
+        for k, v in raw_labels.items()
+        if type(k) is str and type(v) in (str, type(None))
+    }
+    if len(labels) < len(raw_labels):  # never from an API server (labels are strings): a hand-made file
+        left_out = len(raw_labels) - len(labels)
+        warnings.append(f"node {name}: {left_out} label(s) whose key or value is not a string left out")
     info = _mapping(status.get("nodeInfo"))
     os = _platform_value(name, labels, info, "os", warnings)
     arch = _platform_value(name, labels, info, "arch", warnings)
@@ -188,18 +197,33 @@ def format_platform(platform: tuple[str, str], build: str = "") -> str:
     return f"{os or 'unknown'}{f'({build})' if build else ''}/{arch or 'unknown'}"
 
 
-def windows_builds(nodes: Iterable[NodeInfo]) -> dict[tuple[str, str], frozenset[str]]:
-    """The builds of the Ready Windows nodes, per platform; a platform with a Ready node
-    that has no ``node.kubernetes.io/windows-build`` label is left out (its builds are unknown)."""
+def windows_builds(nodes: Iterable[NodeInfo]) -> dict[tuple[str, str], HostBuilds]:
+    """The builds of the Ready Windows nodes, per platform (``pin --cluster``'s bound). A node
+    without a ``node.kubernetes.io/windows-build`` label adds none: its build is unknown, so it
+    is counted for no image that names a build (as ``check`` counts it), and a platform whose
+    nodes all lack the label allows no such image."""
     builds: dict[tuple[str, str], set[str]] = {}
-    unknown: set[tuple[str, str]] = set()
     for node in nodes:
         if node.ready and node.os == "windows":
+            found = builds.setdefault(node.platform, set())
             if node.windows_build:
-                builds.setdefault(node.platform, set()).add(node.windows_build)
-            else:
-                unknown.add(node.platform)
-    return {p: frozenset(b) for p, b in builds.items() if p not in unknown}
+                found.add(node.windows_build)
+    return {p: HostBuilds(frozenset(b)) for p, b in builds.items()}
+
+
+def lacking_windows_build(nodes: Iterable[NodeInfo]) -> str | None:
+    """One warning about the Ready Windows nodes without a ``node.kubernetes.io/windows-build``
+    label, or None: their build is unknown, so images built for a Windows build (with an
+    ``os.version``) are not counted on them, and pods pinned to builds do not schedule there."""
+    lacking = sum(1 for n in nodes if n.ready and n.os == "windows" and not n.windows_build)
+    if not lacking:
+        return None
+    return (
+        f"{lacking} Ready Windows node(s) carry no {WINDOWS_BUILD_LABEL} label: their build is unknown, so "
+        "images built for a Windows build (with an os.version) are not counted as fitting them, and pods "
+        "pinned to builds do not schedule there; the kubelet sets the label (kubectl get nodes "
+        f"-L {WINDOWS_BUILD_LABEL})"
+    )
 
 
 def lacking_ga_labels(nodes: Iterable[NodeInfo]) -> str | None:

@@ -30,7 +30,9 @@ STATUS_FIELDS = {
     "containers": "containerStatuses",
     "ephemeralContainers": "ephemeralContainerStatuses",
 }
-PLACEMENT_KEYS = ("nodeSelector", "affinity", "tolerations")
+# What the scheduler and the kubelet read to place a pod (:func:`..fit.placement`), and what
+# decides a DaemonSet's implied tolerations (``hostNetwork``).
+PLACEMENT_KEYS = ("nodeSelector", "affinity", "tolerations", "nodeName", "os", "hostNetwork")
 # Node names kept per (workload, node platform, images) group, for messages and the JSON.
 MAX_NODE_NAMES = 20
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}")

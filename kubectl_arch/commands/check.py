@@ -278,11 +278,11 @@ def _judge(
             )
         )
         nodes, warnings = list(listing.nodes), list(listing.warnings)
-    from ..cluster.nodeinfo import lacking_ga_labels
+    from ..cluster.nodeinfo import lacking_ga_labels, lacking_windows_build
 
-    legacy = lacking_ga_labels(nodes)
-    if legacy is not None:
-        warnings.append(legacy)
+    for note in (lacking_ga_labels(nodes), lacking_windows_build(nodes)):
+        if note is not None:
+            warnings.append(note)
 
     results = checks.check(
         (w for s in scans for w in s.workloads), resolution.supported, resolution.unknown, nodes
@@ -292,6 +292,7 @@ def _judge(
         for r in results
         if r.fits is None
     ]
+    notes.extend(scanning.Finding("warning", w, r.workload.location) for r in results for w in r.warnings)
     if not results:
         notes.append(scanning.Finding("warning", scanning.no_workloads(inputs, "check")))
     return _Judged(results, checks.summarize(nodes), warnings, [*resolution.findings, *notes])

@@ -114,15 +114,24 @@ def _placement(settings: config.PinSettings) -> pinning.Placement:
             instead="leave out --cluster to pin without the cluster's platforms",
         )
     )
+    refused: list[str] = []
     if taints is not None:
-        taints = taints._replace(found=tolerations.found_on(listing.nodes))
+        taints = taints._replace(found=tolerations.found_on(listing.nodes, refused))
     from ..cluster import nodeinfo
 
     bound = pinning.Bound(
-        "the cluster", cluster.ready_platforms(listing.nodes), nodeinfo.windows_builds(listing.nodes)
+        "the cluster",
+        cluster.ready_platforms(listing.nodes),
+        nodeinfo.windows_builds(listing.nodes),
+        {n.name: n for n in listing.nodes},
+        complete=not settings.selector,
     )
-    legacy = nodeinfo.lacking_ga_labels(listing.nodes)
-    return pinning.Placement((bound,), taints, (legacy,) if legacy else ())
+    notes = (
+        nodeinfo.lacking_ga_labels(listing.nodes),
+        nodeinfo.lacking_windows_build(listing.nodes),
+        *refused,
+    )
+    return pinning.Placement((bound,), taints, tuple(n for n in notes if n))
 
 
 def _report(findings: Iterable[scanning.Finding]) -> int:

@@ -2,8 +2,9 @@
 ``inspect -f``).
 
 Documents that cannot be workloads (by their ``kind`` line, found without parsing) are passed
-over; the others are parsed and each pod spec's containers, affinity, nodeSelector and
-tolerations are read, with the nodes and positions the splicer needs to edit them later.
+over; the others are parsed and each pod spec's containers, affinity, nodeSelector,
+tolerations, os, nodeName and hostNetwork are read, with the nodes and positions the splicer
+needs to edit them later.
 Faults are findings (:class:`Finding`) naming the file, document and object; nothing is raised.
 """
 
@@ -17,9 +18,9 @@ from . import yamlnodes as yn
 from . import yamltext
 from .workloads import CONTAINER_FIELDS, Kinds
 
-RELEVANT_KEYS = ("affinity", "nodeSelector", "tolerations")
+RELEVANT_KEYS = ("affinity", "nodeSelector", "tolerations", "os", "nodeName", "hostNetwork")
 # Read even when a YAML alias: only an edit needs them to be plain (and then says so).
-READ_ONLY_ALIASES = ("tolerations",)
+READ_ONLY_ALIASES = ("tolerations", "os", "nodeName", "hostNetwork")
 
 
 class Location(NamedTuple):

@@ -293,9 +293,11 @@ def to_data(
         if is_sequence(node):
             items = []
             cursor = _start(node)
-            for item in node.value:
+            for index, item in enumerate(node.value):
                 start = _start(item)
-                items.append(to_data(item, budget, typed, raw, _active, _aliased or start < cursor))
+                # An alias of the item just before starts where that item starts.
+                aliased = start < cursor or (index > 0 and start == cursor)
+                items.append(to_data(item, budget, typed, raw, _active, _aliased or aliased))
                 cursor = max(cursor, start)
             return items
         result: dict[str, Any] = {}

@@ -34,7 +34,7 @@ from typing import Any, NamedTuple
 
 from ..errors import RemoteError
 from ..jsonload import JsonError, loads
-from ..safetext import printable
+from ..safetext import clip, printable
 from .reference import DOCKER_HUB, DOCKER_HUB_CREDENTIAL_KEY
 
 HUB_HOSTS = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"})
@@ -315,10 +315,19 @@ class CredentialStore:
         return Credential(username, password, identity, registry_token, where)
 
 
-def _run_capped(argv: list[str], stdin: bytes, timeout: float) -> tuple[int, bytes, bytes]:
+def _run_capped(
+    argv: list[str],
+    stdin: bytes,
+    timeout: float,
+    env: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+    capture_stderr: bool = True,
+) -> tuple[int, bytes, bytes]:
     """Run ``argv`` in a process group of its own: (exit code, stdout, stderr), each output
     read up to MAX_HELPER_OUTPUT. TimeoutError when it runs longer than ``timeout`` seconds,
-    OverflowError when it prints more; the whole group is killed then (and on interrupt)."""
+    OverflowError when it prints more; the whole group is killed then (and on interrupt).
+    Credential plugins of a kubeconfig run here too (``env``, ``cwd``; their stderr left on the
+    terminal, without ``capture_stderr``, for the prompts of interactive logins)."""
     import contextlib
     import selectors
     import signal
@@ -328,15 +337,18 @@ def _run_capped(argv: list[str], stdin: bytes, timeout: float) -> tuple[int, byt
         argv,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.PIPE if capture_stderr else None,
         start_new_session=True,
+        env=None if env is None else dict(env),
+        cwd=cwd,
     )
     from .. import procs
 
     procs.started(proc)  # an interrupt in another thread ends it too (procs.stop_all)
-    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    assert proc.stdin is not None and proc.stdout is not None
     out, err = bytearray(), bytearray()
-    buffers = {proc.stdout.fileno(): out, proc.stderr.fileno(): err}
+    streams = [proc.stdout] if proc.stderr is None else [proc.stdout, proc.stderr]
+    buffers = {stream.fileno(): buffer for stream, buffer in zip(streams, (out, err), strict=False)}
     try:
         try:
             proc.stdin.write(stdin)
@@ -345,7 +357,7 @@ def _run_capped(argv: list[str], stdin: bytes, timeout: float) -> tuple[int, byt
             pass
         end = time.monotonic() + timeout
         with selectors.DefaultSelector() as selector:
-            for stream in (proc.stdout, proc.stderr):
+            for stream in streams:
                 selector.register(stream, selectors.EVENT_READ)
             while selector.get_map():
                 left = end - time.monotonic()
@@ -362,7 +374,10 @@ def _run_capped(argv: list[str], stdin: bytes, timeout: float) -> tuple[int, byt
                     buffers[key.fd] += chunk
                     if len(buffers[key.fd]) > MAX_HELPER_OUTPUT:
                         raise OverflowError
-        code = proc.wait(max(0.0, end - time.monotonic()))
+        try:
+            code = proc.wait(max(0.0, end - time.monotonic()))
+        except subprocess.TimeoutExpired:  # its output closed, it runs on
+            raise TimeoutError from None
         with contextlib.suppress(OSError):
             os.killpg(proc.pid, signal.SIGKILL)  # anything it started and left running
     except BaseException:  # a timeout, too much output, an interrupt: end the whole group
@@ -374,9 +389,12 @@ def _run_capped(argv: list[str], stdin: bytes, timeout: float) -> tuple[int, byt
         raise
     finally:
         procs.finished(proc)
-        proc.stdout.close()
-        proc.stderr.close()
+        for stream in streams:
+            stream.close()
     return code, bytes(out), bytes(err)
+
+
+run_capped = _run_capped  # kubeconfig credential plugins (cluster.kubeconfig) run the same way
 
 
 def run_helper(name: str, server: str, where: str, timeout: float = HELPER_TIMEOUT) -> Credential | None:
@@ -407,7 +425,7 @@ def run_helper(name: str, server: str, where: str, timeout: float = HELPER_TIMEO
             return None
         from .. import log
 
-        first = log.redact(message.splitlines()[0][:300]) if message else f"exit code {code}"
+        first = clip(log.redact(message.splitlines()[0])) if message else f"exit code {code}"
         raise AuthError(f"credential helper {program} failed for {server}: {first}")
     try:
         answer = loads(stdout)

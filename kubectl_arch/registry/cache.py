@@ -33,7 +33,7 @@ import threading
 import time
 from typing import NamedTuple
 
-from .. import log
+from .. import localfile, log
 
 DEFAULT_TAG_TTL = 0.0  # seconds: a tag's answer is checked with the registry on every run
 MAX_ENTRY = 9 * 1024 * 1024  # the largest manifest or config (plus a media type line)
@@ -41,45 +41,9 @@ MAX_TAG_ENTRY = 64 * 1024
 _MEDIA_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}")
 
 
-class NotRegular(OSError):
-    """A path that is not a regular file (a FIFO, a device, a directory, a link)."""
-
-
-def read_regular(path: str, limit: int, owner: int | None = None, follow: bool = False) -> bytes:
-    """The bytes of the regular file ``path``, never blocking on a FIFO; a symbolic link is
-    followed only with ``follow`` (user files such as a Docker config, not cache entries).
-    NotRegular when it is not a regular file, is larger than ``limit`` bytes, or (``owner``
-    given) belongs to another user; other OSErrors as raised."""
-    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
-    if not follow:
-        flags |= getattr(os, "O_NOFOLLOW", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        if not follow and os.path.islink(path):
-            raise NotRegular("a symbolic link") from None
-        raise exc from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise NotRegular("not a regular file")
-        if info.st_size > limit:
-            raise NotRegular(f"larger than {limit} bytes")
-        if owner is not None and info.st_uid != owner:
-            raise NotRegular("owned by another user")
-        chunks = []
-        size = 0
-        while True:
-            chunk = os.read(fd, 1 << 20)
-            if not chunk:
-                break
-            size += len(chunk)
-            if size > limit:
-                raise NotRegular(f"larger than {limit} bytes")
-            chunks.append(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
+# The one bounded reader of local files (credential files, kubeconfigs and their files too).
+NotRegular = localfile.NotRegular
+read_regular = localfile.read_regular
 
 
 def _make_private_dirs(path: str) -> None:

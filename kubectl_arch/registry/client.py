@@ -57,7 +57,7 @@ from urllib.parse import quote, urlencode, urljoin, urlsplit, urlunsplit
 
 from .. import __version__, deadline, log
 from ..errors import InputError, RemoteError
-from ..safetext import printable
+from ..safetext import clip, printable
 from . import auth, index
 from .proxy import Proxy, ProxyConfigError, for_url
 from .reference import (
@@ -216,7 +216,7 @@ def _error_detail(body: bytes) -> str:
     except (JsonError, AttributeError, IndexError, KeyError, TypeError):
         return ""
     text = log.redact(f"{code}: {message}" if code and message else code or message)
-    return printable(text[:300])
+    return printable(clip(text))
 
 
 # urllib3's text for a CONNECT the proxy answered with an error.
