@@ -22,7 +22,13 @@ import sys
 from collections.abc import Sequence
 
 import click
-from click.shell_completion import CompletionItem, ShellComplete, get_completion_class
+from click.shell_completion import (
+    BashComplete,
+    CompletionItem,
+    ShellComplete,
+    add_completion_class,
+    get_completion_class,
+)
 
 from . import platforms
 from .cli import COMPLETE_VAR, PROG, cli
@@ -72,6 +78,32 @@ def manifest_items(incomplete: str) -> list[CompletionItem]:
 def file_items(incomplete: str) -> list[CompletionItem]:
     """Values for an option that takes any file (``--config``)."""
     return [CompletionItem(incomplete, type="file")]
+
+
+class _Bash(BashComplete):
+    """click's bash completion, with ``--opt=value`` completed as kubectl's (cobra's) script
+    completes it: bash splits the word at ``=`` (``COMP_WORDBREAKS``), so ``--platform=li``
+    arrives as ``--platform``, ``=``, ``li``; the option and its value are joined again, and the
+    candidates are the values alone (bash replaces only the text after the ``=``)."""
+
+    def get_completion_args(self) -> tuple[list[str], str]:
+        import os
+
+        from click.parser import split_arg_string
+
+        words = split_arg_string(os.environ.get("COMP_WORDS", ""))
+        cword = os.environ.get("COMP_CWORD", "")
+        index = int(cword) if cword.isdigit() else len(words)
+        args, incomplete = words[1:index], (words[index] if index < len(words) else "")
+        if incomplete == "=" and args and args[-1].startswith("-"):
+            incomplete = args.pop() + "="
+        elif len(args) >= 2 and args[-1] == "=" and args[-2].startswith("-"):
+            args.pop()
+            incomplete = f"{args.pop()}={incomplete}"
+        return args, incomplete
+
+
+add_completion_class(_Bash, "bash")
 
 
 class _Cobra(ShellComplete):

@@ -163,7 +163,9 @@ def test_equals_form_through_kubectl(tmp_path: Path, kubeconfig: Path) -> None:
     ("args", "expected"),
     [
         (["-o=json"], ["-o=json"]),  # pin has no -o: click says so
-        (["-f=web.yaml", "-f=", "-l=a=b,c!=d"], ["-f", "web.yaml", "-f", "", "-l", "a=b,c!=d"]),
+        (["-f=web.yaml", "-l=a=b,c!=d"], ["-f", "web.yaml", "-l", "a=b,c!=d"]),
+        (["-v=6", "--v=6", "-v", "6", "-v6", "--v", "1"], ["-v"] * 25),  # kubectl's -v LEVEL
+        (["-v=99999999999999999999"], ["-v"] * 10),  # kubectl's levels end at 10
         (["-Rf=dir/"], ["-Rf", "dir/"]),
         (["-Ri=0"], ["-R"]),
         (["-R=true", "--check=True", "--check=0"], ["-R", "--check"]),

@@ -48,6 +48,13 @@ class ClusterError(RemoteError):
     """Reading the cluster failed (exit 3)."""
 
 
+class KubeconfigError(ClusterError):
+    """The kubeconfig (or in-cluster configuration) could not be used: nothing was asked of
+    the API server yet (a missing file or context, an invalid kubeconfig, a failed credential
+    plugin). Still exit 3; a command for which the kubeconfig was the user's explicit choice
+    may call it an input error."""
+
+
 class Options(NamedTuple):
     kubeconfig: str | None = None
     context: str | None = None
@@ -315,22 +322,27 @@ def _http_error(
     return ClusterError(f"{where} answered listing nodes with {code} {reason}{said}")
 
 
-def _transport_error(conn: _Connection, exc: Exception, timeout: float | None) -> ClusterError:
+def _transport_error(
+    conn: _Connection, exc: Exception, timeout: float | None, context_flag: str = "--context"
+) -> ClusterError:
+    """An API server that could not be reached, with what to check, as kubectl's "did you
+    specify the right host or port?": the server URL of the context's cluster, and the context."""
     import urllib3
 
     where = f'API server {conn.server} (context "{conn.context}")'
+    check = f"check the server URL in the kubeconfig and the context ({context_flag})"
     reason = getattr(exc, "reason", None) or exc
     refused = isinstance(reason, urllib3.exceptions.NewConnectionError | ConnectionError)
     if not refused and isinstance(reason, urllib3.exceptions.TimeoutError | TimeoutError):
         limit = f"within {timeout:g}s (--request-timeout)" if timeout else "in time"
         return ClusterError(
-            f"{where} did not answer {limit}; check the context and the network, or raise --request-timeout"
+            f"{where} did not answer {limit}; {check} and the network, or raise --request-timeout"
         )
     text = re.sub(r" \(_ssl\.c:[0-9]+\)", "", _first_line(str(reason)))
     if isinstance(reason, urllib3.exceptions.SSLError) or "SSL" in text or "certificate" in text.lower():
         return ClusterError(f"TLS with {where} failed: {text}; check certificate-authority in the kubeconfig")
     text = re.sub(r"\[Errno -?[0-9]+\] ", "", re.sub(r"^\S*Connection\([^)]*\): ", "", text))
-    return ClusterError(f"cannot reach {where}: {text}; check the context and that the cluster is up")
+    return ClusterError(f"cannot reach {where}: {text}; {check}, and that the cluster is up")
 
 
 def _pages(conn: _Connection, options: Options, timeout: float | None) -> Iterator[dict[str, Any]]:
@@ -372,7 +384,7 @@ def _pages(conn: _Connection, options: Options, timeout: float | None) -> Iterat
             response = pool.request("GET", url, headers=headers, timeout=limits)
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             log.request("GET", url, "error", time.perf_counter() - started)
-            raise _transport_error(conn, exc, timeout) from None
+            raise _transport_error(conn, exc, timeout, options.context_flag) from None
         log.request("GET", url, response.status, time.perf_counter() - started)
         body = response.data
         if response.status == 410 and token:
@@ -433,7 +445,12 @@ def read_nodes(options: Options) -> Listing:
     timeout = parse_timeout(options.request_timeout)
     temp_dir = tempfile.mkdtemp(prefix="kubectl-arch-")  # 0700: credential files from kubeconfig data
     try:
-        conn = _connect(options, temp_dir)
+        try:
+            conn = _connect(options, temp_dir)
+        except KubeconfigError:
+            raise
+        except ClusterError as exc:
+            raise KubeconfigError(str(exc)) from None
         try:
             try:
                 return _read_all(conn, options, timeout)

@@ -34,13 +34,12 @@ the reason the nodes do not fit, counted as the scheduler counts them (not Ready
 cordoned, untolerated taint, nodeSelector, affinity, then image platforms, on Windows nodes
 their build included): the `exec format error` caught before deploy.
 
-\b
 Image platforms: looked up (default); --platform P takes every image to support P, with
 no look-up; --locked FILE reads a pin --lock file, with no network.
+
 Cluster: read with the kubeconfig like kubectl (--kubeconfig, --context, -l), or from a
 file of Node objects (--nodes-file, e.g. kubectl get nodes -o json > nodes.json).
 
-\b
 Input: -f FILE|DIR|- (repeatable, -R to recurse), or stdin. A ResourceList on stdin is
 checked as a KRM validator function: items unchanged, one result per failing workload.
 
@@ -108,7 +107,14 @@ def _failure(r: checks.WorkloadCheck) -> str:
 @filename_option()
 @recursive_option()
 @pod_template_path_option()
-@click.option("-o", "--output", type=click.Choice(OUTPUTS), default="table", show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice(OUTPUTS),
+    default="table",
+    show_default=True,
+    help="Output format: table (a row per workload), json or yaml (one document: workloads, nodes).",
+)
 @click.option(
     "--platform",
     "platform_values",

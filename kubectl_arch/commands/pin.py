@@ -48,7 +48,6 @@ node.kubernetes.io/os=windows:NoSchedule) of the platforms it is pinned to and o
 other, unless an existing toleration already does: taints found on the cluster's nodes
 (--cluster) or given with --arch-taint.
 
-\b
 Input: -f FILE|DIR|- (repeatable, -R to recurse), or stdin. A ResourceList on stdin is
 processed as a KRM function (kpt fn eval --exec "kubectl-arch pin"); options then come
 from its functionConfig (a ConfigMap whose keys are the long flag names, or a
