@@ -159,7 +159,9 @@ def kubectl_complete(argv: Sequence[str] | None = None) -> int:
     try:
         out = cobra_complete(args)
     except Exception as exc:  # completion must never print a traceback into the shell
-        print(f"kubectl-arch completion failed: {exc}", file=sys.stderr)
+        from .safetext import printable
+
+        print(printable(f"kubectl-arch completion failed: {exc}"), file=sys.stderr)
         out = f":{DIRECTIVE_ERROR}\n"
     sys.stdout.write(out)
     sys.stdout.flush()

@@ -18,6 +18,7 @@ from . import (
     filename_option,
     images_from_option,
     input_files,
+    krm_exit,
     pod_template_path_option,
     recursive_option,
 )
@@ -266,6 +267,10 @@ def _judge(
     resolution = resolve.resolve(settings, scans, progress, command="check")
     if resolution.failed or any(f.severity == "error" for f in input_findings):
         return _Judged([], checks.summarize([]), [], [*input_findings, *resolution.findings], failed=True)
+    if scanning.holds_no_workload(scans):
+        # Nothing to judge: the same verdict as pin's, without reading the cluster or its kubeconfig.
+        notes = [*resolution.findings, scanning.Finding("warning", scanning.no_workloads(inputs, "check"))]
+        return _Judged([], checks.summarize([]), [], notes)
 
     if nodes_file:
         from ..cluster import nodefile
@@ -364,4 +369,4 @@ def _krm_output(
     ]
     text = krm.with_results(source.text, span, [krm.result(f) for f in out])
     sys.stdout.buffer.write(source.encode(text))
-    return _report(out)
+    return krm_exit(out)

@@ -18,6 +18,7 @@ from . import (
     filename_option,
     images_from_option,
     input_files,
+    krm_exit,
     pod_template_path_option,
     recursive_option,
 )
@@ -290,7 +291,7 @@ def command(
                 raise click.UsageError("--in-place, --diff and --check do not apply to a ResourceList")
             output, findings = krm.process(sources[0].text, span, flags, _resolve, _placement)
             sys.stdout.buffer.write(sources[0].encode(output))
-            return _report(findings)
+            return krm_exit(findings)
     return _pin_streams(sources, flags, in_place=in_place, show_diff=show_diff, check=check, inputs=filenames)
 
 
