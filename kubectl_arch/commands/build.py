@@ -41,7 +41,7 @@ Skaffold's build artifacts JSON, which pin --images-from reads.
 Examples:
   kubectl arch build -t registry.example.com/team/app:v1.2 --platform linux/amd64,linux/arm64
   kubectl arch build -t ghcr.io/org/app:dev --builder buildah --context ./app
-  kubectl arch build -t $IMAGE --builder custom --custom-command ./build.sh --file-output build.json
+  kubectl arch build -t $IMAGE --builder custom --custom-command ./build.sh --file-output out.json
 """
 EPILOG = (
     "Exit codes: 0 the index is pushed; 1 a platform failed to build or built the wrong platform "
