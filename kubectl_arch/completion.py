@@ -170,7 +170,20 @@ def kubectl_complete(argv: Sequence[str] | None = None) -> int:
 
 def run_kubectl_complete() -> None:
     """Console entry point of ``kubectl_complete-arch``."""
-    sys.exit(kubectl_complete())
+    import os
+
+    from . import stdio
+    from .errors import Error
+
+    stdio.install()
+    try:
+        code = kubectl_complete()
+        sys.stdout.flush()
+    except Error as exc:  # stdout cannot be written: nothing to complete into
+        print(f"error: {exc}", file=sys.stderr)
+        code = exc.exit_code
+    sys.stderr.flush()
+    os._exit(code)  # what stdout could not take is not written again at exit
 
 
 def command_items(incomplete: str) -> list[CompletionItem]:

@@ -90,6 +90,19 @@ def test_a_stream_that_cannot_be_used_is_one_line(
     assert arch(home, *args, redirect=redirect) == (2, "", stderr)
 
 
+def test_kubectl_completion_into_a_closed_stdout(home: Path) -> None:
+    complete = KUBECTL_ARCH.parent / "kubectl_complete-arch"
+    proc = subprocess.run(
+        ["sh", "-c", 'exec "$@" >&-', "sh", str(complete), "pin", "--pla"],
+        capture_output=True,
+        text=True,
+        env=env_of(home),
+        timeout=60,
+        check=False,
+    )
+    assert (proc.returncode, proc.stderr) == (2, "error: write error (stdout): Bad file descriptor\n")
+
+
 @pytest.mark.parametrize("redirect", ["2>&-", "2>/dev/full"])
 def test_without_stderr_an_error_still_ends_the_run(home: Path, redirect: str) -> None:
     assert arch(home, "pin", "--platform", "linux/amd64", "-f", "missing.yaml", redirect=redirect) == (
