@@ -326,7 +326,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if COMPLETE_VAR in os.environ:
         from . import completion  # noqa: F401  (its shell classes answer the request)
     try:
-        result = cli.main(args=args, prog_name=PROG, complete_var=COMPLETE_VAR, standalone_mode=False)
+        result = cli.main(
+            args=args,
+            prog_name=PROG,
+            complete_var=COMPLETE_VAR,
+            standalone_mode=False,
+            obj={"plugin": invoked_as in PLUGIN_NAMES},
+        )
         sys.stdout.flush()
     except click.UsageError as exc:
         click.echo(f"error: {_one_line(exc.format_message())}\n{_usage_hint(exc)}", err=True)
