@@ -91,10 +91,12 @@ def _leftover(client: Client, staged: Reference) -> Reference | None:
 
 def _tag_digest(client: Client, target: Reference) -> str | None:
     """The digest ``target``'s tag points to ("" when there is no such tag); None when the
-    registry would not say."""
+    registry would not say. RegistryError when the registry did not answer at all."""
     try:
         return client.head_manifest(target).digest
     except RegistryError as exc:
+        if not exc.status:  # no answer at all: nothing could be pushed either (exit 3)
+            raise RegistryError(f"{target}: {exc}; nothing was built") from None
         return "" if exc.status == 404 else None
 
 

@@ -81,6 +81,10 @@ def no_such_command(name: str, ctx: click.Context | None) -> click.UsageError:
 # The values of a switch written as kubectl's flag parser (spf13/pflag, strconv.ParseBool) takes them.
 _TRUE = frozenset({"1", "t", "T", "true", "TRUE", "True"})
 _FALSE = frozenset({"0", "f", "F", "false", "FALSE", "False"})
+# Options whose value names a file or directory (by their metavar): an empty one is refused.
+PATH_METAVARS = frozenset({"FILE", "PATH", "DIR"})
+# kubectl's -v levels go up to 10 (klog); a larger count means the same as 10.
+MAX_COUNT = 10
 
 
 def kubectl_args(
@@ -89,8 +93,12 @@ def kubectl_args(
     """``args`` with what kubectl's flag parser (spf13/pflag) accepts and click does not
     rewritten for click: the value of a short option after ``=`` (``-o=json``, ``-f=web.yaml``,
     ``-l=app=web``, also at the end of a cluster: ``-Rf=web.yaml``), a count as a number
-    (``-v=6``: six ``-v``), and a switch given a boolean (``--check=true``, ``-R=false``).
+    written as kubectl's ``-v`` takes its level (``-v=6``, ``-v6``, ``-v 6``, ``--v=6``,
+    ``--v 6``: six ``-v``, at most :data:`MAX_COUNT`), and a switch given a boolean
+    (``--check=true``, ``-R=false``).
 
+    An empty value of an option that takes a path (metavar FILE, PATH or DIR: ``-f=``,
+    ``--kubeconfig ''``) is a usage error naming the option, as kubectl's ``the path ""``.
     Values of options are never rewritten (``--custom-command -x=1``), nor anything after
     ``--``; with ``subcommand_follows`` (the group's own options), nothing from the first
     word that is not an option on. Unknown options are left for click to report.
@@ -112,13 +120,20 @@ def kubectl_args(
         elif arg.startswith("--"):
             name, eq, value = arg.partition("=")
             option = options.get(name)
+            if option is None and name == "--v" and getattr(options.get("-v"), "count", False):
+                option = options["-v"]  # kubectl's own spelling of -v
+            if option is not None and option.count and not eq and rest and rest[0].isdigit():
+                eq, value = "=", rest.pop(0)
             if option is not None and eq and (option.count or option.is_bool_flag):
                 flags = _switch(option, name, value, command, ctx)
                 out.extend([arg] if flags is None else flags)
             else:
                 out.append(arg)
                 if option is not None and _takes_value(option) and not eq and rest:
-                    out.append(rest.pop(0))
+                    eq, value = "=", rest.pop(0)
+                    out.append(value)
+                if option is not None and _takes_value(option) and eq:
+                    _path_value(option, name, value, command, ctx)
         else:
             cluster = "-"
             for i, char in enumerate(arg[1:], start=1):
@@ -128,13 +143,21 @@ def kubectl_args(
                     out.append(arg)
                     break
                 if _takes_value(option):
+                    given: str | None = after.removeprefix("=") if after else None
                     if after.startswith("="):
                         out.extend([cluster + char, after[1:]])
                     else:
                         out.append(arg)
                         if not after and rest:
-                            out.append(rest.pop(0))
+                            given = rest.pop(0)
+                            out.append(given)
+                    if given is not None:
+                        _path_value(option, f"-{char}", given, command, ctx)
                     break
+                if option.count and not after and rest and rest[0].isdigit():
+                    after = "=" + rest.pop(0)  # -v 6
+                elif option.count and after.isdigit():
+                    after = "=" + after  # -v6
                 if after.startswith("="):
                     flags = _switch(option, f"-{char}", after[1:], command, ctx)
                     if flags is None:
@@ -152,6 +175,16 @@ def _takes_value(option: click.Option) -> bool:
     return not option.is_flag and not option.count
 
 
+def _path_value(
+    option: click.Option, name: str, value: str, command: click.Command, ctx: click.Context
+) -> None:
+    """A usage error for an empty path (``-f=``, ``-f ''``); other values are left to the command."""
+    if option.metavar not in PATH_METAVARS or value or ctx.resilient_parsing:
+        return
+    where = ctx if command is ctx.command else click.Context(command, parent=ctx, info_name=command.name)
+    raise click.BadParameter("the path '' is empty", where, option)
+
+
 def _switch(
     option: click.Option, name: str, value: str, command: click.Command, ctx: click.Context
 ) -> list[str] | None:
@@ -159,7 +192,7 @@ def _switch(
     (nothing, for a switch that is off by default); None when click should judge the value."""
     if option.count and value.isdigit():
         short = [o for o in option.opts if not o.startswith("--")]
-        return [short[0] if short else option.opts[0]] * int(value)
+        return [short[0] if short else option.opts[0]] * min(int(value), MAX_COUNT)
     if not option.count and value in _TRUE:
         return [name]
     if not option.count and value in _FALSE:
@@ -208,6 +241,18 @@ class LazyGroup(click.Group):
             raise no_such_command(name, ctx)
         return name, command, kubectl_args(command, ctx, args[1:])
 
+    def invoke(self, ctx: click.Context) -> Any:
+        name = ctx._protected_args[0] if ctx._protected_args else None
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            # click's parser raises some (a missing option value) without a context: they
+            # are the command's, and point at its help.
+            command = self.get_command(ctx, name) if exc.ctx is None and name else None
+            if command is not None:
+                exc.ctx = click.Context(command, parent=ctx, info_name=name)
+            raise
+
     def shell_complete(self, ctx: click.Context, incomplete: str) -> list[Any]:
         """Command names with their one-line help (without importing every command), then
         the group's options."""
@@ -255,6 +300,14 @@ def printable(text: str) -> str:
     return escape(text)
 
 
+def _one_line(message: str) -> str:
+    """click's message on one line: its own line breaks and indents (``Choose from:\\n\\tbash,``)
+    become spaces; anything else is escaped by :func:`printable`."""
+    import re
+
+    return printable(re.sub(r"[ \t]*\n[ \t]*", " ", message.strip()))
+
+
 def _stop_children() -> None:
     """On an interrupt: end the children the run started (credential helpers, builders),
     whichever thread started them, before the process exits."""
@@ -279,14 +332,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Kustomize runs legacy exec plugins as "PLUGIN CONFIG_FILE" and exec KRM
         # functions as "PATH" with a ResourceList on stdin.
         args = [PLUGIN_NAMES[invoked_as], *(["--config", args[0]] if args else [])]
+    if COMPLETE_VAR in os.environ:
+        from . import completion  # noqa: F401  (its shell classes answer the request)
     try:
-        result = cli.main(args=args, prog_name=PROG, complete_var=COMPLETE_VAR, standalone_mode=False)
+        result = cli.main(
+            args=args,
+            prog_name=PROG,
+            complete_var=COMPLETE_VAR,
+            standalone_mode=False,
+            obj={"plugin": invoked_as in PLUGIN_NAMES},
+        )
         sys.stdout.flush()
     except click.UsageError as exc:
-        click.echo(f"error: {printable(exc.format_message())}\n{_usage_hint(exc)}", err=True)
+        click.echo(f"error: {_one_line(exc.format_message())}\n{_usage_hint(exc)}", err=True)
         return EXIT_INPUT
     except click.ClickException as exc:
-        click.echo(f"error: {printable(exc.format_message())}", err=True)
+        click.echo(f"error: {_one_line(exc.format_message())}", err=True)
         return exc.exit_code
     except click.exceptions.Abort:
         _stop_children()
@@ -330,11 +391,21 @@ def run() -> None:
     import contextlib
     import gc
 
+    from . import stdio
+
     gc.disable()
+    stdio.install()
     code = main()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(BrokenPipeError, ValueError):
-            stream.flush()
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, ValueError):
+        pass
+    except Error as exc:  # what was left to write could not be written
+        if code == 0:
+            click.echo(f"error: {exc}", err=True)
+            code = exc.exit_code
+    with contextlib.suppress(BrokenPipeError, ValueError):
+        sys.stderr.flush()
     os._exit(code)
 
 

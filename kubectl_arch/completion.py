@@ -22,7 +22,13 @@ import sys
 from collections.abc import Sequence
 
 import click
-from click.shell_completion import CompletionItem, ShellComplete, get_completion_class
+from click.shell_completion import (
+    BashComplete,
+    CompletionItem,
+    ShellComplete,
+    add_completion_class,
+    get_completion_class,
+)
 
 from . import platforms
 from .cli import COMPLETE_VAR, PROG, cli
@@ -72,6 +78,32 @@ def manifest_items(incomplete: str) -> list[CompletionItem]:
 def file_items(incomplete: str) -> list[CompletionItem]:
     """Values for an option that takes any file (``--config``)."""
     return [CompletionItem(incomplete, type="file")]
+
+
+class _Bash(BashComplete):
+    """click's bash completion, with ``--opt=value`` completed as kubectl's (cobra's) script
+    completes it: bash splits the word at ``=`` (``COMP_WORDBREAKS``), so ``--platform=li``
+    arrives as ``--platform``, ``=``, ``li``; the option and its value are joined again, and the
+    candidates are the values alone (bash replaces only the text after the ``=``)."""
+
+    def get_completion_args(self) -> tuple[list[str], str]:
+        import os
+
+        from click.parser import split_arg_string
+
+        words = split_arg_string(os.environ.get("COMP_WORDS", ""))
+        cword = os.environ.get("COMP_CWORD", "")
+        index = int(cword) if cword.isdigit() else len(words)
+        args, incomplete = words[1:index], (words[index] if index < len(words) else "")
+        if incomplete == "=" and args and args[-1].startswith("-"):
+            incomplete = args.pop() + "="
+        elif len(args) >= 2 and args[-1] == "=" and args[-2].startswith("-"):
+            args.pop()
+            incomplete = f"{args.pop()}={incomplete}"
+        return args, incomplete
+
+
+add_completion_class(_Bash, "bash")
 
 
 class _Cobra(ShellComplete):
@@ -127,7 +159,9 @@ def kubectl_complete(argv: Sequence[str] | None = None) -> int:
     try:
         out = cobra_complete(args)
     except Exception as exc:  # completion must never print a traceback into the shell
-        print(f"kubectl-arch completion failed: {exc}", file=sys.stderr)
+        from .safetext import printable
+
+        print(printable(f"kubectl-arch completion failed: {exc}"), file=sys.stderr)
         out = f":{DIRECTIVE_ERROR}\n"
     sys.stdout.write(out)
     sys.stdout.flush()
@@ -136,7 +170,20 @@ def kubectl_complete(argv: Sequence[str] | None = None) -> int:
 
 def run_kubectl_complete() -> None:
     """Console entry point of ``kubectl_complete-arch``."""
-    sys.exit(kubectl_complete())
+    import os
+
+    from . import stdio
+    from .errors import Error
+
+    stdio.install()
+    try:
+        code = kubectl_complete()
+        sys.stdout.flush()
+    except Error as exc:  # stdout cannot be written: nothing to complete into
+        print(f"error: {exc}", file=sys.stderr)
+        code = exc.exit_code
+    sys.stderr.flush()
+    os._exit(code)  # what stdout could not take is not written again at exit
 
 
 def command_items(incomplete: str) -> list[CompletionItem]:

@@ -89,6 +89,20 @@ def _split(value: str) -> tuple[str, ...]:
     return tuple(v for v in re.split(r"[\s,]+", value) if v)
 
 
+def _platforms(value: str) -> tuple[str, ...]:
+    """A platform list as ``--platform`` takes it: separated by commas, spaces around them
+    allowed; ``linux/amd64 linux/arm64`` is left whole for the parser to refuse with its hint."""
+    return (value,) if value.strip() else ()
+
+
+def known_options(spelt: Mapping[str, str], command: str) -> str:
+    """`` (known: ...)``: the options ``command`` accepts in the config's spelling (``spelt``:
+    long flag name -> spelling), and for check those that only pin takes."""
+    accepted = [v for k, v in spelt.items() if command != "check" or k not in PIN_ONLY]
+    pin_only = f"; pin only: {', '.join(spelt[k] for k in PIN_ONLY)}" if command == "check" else ""
+    return f" (known: {', '.join(accepted)}{pin_only})"
+
+
 def _from_configmap(data: Any, where: str, command: str) -> PinSettings:
     if data is None:
         return PinSettings()
@@ -99,13 +113,16 @@ def _from_configmap(data: Any, where: str, command: str) -> PinSettings:
         if key not in CONFIGMAP_KEYS:
             import difflib
 
-            close = difflib.get_close_matches(key, CONFIGMAP_KEYS, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(CONFIGMAP_KEYS)})"
-            raise InputError(f"{where}: unknown option {key!r}{hint}")
+            close = difflib.get_close_matches(str(key), CONFIGMAP_KEYS, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            known = known_options({k: k for k in OPTIONS}, command)
+            raise InputError(f"{where}: unknown option {key!r}{hint}{known}")
         if not isinstance(value, str):
             raise InputError(f"{where}: option {key!r} must be a string")
         name = OPTIONS[key][0]
-        if name in _LISTS:
+        if name == "platforms":
+            values[name] = _platforms(value)
+        elif name in _LISTS:
             values[name] = _split(value)
         elif name in _FLAGS:
             if value.strip().lower() not in ("true", "false", ""):
@@ -147,7 +164,8 @@ def _checked(settings: PinSettings, where: str, names: Mapping[str, str], comman
         if command == "check":
             unused = [names[k] for k in PIN_ONLY if getattr(settings, OPTIONS[k][0])]
             if unused:
-                raise InputError(f"{', '.join(unused)}: not an option of check")
+                only = ", ".join(names[k] for k in PIN_ONLY)
+                raise InputError(f"{', '.join(unused)}: not an option of check (options of pin only: {only})")
         resolve.check(settings)
         if command != "check":
             settings.check()
@@ -169,7 +187,7 @@ def _describe(value: Any) -> str:
     return "null" if value is None else names.get(type(value), f"{value!r}")
 
 
-def _schema_error(error: Any) -> tuple[str, str]:
+def _schema_error(error: Any, command: str = "pin") -> tuple[str, str]:
     """(field, message) for the first schema violation, in the words of the config file."""
     from .affinity import field_path
 
@@ -181,8 +199,11 @@ def _schema_error(error: Any) -> tuple[str, str]:
         unknown = sorted(str(k) for k in error.instance if k not in known)
         options = [k for k in known if k not in ("apiVersion", "kind", "metadata")]
         close = difflib.get_close_matches(unknown[0], options, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(options)})"
-        return field, f"unknown field {unknown[0]!r}{hint}"
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        if field:  # inside a field: its own keys
+            return field, f"unknown field {unknown[0]!r}{hint} (known: {', '.join(options)})"
+        spelt = {k: v[1] for k, v in OPTIONS.items() if v[1] in options}
+        return field, f"unknown field {unknown[0]!r}{hint}{known_options(spelt, command)}"
     if error.validator == "oneOf":
         # The branch of the value's own type says what is wrong with it (empty list, empty
         # item); when no branch has its type, say which types are accepted.
@@ -210,7 +231,7 @@ def _schema_error(error: Any) -> tuple[str, str]:
 
         inner = [e for e in error.context if fits(e.relative_schema_path[0])]
         if inner:
-            return _schema_error(inner[0])
+            return _schema_error(inner[0], command)
         accepted = " or ".join(words.get(b.get("type", ""), "?") for b in branches)
         return field, f"expected {accepted}, got {_describe(error.instance)}"
     if error.validator == "pattern" and error.absolute_path and error.absolute_path[0] == "podTemplatePaths":
@@ -229,14 +250,16 @@ def _from_typed(obj: Mapping[str, Any], where: str, command: str) -> PinSettings
     validator = jsonschema.Draft202012Validator(_schema())
     errors = sorted(validator.iter_errors(dict(obj)), key=lambda e: [str(p) for p in e.absolute_path])
     if errors:
-        field, message = _schema_error(errors[0])
+        field, message = _schema_error(errors[0], command)
         raise InputError(f"{where}: {field}: {message}" if field else f"{where}: {message}")
     values: dict[str, Any] = {}
     for name, typed in OPTIONS.values():
         value = obj.get(typed)
         if value is None:
             continue
-        if name in _LISTS:
+        if name == "platforms":
+            values[name] = _platforms(value) if isinstance(value, str) else tuple(value)
+        elif name in _LISTS:
             values[name] = _split(value) if isinstance(value, str) else tuple(value)
         elif name in _FLAGS:
             values[name] = value is True

@@ -502,15 +502,16 @@ def test_cluster_hints_name_builds_options(registry: Registry, work: Path) -> No
     ref = f"{registry.host}/app:v1"
     proc = build(work, "-t", ref, "--custom-command", "true", "--context", "ctx", "--platform", "cluster",
                  env=env_for(work, KUBECONFIG=str(kubeconfig)))  # fmt: skip
+    # --platform cluster is an explicit choice: a kubeconfig that cannot be used is an input error.
     assert (proc.returncode, proc.stderr) == (
-        3,
+        2,
         f"error: kubeconfig $KUBECONFIG ({kubeconfig}) sets no current-context; use --kube-context NAME "
         "(contexts: a)\n",
     )
     proc = build(work, "-t", ref, "--custom-command", "true", "--context", "ctx", "--platform", "cluster",
                  env=env_for(work, KUBECONFIG=str(work / "none")))  # fmt: skip
     assert (proc.returncode, proc.stderr) == (
-        3,
+        2,
         f"error: no kubeconfig: $KUBECONFIG ({work / 'none'}) names no existing file and this is not a pod in a "
         "cluster; point --kubeconfig or $KUBECONFIG at one (or log in to the cluster), or give the platforms "
         "with --platform (a list, or local)\n",

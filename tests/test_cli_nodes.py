@@ -284,7 +284,9 @@ def test_unreachable_server(tmp_path: Path, gke: ApiServer) -> None:
     proc = arch(tmp_path, "nodes", kubeconfig=config)
     assert proc.returncode == 3
     assert proc.stderr.startswith('error: cannot reach API server https://127.0.0.1:9 (context "test"): ')
-    assert proc.stderr.endswith("Connection refused; check the context and that the cluster is up\n")
+    assert proc.stderr.endswith(
+        "Connection refused; check the server URL in the kubeconfig and the context (--context), and that the cluster is up\n"
+    )
 
 
 def test_request_timeout(tmp_path: Path, gke: ApiServer, kubeconfig: Path) -> None:
@@ -293,7 +295,7 @@ def test_request_timeout(tmp_path: Path, gke: ApiServer, kubeconfig: Path) -> No
     assert proc.returncode == 3
     assert proc.stderr == (
         f'error: API server {gke.url} (context "test") did not answer within 0.5s (--request-timeout); '
-        "check the context and the network, or raise --request-timeout\n"
+        "check the server URL in the kubeconfig and the context (--context) and the network, or raise --request-timeout\n"
     )
 
 

@@ -259,7 +259,8 @@ def test_a_dripping_workload_page_ends_at_the_request_timeout(tmp_path: Path) ->
     assert proc.returncode == 3
     assert proc.stderr == (
         f'error: API server {url} (context "test") did not answer within 2s (--request-timeout); '
-        "check the context and the network, or raise --request-timeout\n"
+        "check the server URL in the kubeconfig and the context (--context) and the network, or raise "
+        "--request-timeout\n"
     )
     assert time.monotonic() - started < 20
 

@@ -148,7 +148,8 @@ def test_kubectl_completes_help_and_version(env: dict[str, str]) -> None:
     assert kubectl_complete(env, "help", "pin", "") == ":4\n"
     assert kubectl_complete(env, "version", "-") == (
         "--client\tAccepted as kubectl takes it: the client is all there is.\n"
-        "-o\tjson or yaml.\n--output\tjson or yaml.\n"
+        "-o\tOutput format: json or yaml (default: one line).\n"
+        "--output\tOutput format: json or yaml (default: one line).\n"
         "-h\tShow this message and exit.\n--help\tShow this message and exit.\n:4\n"
     )
     assert kubectl_complete(env, "version", "-o", "") == "json\nyaml\n:4\n"
@@ -296,7 +297,7 @@ def test_completion_command_errors(env: dict[str, str]) -> None:
     assert proc.returncode == 2, describe(proc)
     assert proc.stdout == b""
     assert proc.stderr.decode().splitlines() == [
-        "error: Invalid value for 'bash|zsh|fish': 'tcsh' is not one of 'bash', 'zsh', 'fish'.",
+        "error: Invalid value for 'SHELL': 'tcsh' is not one of 'bash', 'zsh', 'fish'.",
         "See 'kubectl arch completion --help' for usage.",
     ]
     assert run([KUBECTL_ARCH, "completion"], env).returncode == 2

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -94,7 +95,14 @@ def test_one_sigint_ends_reading_the_cluster(tmp_path: Path) -> None:
         assert elapsed < 1.0, elapsed
 
 
-def test_one_sigint_ends_a_build_and_its_builders(tmp_path: Path) -> None:
+@pytest.fixture
+def answering() -> Iterator[str]:
+    """A registry that answers (404 to everything): build checks the tag before building."""
+    with faulty() as server:
+        yield server.host
+
+
+def test_one_sigint_ends_a_build_and_its_builders(tmp_path: Path, answering: str) -> None:
     (tmp_path / "ctx").mkdir()
     marker = tmp_path / "builder.pid"
     script = tmp_path / "build.sh"
@@ -102,7 +110,7 @@ def test_one_sigint_ends_a_build_and_its_builders(tmp_path: Path) -> None:
     script.chmod(0o755)
     code, elapsed, stderr = interrupted(
         [
-            "build", "-t", "127.0.0.1:5999/app:v1", "--custom-command", str(script), "--platform",
+            "build", "-t", f"{answering}/app:v1", "--custom-command", str(script), "--platform",
             "linux/amd64,linux/arm64", "--context", str(tmp_path / "ctx"),
         ],
         arch_env(tmp_path),
@@ -151,7 +159,7 @@ def test_one_sigint_ends_a_credential_helper_and_its_children(tmp_path: Path) ->
         assert gone(helper_pid) and gone(child_pid)
 
 
-def test_one_sigint_ends_a_builder_that_ignores_sigterm(tmp_path: Path) -> None:
+def test_one_sigint_ends_a_builder_that_ignores_sigterm(tmp_path: Path, answering: str) -> None:
     (tmp_path / "ctx").mkdir()
     marker = tmp_path / "builder.pid"
     script = tmp_path / "build.sh"
@@ -159,7 +167,7 @@ def test_one_sigint_ends_a_builder_that_ignores_sigterm(tmp_path: Path) -> None:
     script.chmod(0o755)
     code, elapsed, stderr = interrupted(
         [
-            "build", "-t", "127.0.0.1:5999/app:v1", "--custom-command", str(script), "--platform",
+            "build", "-t", f"{answering}/app:v1", "--custom-command", str(script), "--platform",
             "linux/amd64", "--context", str(tmp_path / "ctx"),
         ],
         arch_env(tmp_path),

@@ -443,7 +443,7 @@ def test_a_dripping_api_server_fails_after_about_the_timeout(tmp_path: Path) -> 
         assert proc.returncode == 3
         assert proc.stderr == (
             f'error: API server http://{server.host} (context "drip") did not answer within 2s (--request-timeout); '
-            "check the context and the network, or raise --request-timeout\n"
+            "check the server URL in the kubeconfig and the context (--context) and the network, or raise --request-timeout\n"
         )
         assert elapsed < 5, elapsed
 
@@ -977,7 +977,7 @@ def test_an_answer_that_ends_its_connection_cannot_outlast_the_timeout(
         assert listed.returncode == 3
         assert listed.stderr == (
             f'error: API server http://{registry.host} (context "close") did not answer within 2s '
-            "(--request-timeout); check the context and the network, or raise --request-timeout\n"
+            "(--request-timeout); check the server URL in the kubeconfig and the context (--context) and the network, or raise --request-timeout\n"
         )
 
 

@@ -92,6 +92,13 @@ class Resource(NamedTuple):
 NODES = Resource("", "v1", "nodes", "Node", False)
 
 
+class KubeconfigError(ClusterError):
+    """The kubeconfig (or in-cluster configuration) could not be used: nothing was asked of
+    the API server yet (a missing file or context, an invalid kubeconfig, a failed credential
+    plugin). Still exit 3; a command for which the kubeconfig was the user's explicit choice
+    may call it an input error."""
+
+
 class Options(NamedTuple):
     kubeconfig: str | None = None
     context: str | None = None
@@ -191,6 +198,7 @@ class _Connection(NamedTuple):
     context: str
     server: str
     namespace: str = "default"  # the context's namespace, as kubectl picks it
+    context_flag: str = "--context"  # the option that chooses the context, for hints
 
 
 class _CapturedLog:
@@ -370,7 +378,7 @@ def _connect(options: Options, temp_dir: str) -> _Connection:
         from .. import deadline
 
         deadline.install(api.rest_client.pool_manager, timeout)
-    return _Connection(api, context, log.redact_url(configuration.host), namespace)
+    return _Connection(api, context, log.redact_url(configuration.host), namespace, options.context_flag)
 
 
 # -- listing ----------------------------------------------------------------------------------
@@ -423,16 +431,21 @@ def _http_error(
     return ClusterError(f"{where} answered listing {resource.name} with {code} {reason}{said}")
 
 
-def _transport_error(conn: _Connection, exc: Exception, timeout: float | None) -> ClusterError:
+def _transport_error(
+    conn: _Connection, exc: Exception, timeout: float | None, context_flag: str = "--context"
+) -> ClusterError:
+    """An API server that could not be reached, with what to check, as kubectl's "did you
+    specify the right host or port?": the server URL of the context's cluster, and the context."""
     import urllib3
 
     where = f'API server {conn.server} (context "{conn.context}")'
+    check = f"check the server URL in the kubeconfig and the context ({context_flag})"
     reason = getattr(exc, "reason", None) or exc
     refused = isinstance(reason, urllib3.exceptions.NewConnectionError | ConnectionError)
     if not refused and isinstance(reason, urllib3.exceptions.TimeoutError | TimeoutError):
         limit = f"within {timeout:g}s (--request-timeout)" if timeout else "in time"
         return ClusterError(
-            f"{where} did not answer {limit}; check the context and the network, or raise --request-timeout"
+            f"{where} did not answer {limit}; {check} and the network, or raise --request-timeout"
         )
     if isinstance(reason, urllib3.exceptions.ResponseError) and "redirect" in str(reason):
         return ClusterError(
@@ -443,7 +456,7 @@ def _transport_error(conn: _Connection, exc: Exception, timeout: float | None) -
     if isinstance(reason, urllib3.exceptions.SSLError) or "SSL" in text or "certificate" in text.lower():
         return ClusterError(f"TLS with {where} failed: {text}; check certificate-authority in the kubeconfig")
     text = re.sub(r"\[Errno -?[0-9]+\] ", "", re.sub(r"^\S*Connection\([^)]*\): ", "", text))
-    return ClusterError(f"cannot reach {where}: {text}; check the context and that the cluster is up")
+    return ClusterError(f"cannot reach {where}: {text}; {check}, and that the cluster is up")
 
 
 class _Answer(NamedTuple):
@@ -486,7 +499,7 @@ def _get(conn: _Connection, path: str, query: Sequence[tuple[str, Any]], timeout
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         log.request("GET", url, "error", time.perf_counter() - started)
         cause: Exception = TimeoutError() if deadline.expired_since(before) else exc
-        raise _transport_error(conn, cause, timeout) from None
+        raise _transport_error(conn, cause, timeout, conn.context_flag) from None
     log.request("GET", url, response.status, time.perf_counter() - started)
     return _Answer(response.status, response.reason or "", body)
 
@@ -679,6 +692,12 @@ class Session:
         self._temp_dir = tempfile.mkdtemp(prefix="kubectl-arch-")  # 0700: credential files
         try:
             self._conn = _connect(self.options, self._temp_dir)
+        except KubeconfigError:
+            self.__exit__()
+            raise
+        except ClusterError as exc:  # nothing was asked of the API server yet
+            self.__exit__()
+            raise KubeconfigError(str(exc)) from None
         except BaseException:
             self.__exit__()
             raise

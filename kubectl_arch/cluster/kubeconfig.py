@@ -32,7 +32,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .. import localfile, log
-from ..errors import RemoteError
+from .client import KubeconfigError
 
 MAX_FILE = 4 * 1024 * 1024  # a certificate bundle or a token
 EXEC_TIMEOUT = 300.0  # seconds a credential plugin may take without --request-timeout (a login)
@@ -45,10 +45,6 @@ FILE_FIELDS = (
     ("user", "client-key", "client-key-data"),
     ("user", "tokenFile", "token"),
 )
-
-
-class KubeconfigError(RemoteError):
-    """The kubeconfig (or a file or plugin it names) cannot give a connection (exit 3)."""
 
 
 # The kubeconfig's shape, as client-go's clientcmd/api/v1 types decode it: a field of the wrong

@@ -59,6 +59,27 @@ def images_from_option(help: str) -> Any:
     return click.option("--images-from", "images_from", multiple=True, metavar="FILE", help=help)
 
 
+def krm_exit(findings: Any) -> int:
+    """The exit code of a run as a KRM function, whose findings are the ``results`` of the
+    ResourceList it wrote: kpt shows those (under "Results"), so stderr gets no second copy,
+    only one line when some result is an error. Run as a Kustomize plugin (``PlatformPin``),
+    whose results Kustomize does not show, each finding is a line on stderr as well."""
+    import click
+
+    from ..safetext import printable
+
+    root = click.get_current_context().find_root()
+    plugin = isinstance(root.obj, dict) and root.obj.get("plugin")
+    if plugin:
+        for line in dict.fromkeys(printable(f"{f.severity}: {f}") for f in findings):
+            click.echo(line, err=True)
+    errors = dict.fromkeys((str(f), f.exit_code) for f in findings if f.severity == "error")
+    if errors and not plugin:
+        count = f"{len(errors)} error{'s' if len(errors) > 1 else ''}"
+        click.echo(f"error: {count} in the results of the output ResourceList", err=True)
+    return max((code or 1 for _, code in errors), default=0)
+
+
 def input_files(filenames: tuple[str, ...]) -> tuple[str, ...]:
     """The ``-f`` values, or stdin when none are given and stdin is not a terminal (a
     UsageError then, as there would be nothing to read)."""

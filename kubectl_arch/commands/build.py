@@ -29,12 +29,11 @@ as TAG_<os>_<arch>[_<variant>], and the images are stitched into one index pushe
 Every pushed image is checked against the platform asked for (its config's os, architecture
 and variant); nothing is pushed as TAG when any platform failed.
 
-\b
 Platforms (--platform): a list (linux/amd64,linux/arm64); cluster, the platforms of the
 current cluster's Ready nodes; local, this machine's. Default: cluster when a cluster is
-reachable, else local; the choice is printed.
+reachable, else local (with --kubeconfig or --kube-context: cluster, and an error when it
+cannot be read); the choice is printed.
 
-\b
 Prints the image as NAME:TAG@sha256:<index digest> on stdout; --file-output FILE writes
 Skaffold's build artifacts JSON, which pin --images-from reads.
 
@@ -42,7 +41,7 @@ Skaffold's build artifacts JSON, which pin --images-from reads.
 Examples:
   kubectl arch build -t registry.example.com/team/app:v1.2 --platform linux/amd64,linux/arm64
   kubectl arch build -t ghcr.io/org/app:dev --builder buildah --context ./app
-  kubectl arch build -t $IMAGE --builder custom --custom-command ./build.sh --file-output build.json
+  kubectl arch build -t $IMAGE --builder custom --custom-command ./build.sh --file-output out.json
 """
 EPILOG = (
     "Exit codes: 0 the index is pushed; 1 a platform failed to build or built the wrong platform "
@@ -57,6 +56,8 @@ def _choose_platforms(
     """The platforms to build and how they were chosen (printed)."""
     from .. import platforms as plat
 
+    explicit = bool(kubeconfig or kube_context)
+
     def local() -> list[Platform]:
         import platform as host
 
@@ -65,16 +66,21 @@ def _choose_platforms(
     def cluster() -> list[Platform]:
         from ..cluster import client as kube
 
-        listing = kube.read_nodes(
-            kube.Options(
-                kubeconfig,
-                kube_context,
-                None,
-                request_timeout,
-                instead="give the platforms with --platform (a list, or local)",
-                context_flag="--kube-context",
+        try:
+            listing = kube.read_nodes(
+                kube.Options(
+                    kubeconfig,
+                    kube_context,
+                    None,
+                    request_timeout,
+                    instead="give the platforms with --platform (a list, or local)",
+                    context_flag="--kube-context",
+                )
             )
-        )
+        except kube.KubeconfigError as exc:
+            if value == "cluster" or explicit:  # the user's choice of cluster cannot be used
+                raise InputError(str(exc)) from None
+            raise
         ready = sorted(kube.ready_platforms(listing.nodes))
         if not ready:
             raise ConflictError("--platform cluster: the cluster has no Ready node with a known platform")
@@ -94,6 +100,9 @@ def _choose_platforms(
         return parsed, f"building for {plat.format_list(parsed)}"
     from ..errors import RemoteError
 
+    if explicit:  # --kubeconfig or --kube-context chose the cluster: no other choice is made
+        found = cluster()
+        return found, f"building for {plat.format_list(found)} (the cluster's Ready nodes)"
     try:
         found = cluster()
         return found, f"building for {plat.format_list(found)} (the cluster's Ready nodes)"
@@ -115,7 +124,8 @@ def _check_build_context(
 
     named = path in context_names(kubeconfig)
     if not os.path.isdir(path):
-        what = f"--context {path}: no such directory; --context is the build directory, as in docker build"
+        why = "not a directory" if os.path.exists(path) else "no such directory"
+        what = f"--context {path}: {why}; --context is the build directory, as in docker build"
         if named:
             raise InputError(f'{what}: to use the kubeconfig context "{path}", give --kube-context {path}')
         raise InputError(f"{what} (the kubeconfig context is given with --kube-context)")
@@ -201,7 +211,7 @@ def _write_artifacts(path: str, name: str, final: str) -> None:
     "--keep-platform-tags",
     type=click.BOOL,
     default=True,
-    show_default=True,
+    show_default="true",
     metavar="BOOL",
     help="Keep the TAG_<os>_<arch> tags after stitching (false: delete them where the registry allows).",
 )
@@ -267,6 +277,9 @@ def command(
         raise click.UsageError("--custom-multi-platform goes with --builder custom")
     if builder != "ko":
         _check_build_context(build_context, kubeconfig, kube_context, platform_value)
+        if dockerfile not in ("", "-") and not os.path.isfile(dockerfile):
+            why = "not a file" if os.path.exists(dockerfile) else "no such file"
+            raise InputError(f"-f/--file {dockerfile}: {why}; give the Dockerfile or Containerfile to build")
     try:
         if builder is None:
             builder = builders.detect()

@@ -18,6 +18,7 @@ from . import (
     filename_option,
     images_from_option,
     input_files,
+    krm_exit,
     pod_template_path_option,
     recursive_option,
 )
@@ -34,13 +35,12 @@ the reason the nodes do not fit, counted as the scheduler counts them (not Ready
 cordoned, untolerated taint, nodeSelector, affinity, then image platforms, on Windows nodes
 their build included): the `exec format error` caught before deploy.
 
-\b
 Image platforms: looked up (default); --platform P takes every image to support P, with
 no look-up; --locked FILE reads a pin --lock file, with no network.
+
 Cluster: read with the kubeconfig like kubectl (--kubeconfig, --context, -l), or from a
 file of Node objects (--nodes-file, e.g. kubectl get nodes -o json > nodes.json).
 
-\b
 Input: -f FILE|DIR|- (repeatable, -R to recurse), or stdin. A ResourceList on stdin is
 checked as a KRM validator function: items unchanged, one result per failing workload.
 
@@ -108,7 +108,14 @@ def _failure(r: checks.WorkloadCheck) -> str:
 @filename_option()
 @recursive_option()
 @pod_template_path_option()
-@click.option("-o", "--output", type=click.Choice(OUTPUTS), default="table", show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice(OUTPUTS),
+    default="table",
+    show_default=True,
+    help="Output format: table (a row per workload), json or yaml (one document: workloads, nodes).",
+)
 @click.option(
     "--platform",
     "platform_values",
@@ -260,6 +267,10 @@ def _judge(
     resolution = resolve.resolve(settings, scans, progress, command="check")
     if resolution.failed or any(f.severity == "error" for f in input_findings):
         return _Judged([], checks.summarize([]), [], [*input_findings, *resolution.findings], failed=True)
+    if scanning.holds_no_workload(scans):
+        # Nothing to judge: the same verdict as pin's, without reading the cluster or its kubeconfig.
+        notes = [*resolution.findings, scanning.Finding("warning", scanning.no_workloads(inputs, "check"))]
+        return _Judged([], checks.summarize([]), [], notes)
 
     if nodes_file:
         from ..cluster import nodefile
@@ -359,4 +370,4 @@ def _krm_output(
     ]
     text = krm.with_results(source.text, span, [krm.result(f) for f in out])
     sys.stdout.buffer.write(source.encode(text))
-    return _report(out)
+    return krm_exit(out)

@@ -14,15 +14,16 @@ HELP = f"""Print the shell completion script for kubectl-arch.
   zsh:  source <(kubectl-arch completion zsh)       # in ~/.zshrc, after compinit
   fish: kubectl-arch completion fish | source       # in ~/.config/fish/config.fish
 
+SHELL is bash, zsh or fish. The script completes the kubectl-arch command. For
+"kubectl arch <TAB>" (kubectl 1.26 and later, with kubectl's own completion loaded), kubectl
+runs {KUBECTL_COMPLETE_NAME} from PATH. pip and pipx install it; with krew, link it once:
+
 \b
-The script completes the kubectl-arch command. For "kubectl arch <TAB>"
-(kubectl 1.26 and later, with kubectl's own completion loaded), kubectl runs
-{KUBECTL_COMPLETE_NAME} from PATH. pip and pipx install it; with krew, link it once:
   ln -s kubectl-arch ~/.krew/bin/{KUBECTL_COMPLETE_NAME}
 """
 
 
 @click.command(name="completion", help=HELP, context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("shell", type=click.Choice(SHELLS), metavar="bash|zsh|fish")
+@click.argument("shell", type=click.Choice(SHELLS), metavar="SHELL")
 def command(shell: str) -> None:
     click.echo(script(shell), nl=False)

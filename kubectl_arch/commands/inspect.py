@@ -19,19 +19,17 @@ HELP = """Report which platforms images really support.
 Reads each image's manifest from its registry: an index (or manifest list) gives its
 entries' platforms, attestations left out; a single manifest gives its config's platform.
 
-\\b
 References: REF arguments (nginx, ghcr.io/org/app:1.2, host:5000/a/b@sha256:...), and/or
 -f manifests (the images of all workloads in them, as pin reads them). Each distinct
 reference is reported once, in the order given.
 
-\\b
 With --platform, a check: exit 1, naming what is missing, when an image lacks any of the
 platforms. arm64 matches arm64/v8; with --allow-variant-fallback, arm/v7 also accepts an
 image built for arm/v6 or arm/v5 (never a later variant), arm64/v9 one for arm64/v8.5.
 A Windows host build, windows(10.0.20348)/amd64 or windows/amd64:10.0.20348, accepts the
 images that build runs (containerd's rules: ltsc2022 images on 2022 and newer hosts).
 
-\\b
+\b
 Examples:
   kubectl arch inspect nginx:1.27 ghcr.io/org/app:1.2
   kubectl arch inspect -f deploy.yaml -o json

@@ -23,7 +23,6 @@ cordoned), nodes carrying a NoSchedule or NoExecute taint, allocatable CPU and m
 node pools; then whether the cluster is single-platform or mixed, and the platforms to
 build for (those with Ready nodes).
 
-\b
 Output (-o): table (default), wide (adds a row per pool, Windows builds and taints), json,
 yaml, platforms (only the platforms to build for, comma-separated).
 

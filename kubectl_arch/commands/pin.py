@@ -18,6 +18,7 @@ from . import (
     filename_option,
     images_from_option,
     input_files,
+    krm_exit,
     pod_template_path_option,
     recursive_option,
 )
@@ -48,7 +49,6 @@ node.kubernetes.io/os=windows:NoSchedule) of the platforms it is pinned to and o
 other, unless an existing toleration already does: taints found on the cluster's nodes
 (--cluster) or given with --arch-taint.
 
-\b
 Input: -f FILE|DIR|- (repeatable, -R to recurse), or stdin. A ResourceList on stdin is
 processed as a KRM function (kpt fn eval --exec "kubectl-arch pin"); options then come
 from its functionConfig (a ConfigMap whose keys are the long flag names, or a
@@ -300,7 +300,7 @@ def command(
                 raise click.UsageError("--in-place, --diff and --check do not apply to a ResourceList")
             output, findings = krm.process(sources[0].text, span, flags, _resolve, _placement)
             sys.stdout.buffer.write(sources[0].encode(output))
-            return _report(findings)
+            return krm_exit(findings)
     return _pin_streams(sources, flags, in_place=in_place, show_diff=show_diff, check=check, inputs=filenames)
 
 

@@ -41,7 +41,12 @@ def document() -> dict[str, Any]:
 
 @click.command(name="version", help=HELP, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--client", is_flag=True, help="Accepted as kubectl takes it: the client is all there is.")
-@click.option("-o", "--output", type=click.Choice(["json", "yaml"]), help="json or yaml.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice(["json", "yaml"]),
+    help="Output format: json or yaml (default: one line).",
+)
 def command(client: bool, output: str | None) -> None:
     del client
     if output is None:

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 from .. import affinity
 from . import yamlnodes as yn
 from . import yamltext
-from .workloads import CONTAINER_FIELDS, Kinds
+from .workloads import BUILTIN, CONTAINER_FIELDS, Kinds
 
 RELEVANT_KEYS = ("affinity", "nodeSelector", "tolerations", "os", "nodeName", "hostNetwork")
 # Read even when a YAML alias: only an edit needs them to be plain (and then says so).
@@ -204,11 +204,23 @@ def _object_workloads(
                     continue
                 _object_workloads(parsed, item, (*base, "items", i), item_location, kinds, scan)
             return
+    if not location.api_version and (location.kind in BUILTIN or location.kind in kinds.declared):
+        scan.findings.append(_input_error(location, _no_api_version(location.kind)))
+        return
     try:
         for path in kinds.paths(location.api_version, location.kind):
             _path_workloads(parsed, node, base, path, location, scan)
     except yn.YamlShapeError as exc:
         scan.findings.append(_input_error(location, str(exc)))
+
+
+def _no_api_version(kind: str) -> str:
+    """kubectl's "apiVersion not set", with the apiVersion a built-in kind takes."""
+    groups = BUILTIN[kind][0] if kind in BUILTIN else frozenset()
+    group = "apps" if "apps" in groups else min(groups, default=None)
+    if group is None:
+        return "apiVersion not set; add the apiVersion of its kind (group/version)"
+    return f"apiVersion not set; set it ({f'{group}/v1' if group else 'v1'} for a {kind})"
 
 
 def _path_workloads(
@@ -312,7 +324,11 @@ def _scan_items(
 ) -> None:
     for i, item in enumerate(items):
         sniffed = yamltext.sniff_item(text, item)
-        if sniffed is not None and not kinds.paths(*sniffed):
+        if (
+            sniffed is not None
+            and not kinds.paths(*sniffed)
+            and (sniffed[0] or not kinds.is_candidate(sniffed[1]))
+        ):
             continue
         span = yamltext.Span(item.span.start, item.span.end)
         _parse_object(

@@ -63,6 +63,10 @@ def tool_config() -> Settings:
     insecureRegistries: [registry.lab:5000]   # HTTPS without certificate checks, or HTTP
     registryCAFile: /etc/ssl/lab-ca.pem
     tagCacheSeconds: 300                       # trust a tag's answer this long (default 0)
+
+    The file is optional: one that cannot be read (``XDG_CONFIG_HOME`` a file, a directory
+    without permission, a FIFO in its place) is a warning and no settings, as Docker treats an
+    unreadable config file; one that is read and invalid is an error naming it.
     """
     from .cache import NotRegular, read_regular
 
@@ -71,10 +75,13 @@ def tool_config() -> Settings:
         raw = read_regular(path, 1 << 20, follow=True)
     except FileNotFoundError:
         return Settings()
-    except NotRegular as exc:
-        raise InputError(f"{path}: cannot read: {exc}") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except (NotRegular, OSError) as exc:
+        reason = str(exc) if isinstance(exc, NotRegular) else exc.strerror or str(exc)
+        from .. import log
+        from ..safetext import printable
+
+        log.line(printable(f"warning: {path}: cannot read: {reason}; its settings are not used"))
+        return Settings()
     from ..config import typed_data
     from ..manifest import files as manifests
     from ..manifest import yamlnodes as yn

@@ -32,6 +32,7 @@ import subprocess
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
+from .. import log
 from ..errors import RemoteError
 from ..jsonload import JsonError, loads
 from ..safetext import clip, printable
@@ -234,15 +235,25 @@ class CredentialStore:
             self._files = []
             from .cache import NotRegular, read_regular
 
+            # Files the environment names are the user's choice: one that cannot be read is an
+            # error. The default places are optional: a warning, as Docker warns and goes on.
+            chosen = {self.environ.get("REGISTRY_AUTH_FILE")}
+            if self.environ.get("DOCKER_CONFIG"):
+                chosen.add(os.path.join(self.environ["DOCKER_CONFIG"], "config.json"))
             for path, docker in self._paths():
                 try:
                     raw = read_regular(path, MAX_FILE, follow=True)
                 except FileNotFoundError:
                     continue
-                except NotRegular as exc:
-                    raise AuthError(f"{path}: {exc}") from None
-                except OSError as exc:
-                    raise AuthError(f"{path}: cannot read: {exc.strerror or exc}") from None
+                except (NotRegular, OSError) as exc:
+                    reason = str(exc) if isinstance(exc, NotRegular) else exc.strerror or str(exc)
+                    if path in chosen:
+                        what = reason if isinstance(exc, NotRegular) else f"cannot read: {reason}"
+                        raise AuthError(f"{path}: {what}") from None
+                    log.line(
+                        printable(f"warning: {path}: cannot read: {reason}; its credentials are not used")
+                    )
+                    continue
                 try:
                     data = loads(raw or b"{}")
                 except JsonError as exc:
