@@ -168,15 +168,14 @@ def selector_matches(pod_spec: Mapping[str, Any], labels: Mapping[str, str]) -> 
 
 
 def affinity_matches(pod_spec: Mapping[str, Any], labels: Mapping[str, str], name: str) -> bool:
-    """The required node affinity; missing or null levels and no terms impose nothing."""
+    """The required node affinity; missing or null levels impose nothing, and a required node
+    selector without terms matches no node (as kube-scheduler's NodeSelector.Match)."""
     level: Any = pod_spec
     for key in ("affinity", "nodeAffinity", REQUIRED):
         level = level.get(key) if isinstance(level, Mapping) else None
         if level is None:
             return True
     terms = _sequence(level.get("nodeSelectorTerms")) if isinstance(level, Mapping) else ()
-    if not terms:
-        return True
     return any(term_matches(t, labels, name) for t in terms)
 
 

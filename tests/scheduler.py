@@ -17,10 +17,9 @@ of :mod:`kubectl_arch.affinity`, so that the tests can use it as an oracle:
 * ``matchFields`` supports the key ``metadata.name`` with ``In``/``NotIn`` and exactly one value;
 * preferred terms, pod (anti-)affinity and tolerations never filter nodes by labels here.
 
-A missing or null ``affinity``, ``nodeAffinity`` or ``requiredDuringScheduling...``, and a
-required node selector whose ``nodeSelectorTerms`` is missing, null or empty, impose no
-constraint. (The API server rejects an empty ``nodeSelectorTerms`` list, so no admitted pod
-has one; treating it as absent is the only reading under which such a manifest means anything.)
+A missing or null ``affinity``, ``nodeAffinity`` or ``requiredDuringScheduling...`` imposes no
+constraint; a required node selector whose ``nodeSelectorTerms`` is missing, null or empty
+matches no node (its terms are ORed, and none matches; the API server also refuses it).
 """
 
 from __future__ import annotations
@@ -103,14 +102,14 @@ def selector_matches(node_selector: Mapping[str, Any] | None, labels: Mapping[st
 
 
 def required_terms(pod_spec: Mapping[str, Any]) -> list[Any] | None:
-    """The required node selector terms, or None when they impose no constraint."""
+    """The required node selector terms (maybe none, which matches no node), or None when
+    there is no required node selector."""
     affinity = pod_spec.get("affinity") or {}
     node_affinity = affinity.get("nodeAffinity") or {}
     required = node_affinity.get(REQUIRED)
     if required is None:
         return None
-    terms = required.get("nodeSelectorTerms") or []
-    return list(terms) or None
+    return list(required.get("nodeSelectorTerms") or [])
 
 
 def pod_matches_node(pod_spec: Mapping[str, Any], labels: Mapping[str, str], name: str) -> bool:

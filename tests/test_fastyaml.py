@@ -1,4 +1,5 @@
-"""The fast reader agrees with ruamel.yaml node for node, mark for mark, or declines."""
+"""The fast reader agrees with the full reader (ruamel.yaml's parser) node for node, position for
+position, or declines."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from yamldiff import differences, ruamel_compose
+from yamldiff import differences, full_compose
 
-from kubectl_arch.manifest import fastyaml, yamltext
+from kubectl_arch.manifest import fastyaml, fullyaml, yamltext
 from kubectl_arch.manifest import yamlnodes as yn
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,7 +33,7 @@ def check_agrees(text: str) -> bool:
         fast = fastyaml.parse(text, 0, len(text))
     except fastyaml.Unsupported:
         return False
-    full = ruamel_compose(text)  # must not raise: the fast reader accepts only valid YAML
+    full = full_compose(text)  # must not raise: the fast reader accepts only valid YAML
     assert differences(fast, full) == []
     return True
 
@@ -45,14 +46,15 @@ def test_corpus_documents_read_identically() -> None:
     assert read >= len(docs) - 5
 
 
-def test_offset_marks_within_a_larger_text() -> None:
+def test_positions_index_the_whole_text() -> None:
     text = "---\na: 1\n---\nb:\n  - c\n"
     spans = yamltext.split_documents(text)
-    node = fastyaml.parse(text, spans[1].start, spans[1].end)
-    assert node is not None
-    assert node.start_mark.index == 4  # relative to the span (after "---\n")
-    item = node.value[0][1].value[0]
-    assert text[spans[1].start + item.start_mark.index : spans[1].start + item.end_mark.index] == "c"
+    for read in (fastyaml.parse, fullyaml.compose):
+        node = read(text, spans[1].start, spans[1].end)
+        assert node is not None
+        assert node.start == spans[1].start + 4  # after "---\n"
+        item = node.value[0][1].value[0]
+        assert text[item.start : item.end] == "c"
 
 
 @pytest.mark.parametrize(
@@ -82,7 +84,7 @@ def test_declines_what_it_does_not_read(text: str) -> None:
 def test_plain_scalars_fold_over_lines() -> None:
     text = "a: one\n  two\n\n  three # end\nb:\n- x\n  y\n"
     node = fastyaml.parse(text, 0, len(text))
-    assert differences(node, ruamel_compose(text)) == []
+    assert differences(node, full_compose(text)) == []
     assert yn.to_data(node) == {"a": "one two\nthree", "b": ["x y"]}
 
 
@@ -92,13 +94,10 @@ def test_block_scalar_value_needs_the_full_parser() -> None:
     assert node is not None
     block = node.value[0][1]
     with pytest.raises(fastyaml.NeedFullParse):
-        _ = block.value
-    assert differences(node, ruamel_compose(text)) == []
-    # yamlnodes reads it fully on request, and can stand in its source text
-    assert yn.to_data(node, raw=yn.Parsed(text, 0, len(text), node))["a"] == (
-        "raw",
-        "|\n  line one\n  line two\n",
-    )
+        str(block.value)
+    with pytest.raises(fastyaml.NeedFullParse):
+        yn.to_data(node)
+    assert differences(node, full_compose(text)) == []
     assert yn.to_data(yn.compose(text, 0, len(text), full=True).root)["a"] == "line one\nline two\n"
 
 
@@ -234,7 +233,7 @@ def test_generated_documents_read_identically_or_decline(text: str) -> None:
     except fastyaml.Unsupported:
         return
     try:
-        full = ruamel_compose(text)
+        full = full_compose(text)
     except Exception as exc:
         raise AssertionError(f"fast reader accepted invalid YAML ({exc}):\n{text}") from exc
     assume(full is not None)

@@ -54,8 +54,6 @@ def test_node_selector_entries_are_all_required(pod: dict[str, Any], expected: b
         {"affinity": {"nodeAffinity": None}},
         {"affinity": {"nodeAffinity": {}}},
         {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": None}}},
-        {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {}}}},
-        required(),
         {"affinity": {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": []}}},
         {
             "affinity": {
@@ -71,6 +69,19 @@ def test_node_selector_entries_are_all_required(pod: dict[str, Any], expected: b
 def test_missing_required_affinity_is_no_constraint(pod: dict[str, Any]) -> None:
     assert pod_matches_node(pod, ARM_NODE, "n1")
     assert pod_matches_node(pod, {}, "n1")
+
+
+@pytest.mark.parametrize(
+    "pod",
+    [
+        {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {}}}},
+        {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": None}}}},
+        required(),
+    ],
+)
+def test_a_required_node_selector_without_terms_matches_no_node(pod: dict[str, Any]) -> None:
+    assert not pod_matches_node(pod, ARM_NODE, "n1")
+    assert not pod_matches_node(pod, {}, "n1")
 
 
 def test_terms_are_ored() -> None:

@@ -1,0 +1,149 @@
+"""The full YAML reader: any document YAML 1.1 or 1.2 allows, read with ruamel.yaml's parser
+into the node tree of :mod:`.node`, with positions.
+
+ruamel.yaml (a dependency, pure Python, imported here only when a document needs it) does the
+scanning and parsing; this module composes its events into nodes itself, for three reasons
+its own composer does not serve: an alias stays an alias node that knows its ``*name`` text
+and the node it names (an edit must not change what other users of an anchor see), anchors
+may be redefined as YAML allows, and composing is iterative, so deep nesting is no reason for
+a ``RecursionError``. Tags are kept as written; plain scalars are typed later, with YAML 1.1
+rules, as the API server types them (:func:`.yamlnodes.tag`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .node import ALIAS, MAP_TAG, MAPPING, PLAIN_TAG, SCALAR, SEQ_TAG, SEQUENCE, STR_TAG, Node
+
+
+class YamlSyntaxError(ValueError):
+    """Invalid YAML; ``line`` and ``column`` are 1-based positions in the whole text."""
+
+    def __init__(self, problem: str, line: int, column: int) -> None:
+        super().__init__(f"line {line}, column {column}: {problem}")
+        self.problem, self.line, self.column = problem, line, column
+
+
+_parser: Any = None
+
+
+def _yaml() -> Any:
+    global _parser
+    if _parser is None:
+        from ruamel.yaml import YAML
+
+        _parser = YAML(typ="safe", pure=True)
+    return _parser
+
+
+def _position(text: str, start: int, line: int, column: int) -> tuple[int, int]:
+    """1-based line and column in ``text`` of a 0-based (line, column) within ``text[start:]``;
+    ``start`` is at the start of a line."""
+    return text.count("\n", 0, start) + line + 1, column + 1
+
+
+def compose(text: str, start: int, end: int) -> Node | None:
+    """The root node of the document ``text[start:end]`` (None when it holds no node).
+
+    Raises :class:`YamlSyntaxError` for invalid YAML, including an alias to an undefined
+    anchor and a second document in the span.
+    """
+    from ruamel.yaml import events
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    chunk = text[start:end]
+    anchors: dict[str, Node] = {}
+    stack: list[list[Any]] = []  # [collection node, pending mapping key]
+    root: Node | None = None
+    documents = 0
+    try:
+        for event in _yaml().parse(chunk):
+            kind = type(event)
+            if kind is events.ScalarEvent:
+                tag = event.tag
+                if tag is None or str(tag) == "!":
+                    tag = PLAIN_TAG if tag is None and event.implicit[0] else STR_TAG
+                node = Node(
+                    SCALAR,
+                    str(tag),
+                    event.value,
+                    start + event.start_mark.index,
+                    start + event.end_mark.index,
+                    event.style or None,
+                    False,
+                    event.anchor,
+                )
+            elif kind is events.AliasEvent:
+                target = anchors.get(event.anchor)
+                if target is None:
+                    line, column = _position(text, start, event.start_mark.line, event.start_mark.column)
+                    raise YamlSyntaxError(f"found undefined alias {event.anchor!r}", line, column)
+                node = Node(ALIAS, None, target, start + event.start_mark.index, start + event.end_mark.index)
+            elif kind is events.MappingStartEvent or kind is events.SequenceStartEvent:
+                mapping = kind is events.MappingStartEvent
+                tag = event.tag
+                if tag is None or str(tag) == "!":
+                    tag = MAP_TAG if mapping else SEQ_TAG
+                collection = Node(
+                    MAPPING if mapping else SEQUENCE,
+                    str(tag),
+                    [],
+                    start + event.start_mark.index,
+                    start + event.start_mark.index,
+                    None,
+                    bool(event.flow_style),
+                    event.anchor,
+                )
+                if event.anchor is not None:
+                    anchors[event.anchor] = collection
+                stack.append([collection, None])
+                continue
+            elif kind is events.MappingEndEvent or kind is events.SequenceEndEvent:
+                node, pending = stack.pop()
+                if pending is not None:  # pragma: no cover - the parser always pairs keys
+                    raise YamlSyntaxError("mapping key without a value", 1, 1)
+                if node.flow:
+                    node.end = start + event.end_mark.index
+                elif node.value:
+                    last = node.value[-1]
+                    node.end = (last[1] if isinstance(last, tuple) else last).end
+            elif kind is events.DocumentStartEvent:
+                documents += 1
+                if documents > 1:
+                    line, column = _position(text, start, event.start_mark.line, event.start_mark.column)
+                    raise YamlSyntaxError("a second document where one was expected", line, column)
+                continue
+            else:
+                continue
+            if kind is events.ScalarEvent and node.anchor is not None:
+                anchors[node.anchor] = node
+            if not stack:
+                root = node
+                continue
+            top = stack[-1]
+            parent = top[0]
+            if parent.kind == SEQUENCE:
+                parent.value.append(node)
+            elif top[1] is None:
+                top[1] = node
+            else:
+                parent.value.append((top[1], node))
+                top[1] = None
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        if exc.context and exc.problem:
+            problem = f"{exc.problem} ({exc.context})"
+        line, column = _position(text, start, mark.line if mark else 0, mark.column if mark else 0)
+        raise YamlSyntaxError(problem, line, column) from None
+    except YAMLError as exc:  # reader errors: non-printable characters and the like
+        message = str(exc).splitlines()[0]
+        position = getattr(exc, "position", None)
+        if isinstance(position, int):
+            at = start + position
+            line = text.count("\n", 0, at) + 1
+            column = at - (text.rfind("\n", 0, at) + 1) + 1
+            raise YamlSyntaxError(message, line, column) from None
+        raise YamlSyntaxError(message, text.count("\n", 0, start) + 1, 1) from None
+    return root
