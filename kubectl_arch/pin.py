@@ -293,6 +293,9 @@ def _splice(
     styles: dict[tuple[Any, ...], yamledit.Style] = {}
     splicer = yamledit.Splicer(parsed, yamledit.Style())
     own: list[list[yamledit.Edit]] = []
+    if not coarse:
+        for item in planned:
+            splicer.expect(item.workload.path, item.plan.ops)
     for item in planned:
         workload = item.workload
         style = styles.get(workload.object_path)

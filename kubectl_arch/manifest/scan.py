@@ -29,6 +29,7 @@ RELEVANT_KEYS = ("affinity", "nodeSelector", "tolerations")
 # feed and carriage return, DEL, C1 controls but NEL, surrogates, U+FFFE and U+FFFF.
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
 INCOMPLETE = "not a complete workload"
+_ALIAS = re.compile(r"[\s\[{,]\*[^\s,\[\]{}]")  # what may be an alias (*name), or false alarms
 
 
 class Location(NamedTuple):
@@ -428,7 +429,9 @@ def documents(text: str, source: str, kinds: Kinds, incomplete_ok: bool = False)
                 if not kinds.is_candidate(kind):
                     continue
                 if kind.endswith("List") and kind not in kinds.declared:
-                    items = yamltext.split_items(text, span)
+                    # Items are read one by one, unless an alias may name another item's anchor.
+                    alias = _ALIAS.search(text, span.start, span.end)
+                    items = yamltext.split_items(text, span) if alias is None else None
                     if items is not None:
                         listed = location._replace(api_version=api_version or "", kind=kind)
                         yield from _items(text, items, listed, kinds, incomplete_ok)

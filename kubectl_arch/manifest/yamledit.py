@@ -323,16 +323,36 @@ class Splicer:
         self.edits: list[Edit] = []
         self.rewritten = False
         self._flow_removals: dict[int, tuple[Node, set[int]]] = {}
-        self._referenced: set[int] | None = None
+        self._users: dict[int, list[Node]] | None = None
+        self._replaced: set[int] = set()  # aliases that edits will write out anew
 
     # -- navigation --------------------------------------------------------------------------
-    def referenced(self) -> set[int]:
-        """Ids of the nodes some alias names (only the full reader produces aliases)."""
-        if self._referenced is None:
-            self._referenced = set()
+    def users(self) -> dict[int, list[Node]]:
+        """The aliases naming each node, by the node's id (only the full reader makes aliases)."""
+        if self._users is None:
+            self._users = {}
             if self.parsed.full:
-                self._referenced = {id(n.value) for n in yn.walk(self.parsed.root) if n.kind == ALIAS}
-        return self._referenced
+                for node in yn.walk(self.parsed.root):
+                    if node.kind == ALIAS:
+                        self._users.setdefault(id(node.value), []).append(node)
+        return self._users
+
+    def referenced(self) -> set[int]:
+        """Ids of the nodes some alias names."""
+        return set(self.users())
+
+    def expect(self, base: Sequence[Any], ops: Iterable[Op]) -> None:
+        """Say, before :meth:`apply` is called for any base, which operations will be applied:
+        an alias on their way will be written out anew, so an anchored node that only such
+        aliases use is no longer shared (and can be edited in place)."""
+        if not self.users():
+            return
+        base = tuple(base)
+        for op in ops:
+            full = base + tuple(op[1])
+            for step in self.steps(full[:-1] if op[0] == "add" else full):
+                if step.node.kind == ALIAS:
+                    self._replaced.add(id(step.node))
 
     def steps(self, path: Sequence[Any]) -> list[Step]:
         """The nodes from the document root along ``path`` (keys and indexes)."""
@@ -359,7 +379,10 @@ class Splicer:
         return out
 
     def _shared(self, step: Step) -> bool:
-        return step.merge is not None or step.node.kind == ALIAS or id(step.node) in self.referenced()
+        if step.merge is not None or step.node.kind == ALIAS:
+            return True
+        users = self.users().get(id(step.node))
+        return users is not None and any(id(alias) not in self._replaced for alias in users)
 
     # -- operations on one base ------------------------------------------------------------
     def apply(self, base: Sequence[Any], ops: Iterable[Op]) -> None:
