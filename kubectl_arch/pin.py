@@ -61,7 +61,6 @@ class Placement(NamedTuple):
     taints: tolerations.ArchTaints | None = None
 
 
-
 class AllImages(Mapping[str, frozenset[Platform]]):
     """Every image supports exactly ``platforms`` (``--platform`` alone): answers for any
     image, so that nothing needs to be read before pinning."""
@@ -136,9 +135,12 @@ def _plan(
     nodes = node_platforms(workload, supported)
     if not nodes:
         lines = "; ".join(
-            f"{c.name!r} {c.image}: {plat.format_list(supported[c.image]) or 'none'}" for c in workload.containers
+            f"{c.name!r} {c.image}: {plat.format_list(supported[c.image]) or 'none'}"
+            for c in workload.containers
         )
-        return None, [Finding("error", f"its images share no platform ({lines})", location, workload.field, 1)]
+        return None, [
+            Finding("error", f"its images share no platform ({lines})", location, workload.field, 1)
+        ]
     for bound in bounds:
         if not nodes & bound.nodes:
             message = (
@@ -314,7 +316,9 @@ def _splice(
             try:
                 splicer.rewrite_entries(workload.path, item.plan.ops)
             except yamledit.EditError as exc:
-                findings.append(Finding("error", f"cannot edit {item.field}: {exc}", workload.location, item.field, 2))
+                findings.append(
+                    Finding("error", f"cannot edit {item.field}: {exc}", workload.location, item.field, 2)
+                )
         own.append(splicer.edits[mark:])
     return splicer, own
 
@@ -408,7 +412,9 @@ def _entries_read_back(parsed: yn.Parsed, item: _Planned, edits: list[yamledit.E
         return None
     try:
         current = {
-            yn.text(k): yn.to_data(v) for (k, v), (s, e) in zip(node.value, bounds, strict=True) if low <= s and e <= high
+            yn.text(k): yn.to_data(v)
+            for (k, v), (s, e) in zip(node.value, bounds, strict=True)
+            if low <= s and e <= high
         }
     except yn.NeedFullParse:
         return None

@@ -365,8 +365,11 @@ def test_unreadable_inputs(tmp_path: Path) -> None:
     latin.write_bytes(b"kind: Pod\nname: caf\xe9\n")
     for path, message in [
         (binary, f"error: {binary}: not a text file (binary data)"),
-        (latin, f"error: {latin}: not UTF-8 text (byte 19); YAML manifests must be UTF-8, or UTF-16 or "
-                "UTF-32 with a byte order mark"),
+        (
+            latin,
+            f"error: {latin}: not UTF-8 text (byte 19); YAML manifests must be UTF-8, or UTF-16 or "
+            "UTF-32 with a byte order mark",
+        ),
         (tmp_path / "missing.yaml", f"error: {tmp_path / 'missing.yaml'}: no such file or directory"),
     ]:
         result = run("pin", "--platform", BOTH, "-f", str(path))

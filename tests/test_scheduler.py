@@ -75,7 +75,13 @@ def test_missing_required_affinity_is_no_constraint(pod: dict[str, Any]) -> None
     "pod",
     [
         {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {}}}},
-        {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": None}}}},
+        {
+            "affinity": {
+                "nodeAffinity": {
+                    "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": None}
+                }
+            }
+        },
         required(),
     ],
 )

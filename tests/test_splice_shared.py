@@ -131,9 +131,9 @@ class Sharer:
             return {k: self.wrap(v, depth + 1, free) for k, v in value.items()}
         if isinstance(value, list):
             return [self.wrap(v, depth + 1, free) for v in value]
-        if isinstance(value, str) and free and value and _BLOCKABLE.fullmatch(value):
-            if self.draw(st.integers(0, self.rate)) == 0:
-                return Block(self.draw(st.sampled_from(BLOCK_HEADERS)), value)
+        blockable = isinstance(value, str) and free and value and _BLOCKABLE.fullmatch(value)
+        if blockable and self.draw(st.integers(0, self.rate)) == 0:
+            return Block(self.draw(st.sampled_from(BLOCK_HEADERS)), value)
         return value
 
 
@@ -188,7 +188,13 @@ class Emitter:
             return self.entry(head, value.value, column, anchor=value.name)
         if isinstance(value, Block):
             pad = " " * (column + self.indent)
-            extra = int(value.header[-1]) if value.header[-1].isdigit() else int(value.header[1]) if value.header[1].isdigit() else 0
+            extra = (
+                int(value.header[-1])
+                if value.header[-1].isdigit()
+                else int(value.header[1])
+                if value.header[1].isdigit()
+                else 0
+            )
             pad = " " * (column + extra) if extra else pad
             return [f"{head}{prop} {value.header}", pad + value.value]
         if isinstance(value, Merged):
@@ -224,7 +230,13 @@ class Emitter:
                 prop, item = f"&{item.name}", item.value
             if isinstance(item, Block):
                 lines.append(f"{pad}- {prop} {item.header}".replace("-  ", "- "))
-                extra = int(item.header[-1]) if item.header[-1].isdigit() else int(item.header[1]) if item.header[1].isdigit() else 0
+                extra = (
+                    int(item.header[-1])
+                    if item.header[-1].isdigit()
+                    else int(item.header[1])
+                    if item.header[1].isdigit()
+                    else 0
+                )
                 lines.append(" " * (column + extra if extra else inner_column) + item.value)
                 continue
             if isinstance(item, Merged):
@@ -258,7 +270,9 @@ def document(pod: Any, emitter: Emitter, whole: Any) -> tuple[str, dict[str, Any
     elif whole is Merged:
         keys = list(pod)
         cut = len(keys) // 2 + 1
-        template_spec = Merged("poddefaults", {k: pod[k] for k in keys[:cut]}, {k: pod[k] for k in keys[cut:]})
+        template_spec = Merged(
+            "poddefaults", {k: pod[k] for k in keys[:cut]}, {k: pod[k] for k in keys[cut:]}
+        )
     else:
         template_spec = pod
     body = emitter.entry("    spec:", template_spec, 4)
@@ -362,7 +376,9 @@ def test_shared_nodes_and_block_scalars_are_edited_for_this_workload_only(
     assert without(result, "spec") == without(loaded, "spec"), outcome.text  # the anchors' other users
     assert without(result["spec"], "template") == without(loaded["spec"], "template")
 
-    again = pin.pin(scanning.scan(outcome.text, "t.yaml", Kinds()), supported, taints=taints, rewrites=rewrites)
+    again = pin.pin(
+        scanning.scan(outcome.text, "t.yaml", Kinds()), supported, taints=taints, rewrites=rewrites
+    )
     assert [f for f in again.findings if f.severity == "error"] == []
     assert again.changed == [] or not ops, outcome.text
     assert again.text == outcome.text

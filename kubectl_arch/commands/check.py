@@ -241,8 +241,9 @@ def command(
             if nodes_file and (settings.kubeconfig or settings.context or settings.selector):
                 raise InputError(f"{where}: kubeconfig, context and selector do not apply with --nodes-file")
     kinds = Kinds.parse(settings.pod_template_paths)
-    scans = [scanning.scan(s.text, s.name, kinds) for s in sources]
+    scans = [scanning.scan(s.text, s.name, kinds, s.walked) for s in sources]
     input_findings = [f for s in scans for f in s.findings]
+    skipped = [f for f in input_findings if f.skipped]
 
     from ._registry import progress_meter
 
@@ -280,10 +281,12 @@ def command(
     ]
 
     if resource_list is not None:
-        return _krm_output(sources[0], resource_list, results, [*resolution.findings, *notes])
+        return _krm_output(
+            sources[0], resource_list, results, [*input_findings, *resolution.findings, *notes]
+        )
 
     if output in ("json", "yaml"):
-        document = checks.to_json(results, summary)
+        document = checks.to_json(results, summary, skipped)
         if output == "json":
             sys.stdout.write(json.dumps(document, indent=2) + "\n")
         else:
@@ -294,11 +297,14 @@ def command(
         sys.stdout.write(table(results, summary))
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
-    _report([*resolution.findings, *notes])
+    _report([*input_findings, *resolution.findings, *notes])
     for r in failures:
         click.echo(f"error: {r.workload.location}: {_failure(r)}", err=True)
     if output == "table":
-        click.echo(_summary(results) if results else "no workloads found", err=True)
+        line = _summary(results) if results else "no workloads found"
+        if skipped:
+            line += f"; {len(skipped)} skipped (not complete workloads)"
+        click.echo(line, err=True)
     return EXIT_PROBLEM if failures else EXIT_OK
 
 

@@ -363,7 +363,9 @@ def _pin_streams(
     elif not check:
         if lock_file is not None:
             manifests.write_files([lock_file], "--lock")
-        out = manifests.Source("", None, "", bool(sources) and sources[0].bom and sources[0].encoding == "utf-8")
+        out = manifests.Source(
+            "", None, "", bool(sources) and sources[0].bom and sources[0].encoding == "utf-8"
+        )
         stream = sys.stdout.buffer
         for chunk in out.encode_pieces(manifests.join_pieces((o.source, o.pieces()) for o in outcomes)):
             stream.write(chunk)

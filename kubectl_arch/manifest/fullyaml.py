@@ -12,9 +12,15 @@ rules, as the API server types them (:func:`.yamlnodes.tag`).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from .node import ALIAS, MAP_TAG, MAPPING, PLAIN_TAG, SCALAR, SEQ_TAG, SEQUENCE, STR_TAG, Node
+from .node import ALIAS, MAP_TAG, MAPPING, PLAIN_TAG, SCALAR, SEQ_TAG, SEQUENCE, STR_TAG, Node, YamlShapeError
+
+# Deeper than any Kubernetes object nests; refused before the parser's work grows with depth
+# (its scanner revisits every open flow level for each token).
+MAX_DEPTH = 400
+_DEEP = re.compile(r"(?:[\[{][ \t\r\n]*){" + str(MAX_DEPTH + 1) + "}")
 
 
 class YamlSyntaxError(ValueError):
@@ -47,11 +53,14 @@ def compose(text: str, start: int, end: int) -> Node | None:
     """The root node of the document ``text[start:end]`` (None when it holds no node).
 
     Raises :class:`YamlSyntaxError` for invalid YAML, including an alias to an undefined
-    anchor and a second document in the span.
+    anchor and a second document in the span, and YamlShapeError for nesting deeper than
+    :data:`MAX_DEPTH`.
     """
     from ruamel.yaml import events
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+    if _DEEP.search(text, start, end):
+        raise YamlShapeError(f"document nests more than {MAX_DEPTH} levels deep")
     chunk = text[start:end]
     anchors: dict[str, Node] = {}
     stack: list[list[Any]] = []  # [collection node, pending mapping key]
@@ -98,6 +107,8 @@ def compose(text: str, start: int, end: int) -> Node | None:
                 if event.anchor is not None:
                     anchors[event.anchor] = collection
                 stack.append([collection, None])
+                if len(stack) > MAX_DEPTH:
+                    raise YamlShapeError(f"document nests more than {MAX_DEPTH} levels deep")
                 continue
             elif kind is events.MappingEndEvent or kind is events.SequenceEndEvent:
                 node, pending = stack.pop()

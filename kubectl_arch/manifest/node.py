@@ -23,6 +23,11 @@ MAP_TAG = "tag:yaml.org,2002:map"
 SCALAR, MAPPING, SEQUENCE, ALIAS = "scalar", "mapping", "sequence", "alias"
 
 
+class YamlShapeError(ValueError):
+    """Valid YAML that pin cannot use as it is (a non-string key, an alias loop or bomb, nesting
+    deeper than any Kubernetes object...)."""
+
+
 class NeedFullParse(Exception):
     """A value the fast reader does not compute (a block scalar's) was asked for."""
 

@@ -271,14 +271,21 @@ class _Reader:
                     if location.item is None:
                         inner = location._replace(item=i, kind="", name="", api_version="")
                     else:
-                        inner = location._replace(inner=(*location.inner, i), kind="", name="", api_version="")
+                        inner = location._replace(
+                            inner=(*location.inner, i), kind="", name="", api_version=""
+                        )
                     if not yn.is_mapping(item):
-                        self.findings.append(_input_error(inner, f"list item is {yn.describe(item)}, not an object"))
+                        self.findings.append(
+                            _input_error(inner, f"list item is {yn.describe(item)}, not an object")
+                        )
                         continue
                     self.object(item, (*base, "items", i), inner, depth + 1)
                 return
             if location.kind == "ResourceList" and items is not None and not yn.is_null(items):
-                self.findings.append(_input_error(location, f"items is {yn.describe(items)}, not a list", "items"))
+                message = f"ResourceList items is {yn.describe(items)}, not a list"
+                self.findings.append(
+                    _input_error(location._replace(kind="", api_version=""), message, "items")
+                )
                 return
         try:
             workloads: list[Workload] = []
@@ -291,7 +298,9 @@ class _Reader:
             self.findings.append(_input_error(location, str(exc)))
             return
         if incomplete and self.incomplete_ok and not findings:
-            self.findings.append(Finding("warning", f"{INCOMPLETE}: {incomplete}; skipped", location, skipped=True))
+            self.findings.append(
+                Finding("warning", f"{INCOMPLETE}: {incomplete}; skipped", location, skipped=True)
+            )
             return
         self.workloads.extend(workloads)
         self.findings.extend(findings)
@@ -314,7 +323,9 @@ class _Reader:
         for pod, trail in specs:
             field = affinity.field_path(trail)
             if not yn.is_mapping(pod):
-                findings.append(_input_error(location, f"{field} is {yn.describe(pod)}, not a mapping", field))
+                findings.append(
+                    _input_error(location, f"{field} is {yn.describe(pod)}, not a mapping", field)
+                )
                 continue
             containers, errors, why = _containers(pod, location, field, self.incomplete_ok)
             incomplete = incomplete or why
@@ -329,9 +340,7 @@ class _Reader:
                 found = yn.find(pod, name)
                 if found is not None:
                     data[name] = yn.to_data(found.value, budget)
-            workloads.append(
-                Workload(location, field, tuple(containers), data, (*base, *trail), base)
-            )
+            workloads.append(Workload(location, field, tuple(containers), data, (*base, *trail), base))
         return incomplete
 
 
@@ -379,7 +388,11 @@ def _read(
                 return Document(None, location, [], [])
             if item:
                 sequence = yn.deref(root)
-                root, base = (sequence.value[0], (0,)) if sequence.kind == "sequence" and sequence.value else (None, ())
+                root, base = (
+                    (sequence.value[0], (0,))
+                    if sequence.kind == "sequence" and sequence.value
+                    else (None, ())
+                )
             if not yn.is_mapping(root):
                 message = f"document is {yn.describe(root)}, not a Kubernetes object (a mapping)"
                 return Document(None, location, [], [_input_error(location, message)])

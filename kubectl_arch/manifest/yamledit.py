@@ -152,7 +152,9 @@ def flow(value: Any, column: int | None, style: Style) -> str:
     """Flow style (JSON where the data is JSON); pretty-printed from ``column`` when given."""
     if column is None:
         if isinstance(value, dict):
-            return "{" + ", ".join(f"{_flow_scalar(k)}: {flow(v, None, style)}" for k, v in value.items()) + "}"
+            return (
+                "{" + ", ".join(f"{_flow_scalar(k)}: {flow(v, None, style)}" for k, v in value.items()) + "}"
+            )
         if isinstance(value, list):
             return "[" + ", ".join(flow(v, None, style) for v in value) + "]"
         return _flow_scalar(value)
@@ -473,10 +475,8 @@ class Splicer:
         step = self.steps(path)[-1]
         moved = [(op[0], tuple(op[1])[len(path) :], *op[2:]) for op in ops]
         whole = [op for op in moved if not op[1]]
-        if whole:  # the node itself is replaced
-            value = whole[-1][2]
-        else:
-            value = affinity.apply(yn.to_data(step.node, typed=yn.RENDER), moved)
+        # the node itself replaced, or its data with the operations applied
+        value = whole[-1][2] if whole else affinity.apply(yn.to_data(step.node, typed=yn.RENDER), moved)
         if step.merge is not None:
             self._add_own_key(step.parent, step.key, value)
         else:
@@ -642,7 +642,9 @@ class Splicer:
         text, nl = self.text, self.style.newline
         start, end = node.start, node.end
         collection = isinstance(value, dict | list) and bool(value)
-        whole = node.kind == ALIAS or node.anchor is not None or node.tag not in (MAP_TAG, SEQ_TAG, *_SCALAR_TAGS)
+        whole = (
+            node.kind == ALIAS or node.anchor is not None or node.tag not in (MAP_TAG, SEQ_TAG, *_SCALAR_TAGS)
+        )
         flow_node = node.kind in (MAPPING, SEQUENCE) and node.flow
         parent = step.parent
         in_block_mapping = step.key is not None and parent is not None and not parent.flow
@@ -723,7 +725,9 @@ class Splicer:
             elif node.anchor is not None and id(node) in referenced and inside(node.start):
                 anchored.append(node)
         for node in anchored:
-            users = sorted((a for a in aliases.get(id(node), ()) if not inside(a.start)), key=lambda a: a.start)
+            users = sorted(
+                (a for a in aliases.get(id(node), ()) if not inside(a.start)), key=lambda a: a.start
+            )
             if not users:
                 continue
             first = users[0]

@@ -23,7 +23,19 @@ from typing import Any, NamedTuple
 
 from . import fastyaml
 from .fullyaml import YamlSyntaxError
-from .node import ALIAS, MAPPING, PLAIN_TAG, SCALAR, SEQUENCE, STR_TAG, UNREAD, NeedFullParse, Node, Verbatim
+from .node import (
+    ALIAS,
+    MAPPING,
+    PLAIN_TAG,
+    SCALAR,
+    SEQUENCE,
+    STR_TAG,
+    UNREAD,
+    NeedFullParse,
+    Node,
+    Verbatim,
+    YamlShapeError,
+)
 
 __all__ = [
     "NeedFullParse",
@@ -92,10 +104,6 @@ def tag(node: Any) -> str:
     if node.tag == PLAIN_TAG:
         return resolve_plain(node.value)
     return str(node.tag)
-
-
-class YamlShapeError(ValueError):
-    """Valid YAML that pin cannot use as it is (a non-string key, an alias loop or bomb...)."""
 
 
 class Parsed:
