@@ -105,10 +105,8 @@ def main() -> None:
             path = tmpdir / f"deployments-{count}.yaml"
             path.write_text(deployments(count))
             streams[count] = path
-        series = {
-            count: b.Series(f"pin {count:>6} Deployments", [arch, "pin", "--platform", PLATFORMS, "-f", str(f)])
-            for count, f in streams.items()
-        }
+        pin = [arch, "pin", "--platform", PLATFORMS, "-f"]
+        series = {count: b.Series(f"pin {count:>6} Deployments", [*pin, str(f)]) for count, f in streams.items()}
         for count, s in series.items():
             got = count_pinned(b.check_output(s.argv))
             if got != count:
