@@ -106,7 +106,7 @@ def main() -> None:
             path.write_text(deployments(count))
             streams[count] = path
         pin = [arch, "pin", "--platform", PLATFORMS, "-f"]
-        series = {count: b.Series(f"pin {count:>6} Deployments", [*pin, str(f)]) for count, f in streams.items()}
+        series = {c: b.Series(f"pin {c:>6} Deployments", [*pin, str(f)]) for c, f in streams.items()}
         for count, s in series.items():
             got = count_pinned(b.check_output(s.argv))
             if got != count:
