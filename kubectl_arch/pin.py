@@ -3,11 +3,13 @@
 Three phases, so that later platform sources (registry look-ups, a cluster's nodes) can
 batch their work between them:
 
-1. :func:`scan` finds the workloads of a YAML stream, parsing only documents that may be
-   workloads, and reads each pod spec's containers, affinity and nodeSelector;
+1. :func:`.manifest.scan.scan` finds the workloads of a YAML stream, parsing only documents
+   that may be workloads, and reads each pod spec's containers, affinity and nodeSelector;
 2. the caller decides which platforms each image supports;
-3. :func:`pin` plans each workload's affinity (:mod:`.affinity`) and splices the result
-   into the original text (:mod:`.yamledit`).
+3. :func:`pin` reads the stream again, one document at a time, plans each workload's affinity
+   (:mod:`.affinity`), splices the result into the original text (:mod:`.manifest.yamledit`)
+   and reads it back. When every image is known to support the same platforms (``--platform``
+   alone), phase 1 is skipped (:func:`.manifest.scan.lazy`) and each document is parsed once.
 """
 
 from __future__ import annotations

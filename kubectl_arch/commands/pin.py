@@ -70,8 +70,8 @@ EPILOG = (
     "Exit codes: 0 done (with --check: nothing to change); 1 a workload cannot be pinned "
     "(conflicting constraints, or no platform of the cluster), an image is missing from the "
     "--locked file, or, with --check, a workload would change; 2 usage or input error; 3 an image "
-    "could not be looked up (registry unreachable, not found, access denied), or the cluster could "
-    "not be read (kubeconfig, API server, permission)."
+    "could not be looked up (registry unreachable, not found, access denied), the cluster could "
+    "not be read (kubeconfig, API server, permission), or a file could not be written."
 )
 
 

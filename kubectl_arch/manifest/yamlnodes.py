@@ -356,14 +356,23 @@ def _to_data(node: Node, budget: list[int], typed: bool, active: set[int]) -> An
             name = text(k)
             if name in result:
                 raise YamlShapeError(f"duplicate key {name!r}")
-            result[name] = _to_data(v, budget, typed, active)
+            result[_key(k, name, typed)] = _to_data(v, budget, typed, active)
         if merged:
             result = {
-                name: _to_data(entry.value, budget, typed, active) for name, entry in effective(node).items()
+                _key(entry.key, name, typed): _to_data(entry.value, budget, typed, active)
+                for name, entry in effective(node).items()
             }
         return result
     finally:
         active.discard(id(node))
+
+
+def _key(key: Node, name: str, typed: bool | str) -> str:
+    """A mapping key as data; for rendering, a plain key that YAML 1.1 does not read as a
+    string (``on``, ``1``) is written back as it was, so that it keeps its meaning."""
+    if typed == RENDER and deref(key).tag == PLAIN_TAG and resolve_plain(name) != STR_TAG:
+        return Verbatim(name)
+    return name
 
 
 def _render_scalar(node: Node) -> Any:
