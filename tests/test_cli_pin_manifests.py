@@ -197,6 +197,35 @@ def test_markers_directives_and_mixed_styles(tmp_path: Path) -> None:
     assert out.count("\n...\n") == 2
 
 
+def test_explicit_keys_multi_line_flow_and_tags(tmp_path: Path) -> None:
+    path = tmp_path / "odd.yaml"
+    text = (
+        head("Pod", "explicit") + "spec:\n  ? affinity\n  : nodeAffinity:\n"
+        "      requiredDuringSchedulingIgnoredDuringExecution:\n        nodeSelectorTerms:\n"
+        "        - matchExpressions: [{key: zone, operator: In, values: [a]}]\n"
+        "  containers:\n  - name: a\n    image: nginx\n---\n"
+        + head("Pod", "flowy") + "spec: {\n  containers: [{name: a, image: nginx}],  # one\n  nodeSelector: {disk: ssd}\n}\n"
+        "---\n" + head("Pod", "tagged") + "spec: !!map\n  containers: !!seq\n  - !!map\n    name: !!str a\n"
+        "    image: !!str nginx\n  tolerations: &t\n  - {key: a, operator: Exists}\n"
+    )  # fmt: skip
+    path.write_text(text)
+    taint = "kubernetes.io/arch=arm64:NoSchedule"
+    result = run("pin", "--platform", ARM, "--arch-taint", taint, "-f", str(path))
+    assert (result.returncode, lines(result)) == (0, [])
+    toleration = {"key": "kubernetes.io/arch", "operator": "Equal", "value": "arm64", "effect": "NoSchedule"}
+    explicit, flowy, tagged = yaml.safe_load_all(result.stdout)
+    zone = {"key": "zone", "operator": "In", "values": ["a"]}
+    assert required(explicit["spec"]) == {
+        "nodeSelectorTerms": [{"matchExpressions": [zone, *term("arm64")["matchExpressions"]]}]
+    }
+    assert explicit["spec"]["tolerations"] == [toleration]
+    assert required(flowy["spec"]) == {"nodeSelectorTerms": [term("arm64")]}
+    assert flowy["spec"]["tolerations"] == [toleration]
+    assert tagged["spec"]["tolerations"] == [{"key": "a", "operator": "Exists"}, toleration]
+    again = run("pin", "--platform", ARM, "--arch-taint", taint, "-f", "-", "--check", stdin=result.stdout)
+    assert again.returncode == 0, again.stderr
+
+
 # -- encodings --------------------------------------------------------------------------------
 
 

@@ -554,11 +554,11 @@ class Splicer:
         if mapping.flow or not mapping.value:
             self._add_flow_key(mapping, key, value)
             return
-        first_key = mapping.value[0][0]
-        column_ = column(self.text, first_key.start)
+        first = mapping.value[0][0].start
+        before = self.text[line_start(self.text, first) : first]
+        own_line = not before.strip() or before.strip() == "?"  # "? key" (an explicit key)
+        column_ = len(before) - len(before.lstrip(" ")) if own_line else column(self.text, first)
         lines = _block_lines_of(key, value, column_, self.style)
-        first = first_key.start
-        own_line = not self.text[line_start(self.text, first) : first].strip()
         if own_line and step.key is not None:
             # Right under the parent key's line, above any comment that heads the first key.
             self._insert_after_line(step.key.end, lines)
