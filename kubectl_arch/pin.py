@@ -414,11 +414,11 @@ def _entries_read_back(parsed: yn.Parsed, item: _Planned, edits: list[yamledit.E
         return None
     try:
         current = {
-            yn.text(k): yn.to_data(v)
+            yn.text(k): yn.to_data(v, source=text)
             for (k, v), (s, e) in zip(node.value, bounds, strict=True)
             if low <= s and e <= high
         }
-    except yn.NeedFullParse:
+    except yn.NeedFullParse:  # a block scalar as a key
         return None
     expected = affinity.apply(current, item.plan.ops)
     return bool(read[2] == expected and read[1] == len(expected))
@@ -436,7 +436,8 @@ def _read_region(text: str) -> tuple[int, int, Any] | None:
     try:
         root = yn.compose(text, 0, len(text)).root
         if root is not None and root.kind == "mapping" and not root.flow:
-            result = (yamledit.column(text, root.value[0][0].start), len(root.value), yn.to_data(root))
+            data = yn.to_data(root, source=text)
+            result = (yamledit.column(text, root.value[0][0].start), len(root.value), data)
     except (yn.NeedFullParse, yn.YamlSyntaxError, yn.YamlShapeError):
         result = None
     if len(_REGIONS) >= 256:

@@ -305,11 +305,17 @@ def typed_scalar(node: Any) -> Any:
 RENDER = "render"
 
 
-def to_data(node: Any, budget: list[int] | None = None, typed: bool | str = False) -> Any:
+def to_data(
+    node: Any, budget: list[int] | None = None, typed: bool | str = False, source: str | None = None
+) -> Any:
     """Plain data for a subtree: dict/list/scalars, aliases and merge keys resolved. Scalars
     are their text (None for null), or YAML 1.1 typed values when ``typed``, or, with
     ``typed=RENDER``, strings and :class:`.node.Verbatim` text for every other scalar (what
     writing the subtree out again needs to keep each value's type for every reader).
+
+    A block scalar whose value the fast reader left uncomputed raises NeedFullParse, or, given
+    the ``source`` text the node was read from, stands as ``("block scalar", its text)``: to
+    tell whether two readings of unchanged text agree, its text is enough.
 
     Bounded by a node budget (alias bombs: YamlShapeError), refusing recursive aliases, keys
     that are not scalars and duplicate keys (YamlShapeError), and deep nesting.
@@ -317,12 +323,12 @@ def to_data(node: Any, budget: list[int] | None = None, typed: bool | str = Fals
     if budget is None:
         budget = [MAX_NODES]
     try:
-        return _to_data(node, budget, typed, set())
+        return _to_data(node, budget, typed, set(), source)
     except RecursionError:
         raise YamlShapeError("document nests too deeply") from None
 
 
-def _to_data(node: Node, budget: list[int], typed: bool, active: set[int]) -> Any:
+def _to_data(node: Node, budget: list[int], typed: bool | str, active: set[int], source: str | None) -> Any:
     budget[0] -= 1
     if budget[0] < 0:
         raise YamlShapeError("document expands to too many nodes (YAML alias bomb?)")
@@ -337,14 +343,16 @@ def _to_data(node: Node, budget: list[int], typed: bool, active: set[int]) -> An
             return None
         value = node.value
         if value is UNREAD:
-            raise NeedFullParse("block scalar")
+            if source is None:
+                raise NeedFullParse("block scalar")
+            return ("block scalar", source[node.start : node.end].rstrip())
         return None if node.tag == NULL_TAG else value
     if id(node) in active:
         raise YamlShapeError("recursive YAML alias")
     active.add(id(node))
     try:
         if node.kind == SEQUENCE:
-            return [_to_data(item, budget, typed, active) for item in node.value]
+            return [_to_data(item, budget, typed, active, source) for item in node.value]
         result: dict[str, Any] = {}
         merged = False
         for k, v in node.value:
@@ -356,10 +364,10 @@ def _to_data(node: Node, budget: list[int], typed: bool, active: set[int]) -> An
             name = text(k)
             if name in result:
                 raise YamlShapeError(f"duplicate key {name!r}")
-            result[_key(k, name, typed)] = _to_data(v, budget, typed, active)
+            result[_key(k, name, typed)] = _to_data(v, budget, typed, active, source)
         if merged:
             result = {
-                _key(entry.key, name, typed): _to_data(entry.value, budget, typed, active)
+                _key(entry.key, name, typed): _to_data(entry.value, budget, typed, active, source)
                 for name, entry in effective(node).items()
             }
         return result
