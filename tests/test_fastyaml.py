@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from yamldiff import differences, full_compose
+from test_splice_shared import manifests as shared_manifests
+from yamldiff import differences, full_compose, readers
 
 from kubectl_arch.manifest import fastyaml, fullyaml, yamltext
 from kubectl_arch.manifest import yamlnodes as yn
@@ -33,8 +34,9 @@ def check_agrees(text: str) -> bool:
         fast = fastyaml.parse(text, 0, len(text))
     except fastyaml.Unsupported:
         return False
-    full = full_compose(text)  # must not raise: the fast reader accepts only valid YAML
-    assert differences(fast, full) == []
+    for reader in readers():
+        full = full_compose(text, reader)  # must not raise: the fast reader accepts only valid YAML
+        assert differences(fast, full) == [], reader
     return True
 
 
@@ -84,7 +86,7 @@ def test_declines_what_it_does_not_read(text: str) -> None:
 def test_plain_scalars_fold_over_lines() -> None:
     text = "a: one\n  two\n\n  three # end\nb:\n- x\n  y\n"
     node = fastyaml.parse(text, 0, len(text))
-    assert differences(node, full_compose(text)) == []
+    assert all(differences(node, full_compose(text, r)) == [] for r in readers())
     assert yn.to_data(node) == {"a": "one two\nthree", "b": ["x y"]}
 
 
@@ -97,7 +99,7 @@ def test_block_scalar_value_needs_the_full_parser() -> None:
         str(block.value)
     with pytest.raises(fastyaml.NeedFullParse):
         yn.to_data(node)
-    assert differences(node, full_compose(text)) == []
+    assert all(differences(node, full_compose(text, r)) == [] for r in readers())
     assert yn.to_data(yn.compose(text, 0, len(text), full=True).root)["a"] == "line one\nline two\n"
 
 
@@ -232,9 +234,39 @@ def test_generated_documents_read_identically_or_decline(text: str) -> None:
         fast = fastyaml.parse(text, 0, len(text))
     except fastyaml.Unsupported:
         return
+    for reader in readers():
+        try:
+            full = full_compose(text, reader)
+        except Exception as exc:
+            raise AssertionError(f"fast reader accepted invalid YAML ({reader}: {exc}):\n{text}") from exc
+        assume(full is not None)
+        assert differences(fast, full) == [], (reader, text)
+
+
+# -- the full reader's two parsers -----------------------------------------------------------
+
+
+@pytest.mark.skipif(len(readers()) < 2, reason="PyYAML's C extension (libyaml) is not installed")
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(documents(), shared_manifests().map(lambda m: m[0])))
+def test_libyaml_and_ruamel_read_the_same_nodes(text: str) -> None:
     try:
-        full = full_compose(text)
-    except Exception as exc:
-        raise AssertionError(f"fast reader accepted invalid YAML ({exc}):\n{text}") from exc
-    assume(full is not None)
-    assert differences(fast, full) == [], text
+        ruamel = full_compose(text, fullyaml.RUAMEL)
+    except yn.YamlSyntaxError:
+        return  # ruamel refuses some things libyaml reads (tabs as separating space)
+    assert differences(full_compose(text, fullyaml.LIBYAML), ruamel, empty_positions=False) == [], text
+
+
+@pytest.mark.parametrize("reader", readers())
+def test_the_full_reader_keeps_aliases_and_anchors(reader: str) -> None:
+    text = "a: &x [1, {b: &y c}]\nd: *x\ne: !!str *y\n"  # an alias with a tag is invalid
+    with pytest.raises(yn.YamlSyntaxError):
+        full_compose(text, reader)
+    text = "a: &x [1, {b: &y c}]\nd: *x\ne: *y\nf: &x redefined\ng: *x\n"
+    root = full_compose(text, reader)
+    pairs = {k.value: v for k, v in root.value}
+    assert pairs["d"].kind == "alias" and pairs["d"].value is pairs["a"]
+    assert text[pairs["d"].start : pairs["d"].end] == "*x"
+    assert pairs["g"].value is pairs["f"]  # an anchor may be defined again
+    assert yn.to_data(root) == {"a": ["1", {"b": "c"}], "d": ["1", {"b": "c"}], "e": "c", "f": "redefined",
+                                "g": "redefined"}  # fmt: skip

@@ -1,12 +1,17 @@
-"""The full YAML reader: any document YAML 1.1 or 1.2 allows, read with ruamel.yaml's parser
+"""The full YAML reader: any document YAML 1.1 or 1.2 allows, read with a well-kept parser
 into the node tree of :mod:`.node`, with positions.
 
-ruamel.yaml (a dependency, pure Python, imported here only when a document needs it) does the
-scanning and parsing; this module composes its events into nodes itself, for three reasons
-its own composer does not serve: an alias stays an alias node that knows its ``*name`` text
-and the node it names (an edit must not change what other users of an anchor see), anchors
-may be redefined as YAML allows, and composing is iterative, so deep nesting is no reason for
-a ``RecursionError``. Tags are kept as written; plain scalars are typed later, with YAML 1.1
+The parser is libyaml's, through PyYAML's C extension, when it is installed (PyYAML comes with
+the Kubernetes client; its wheels carry the extension): it is the parser go-yaml, and so
+kubectl, was ported from, and it is fast. Otherwise it is ruamel.yaml's (a dependency, pure
+Python), which refuses tabs as separating space (``key:<TAB>value``, a tab before a comment)
+where libyaml and kubectl accept them. Either is imported only when a document needs it.
+
+This module composes the parser's events into nodes itself, for three reasons the libraries'
+composers do not serve: an alias stays an alias node that knows its ``*name`` text and the
+node it names (an edit must not change what other users of an anchor see), anchors may be
+redefined as YAML allows, and composing is iterative, so deep nesting is no reason for a
+``RecursionError``. Tags are kept as written; plain scalars are typed later, with YAML 1.1
 rules, as the API server types them (:func:`.yamlnodes.tag`).
 """
 
@@ -31,16 +36,50 @@ class YamlSyntaxError(ValueError):
         self.problem, self.line, self.column = problem, line, column
 
 
-_parser: Any = None
+LIBYAML, RUAMEL = "libyaml", "ruamel"
 
 
-def _yaml() -> Any:
-    global _parser
-    if _parser is None:
-        from ruamel.yaml import YAML
+class _Parser:
+    """One parser's entry points: ``parse(text)`` (an iterable of events), its event module
+    and its error classes."""
 
-        _parser = YAML(typ="safe", pure=True)
-    return _parser
+    def __init__(self, name: str) -> None:
+        self.name = name
+        if name == LIBYAML:
+            import yaml  # only its C extension is used: ImportError or AttributeError without it
+            from yaml import events
+
+            loader = yaml.CSafeLoader
+            self.parse = lambda chunk: yaml.parse(chunk, Loader=loader)
+            self.events = events
+            self.marked, self.error = yaml.MarkedYAMLError, yaml.YAMLError
+        else:
+            from ruamel.yaml import YAML, events
+            from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+            reader = YAML(typ="safe", pure=True)
+            self.parse = reader.parse
+            self.events = events
+            self.marked, self.error = MarkedYAMLError, YAMLError
+
+
+_parsers: dict[str | None, _Parser] = {}
+
+
+def parser(name: str | None = None) -> _Parser:
+    """The parser to use (libyaml when PyYAML's C extension is there, else ruamel.yaml), or
+    the one named."""
+    found = _parsers.get(name)
+    if found is None:
+        if name is None:
+            try:
+                found = parser(LIBYAML)
+            except (ImportError, AttributeError):
+                found = parser(RUAMEL)
+        else:
+            found = _Parser(name)
+        _parsers[name] = found
+    return found
 
 
 def _position(text: str, start: int, line: int, column: int) -> tuple[int, int]:
@@ -49,15 +88,16 @@ def _position(text: str, start: int, line: int, column: int) -> tuple[int, int]:
     return text.count("\n", 0, start) + line + 1, column + 1
 
 
-def compose(text: str, start: int, end: int) -> Node | None:
-    """The root node of the document ``text[start:end]`` (None when it holds no node).
+def compose(text: str, start: int, end: int, reader: str | None = None) -> Node | None:
+    """The root node of the document ``text[start:end]`` (None when it holds no node), read
+    by :func:`parser` (``reader`` names one: :data:`LIBYAML` or :data:`RUAMEL`).
 
     Raises :class:`YamlSyntaxError` for invalid YAML, including an alias to an undefined
     anchor and a second document in the span, and YamlShapeError for nesting deeper than
     :data:`MAX_DEPTH`.
     """
-    from ruamel.yaml import events
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    chosen = parser(reader)
+    events, MarkedYAMLError, YAMLError = chosen.events, chosen.marked, chosen.error  # noqa: N806
 
     if _DEEP.search(text, start, end):
         raise YamlShapeError(f"document nests more than {MAX_DEPTH} levels deep")
@@ -67,7 +107,7 @@ def compose(text: str, start: int, end: int) -> Node | None:
     root: Node | None = None
     documents = 0
     try:
-        for event in _yaml().parse(chunk):
+        for event in chosen.parse(chunk):
             kind = type(event)
             if kind is events.ScalarEvent:
                 tag = event.tag
