@@ -97,7 +97,7 @@ def compose(text: str, start: int, end: int, reader: str | None = None) -> Node 
     :data:`MAX_DEPTH`.
     """
     chosen = parser(reader)
-    events, MarkedYAMLError, YAMLError = chosen.events, chosen.marked, chosen.error  # noqa: N806
+    events, MarkedYAMLError, YAMLError = chosen.events, chosen.marked, chosen.error
 
     if _DEEP.search(text, start, end):
         raise YamlShapeError(f"document nests more than {MAX_DEPTH} levels deep")
