@@ -6,6 +6,7 @@ the Kubernetes client; its wheels carry the extension): it is the parser go-yaml
 kubectl, was ported from, and it is fast. Otherwise it is ruamel.yaml's (a dependency, pure
 Python), which refuses tabs as separating space (``key:<TAB>value``, a tab before a comment)
 where libyaml and kubectl accept them. Either is imported only when a document needs it.
+Invalid YAML is always reported in ruamel.yaml's words, so that every install says the same.
 
 This module composes the parser's events into nodes itself, for three reasons the libraries'
 composers do not serve: an alias stays an alias node that knows its ``*name`` text and the
@@ -182,6 +183,8 @@ def compose(text: str, start: int, end: int, reader: str | None = None) -> Node 
                 parent.value.append((top[1], node))
                 top[1] = None
     except MarkedYAMLError as exc:
+        if chosen.name == LIBYAML:
+            return _in_ruamel_words(text, start, end)
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
         if exc.context and exc.problem:
@@ -189,6 +192,8 @@ def compose(text: str, start: int, end: int, reader: str | None = None) -> Node 
         line, column = _position(text, start, mark.line if mark else 0, mark.column if mark else 0)
         raise YamlSyntaxError(problem, line, column) from None
     except YAMLError as exc:  # reader errors: non-printable characters and the like
+        if chosen.name == LIBYAML:
+            return _in_ruamel_words(text, start, end)
         message = str(exc).splitlines()[0]
         position = getattr(exc, "position", None)
         if isinstance(position, int):
@@ -198,3 +203,9 @@ def compose(text: str, start: int, end: int, reader: str | None = None) -> Node 
             raise YamlSyntaxError(message, line, column) from None
         raise YamlSyntaxError(message, text.count("\n", 0, start) + 1, 1) from None
     return root
+
+
+def _in_ruamel_words(text: str, start: int, end: int) -> Node | None:
+    """Invalid YAML is reported in ruamel.yaml's words, whichever parser is installed, so that
+    every install says the same (and ruamel.yaml reads whatever libyaml would not)."""
+    return compose(text, start, end, RUAMEL)
