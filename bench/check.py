@@ -5,9 +5,9 @@ The microservices-demo release stream (``../shared/corpus/microservices-demo/rel
 Debian ``docker-registry``, ``tests/registry_util.py``) where each is an index of
 linux/amd64 and linux/arm64, checked against the test API server (``tests/apiserver.py``)
 serving 5,000 nodes cloned from the recorded ones, in pages of 500. Reported: the wall time
-of a cold run (empty cache: every image looked up) and of a warm one (tags answered from the
-cache), with ``kubectl get nodes -o json`` on the same server for scale. No goal: the figure is
-reported.
+of a cold run (empty cache: every image looked up) and of a warm one (each tag asked again
+with one HEAD, manifests and configs from the cache), with ``kubectl get nodes -o json`` on
+the same server for scale. No goal: the figure is reported.
 """
 
 from __future__ import annotations

@@ -26,12 +26,29 @@ class BuilderError(ValueError):
     """A builder that cannot be used as asked; the message says why."""
 
 
+REDACTED = "REDACTED"
+
+
 class Step(NamedTuple):
-    """One command: what it is for (``build``, ``push``), argv and extra environment."""
+    """One command: what it is for (``build``, ``push``), argv and extra environment;
+    ``secrets`` are the values never to print (build argument values)."""
 
     purpose: str
     argv: tuple[str, ...]
     env: Mapping[str, str] = {}
+    secrets: tuple[str, ...] = ()
+
+    @property
+    def shown(self) -> tuple[str, ...]:
+        """``argv`` as it may be printed: ``--build-arg KEY=VALUE`` shown as ``KEY=REDACTED``
+        (build arguments carry tokens in CI: ``--build-arg NPM_TOKEN=...``)."""
+        out = list(self.argv)
+        for i in range(1, len(out)):
+            if out[i - 1] == "--build-arg" and "=" in out[i]:
+                out[i] = out[i].partition("=")[0] + "=" + REDACTED
+            elif out[i].startswith("--build-arg="):
+                out[i] = "--build-arg=" + out[i][len("--build-arg=") :].partition("=")[0] + "=" + REDACTED
+        return tuple(out)
 
 
 class Request(NamedTuple):
@@ -52,6 +69,18 @@ def platform_tag(tag: str, platform: Platform) -> str:
     if len(out) > TAG_MAX:
         raise BuilderError(f"tag {out!r} is longer than {TAG_MAX} characters; use a shorter --tag")
     return out
+
+
+def temporary_tag(tag: str, suffix: str) -> str:
+    """The tag a multi-platform builder pushes under, so that ``tag`` only moves once what it
+    pushed has every platform: ``v1`` -> ``v1-kubectl-arch-tmp-<suffix>`` (at most 128
+    characters)."""
+    tail = f"-kubectl-arch-tmp-{suffix}"
+    return tag[: TAG_MAX - len(tail)] + tail
+
+
+def _secrets(request: Request) -> tuple[str, ...]:
+    return tuple(value for _, value in request.build_args if value)
 
 
 def _build_args(request: Request) -> list[str]:
@@ -77,7 +106,7 @@ def multi_platform_steps(name: str, request: Request, platforms: Sequence[Platfo
     if name == "buildx":
         argv = ["docker", "buildx", "build", "--platform", joined, "--push", "-t", ref]
         argv += _file(request) + _build_args(request) + list(request.builder_args) + [request.context]
-        return [Step("build", tuple(argv))]
+        return [Step("build", tuple(argv), secrets=_secrets(request))]
     if name == "ko":
         if request.dockerfile or request.build_args:
             raise BuilderError("ko builds Go import paths: --file and --build-arg do not apply")
@@ -106,7 +135,7 @@ def _custom(request: Request, ref: str, platforms: str) -> Step:
         env["DOCKERFILE"] = request.dockerfile
     if request.build_args:
         env["BUILD_ARGS"] = " ".join(f"{k}={v}" for k, v in request.build_args)
-    return Step("build", ("/bin/sh", "-c", request.custom_command), env)
+    return Step("build", ("/bin/sh", "-c", request.custom_command), env, _secrets(request))
 
 
 def platform_steps(name: str, request: Request, platform: Platform) -> list[Step]:
@@ -114,22 +143,23 @@ def platform_steps(name: str, request: Request, platform: Platform) -> list[Step
     ref = f"{request.image}:{platform_tag(request.tag, platform)}"
     common = ["--platform", str(platform), "-t", ref, *_file(request), *_build_args(request)]
     common += list(request.builder_args)
+    secrets = _secrets(request)
     if name == "docker":
         return [
-            Step("build", ("docker", "build", *common, request.context)),
-            Step("push", ("docker", "push", ref)),
+            Step("build", ("docker", "build", *common, request.context), secrets=secrets),
+            Step("push", ("docker", "push", ref), secrets=secrets),
         ]
     if name == "podman":
         tls = ["--tls-verify=false"] if request.insecure else []
         return [
-            Step("build", ("podman", "build", *common, request.context)),
-            Step("push", ("podman", "push", *tls, ref, f"docker://{ref}")),
+            Step("build", ("podman", "build", *common, request.context), secrets=secrets),
+            Step("push", ("podman", "push", *tls, ref, f"docker://{ref}"), secrets=secrets),
         ]
     if name == "buildah":
         tls = ["--tls-verify=false"] if request.insecure else []
         return [
-            Step("build", ("buildah", "build", *common, request.context)),
-            Step("push", ("buildah", "push", *tls, ref, f"docker://{ref}")),
+            Step("build", ("buildah", "build", *common, request.context), secrets=secrets),
+            Step("push", ("buildah", "push", *tls, ref, f"docker://{ref}"), secrets=secrets),
         ]
     if name == "custom":
         return [_custom(request, ref, str(platform))]

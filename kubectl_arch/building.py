@@ -25,6 +25,7 @@ class Result(NamedTuple):
     rows: tuple[Row, ...]
     pushed: bool = True  # False when the tag already pointed to the same index
     warnings: tuple[str, ...] = ()
+    left: Reference | None = None  # where an incomplete image was left (never the tag itself)
 
 
 class Plan(NamedTuple):
@@ -38,22 +39,59 @@ class Plan(NamedTuple):
     custom_multi_platform: bool = False
 
 
+def _multi_platform(plan: Plan, client: Client, target: Reference) -> Result:
+    """A builder that pushes an index itself pushes it under a temporary tag; the tag moves
+    to it only once it has every platform asked for, so a failed or incomplete build never
+    changes what the tag holds."""
+    import secrets
+
+    temporary = builders.temporary_tag(target.tag, secrets.token_hex(4))
+    staged = target._replace(tag=temporary)
+    steps = builders.multi_platform_steps(plan.builder, plan.request._replace(tag=temporary), plan.platforms)
+    name = ",".join(str(p) for p in plan.platforms)
+    outcome = buildrun.run_steps(name, steps)
+    error = outcome.error
+    children: list[stitch.Child] = []
+    built: Reference | None = None
+    if not error:
+        try:
+            built, children = stitch.verify_index(client, staged, plan.platforms, plan.builder)
+        except (ConflictError, RegistryError) as exc:
+            error = str(exc)
+    if error or built is None:
+        return Result(None, (Row(name, "", outcome.seconds, error),), left=_leftover(client, staged))
+    moved = stitch.move_tag(client, built, target)
+    warnings: list[str] = []
+    try:
+        client.delete_tag(staged)
+    except RegistryError as exc:
+        warnings.append(f"kept the temporary tag {temporary}: {exc}")
+    rows = tuple(Row(str(c.platform), c.ref.digest, outcome.seconds) for c in children)
+    return Result(moved.ref, rows, moved.pushed, tuple(warnings))
+
+
+def _leftover(client: Client, staged: Reference) -> Reference | None:
+    """Delete a temporary tag; ``staged`` when it is still there (registries that cannot
+    delete tags), None when it is gone or was never pushed."""
+    try:
+        client.delete_tag(staged)
+        return None
+    except RegistryError as exc:
+        if exc.status == 404:
+            return None
+    try:
+        client.head_manifest(staged)
+    except RegistryError as exc:
+        return None if exc.status == 404 else staged
+    return staged
+
+
 def run(plan: Plan, client: Client) -> Result:
     """Build, check and push; a Result with ``final`` None when any platform failed (then
     nothing was pushed under the tag). BuilderError for a plan the builder cannot do."""
     target = plan.target._replace(digest="")
     if builders.is_multi_platform(plan.builder, plan.custom_multi_platform):
-        steps = builders.multi_platform_steps(plan.builder, plan.request, plan.platforms)
-        name = ",".join(str(p) for p in plan.platforms)
-        outcome = buildrun.run_steps(name, steps)
-        if outcome.error:
-            return Result(None, (Row(name, "", outcome.seconds, outcome.error),))
-        try:
-            final, children = stitch.verify_index(client, target, plan.platforms, plan.builder)
-        except (ConflictError, RegistryError) as exc:
-            return Result(None, (Row(name, "", outcome.seconds, str(exc)),))
-        rows = tuple(Row(str(c.platform), c.ref.digest, outcome.seconds) for c in children)
-        return Result(final, rows)
+        return _multi_platform(plan, client, target)
 
     refs = [target._replace(tag=builders.platform_tag(target.tag, p)) for p in plan.platforms]
     steps_of = [builders.platform_steps(plan.builder, plan.request, p) for p in plan.platforms]

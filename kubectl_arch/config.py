@@ -31,6 +31,7 @@ OPTIONS = {
     "registry-ca-file": ("registry_ca_file", "registryCAFile"),
     "request-timeout": ("request_timeout", "requestTimeout"),
     "refresh": ("refresh", "refresh"),
+    "tag-cache-ttl": ("tag_cache_ttl", "tagCacheTTL"),
     "cluster": ("cluster", "cluster"),
     "kubeconfig": ("kubeconfig", "kubeconfig"),
     "context": ("context", "context"),
@@ -66,6 +67,7 @@ class PinSettings(NamedTuple):
     tolerate_arch_taints: bool = False
     arch_taints: tuple[str, ...] = ()
     images_from: tuple[str, ...] = ()
+    tag_cache_ttl: str = ""  # seconds a tag's cached answer is trusted ("": the config file's)
 
     def overridden_by(self, other: PinSettings) -> PinSettings:
         """These settings with every option ``other`` sets taking precedence."""
@@ -141,6 +143,7 @@ def _checked(settings: PinSettings, where: str, names: Mapping[str, str], comman
                 raise InputError(f"{where}: {names['arch-taint']}: {exc}") from None
     try:
         durations.parse(settings.request_timeout)
+        durations.parse(settings.tag_cache_ttl, "--tag-cache-ttl")
         if command == "check":
             unused = [names[k] for k in PIN_ONLY if getattr(settings, OPTIONS[k][0])]
             if unused:

@@ -1,5 +1,6 @@
 """``--request-timeout`` values: seconds (``30``) or a Go duration (``30s``, ``1m30s``, ``500ms``),
-as kubectl takes them. ``0`` means no limit."""
+as kubectl takes them. ``0`` means no limit; more than :data:`MAX_SECONDS` (a day) is refused,
+as a request that long is a typo, and sockets cannot wait that long anyway."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import re
 from .errors import InputError
 
 _PART = re.compile(r"([0-9]*\.?[0-9]+)(ns|us|µs|ms|s|m|h)")
+MAX_SECONDS = 24 * 3600.0
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
@@ -25,4 +27,6 @@ def parse(text: str | None, what: str = "--request-timeout") -> float | None:
                 f"{what}: invalid value {text!r}: use seconds or a duration such as 30s, 2m or 1m30s"
             )
         seconds = sum(float(n) * _UNITS[u] for n, u in parts)
+    if seconds > MAX_SECONDS:
+        raise InputError(f"{what}: {text.strip()!r} is too long: at most 24h")
     return seconds or None

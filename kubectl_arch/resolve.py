@@ -77,6 +77,7 @@ def check(settings: Any) -> None:
     from . import durations
 
     durations.parse(settings.request_timeout)
+    durations.parse(getattr(settings, "tag_cache_ttl", ""), "--tag-cache-ttl")
     if settings.locked and settings.lock:
         raise InputError("--lock and --locked cannot be combined: --locked reads the file --lock writes")
     if settings.locked and settings.from_registry:
@@ -213,6 +214,7 @@ def _look_up(
         ca_file=settings.registry_ca_file,
         timeout=registry.timeout(settings.request_timeout),
         refresh=settings.refresh,
+        tag_ttl=registry.tag_ttl(getattr(settings, "tag_cache_ttl", "")),
     )
     inspector = registry.open_inspector(options)
     try:

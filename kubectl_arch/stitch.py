@@ -166,6 +166,22 @@ def push_index(client: Client, target: Reference, children: Sequence[Child], fmt
     return Stitched(target.with_digest(digest), True)
 
 
+def move_tag(client: Client, source: Reference, target: Reference) -> Stitched:
+    """Point ``target``'s tag at the manifest ``source`` names by digest (same repository):
+    one PUT of the same bytes, nothing when the tag already points to it."""
+    manifest = client.get_manifest(source)
+    try:
+        current = client.head_manifest(target, manifest.media_type)
+    except RegistryError as exc:
+        if exc.status != 404:
+            raise
+        current = None
+    if current is not None and current[0] == manifest.digest:
+        return Stitched(target.with_digest(manifest.digest), False)
+    client.put_manifest(target, manifest.data, manifest.media_type)
+    return Stitched(target.with_digest(manifest.digest), True)
+
+
 def delete_platform_tags(client: Client, refs: Sequence[Reference]) -> list[str]:
     """Delete the per-platform tags; the warnings for those the registry would not delete.
 

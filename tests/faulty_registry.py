@@ -1,18 +1,22 @@
 """A small HTTP server that answers registry paths with scripted faults, for what a real
-registry cannot be made to do: rate limits, server errors, stalls, wrong content, redirects.
+registry cannot be made to do: rate limits, server errors, stalls, dripping answers, wrong
+content, redirects, answers that depend on the credentials sent.
 
-Each path has a queue of answers; the last one repeats. Every request is recorded with its
-headers, so tests can check what was (and was not) sent.
+Each path has a queue of answers (optionally one per Authorization header value); the last one
+repeats. Every request is recorded with its headers, so tests can check what was (and was not)
+sent.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 from registry_util import free_port
 
@@ -22,7 +26,9 @@ class Answer:
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
-    stall: float = 0.0  # seconds to wait before answering (a stalled connection)
+    stall: float = 0.0  # seconds to wait, then close without answering (a stalled connection)
+    drip: float = 0.0  # seconds between the bytes of the answer (status line, headers, body)
+    head_first: bool = False  # with drip: the status line and headers at once, only the body drips
 
 
 @dataclass
@@ -36,9 +42,10 @@ class Seen:
 class FaultyRegistry:
     def __init__(self) -> None:
         self.port = free_port()
-        self.script: dict[str, list[Answer]] = {}
+        self.script: dict[tuple[str | None, str, str | None], list[Answer]] = {}
         self.seen: list[Seen] = []
         self.lock = threading.Lock()
+        self.stopping = threading.Event()
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -52,22 +59,53 @@ class FaultyRegistry:
                     owner.seen.append(
                         Seen(self.command, self.path, dict(self.headers.items()), time.monotonic())
                     )
-                    queue = owner.script.get(self.path.split("?")[0]) or [
-                        Answer(404, b'{"errors":[{"code":"NOT_FOUND","message":"no script"}]}')
-                    ]
+                    path = self.path.split("?")[0]
+                    sent = self.headers.get("Authorization")
+                    queue = next(
+                        (
+                            owner.script[key]
+                            for key in (
+                                (self.command, path, sent),
+                                (None, path, sent),
+                                (self.command, path, None),
+                                (None, path, None),
+                            )
+                            if key in owner.script
+                        ),
+                        [Answer(404, b'{"errors":[{"code":"NOT_FOUND","message":"no script"}]}')],
+                    )
                     answer = queue.pop(0) if len(queue) > 1 else queue[0]
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    self.rfile.read(length)
                 if answer.stall:
-                    time.sleep(answer.stall)
+                    owner.stopping.wait(answer.stall)
+                    self.close_connection = True
                     return
-                self.send_response(answer.status)
-                for name, value in answer.headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(answer.body)))
-                self.end_headers()
+                head = f"HTTP/1.1 {answer.status} {self.responses.get(answer.status, ('',))[0]}\r\n"
+                for name, value in {**answer.headers, "Content-Length": str(len(answer.body))}.items():
+                    head += f"{name}: {value}\r\n"
+                raw = (head + "\r\n").encode("latin-1")
                 if self.command != "HEAD":
-                    self.wfile.write(answer.body)
+                    raw += answer.body
+                if not answer.drip:
+                    self.wfile.write(raw)
+                    return
+                start = len(head) + 2 if answer.head_first else 0
+                try:
+                    if start:
+                        self.wfile.write(raw[:start])
+                        self.wfile.flush()
+                    for i in range(start, len(raw)):
+                        if owner.stopping.wait(answer.drip):
+                            break
+                        self.wfile.write(raw[i : i + 1])
+                        self.wfile.flush()
+                except OSError:
+                    pass
+                self.close_connection = True
 
-            do_GET = do_HEAD = do_POST = do_PUT = _answer
+            do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
 
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.server.daemon_threads = True
@@ -78,14 +116,34 @@ class FaultyRegistry:
     def host(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def on(self, path: str, *answers: Answer) -> None:
+    def on(
+        self, path: str, *answers: Answer, authorization: str | None = None, method: str | None = None
+    ) -> None:
+        """Answer requests for ``path`` (the query left out) with ``answers`` in turn; with
+        ``authorization``, only requests carrying exactly that Authorization header; with
+        ``method``, only requests of that method."""
         with self.lock:
-            self.script[path] = list(answers)
+            self.script[(method, path, authorization)] = list(answers)
+
+    def kubeconfig(self, path: Path, context: str = "faulty") -> Path:
+        """Write a kubeconfig at ``path`` whose context ``context`` is this server (plain
+        HTTP, a bearer token), for the API server side of the hostile tests."""
+        config = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "c", "cluster": {"server": f"http://{self.host}"}}],
+            "users": [{"name": "u", "user": {"token": "t"}}],
+            "contexts": [{"name": context, "context": {"cluster": "c", "user": "u"}}],
+            "current-context": context,
+        }
+        path.write_text(json.dumps(config))
+        return path
 
     def requests_to(self, path: str) -> list[Seen]:
         return [s for s in self.seen if s.path.split("?")[0] == path]
 
     def stop(self) -> None:
+        self.stopping.set()
         self.server.shutdown()
         self.server.server_close()
 

@@ -163,10 +163,14 @@ class TokenIssuer:
     credentials, POST with the OAuth2 refresh-token or password grants."""
 
     def __init__(
-        self, keys: KeyPair, policy: Callable[[str | None, str, list[str]], list[str]] = default_policy
+        self,
+        keys: KeyPair,
+        policy: Callable[[str | None, str, list[str]], list[str]] = default_policy,
+        users: dict[str, str] | None = None,
     ):
         self.keys = keys
         self.policy = policy
+        self.users = {USER: PASSWORD, **(users or {})}  # user -> password
         self.requests: list[TokenRequest] = []
         self.port = free_port()
         issuer = self
@@ -205,15 +209,15 @@ class TokenIssuer:
             token = (form.get("refresh_token") or [""])[0]
             return (USER, False) if token == IDENTITY_TOKEN else (None, True)
         if grant == "password":
-            ok = form.get("username") == [USER] and form.get("password") == [PASSWORD]
-            return (USER, False) if ok else (None, True)
+            user, password = (form.get("username") or [""])[0], (form.get("password") or [""])[0]
+            return (user, False) if self.users.get(user) == password else (None, True)
         header = handler.headers.get("Authorization")
         if header is None:
             return None, False
         if not header.startswith("Basic "):
             return None, True
         user, _, password = base64.b64decode(header[6:]).decode().partition(":")
-        return (USER, False) if (user, password) == (USER, PASSWORD) else (None, True)
+        return (user, False) if self.users.get(user) == password else (None, True)
 
     def _answer(
         self,
@@ -318,10 +322,12 @@ def start_registry(
     tls: bool = False,
     policy: Callable[[str | None, str, list[str]], list[str]] = default_policy,
     realm: str | None = None,
+    users: dict[str, str] | None = None,
 ) -> Registry:
     """Start docker-registry with ``auth`` None, "htpasswd" or "token"; ``tls`` serves HTTPS
     with a self-signed certificate for 127.0.0.1 (in ``registry.tls``). ``realm`` replaces
-    the token service's URL in the registry's challenges (e.g. to reach it through a proxy)."""
+    the token service's URL in the registry's challenges (e.g. to reach it through a proxy);
+    ``users`` (name -> password) are accepted by the token service besides USER."""
     if not os.access(REGISTRY_BIN, os.X_OK):
         import pytest
 
@@ -350,7 +356,7 @@ def start_registry(
         signing = self_signed("kubectl-arch test token signer")
         bundle = directory / "token-ca.pem"
         bundle.write_bytes(signing.cert_pem)
-        issuer = TokenIssuer(signing, policy)
+        issuer = TokenIssuer(signing, policy, users)
         config["auth"] = {
             "token": {
                 "realm": realm or issuer.realm,

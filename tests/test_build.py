@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -75,9 +76,16 @@ def build(work: Path, *args: str, env: dict[str, str] | None = None) -> subproce
     )
 
 
+TEMPORARY = re.compile(r"-kubectl-arch-tmp-[0-9a-f]{8}")
+
+
 def recorded(work: Path) -> list[tuple[str, list[str], str | None]]:
+    """What the stand-ins were asked, temporary tags written ``TAG-kubectl-arch-tmp-X``."""
     lines = (work / "fake.log").read_text().splitlines()
-    return [(r["tool"], r["argv"], r["KO_DOCKER_REPO"]) for r in map(json.loads, lines)]
+    return [
+        (r["tool"], [TEMPORARY.sub("-kubectl-arch-tmp-X", a) for a in r["argv"]], r["KO_DOCKER_REPO"])
+        for r in map(json.loads, lines)
+    ]
 
 
 def index_of(registry: Registry, ref: str) -> dict:
@@ -151,8 +159,8 @@ def test_buildah_builds_each_platform_and_the_index_is_stitched(registry: Regist
     [
         (
             "buildx",
-            [("docker", ["buildx", "build", "--platform", BOTH, "--push", "-t", "{ref}", "--build-arg",
-                         "V=1", "ctx"], None)],
+            [("docker", ["buildx", "build", "--platform", BOTH, "--push", "-t", "{ref}-kubectl-arch-tmp-X",
+                         "--build-arg", "V=1", "ctx"], None)],
         ),
         (
             "docker",
@@ -202,7 +210,14 @@ def test_ko_gets_the_repository_in_its_environment(registry: Registry, work: Pat
     assert recorded(work) == [
         (
             "ko",
-            ["build", f"--platform={BOTH}", "--bare", "--tags=v2", "--insecure-registry", "./cmd/app"],
+            [
+                "build",
+                f"--platform={BOTH}",
+                "--bare",
+                "--tags=v2-kubectl-arch-tmp-X",
+                "--insecure-registry",
+                "./cmd/app",
+            ],
             f"{registry.host}/fake/ko",
         )
     ]
@@ -300,14 +315,47 @@ def test_a_builder_that_built_the_wrong_architecture_is_caught(registry: Registr
         "config os/architecture linux/amd64; the builder ignored the platform"
     ) in proc.stderr.splitlines()
     assert not tag_exists(registry, "custom/wrong:v1")
-    # a multi-platform builder whose index lacks a platform
+    # A multi-platform builder whose index lacks a platform: it pushed under a temporary tag,
+    # and the tag still holds what it held before.
     multi = f"{registry.host}/custom/wrong-multi:v1"
+    args = (
+        "-t",
+        multi,
+        "--custom-command",
+        script,
+        "--custom-multi-platform",
+        "--platform",
+        BOTH,
+        "--context",
+        "ctx",
+    )
+    good = build(work, *args)
+    assert good.returncode == 0, good.stderr
+    before = index_of(registry, "custom/wrong-multi:v1")
+    proc = build(work, *args, env=env)
+    assert (proc.returncode, proc.stdout) == (1, "")
+    temporary = TEMPORARY.search(proc.stderr)
+    assert temporary is not None
+    tmp = "v1" + temporary.group()
+    assert proc.stderr.splitlines()[-2:] == [
+        f"error: [linux/amd64,linux/arm64] custom pushed {multi}{temporary.group()} without linux/arm64 (it has "
+        "linux/amd64, linux/amd64)",
+        f"error: 1 of 1 build(s) failed; nothing pushed as {multi} (the incomplete image is left under {tmp})",
+    ]
+    assert index_of(registry, "custom/wrong-multi:v1") == before
+    assert platforms_of(index_of(registry, f"custom/wrong-multi:{tmp}")) == ["linux/amd64", "linux/amd64"]
+
+
+def test_a_multi_platform_builder_that_pushes_nothing(registry: Registry, work: Path) -> None:
+    script = custom(work, 'echo "pushed nothing"\n')
+    ref = f"{registry.host}/custom/nothing:v1"
     proc = build(
-        work, "-t", multi, "--custom-command", script, "--custom-multi-platform", "--platform", BOTH,
-        "--context", "ctx", env=env,
+        work, "-t", ref, "--custom-command", script, "--custom-multi-platform", "--platform", BOTH,
+        "--context", "ctx",
     )  # fmt: skip
-    assert proc.returncode == 1
-    assert f"custom pushed {multi} without linux/arm64 (it has linux/amd64, linux/amd64)" in proc.stderr
+    assert (proc.returncode, proc.stdout) == (1, "")
+    assert proc.stderr.splitlines()[-1] == f"error: 1 of 1 build(s) failed; nothing pushed as {ref}"
+    assert not tag_exists(registry, "custom/nothing:v1")
 
 
 def test_docker_index_format_and_platform_tags_deletion(registry: Registry, work: Path) -> None:
@@ -378,3 +426,28 @@ def test_bad_input(registry: Registry, work: Path, args: tuple[str, ...], messag
                  *args)  # fmt: skip
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.splitlines()[-1] == message.replace("HOST", registry.host)
+
+
+def test_build_argument_values_are_never_printed(registry: Registry, work: Path) -> None:
+    secret = "npm_Tok3n-Secret"
+    ref = f"{registry.host}/fake/secret:v1"
+    proc = build(
+        work, "-t", ref, "--builder", "docker", "--platform", BOTH, "--context", "ctx",
+        "--build-arg", f"NPM_TOKEN={secret}", "--build-arg", "V=1",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert secret not in proc.stderr + proc.stdout
+    assert (
+        f"[linux/amd64] $ docker build --platform linux/amd64 -t {ref}_linux_amd64 --build-arg "
+        "NPM_TOKEN=REDACTED --build-arg V=REDACTED ctx"
+    ) in proc.stderr.splitlines()
+    # The builder received the value, and what it prints is masked too.
+    assert any(f"NPM_TOKEN={secret}" in argv for _, argv, _ in recorded(work))
+    script = custom(work, 'echo "token is $BUILD_ARGS"\n' + PUSH)
+    echoed = build(
+        work, "-t", f"{registry.host}/custom/secret:v1", "--custom-command", script, "--platform", BOTH,
+        "--context", "ctx", "--build-arg", f"NPM_TOKEN={secret}",
+    )  # fmt: skip
+    assert echoed.returncode == 0, echoed.stderr
+    assert secret not in echoed.stderr
+    assert "[linux/arm64] token is NPM_TOKEN=REDACTED" in echoed.stderr.splitlines()

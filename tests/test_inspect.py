@@ -222,15 +222,27 @@ def test_cache_digest_tag_and_refresh(populated_registry: Populated, tmp_path: P
     by_digest = f"{reg.registry.host}/library/multi@{reg.images['library/multi:1'].digest}"
     cold = run(env, "-v", "inspect", multi, "-o", "json")
     assert requests_logged(cold.stderr) == [f"GET http://{reg.registry.host}/v2/library/multi/manifests/1"]
-    # Warm: the digest reference and the fresh tag answer need no request at all.
+    # Warm: the digest reference needs no request; the tag is asked again (tags move), with
+    # one HEAD; the manifest comes from the cache.
+    head = f"HEAD http://{reg.registry.host}/v2/library/multi/manifests/1"
     warm = run(env, "-v", "inspect", multi, by_digest, "-o", "json")
-    assert requests_logged(warm.stderr) == []
+    assert requests_logged(warm.stderr) == [head]
     assert json.loads(warm.stdout)[0]["digest"] == json.loads(warm.stdout)[1]["digest"]
-    # --refresh asks again for the tag: one HEAD, the manifest comes from the cache.
-    refreshed = run(env, "-v", "inspect", "--refresh", multi, by_digest, "-o", "json")
-    assert requests_logged(refreshed.stderr) == [
-        f"HEAD http://{reg.registry.host}/v2/library/multi/manifests/1"
-    ]
+    # Trusting tag answers for a while is a choice, and the output says when it was made.
+    trusted = run(env, "-v", "inspect", "--tag-cache-ttl", "5m", multi, by_digest, "-o", "json")
+    assert requests_logged(trusted.stderr) == []
+    assert json.loads(trusted.stdout) == json.loads(warm.stdout)
+    (note,) = [line for line in trusted.stderr.splitlines() if line.startswith("note:")]
+    assert note.startswith(
+        "note: 1 image tag(s) answered from the cache without asking the registry (checked up to "
+    )
+    assert note.endswith(" ago; tag answers are trusted for 5m00s); --refresh asks again")
+    # --refresh asks again for the tag even then: one HEAD.
+    refreshed = run(
+        env, "-v", "inspect", "--tag-cache-ttl", "5m", "--refresh", multi, by_digest, "-o", "json"
+    )
+    assert requests_logged(refreshed.stderr) == [head]
+    assert "note:" not in refreshed.stderr
     assert json.loads(refreshed.stdout) == json.loads(warm.stdout)
 
 
@@ -360,3 +372,35 @@ def test_progress_only_on_a_terminal(populated_registry: Populated, tmp_path: Pa
     text = seen.decode()
     assert "looking up images: 1/5" in text and "looking up images: 5/5" in text
     assert text.endswith("\r")  # the line is erased at the end
+
+
+def test_each_manifest_of_an_index_graph_is_expanded_once(tmp_path: Path) -> None:
+    """An index of 30 copies of an index of 30 copies ... four levels deep names 810,000
+    leaves but only five manifests: each is read once and the answer has one platform."""
+    from registry_util import LINUX_AMD64, client_for, descriptor, push_image, push_index, running
+
+    with running(tmp_path / "graph") as registry:
+        client = client_for(registry)
+        host = registry.host
+        leaf = push_image(client, f"{host}/graph/app:leaf", LINUX_AMD64)
+        level = push_index(client, f"{host}/graph/app:l4", [descriptor(leaf, dict(LINUX_AMD64))])
+        digests = [level.digest]
+        for name in ("l3", "l2", "l1", "top"):
+            level = push_index(client, f"{host}/graph/app:{name}", [descriptor(level)] * 30)
+            digests.append(level.digest)
+        proc = run(arch_env(tmp_path), "-v", "inspect", "-o", "json", f"{host}/graph/app:top")
+        assert proc.returncode == 0, proc.stderr
+        (info,) = json.loads(proc.stdout)
+        assert [(p["os"], p["architecture"], p["digest"]) for p in info["platforms"]] == [
+            ("linux", "amd64", leaf.digest)
+        ]
+        gets = requests_logged(proc.stderr)
+        assert gets == [f"GET http://{host}/v2/graph/app/manifests/top"] + [
+            f"GET http://{host}/v2/graph/app/manifests/{d}" for d in reversed(digests[:-1])
+        ]
+        # One level deeper than the limit is refused, as before.
+        deeper = push_index(client, f"{host}/graph/app:deeper", [descriptor(level)])
+        refused = run(arch_env(tmp_path), "inspect", f"{host}/graph/app:deeper")
+        assert refused.returncode == 3
+        assert refused.stderr == f"error: image {host}/graph/app:deeper: indexes nested more than 4 deep\n"
+        assert deeper.digest

@@ -249,9 +249,10 @@ def test_fn_eval_without_platform_looks_images_up(env: dict[str, str], package: 
     proc = run(["kpt", "fn", "eval", "--exec", "kubectl-arch pin", package], env)
     assert proc.returncode != 0, describe(proc)
     out = proc.stderr.decode()
-    assert "[error]: image nginx:1.27: cannot reach registry-1.docker.io: connection refused" in out, (
-        describe(proc)
-    )
+    assert (
+        f"[error]: image nginx:1.27: cannot reach proxy {proxy} (from $HTTPS_PROXY) for registry-1.docker.io: "
+        "connection refused; check the proxy, or add registry-1.docker.io to NO_PROXY"
+    ) in out, describe(proc)
     assert "Exit code: 3" in out
     assert snapshot(package) == {k: v.encode() for k, v in PACKAGE.items()}
 

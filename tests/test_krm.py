@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 from integration_util import KUBECTL_ARCH, describe, platform_term, required_terms, run, tool_env
+from registry_util import free_port
 
 HEADER = """\
 apiVersion: config.kubernetes.io/v1
@@ -125,17 +126,17 @@ PINNED_ITEMS = ITEMS.replace(ANCHOR, AFFINITY_ARM64 + ANCHOR, 1)
 # Without platforms the function looks the images up. The environment sends every HTTPS
 # request to a proxy address where nothing listens, so the look-up fails the same way with or
 # without a network: nginx:1.27 lives on Docker Hub.
+DEAD_PROXY = f"127.0.0.1:{free_port()}"
 UNREACHABLE = (
-    "image nginx:1.27: cannot reach registry-1.docker.io: connection refused",
+    f"image nginx:1.27: cannot reach proxy http://{DEAD_PROXY} (from $HTTPS_PROXY) for registry-1.docker.io: "
+    "connection refused; check the proxy, or add registry-1.docker.io to NO_PROXY",
     "1 image(s) could not be looked up; nothing was pinned (--on-unknown-image=skip or "
     "--on-unknown-image=assume:os/arch[,...] pins the rest)",
 )
 
 
 def unreachable_env(tmp_path: Path) -> dict[str, str]:
-    from registry_util import free_port
-
-    proxy = f"http://127.0.0.1:{free_port()}"
+    proxy = f"http://{DEAD_PROXY}"
     env = tool_env(tmp_path, HTTPS_PROXY=proxy, https_proxy=proxy, XDG_CACHE_HOME=str(tmp_path / "cache"))
     for name in ("NO_PROXY", "no_proxy"):
         env.pop(name, None)
@@ -382,7 +383,7 @@ def test_function_config_without_platforms_looks_images_up(tmp_path: Path, confi
             "{arch: arm64}",
             "ResourceList functionConfig ConfigMap: unknown option 'arch' "
             "(known: platform, pod-template-path, from-registry, on-unknown-image, lock, locked, digests, images-from, "
-            "insecure-registry, registry-ca-file, request-timeout, refresh, cluster, kubeconfig, context, "
+            "insecure-registry, registry-ca-file, request-timeout, refresh, tag-cache-ttl, cluster, kubeconfig, context, "
             "selector, tolerate-arch-taints, arch-taint)",
         ),
         (
@@ -427,7 +428,7 @@ PLATFORMPIN = "functionConfig:\n  apiVersion: kubectl-arch.dev/v1alpha1\n  kind:
         (
             "  spec:\n    platforms: [linux/arm64]\n",
             "unknown field 'spec' (known: platforms, podTemplatePaths, fromRegistry, onUnknownImage, lock, "
-            "locked, digests, imagesFrom, insecureRegistries, registryCAFile, requestTimeout, refresh, cluster, kubeconfig, "
+            "locked, digests, imagesFrom, insecureRegistries, registryCAFile, requestTimeout, refresh, tagCacheTTL, cluster, kubeconfig, "
             "context, selector, tolerateArchTaints, archTaints)",
         ),
     ],

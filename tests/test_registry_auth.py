@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -91,14 +92,36 @@ def test_basic_with_docker_config_auths(basic_registry: Registry, tmp_path: Path
     assert_no_secret(proc)
 
 
+def test_a_docker_config_that_is_a_symbolic_link(basic_registry: Registry, tmp_path: Path) -> None:
+    """Dotfile managers link ~/.docker/config.json: it is read through the link."""
+    host = basic_registry.host
+    real = tmp_path / "dotfiles" / "docker.json"
+    real.parent.mkdir()
+    real.write_text(json.dumps({"auths": {host: basic_auth_entry()}}))
+    (tmp_path / "docker").mkdir()
+    (tmp_path / "docker" / "config.json").symlink_to(real)
+    proc = run(arch_env(tmp_path), "inspect", f"{host}/team/app:1")
+    assert proc.returncode == 0, proc.stderr
+    # A FIFO in its place is an error, not a hang.
+    (tmp_path / "docker" / "config.json").unlink()
+    os.mkfifo(tmp_path / "docker" / "config.json")
+    fifo = run(arch_env(tmp_path), "inspect", f"{host}/team/app:1")
+    assert fifo.returncode == 3
+    assert fifo.stderr == (
+        f"error: image {host}/team/app:1: {tmp_path / 'docker' / 'config.json'}: not a regular file\n"
+    )
+
+
 def test_basic_wrong_password(basic_registry: Registry, tmp_path: Path) -> None:
     host = basic_registry.host
     docker_config(tmp_path / "docker", {"auths": {host: basic_auth_entry(USER, "wrong-Pa55word")}})
     proc = run(arch_env(tmp_path), "-v", "inspect", f"{host}/team/app:1")
     assert proc.returncode == 3
+    # The credentials were sent and refused: not "are you logged in?".
     assert proc.stderr.splitlines()[-1] == (
         f"error: image {host}/team/app:1: 401 Unauthorized from {host} (UNAUTHORIZED: authentication required): "
-        f"authentication required for {host}/team/app; are you logged in (docker login {host})?"
+        f"the credentials from {tmp_path / 'docker' / 'config.json'} auths['{host}'] were rejected for "
+        f"{host}/team/app; check them, or log in again (docker login {host})"
     )
     assert_no_secret(proc, "wrong-Pa55word", base64.b64encode(f"{USER}:wrong-Pa55word".encode()).decode())
 
@@ -298,3 +321,171 @@ def test_helper_asked_once_per_registry(token_registry: Registry, tmp_path: Path
     assert proc.returncode == 0, proc.stderr
     assert log.read_text() == f"{host}\n"
     assert_no_secret(proc)
+
+
+# -- credentials per repository, registry tokens --------------------------------------------------
+
+ROBOTS = {"robot-orga": "orga-Pa55", "robot-orgb": "orgb-Pa55"}
+
+
+def robots_policy(user: str | None, repository: str, actions: list[str]) -> list[str]:
+    """Each robot may pull its own organisation's repositories only (as Harbor and Quay
+    robot accounts); USER may do anything."""
+    if user == USER:
+        return actions
+    organisation = repository.split("/")[0]
+    return [a for a in actions if a == "pull"] if user == f"robot-{organisation}" else []
+
+
+def test_credentials_are_chosen_per_repository(tmp_path: Path) -> None:
+    with running(tmp_path / "robots", auth="token", policy=robots_policy, users=ROBOTS) as registry:
+        issuer = registry.issuer
+        assert issuer is not None
+        host = registry.host
+        client = client_for(registry, credentials=CREDENTIAL)
+        for organisation in ("orga", "orgb"):
+            push_image(client, f"{host}/{organisation}/app:1", LINUX_ARM64)
+        auth_file = tmp_path / "auth.json"
+        auth_file.write_text(
+            json.dumps(
+                {
+                    "auths": {
+                        f"{host}/orga": basic_auth_entry("robot-orga", ROBOTS["robot-orga"]),
+                        f"{host}/orgb": basic_auth_entry("robot-orgb", ROBOTS["robot-orgb"]),
+                    }
+                }
+            )
+        )
+        before = len(issuer.requests)
+        env = arch_env(tmp_path, REGISTRY_AUTH_FILE=str(auth_file))
+        proc = run(env, "-v", "inspect", "-o", "json", f"{host}/orga/app:1", f"{host}/orgb/app:1")
+        assert proc.returncode == 0, proc.stderr
+        sent = {}
+        for asked in issuer.requests[before:]:
+            user = base64.b64decode((asked.authorization or "Basic ")[6:]).decode().partition(":")[0]
+            for scope in asked.scopes:
+                sent.setdefault(scope, set()).add(user)
+        # Each organisation's robot, and only for its own organisation.
+        assert sent == {
+            "repository:orga/app:pull": {"robot-orga"},
+            "repository:orgb/app:pull": {"robot-orgb"},
+        }
+        assert_no_secret(proc, *ROBOTS.values())
+
+
+def test_basic_credentials_are_chosen_per_repository(tmp_path: Path) -> None:
+    from faulty_registry import Answer, faulty
+
+    with faulty() as server:
+        host = server.host
+        robots = {org: basic_auth_entry(f"robot-{org}", f"{org}-Pa55")["auth"] for org in ("orga", "orgb")}
+        challenge = Answer(401, b"", {"WWW-Authenticate": 'Basic realm="robots"'})
+        config = json.dumps({"os": "linux", "architecture": "arm64"}).encode()
+        config_digest = sha256(config)
+        manifest = json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": {
+                    "mediaType": "application/vnd.oci.image.config.v1+json",
+                    "digest": config_digest,
+                    "size": len(config),
+                },
+                "layers": [],
+            }
+        ).encode()
+        for org, b64 in robots.items():
+            for path, body in (
+                (f"/v2/{org}/app/manifests/1", manifest),
+                (f"/v2/{org}/app/blobs/{config_digest}", config),
+            ):
+                server.on(path, challenge)
+                headers = {"Content-Type": "application/vnd.oci.image.manifest.v1+json"}
+                server.on(path, Answer(200, body, headers), authorization=f"Basic {b64}")
+        auth_file = tmp_path / "auth.json"
+        auth_file.write_text(
+            json.dumps({"auths": {f"{host}/{org}": {"auth": b64} for org, b64 in robots.items()}})
+        )
+        env = arch_env(tmp_path, REGISTRY_AUTH_FILE=str(auth_file))
+        proc = run(env, "inspect", "-o", "json", f"{host}/orga/app:1", f"{host}/orgb/app:1")
+        assert proc.returncode == 0, proc.stderr
+        for org, b64 in robots.items():
+            sent = {s.headers.get("Authorization") for s in server.seen if s.path.startswith(f"/v2/{org}/")}
+            assert sent <= {None, f"Basic {b64}"}, (org, sent)
+            assert f"Basic {b64}" in sent
+
+
+def test_registry_token_is_sent_as_bearer(tmp_path: Path) -> None:
+    from faulty_registry import Answer, faulty
+
+    token = "registry-token-Secret-123"
+    with faulty() as server:
+        host = server.host
+        challenge = Answer(401, b"", {"WWW-Authenticate": f'Bearer realm="http://{host}/token",service="x"'})
+        config = json.dumps({"os": "linux", "architecture": "s390x"}).encode()
+        manifest = json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": {
+                    "mediaType": "application/vnd.oci.image.config.v1+json",
+                    "digest": sha256(config),
+                    "size": len(config),
+                },
+                "layers": [],
+            }
+        ).encode()
+        for path, body in (("/v2/app/manifests/1", manifest), (f"/v2/app/blobs/{sha256(config)}", config)):
+            server.on(path, challenge)
+            server.on(
+                path,
+                Answer(200, body, {"Content-Type": "application/vnd.oci.image.manifest.v1+json"}),
+                authorization=f"Bearer {token}",
+            )
+        docker_config(tmp_path / "docker", {"auths": {host: {"registrytoken": token}}})
+        proc = run(arch_env(tmp_path), "-vv", "inspect", "-o", "json", f"{host}/app:1")
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout)[0]["platforms"][0]["architecture"] == "s390x"
+        assert server.requests_to("/token") == []  # the token is used as it is
+        assert {s.headers.get("Authorization") for s in server.seen} == {f"Bearer {token}"}
+        assert_no_secret(proc, token)
+
+
+def test_tags_are_fresh_by_default(tmp_path: Path) -> None:
+    """A tag replaced (skopeo copy --all of a 3-platform index over an amd64-only image) is
+    seen at once: tags are asked again on every run."""
+    import shutil
+
+    with running(tmp_path / "fresh") as registry:
+        host = registry.host
+        client = client_for(registry)
+        push_image(client, f"{host}/app:1", LINUX_AMD64)
+        push_multiarch(
+            client, f"{host}/next:1", [LINUX_AMD64, LINUX_ARM64, {"os": "linux", "architecture": "s390x"}]
+        )
+        env = arch_env(tmp_path)
+        first = run(env, "inspect", "-o", "json", f"{host}/app:1")
+        assert [p["architecture"] for p in json.loads(first.stdout)[0]["platforms"]] == ["amd64"]
+        skopeo = shutil.which("skopeo")
+        assert skopeo is not None
+        subprocess.run(
+            [skopeo, "copy", "--all", "--src-tls-verify=false", "--dest-tls-verify=false",
+             f"docker://{host}/next:1", f"docker://{host}/app:1"],
+            check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+        second = run(env, "inspect", "-o", "json", f"{host}/app:1")
+        assert second.returncode == 0, second.stderr
+        assert [p["architecture"] for p in json.loads(second.stdout)[0]["platforms"]] == [
+            "amd64",
+            "arm64",
+            "s390x",
+        ]
+        assert second.stderr == ""
+        # pin pins from the new answer as well.
+        manifest = tmp_path / "pod.yaml"
+        manifest.write_text(
+            f"apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: a\n    image: {host}/app:1\n"
+        )
+        pinned = run(env, "pin", "-f", str(manifest))
+        assert pinned.returncode == 0, pinned.stderr
+        assert "- arm64" in pinned.stdout and "- s390x" in pinned.stdout

@@ -98,7 +98,7 @@ def test_persistent_500_gives_up(tmp_path: Path) -> None:
         server.on("/v2/app/manifests/1", Answer(500))
         proc = run(arch_env(tmp_path), "inspect", f"{server.host}/app:1")
         assert proc.returncode == 3
-        assert len(server.requests_to("/v2/app/manifests/1")) == 4  # 1 + 3 retries
+        assert len(server.requests_to("/v2/app/manifests/1")) == 3  # 1 + 2 retries
         assert proc.stderr == f"error: image {server.host}/app:1: 500 from {server.host} for manifest 1\n"
 
 
@@ -148,12 +148,12 @@ def test_stalled_connection_times_out(tmp_path: Path) -> None:
         proc = run(arch_env(tmp_path), "inspect", "--request-timeout", "500ms", f"{server.host}/app:1")
         elapsed = time.monotonic() - start
         assert proc.returncode == 3
-        assert (
-            proc.stderr
-            == f"error: image {server.host}/app:1: cannot reach {server.host}: timed out (see --request-timeout)\n"
+        assert proc.stderr == (
+            f"error: image {server.host}/app:1: cannot reach {server.host}: no complete answer within 0.5s "
+            "(see --request-timeout)\n"
         )
-        assert len(server.requests_to("/v2/app/manifests/1")) == 4  # timeouts are retried too
-        assert elapsed < 15
+        assert len(server.requests_to("/v2/app/manifests/1")) == 2  # a timeout is retried once
+        assert elapsed < 5
 
 
 def test_content_that_does_not_match_its_digest(tmp_path: Path) -> None:

@@ -240,6 +240,11 @@ def _connect(options: Options, temp_dir: str) -> _Connection:
     if not configuration.verify_ssl:
         urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
     api = client.ApiClient(configuration=configuration)
+    timeout = parse_timeout(options.request_timeout)
+    if timeout:  # --request-timeout bounds each whole request (headers and body), not each read
+        from .. import deadline
+
+        deadline.install(api.rest_client.pool_manager, timeout)
     return _Connection(api, context, log.redact_url(configuration.host))
 
 

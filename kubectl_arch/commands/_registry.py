@@ -13,8 +13,9 @@ PROGRESS_FROM = 5  # images; fewer are looked up silently
 
 
 def registry_options(timeout: bool = True) -> Callable[[F], F]:
-    """``--insecure-registry``, ``--registry-ca-file``, ``--refresh`` and, unless the command
-    declares its own (``pin`` shares one with the cluster options), ``--request-timeout``."""
+    """``--insecure-registry``, ``--registry-ca-file``, ``--refresh``, ``--tag-cache-ttl`` and,
+    unless the command declares its own (``pin`` shares one with the cluster options),
+    ``--request-timeout``."""
     options = [
         click.option(
             "--insecure-registry",
@@ -32,6 +33,13 @@ def registry_options(timeout: bool = True) -> Callable[[F], F]:
         click.option(
             "--refresh", is_flag=True, help="Ask registries again for every tag (ignore cached tag answers)."
         ),
+        click.option(
+            "--tag-cache-ttl",
+            metavar="DURATION",
+            default="",
+            help="Trust a tag's cached answer this long without asking the registry, e.g. 5m (default 0: "
+            "always ask; config file: tagCacheSeconds).",
+        ),
     ]
     if timeout:
         options.insert(
@@ -40,7 +48,8 @@ def registry_options(timeout: bool = True) -> Callable[[F], F]:
                 "--request-timeout",
                 metavar="DURATION",
                 default="",
-                help="Timeout of each registry request, e.g. 10s or 1m (default 30s).",
+                help="Give up on a registry request (connecting, headers and body) after this long, "
+                "e.g. 30s or 1m (default 10s).",
             ),
         )
 

@@ -175,7 +175,8 @@ def _write_artifacts(path: str, name: str, final: str) -> None:
     "--request-timeout",
     metavar="DURATION",
     default="",
-    help="Timeout of each registry and API server request, e.g. 30s (registry default 30s).",
+    help="Give up on a registry or API server request (headers and body) after this long, e.g. 30s "
+    "(registry default 10s).",
 )
 @registry_options(timeout=False)
 @log.verbose_option
@@ -199,6 +200,7 @@ def command(
     insecure_registries: tuple[str, ...],
     registry_ca_file: str,
     refresh: bool,
+    tag_cache_ttl: str,
 ) -> int:
     from .. import builders, registry
     from ..registry.reference import ReferenceError, host_without_port, is_loopback
@@ -233,6 +235,7 @@ def command(
         ca_file=registry_ca_file,
         timeout=registry.timeout(request_timeout),
         refresh=refresh,
+        tag_ttl=registry.tag_ttl(tag_cache_ttl),
     )
     inspector = registry.open_inspector(settings)
     client = inspector.client
@@ -276,17 +279,20 @@ def _report(result: Result, target: Reference, file_output: str) -> int:
 
     rows = [[r.platform, r.digest or "failed", f"{r.seconds:.1f}"] for r in result.rows]
     click.echo(render(("PLATFORM", "DIGEST", "SECONDS"), rows), err=True, nl=False)
+    from ..safetext import printable
+
     failed = [r for r in result.rows if r.error]
     for row in failed:
-        click.echo(f"error: [{row.platform}] {row.error}", err=True)
+        click.echo(printable(f"error: [{row.platform}] {row.error}"), err=True)
+    for warning in result.warnings:
+        click.echo(printable(f"warning: {warning}"), err=True)
     if result.final is None:
+        left = f" (the incomplete image is left under {result.left.tag})" if result.left is not None else ""
         click.echo(
-            f"error: {len(failed)} of {len(result.rows)} build(s) failed; nothing pushed as {target}",
+            f"error: {len(failed)} of {len(result.rows)} build(s) failed; nothing pushed as {target}{left}",
             err=True,
         )
         return EXIT_PROBLEM
-    for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
     if not result.pushed:
         click.echo(f"{target}: unchanged (the tag already points to this index)", err=True)
     final = result.final

@@ -171,7 +171,7 @@ def _failure(r: checks.WorkloadCheck) -> str:
     help="Read the cluster's nodes from FILE (kubectl get nodes -o json) instead of the API server.",
 )
 @cluster_options(
-    timeout_help="Give up on a request after this long, e.g. 30s or 2m: registry requests (default 30s) "
+    timeout_help="Give up on a request after this long, e.g. 30s or 2m: registry requests (default 10s) "
     "and API server requests (default 0: no limit)."
 )
 @registry_options(timeout=False)
@@ -194,6 +194,7 @@ def command(
     insecure_registries: tuple[str, ...],
     registry_ca_file: str,
     refresh: bool,
+    tag_cache_ttl: str,
 ) -> int:
     if nodes_file and (kubeconfig or context or selector):
         raise click.UsageError(
@@ -210,6 +211,7 @@ def command(
         registry_ca_file=registry_ca_file,
         request_timeout=request_timeout or "",
         refresh=refresh,
+        tag_cache_ttl=tag_cache_ttl,
         images_from=tuple(images_from),
         kubeconfig=kubeconfig or "",
         context=context or "",
@@ -295,11 +297,13 @@ def command(
             sys.stdout.write("".join(line + "\n" for line in block_lines(document, 0, Style())))
     elif results:
         sys.stdout.write(table(results, summary))
+    from ..safetext import printable
+
     for warning in warnings:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(printable(f"warning: {warning}"), err=True)
     _report([*input_findings, *resolution.findings, *notes])
     for r in failures:
-        click.echo(f"error: {r.workload.location}: {_failure(r)}", err=True)
+        click.echo(printable(f"error: {r.workload.location}: {_failure(r)}"), err=True)
     if output == "table":
         line = _summary(results) if results else "no workloads found"
         if skipped:
@@ -309,9 +313,11 @@ def command(
 
 
 def _report(findings: Sequence[scanning.Finding]) -> int:
+    from ..safetext import printable
+
     code = EXIT_OK
     for finding in dict.fromkeys(findings):
-        click.echo(f"{finding.severity}: {finding}", err=True)
+        click.echo(printable(f"{finding.severity}: {finding}"), err=True)
         if finding.severity == "error":
             code = max(code, finding.exit_code or EXIT_PROBLEM)
     return code

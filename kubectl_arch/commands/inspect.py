@@ -37,8 +37,9 @@ Examples:
 """
 
 EPILOG = (
-    "Exit codes: 0 done; 1 (with --platform) an image lacks a requested platform; 2 usage or "
-    "input error; 3 an image could not be inspected (registry unreachable, not found, access denied)."
+    "Exit codes: 0 done; 1 an image lists no platform to run or an invalid one, or (with --platform) "
+    "lacks a requested platform; 2 usage or input error (an invalid reference); 3 an image could not "
+    "be inspected (registry unreachable or too slow, not found, access denied); 130 interrupted."
 )
 
 
@@ -72,11 +73,17 @@ def _platform_label(entry: Any) -> str:
 
 
 def table(infos: list[Any]) -> str:
+    """One block per image; every cell escaped, as registries wrote most of them."""
+    from ..safetext import printable
+
     blocks = []
     for info in infos:
-        head = f"{info.reference} -> {info.resolved.name}@{info.digest} ({info.media_type})"
+        head = printable(f"{info.reference} -> {info.resolved.name}@{info.digest} ({info.media_type})")
         rows = [("PLATFORM", "DIGEST", "MEDIA TYPE", "SIZE")]
-        rows.extend((_platform_label(e), e.digest, e.media_type, str(e.size)) for e in info.platforms)
+        rows.extend(
+            (printable(_platform_label(e)), printable(e.digest), printable(e.media_type), str(e.size))
+            for e in info.platforms
+        )
         widths = [max(len(r[i]) for r in rows) for i in range(3)]
         lines = [head]
         lines.extend(
@@ -135,6 +142,7 @@ def command(
     registry_ca_file: str,
     request_timeout: str,
     refresh: bool,
+    tag_cache_ttl: str,
 ) -> int:
     if allow_variant_fallback and not platform_values:
         raise click.UsageError("--allow-variant-fallback applies only with --platform")
@@ -157,6 +165,7 @@ def command(
         ca_file=registry_ca_file,
         timeout=registry.timeout(request_timeout),
         refresh=refresh,
+        tag_ttl=registry.tag_ttl(tag_cache_ttl),
     )
     inspector = registry.open_inspector(settings)
     try:
@@ -172,10 +181,12 @@ def command(
     elif infos:
         sys.stdout.write(table(infos))
 
+    from ..safetext import printable
+
     code = EXIT_OK
     for result in results.values():
         if isinstance(result, Error):
-            click.echo(f"error: {result}", err=True)
+            click.echo(f"error: {printable(str(result))}", err=True)
             code = max(code, result.exit_code)
     lacking = 0
     for info in infos:
@@ -184,8 +195,10 @@ def command(
         if missing:
             lacking += 1
             click.echo(
-                f"error: image {info.reference} lacks {', '.join(map(str, missing))} "
-                f"(it has {plat.format_list(offered)})",
+                printable(
+                    f"error: image {info.reference} lacks {', '.join(map(str, missing))} "
+                    f"(it has {plat.format_list(offered)})"
+                ),
                 err=True,
             )
     if lacking:

@@ -120,10 +120,12 @@ def _placement(settings: config.PinSettings) -> pinning.Placement:
 
 def _report(findings: Iterable[scanning.Finding]) -> int:
     """Print findings to stderr (each once); return the exit code they call for."""
+    from ..safetext import printable
+
     code = EXIT_OK
     seen: set[str] = set()
     for finding in findings:
-        line = f"{finding.severity}: {finding}"
+        line = printable(f"{finding.severity}: {finding}")
         if line in seen:
             continue
         seen.add(line)
@@ -183,7 +185,7 @@ def _report(findings: Iterable[scanning.Finding]) -> int:
     help="Also limit each workload to the platforms the cluster has Ready nodes for.",
 )
 @cluster_options(
-    timeout_help="Give up on a request after this long, e.g. 30s or 2m: registry requests (default 30s) "
+    timeout_help="Give up on a request after this long, e.g. 30s or 2m: registry requests (default 10s) "
     "and, with --cluster, API server requests (default 0: no limit)."
 )
 @click.option(
@@ -235,6 +237,7 @@ def command(
     insecure_registries: tuple[str, ...],
     registry_ca_file: str,
     refresh: bool,
+    tag_cache_ttl: str,
 ) -> int:
     if in_place and (check or show_diff):
         raise click.UsageError("--in-place cannot be combined with --check or --diff")
@@ -257,6 +260,7 @@ def command(
         registry_ca_file=registry_ca_file,
         request_timeout=request_timeout or "",
         refresh=refresh,
+        tag_cache_ttl=tag_cache_ttl,
         cluster=cluster,
         kubeconfig=kubeconfig or "",
         context=context or "",

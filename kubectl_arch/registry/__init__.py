@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .images import Inspector
 
 CONFIG_KEYS = ("insecureRegistries", "registryCAFile", "tagCacheSeconds")
+DEFAULT_TIMEOUT = 10.0  # seconds for one whole registry request
 
 
 class Settings(NamedTuple):
@@ -28,17 +29,27 @@ class Settings(NamedTuple):
 
     insecure: tuple[str, ...] = ()
     ca_file: str = ""
-    timeout: float = 30.0
+    timeout: float = DEFAULT_TIMEOUT
     refresh: bool = False
-    tag_ttl: float | None = None  # None: the cache's default
+    tag_ttl: float | None = None  # seconds a tag's answer is trusted; None: the config file's
 
 
-def timeout(value: str | None, default: float = 30.0) -> float:
-    """The timeout of each registry request: ``--request-timeout`` (see :mod:`..durations`), or
-    ``default`` when it is unset or 0 (every registry request has a timeout)."""
+def timeout(value: str | None, default: float = DEFAULT_TIMEOUT) -> float:
+    """The limit of each whole registry request: ``--request-timeout`` (see
+    :mod:`..durations`), or ``default`` when it is unset or 0 (every registry request has one)."""
     from .. import durations
 
     return durations.parse(value) or default
+
+
+def tag_ttl(value: str | None) -> float | None:
+    """``--tag-cache-ttl``: seconds a tag's cached answer is trusted without asking the
+    registry (``0``: always ask); None when not given."""
+    from .. import durations
+
+    if value is None or not value.strip():
+        return None
+    return durations.parse(value, "--tag-cache-ttl") or 0.0
 
 
 def config_path() -> str:
@@ -51,14 +62,17 @@ def tool_config() -> Settings:
 
     insecureRegistries: [registry.lab:5000]   # HTTPS without certificate checks, or HTTP
     registryCAFile: /etc/ssl/lab-ca.pem
-    tagCacheSeconds: 300                       # how long a tag's digest is trusted
+    tagCacheSeconds: 300                       # trust a tag's answer this long (default 0)
     """
+    from .cache import NotRegular, read_regular
+
     path = config_path()
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
+        raw = read_regular(path, 1 << 20, follow=True)
     except FileNotFoundError:
         return Settings()
+    except NotRegular as exc:
+        raise InputError(f"{path}: cannot read: {exc}") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
     from ..config import typed_data
@@ -90,7 +104,7 @@ def tool_config() -> Settings:
     ttl = data.get("tagCacheSeconds")
     if ttl is not None and (not isinstance(ttl, int | float) or isinstance(ttl, bool) or ttl < 0):
         raise InputError(f"{path}: tagCacheSeconds must be a number of seconds (0: always ask the registry)")
-    return Settings(tuple(insecure), ca_file, tag_ttl=float(ttl) if ttl is not None else None)
+    return Settings(tuple(insecure), ca_file, tag_ttl=float(min(ttl, 1e9)) if ttl is not None else None)
 
 
 def open_inspector(settings: Settings) -> Inspector:
@@ -108,4 +122,4 @@ def open_inspector(settings: Settings) -> Inspector:
     ttl = settings.tag_ttl if settings.tag_ttl is not None else base.tag_ttl
     options = Options(insecure=insecure, ca_file=ca_file or None, timeout=settings.timeout)
     cache = Cache(default_root(), DEFAULT_TAG_TTL if ttl is None else ttl, settings.refresh)
-    return Inspector(Client(options, CredentialStore()), cache)
+    return Inspector(Client(options, CredentialStore(timeout=settings.timeout)), cache)

@@ -13,6 +13,11 @@ Keys may name a host (``ghcr.io``, ``https://ghcr.io/v1/``) or, in auth.json, a
 repository namespace (``quay.io/org``); the most specific key wins. Docker Hub credentials
 live under ``https://index.docker.io/v1/`` (also found as ``docker.io``).
 
+Credential helpers run in a process group of their own, ended (with anything they started)
+when they take longer than the request timeout; what they print is read up to
+:data:`MAX_HELPER_OUTPUT`. Files and helper answers are read as JSON that can never raise
+anything but a one-line error (:mod:`..jsonload`).
+
 The challenge side (``WWW-Authenticate``) is parsed here; the requests themselves are made
 by :mod:`.client`, which never sends a credential to a host other than the one it is for.
 """
@@ -20,7 +25,6 @@ by :mod:`.client`, which never sends a credential to a host other than the one i
 from __future__ import annotations
 
 import base64
-import json
 import os
 import shutil
 import subprocess
@@ -28,15 +32,22 @@ from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
 from ..errors import RemoteError
+from ..jsonload import JsonError, loads
+from ..safetext import printable
 from .reference import DOCKER_HUB, DOCKER_HUB_CREDENTIAL_KEY
 
 HUB_HOSTS = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"})
-HELPER_TIMEOUT = 60.0
+HELPER_TIMEOUT = 60.0  # seconds, when the store is not given the request timeout
+MAX_HELPER_OUTPUT = 1 << 20  # bytes of a credential helper's answer
+MAX_FILE = 16 << 20  # bytes of a credential file
 NOT_FOUND_MARKERS = ("credentials not found", "not found in native keychain", "no credentials")
 
 
 class AuthError(RemoteError):
-    """Credentials could not be read or were refused (exit 3)."""
+    """Credentials could not be read or were refused (exit 3); the message is printable."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(printable(message))
 
 
 class Credential(NamedTuple):
@@ -126,6 +137,11 @@ def choose(challenges: list[Challenge]) -> Challenge | None:
     return None
 
 
+def sendable(token: str) -> bool:
+    """Whether ``token`` can go in an Authorization header as it is (visible ASCII)."""
+    return bool(token) and all("!" <= c <= "~" for c in token)
+
+
 def basic_header(credential: Credential) -> str:
     raw = f"{credential.username}:{credential.password}".encode()
     return "Basic " + base64.b64encode(raw).decode()
@@ -138,8 +154,12 @@ def token_from_response(data: Any) -> tuple[str, float]:
     token = data.get("token") or data.get("access_token")
     if not isinstance(token, str) or not token:
         raise ValueError("token response has no token")
+    if not sendable(token):
+        raise ValueError("token response has a token that cannot be sent in a header")
     lifetime = data.get("expires_in")
-    seconds = float(lifetime) if isinstance(lifetime, int | float) and lifetime > 0 else 60.0
+    seconds = 60.0
+    if isinstance(lifetime, int | float) and not isinstance(lifetime, bool) and lifetime > 0:
+        seconds = float(min(lifetime, 86400))
     return token, seconds
 
 
@@ -155,6 +175,11 @@ def _host_of_key(key: str) -> str:
     if key.endswith("/v1/") or key.endswith("/v2/") or key.endswith("/v1") or key.endswith("/v2"):
         return key.rsplit("/v", 1)[0]
     return key.rstrip("/")
+
+
+def _text(value: Any) -> str:
+    """A string field of a credential file or helper answer ("" when it is not a string)."""
+    return value if isinstance(value, str) else ""
 
 
 def _decode_auth(value: str, where: str) -> tuple[str, str]:
@@ -177,8 +202,9 @@ class _File(NamedTuple):
 class CredentialStore:
     """Looks credentials up in the usual files; each file is read once, helpers run once per host."""
 
-    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(self, environ: Mapping[str, str] | None = None, timeout: float = HELPER_TIMEOUT) -> None:
         self.environ = os.environ if environ is None else environ
+        self.timeout = timeout  # seconds a credential helper may take
         self._files: list[_File] | None = None
         self._memo: dict[tuple[str, str], Credential | None] = {}
         self._helpers: dict[tuple[str, str], Credential | None] = {}
@@ -187,7 +213,7 @@ class CredentialStore:
         """A credential helper's answer, asked once per run for each server."""
         key = (name, server)
         if key not in self._helpers:
-            self._helpers[key] = run_helper(name, server, where)
+            self._helpers[key] = run_helper(name, server, where, self.timeout)
         return self._helpers[key]
 
     def _paths(self) -> Iterator[tuple[str, bool]]:
@@ -205,16 +231,21 @@ class CredentialStore:
     def files(self) -> list[_File]:
         if self._files is None:
             self._files = []
+            from .cache import NotRegular, read_regular
+
             for path, docker in self._paths():
                 try:
-                    with open(path, "rb") as handle:
-                        data = json.loads(handle.read() or b"{}")
+                    raw = read_regular(path, MAX_FILE, follow=True)
                 except FileNotFoundError:
                     continue
+                except NotRegular as exc:
+                    raise AuthError(f"{path}: {exc}") from None
                 except OSError as exc:
                     raise AuthError(f"{path}: cannot read: {exc.strerror or exc}") from None
-                except ValueError as exc:
-                    raise AuthError(f"{path}: not valid JSON ({exc})") from None
+                try:
+                    data = loads(raw or b"{}")
+                except JsonError as exc:
+                    raise AuthError(f"{path}: {exc}") from None
                 if not isinstance(data, dict):
                     raise AuthError(f"{path}: not a JSON object")
                 self._files.append(_File(path, data, docker))
@@ -270,47 +301,113 @@ class CredentialStore:
             return None
         key, entry = best[1], best[2]
         where = f"{file.path} auths[{key!r}]"
-        username = str(entry.get("username") or "")
-        password = str(entry.get("password") or "")
+        username = _text(entry.get("username"))
+        password = _text(entry.get("password"))
         if isinstance(entry.get("auth"), str) and entry["auth"]:
             username, password = _decode_auth(entry["auth"], where)
-        identity = str(entry.get("identitytoken") or "")
-        registry_token = str(entry.get("registrytoken") or "")
+        identity = _text(entry.get("identitytoken"))
+        registry_token = _text(entry.get("registrytoken"))
         if not (username or password or identity or registry_token):
             return None
+        if registry_token and not sendable(registry_token):
+            raise AuthError(f"{where}: 'registrytoken' holds characters that cannot be sent in a header")
         return Credential(username, password, identity, registry_token, where)
 
 
-def run_helper(name: str, server: str, where: str) -> Credential | None:
-    """``docker-credential-<name> get`` for ``server``; None when it has no credentials."""
+def _run_capped(argv: list[str], stdin: bytes, timeout: float) -> tuple[int, bytes, bytes]:
+    """Run ``argv`` in a process group of its own: (exit code, stdout, stderr), each output
+    read up to MAX_HELPER_OUTPUT. TimeoutError when it runs longer than ``timeout`` seconds,
+    OverflowError when it prints more; the whole group is killed then (and on interrupt)."""
+    import contextlib
+    import selectors
+    import signal
+    import time
+
+    proc = subprocess.Popen(
+        argv,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    out, err = bytearray(), bytearray()
+    buffers = {proc.stdout.fileno(): out, proc.stderr.fileno(): err}
+    try:
+        try:
+            proc.stdin.write(stdin)
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        end = time.monotonic() + timeout
+        with selectors.DefaultSelector() as selector:
+            for stream in (proc.stdout, proc.stderr):
+                selector.register(stream, selectors.EVENT_READ)
+            while selector.get_map():
+                left = end - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError
+                ready = selector.select(min(left, 0.1))
+                if not ready and proc.poll() is not None:
+                    break  # it has answered; what it left behind holds its pipes open
+                for key, _ in ready:
+                    chunk = os.read(key.fd, 65536)
+                    if not chunk:
+                        selector.unregister(key.fileobj)
+                        continue
+                    buffers[key.fd] += chunk
+                    if len(buffers[key.fd]) > MAX_HELPER_OUTPUT:
+                        raise OverflowError
+        code = proc.wait(max(0.0, end - time.monotonic()))
+        with contextlib.suppress(OSError):
+            os.killpg(proc.pid, signal.SIGKILL)  # anything it started and left running
+    except BaseException:  # a timeout, too much output, an interrupt: end the whole group
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            proc.kill()
+        proc.wait()
+        raise
+    finally:
+        proc.stdout.close()
+        proc.stderr.close()
+    return code, bytes(out), bytes(err)
+
+
+def run_helper(name: str, server: str, where: str, timeout: float = HELPER_TIMEOUT) -> Credential | None:
+    """``docker-credential-<name> get`` for ``server``; None when it has no credentials.
+    AuthError when it is missing, fails, takes longer than ``timeout`` seconds (it is then
+    ended with everything it started) or answers something else than JSON credentials."""
     program = f"docker-credential-{name}"
     path = shutil.which(program)
     if path is None:
         raise AuthError(f"credential helper {program} (from {where}) is not on PATH")
     try:
-        proc = subprocess.run(
-            [path, "get"],
-            input=server.encode(),
-            capture_output=True,
-            timeout=HELPER_TIMEOUT,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise AuthError(f"credential helper {program} did not answer within {HELPER_TIMEOUT:.0f} s") from None
+        code, stdout, stderr = _run_capped([path, "get"], server.encode(), timeout)
+    except TimeoutError:
+        raise AuthError(
+            f"credential helper {program} (from {where}) did not answer within {timeout:g}s; it was "
+            "stopped (see --request-timeout)"
+        ) from None
+    except OverflowError:
+        raise AuthError(
+            f"credential helper {program} (from {where}) printed more than {MAX_HELPER_OUTPUT} bytes; "
+            "it was stopped"
+        ) from None
     except OSError as exc:
         raise AuthError(f"credential helper {program} could not run: {exc.strerror or exc}") from None
-    if proc.returncode != 0:
-        message = (proc.stdout or proc.stderr).decode("utf-8", "replace").strip()
+    if code != 0:
+        message = (stdout or stderr).decode("utf-8", "replace").strip()
         if any(marker in message.lower() for marker in NOT_FOUND_MARKERS):
             return None
         from .. import log
 
-        first = log.redact(message.splitlines()[0]) if message else f"exit code {proc.returncode}"
+        first = log.redact(message.splitlines()[0][:300]) if message else f"exit code {code}"
         raise AuthError(f"credential helper {program} failed for {server}: {first}")
     try:
-        answer = json.loads(proc.stdout)
-        username, secret = str(answer.get("Username") or ""), str(answer.get("Secret") or "")
-    except (ValueError, AttributeError):
+        answer = loads(stdout)
+        username, secret = _text(answer.get("Username")), _text(answer.get("Secret"))
+    except (JsonError, AttributeError):
         raise AuthError(
             f"credential helper {program} answered something other than JSON credentials"
         ) from None

@@ -3,47 +3,81 @@
 Transport: HTTPS, verified against the system trust store or a CA bundle. Loopback hosts
 (``localhost``, 127.0.0.0/8, ``[::1]``) are spoken to in plain HTTP, as Docker does (and in
 HTTPS when the server says it wants TLS); hosts named insecure get HTTPS without certificate
-checks, falling back to plain HTTP when they do not speak TLS. Every request has a timeout.
-Connection errors, timeouts, 429 and 5xx answers are retried with exponential backoff,
-honouring ``Retry-After``; 401, 403 and 404 are not, and the error says which with a hint.
+checks, falling back to plain HTTP when they do not speak TLS. Proxies come from the
+environment as Go programs read it (:mod:`.proxy`; loopback hosts are never proxied).
 
-Authentication answers the registry's ``WWW-Authenticate`` challenge: Basic with stored
-credentials, or Bearer with a token from the named realm (anonymous, with credentials, or
-with an identity token through the OAuth2 refresh-token grant). A host's first request goes
-alone, so that the challenge is learnt once; tokens for the repositories a run will read
-are then asked for together. The Authorization header is only ever sent to the host it is
-for: redirects to another host (blob storage) are followed without it.
+Time: ``Options.timeout`` bounds each whole request (connecting, the headers and the body;
+:mod:`..deadline`), except bulk blob transfers, whose every read is bounded instead.
+Connection errors, 429 and 5xx answers are retried with exponential backoff, honouring
+``Retry-After``; a request that timed out is retried once; 401, 403 and 404 are not retried,
+and the error says which with a hint. Inside :meth:`Client.budget` (one image's look-up),
+retries and their waits also end by ``Options.deadline``. A host that could not be reached
+(after its retries) is not tried again in the same run: every later request to it fails at
+once with the same error, so an unresponsive registry costs one request's time, not one per
+image.
+
+Authentication answers the registry's ``WWW-Authenticate`` challenge: Basic with the stored
+credentials of the repository (credentials are chosen per repository: auth.json keys may
+name a namespace), or Bearer with a token from the named realm (anonymous, with
+credentials, or with an identity token through the OAuth2 refresh-token grant); a stored
+``registrytoken`` is sent as ``Bearer`` as it is. A host's first request goes alone, so that
+the challenge is learnt once; tokens for the repositories a run will read are then asked
+for together. The registry's credentials (and its tokens) are only ever sent to the
+registry's own host: a redirect to another host (blob storage) is followed without them, and
+a challenge from that other host is answered anonymously at most, never learnt as the
+registry's.
 
 Content read by digest is checked against the digest; manifests read by tag get their
-digest from their bytes (a ``Docker-Content-Digest`` that disagrees is an error).
+digest from their bytes, with the algorithm the registry's ``Docker-Content-Digest`` names
+(sha256 or sha512; a digest that disagrees, or another algorithm, is an error).
+
+Errors are one line, with text from the server escaped (:mod:`..safetext`) and secrets
+(user info of URLs, tokens) left out.
 """
 
 from __future__ import annotations
 
 import email.utils
+import os
 import random
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, NamedTuple
-from urllib.parse import quote, urlencode, urljoin, urlsplit
+from urllib.parse import quote, urlencode, urljoin, urlsplit, urlunsplit
 
-from .. import __version__, log
+from .. import __version__, deadline, log
 from ..errors import RemoteError
+from ..safetext import printable
 from . import auth, index
-from .reference import Reference, host_without_port, is_loopback, validate_digest
+from .proxy import Proxy, for_url
+from .reference import (
+    DIGEST_LENGTHS,
+    Reference,
+    ReferenceError,
+    host_without_port,
+    is_loopback,
+    validate_digest,
+)
 
 RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+# HEAD that a registry does not support: answered with GET, as crane and containerd do
+# (Nexus answers 404 to HEAD for what GET finds).
+HEAD_UNSUPPORTED = frozenset({400, 404, 405, 501})
 HTTPS_WANTED = ("http request to an https server", "client sent an http request to an https server")
+PLAIN_HTTP_MARKERS = ("WRONG_VERSION_NUMBER", "wrong version number", "record layer failure")
 TOKEN_BATCH = 64  # repositories per token request
 MAX_REDIRECTS = 5
+MAX_TOKEN_ANSWER = 1 << 20
 
 
 class RegistryError(RemoteError):
-    """A registry request that failed; ``status`` is the HTTP status (0: no answer)."""
+    """A registry request that failed; ``status`` is the HTTP status (0: no answer). The
+    message is printable: text from the server in it has its control characters escaped."""
 
     def __init__(self, message: str, status: int = 0) -> None:
-        super().__init__(message)
+        super().__init__(printable(message))
         self.status = status
 
 
@@ -54,11 +88,14 @@ class IntegrityError(RegistryError):
 class Options(NamedTuple):
     insecure: frozenset[str] = frozenset()  # hosts (with port when not 443) to treat as insecure
     ca_file: str | None = None
-    timeout: float = 30.0  # seconds, for connecting and for each read
-    retries: int = 3
-    max_retry_after: float = 60.0  # a longer Retry-After fails at once, saying how long
+    timeout: float = 10.0  # seconds for one whole request: connecting, headers, body
+    retries: int = 2  # retries of 429, 5xx and connection errors
+    timeout_retries: int = 1  # retries of a request that timed out
+    deadline: float = 60.0  # seconds for everything inside budget() (one image's look-up)
+    max_retry_after: float = 60.0  # outside a budget, a longer Retry-After fails at once
     backoff: float = 0.25  # first delay; doubles on each retry
     per_host: int = 16  # concurrent requests per host
+    environ: Mapping[str, str] | None = None  # for proxy variables; None: os.environ
 
 
 class Response(NamedTuple):
@@ -66,12 +103,24 @@ class Response(NamedTuple):
     headers: Mapping[str, str]  # lower-case names
     body: bytes
     url: str
+    credentials: str = ""  # where the credentials that went out with it came from ("": none)
+    foreign: bool = False  # answered by another host than the registry (after a redirect)
 
 
 class Manifest(NamedTuple):
     data: bytes
     media_type: str
     digest: str
+
+
+class Head(NamedTuple):
+    """What a HEAD of a manifest says; ``manifest`` is set when the answer came from a GET
+    (the registry does not support HEAD, or did not say the digest)."""
+
+    digest: str
+    media_type: str
+    size: int
+    manifest: Manifest | None = None
 
 
 def _scope(repository: str, actions: str) -> str:
@@ -90,22 +139,35 @@ class _Host:
         self.scheme = ""
         self.verify: bool | str = True
         self.challenge: auth.Challenge | None = None
-        self.tokens: dict[str, tuple[str, float]] = {}  # scope string -> (token, expiry)
-        self.basic: str | None = None
+        self.tokens: dict[str, tuple[str, float]] = {}  # scope string (+ realm) -> (token, expiry)
         self.hints: dict[str, str] = {}  # repository -> registry, for batched token requests
+        self.unreachable: str = ""  # the error that ended this run's attempts to reach it
+
+
+def _netloc(url: str) -> str:
+    """``host[:port]`` of a URL, without user info."""
+    return urlsplit(url).netloc.rpartition("@")[2]
+
+
+def _without_userinfo(url: str) -> str:
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def _error_detail(body: bytes) -> str:
-    """The first ``errors[].code: message`` of a registry error body."""
-    import json
+    """The first ``errors[].code: message`` of a registry error body (escaped, shortened)."""
+    from ..jsonload import JsonError, loads
 
     try:
-        errors = json.loads(body).get("errors")
+        errors = loads(body[: 64 * 1024]).get("errors")
         first = errors[0]
         code, message = str(first.get("code") or ""), str(first.get("message") or "")
-    except (ValueError, AttributeError, IndexError, KeyError, TypeError):
+    except (JsonError, AttributeError, IndexError, KeyError, TypeError):
         return ""
-    return log.redact(f"{code}: {message}" if code and message else code or message)
+    text = log.redact(f"{code}: {message}" if code and message else code or message)
+    return printable(text[:300])
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -113,12 +175,27 @@ def _retry_after(value: str | None) -> float | None:
         return None
     value = value.strip()
     if value.isdigit():
-        return float(value)
+        return float(value[:12])
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
-    return max(0.0, when.timestamp() - time.time())
+    try:
+        return max(0.0, when.timestamp() - time.time())
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+class _Failed(Exception):
+    """A request that got no usable answer; ``reason`` says why, ``timed_out`` whether it
+    ran out of time."""
+
+    def __init__(self, reason: str, timed_out: bool, transient: bool, proxy: Proxy | None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.timed_out = timed_out
+        self.transient = transient
+        self.proxy = proxy
 
 
 class Client:
@@ -133,6 +210,10 @@ class Client:
         self._hosts: dict[str, _Host] = {}
         self._lock = threading.Lock()
         self.requests = 0  # requests sent, for -v summaries and tests
+        environ = os.environ if self.options.environ is None else self.options.environ
+        self._environ = environ
+        bundle = environ.get("REQUESTS_CA_BUNDLE") or environ.get("CURL_CA_BUNDLE") or ""
+        self._default_verify: bool | str = self.options.ca_file or bundle or True
 
     # -- plumbing ---------------------------------------------------------------------------
     @property
@@ -142,8 +223,19 @@ class Client:
                 import requests
                 from requests.adapters import HTTPAdapter
 
+                class Adapter(HTTPAdapter):
+                    """Every pool of the session bounds whole requests (see ..deadline)."""
+
+                    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+                        super().init_poolmanager(*args, **kwargs)
+                        deadline.install(self.poolmanager, None)
+
+                    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+                        return deadline.install(super().proxy_manager_for(proxy, **kwargs), None)
+
                 session = requests.Session()
-                adapter = HTTPAdapter(pool_connections=16, pool_maxsize=max(self.options.per_host, 1) * 2)
+                session.trust_env = False  # proxies as Go reads them (.proxy); never ~/.netrc
+                adapter = Adapter(pool_connections=16, pool_maxsize=max(self.options.per_host, 1) * 2)
                 session.mount("https://", adapter)
                 session.mount("http://", adapter)
                 session.headers["User-Agent"] = f"kubectl-arch/{__version__}"
@@ -162,11 +254,11 @@ class Client:
                 insecure = name in self.options.insecure or host_without_port(name) in self.options.insecure
                 if is_loopback(name):
                     found.scheme = "http"
-                    found.verify = False if insecure else (self.options.ca_file or True)
+                    found.verify = False if insecure else self._default_verify
                 elif insecure:
                     found.scheme, found.verify = "https", False
                 else:
-                    found.scheme, found.verify = "https", self.options.ca_file or True
+                    found.scheme, found.verify = "https", self._default_verify
             return found
 
     def hint(self, ref: Reference) -> None:
@@ -175,23 +267,35 @@ class Client:
         with host.lock:
             host.hints.setdefault(ref.repository, ref.registry)
 
-    def _send_once(self, method: str, url: str, headers: Mapping[str, str], data: Any, verify: Any) -> Any:
-        import requests
+    @contextmanager
+    def budget(self) -> Iterator[None]:
+        """Everything the calling thread asks inside ends within ``Options.deadline`` (or the
+        time a request and its retry may take, when that is longer): its requests, their
+        retries and the waits between them."""
+        options = self.options
+        with deadline.limit(max(options.deadline, options.timeout * (options.timeout_retries + 2))):
+            yield
 
+    def _send_once(
+        self, method: str, url: str, headers: Mapping[str, str], data: Any, verify: Any, proxy: Proxy | None
+    ) -> Any:
         start = time.perf_counter()
+        limit = deadline.remaining(self.options.timeout)
+        proxies = {"http": proxy.url, "https": proxy.url} if proxy is not None else {}
         try:
             response = self.session.request(
                 method,
                 url,
                 headers=dict(headers),
                 data=data,
-                timeout=(self.options.timeout, self.options.timeout),
+                timeout=(limit, limit),
                 allow_redirects=False,
                 verify=verify,
                 stream=True,
-                auth=lambda r: r,  # never let requests add ~/.netrc credentials
+                proxies=proxies,
+                auth=lambda r: r,  # never let requests add credentials of its own
             )
-        except requests.RequestException as exc:
+        except Exception as exc:
             log.request(method, url, type(exc).__name__, time.perf_counter() - start)
             raise
         finally:
@@ -205,18 +309,74 @@ class Client:
         )
         return response
 
+    def _attempt(
+        self, host: _Host, method: str, url: str, headers: Mapping[str, str], data: Any, limit: int
+    ) -> tuple[Any, bytes]:
+        """One request and its body within the request timeout (bulk transfers: each read
+        within it); _Failed when no answer came."""
+        import requests
+
+        bulk = limit > index.MAX_CONFIG or (
+            isinstance(data, bytes | bytearray) and len(data) > index.MAX_CONFIG
+        )
+        proxy = for_url(url, self._environ)
+        with deadline.limit(None if bulk else self.options.timeout):
+            before = deadline.mark()
+            try:
+                response = self._send_once(method, url, headers, data, host.verify, proxy)
+                return response, self._read(response, limit, url)
+            except requests.exceptions.SSLError:
+                if deadline.expired_since(before):
+                    raise _Failed(self._timeout_message(), True, True, proxy) from None
+                raise
+            except (requests.RequestException, OSError) as exc:
+                if isinstance(exc, requests.Timeout) or deadline.expired_since(before):
+                    raise _Failed(self._timeout_message(), True, True, proxy) from None
+                if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.InvalidSchema):
+                    raise _Failed("invalid URL", False, False, None) from None
+                is_proxy = proxy is not None and isinstance(exc, requests.exceptions.ProxyError)
+                reason = self._connection_message(exc)
+                raise _Failed(reason, False, self._transient(exc), proxy if is_proxy else None) from None
+            except (ValueError, LookupError) as exc:  # what a malformed answer makes http.client raise
+                raise _Failed(f"malformed answer ({type(exc).__name__})", False, False, None) from None
+
+    def _timeout_message(self) -> str:
+        return f"no complete answer within {self.options.timeout:g}s (see --request-timeout)"
+
+    def _unreachable(self, host: _Host, failure: _Failed) -> RegistryError:
+        if failure.proxy is not None:
+            message = (
+                f"cannot reach proxy {log.redact_url(failure.proxy.url)} (from ${failure.proxy.variable}) "
+                f"for {host.name}: {failure.reason}; check the proxy, or add {host_without_port(host.name)} "
+                "to NO_PROXY"
+            )
+        else:
+            message = f"cannot reach {host.name}: {failure.reason}"
+        host.unreachable = host.unreachable or message
+        return RegistryError(message)
+
+    def _wait(self, host: _Host, seconds: float, why: str, method: str, url: str) -> bool:
+        """Sleep ``seconds`` before a retry unless that would end after the budget's deadline."""
+        left = deadline.remaining(float("inf"))
+        if seconds >= left:
+            return False
+        log.debug(f"{method} {log.redact_url(url)}: {why}; retrying in {seconds:.1f} s")
+        time.sleep(seconds)
+        return True
+
     def _transport(
         self, host: _Host, method: str, url: str, headers: Mapping[str, str], data: Any, limit: int
     ) -> Response:
         """One request with retries; redirects are returned, not followed."""
         import requests
 
-        attempt = 0
+        if host.unreachable:
+            raise RegistryError(host.unreachable)
+        attempt = timeouts = 0
         while True:
             try:
                 with host.slots:
-                    response = self._send_once(method, url, headers, data, host.verify)
-                    body = self._read(response, limit, url)
+                    response, body = self._attempt(host, method, url, headers, data, limit)
             except requests.exceptions.SSLError as exc:
                 if host.scheme == "https" and host.verify is False and url.startswith("https://"):
                     # An insecure host that does not speak TLS: plain HTTP from now on.
@@ -224,13 +384,14 @@ class Client:
                     url = "http://" + url[len("https://") :]
                     continue
                 raise RegistryError(self._tls_message(host, exc)) from None
-            except requests.RequestException as exc:
-                reason = self._connection_message(exc)
-                if attempt >= self.options.retries or not self._transient(exc):
-                    raise RegistryError(f"cannot reach {host.name}: {reason}") from None
-                delay = self._backoff(attempt)
-                log.debug(f"{method} {log.redact_url(url)}: {reason}; retrying in {delay:.1f} s")
-                time.sleep(delay)
+            except _Failed as failure:
+                if failure.timed_out:
+                    timeouts += 1
+                retry = failure.transient and attempt < self.options.retries
+                if failure.timed_out and timeouts > self.options.timeout_retries:
+                    retry = False
+                if not retry or not self._wait(host, self._backoff(attempt), failure.reason, method, url):
+                    raise self._unreachable(host, failure) from None
                 attempt += 1
                 continue
             status = response.status_code
@@ -241,13 +402,15 @@ class Client:
                 continue
             if status in RETRY_STATUS and attempt < self.options.retries:
                 wait = _retry_after(lowered.get("retry-after"))
-                if wait is not None and wait > self.options.max_retry_after:
-                    raise RegistryError(
-                        f"{host.name} asks to retry after {wait:.0f} s ({status}); try again later", status
-                    )
                 delay = max(wait or 0.0, self._backoff(attempt))
-                log.debug(f"{method} {log.redact_url(url)}: {status}; retrying in {delay:.1f} s")
-                time.sleep(delay)
+                too_long = wait is not None and wait > self.options.max_retry_after
+                if too_long or not self._wait(host, delay, str(status), method, url):
+                    if wait is not None:
+                        raise RegistryError(
+                            f"{host.name} asks to retry after {wait:.0f} s ({status}); try again later",
+                            status,
+                        )
+                    return Response(status, lowered, body, url)
                 attempt += 1
                 continue
             return Response(status, lowered, body, url)
@@ -271,8 +434,6 @@ class Client:
 
     @staticmethod
     def _read(response: Any, limit: int, url: str) -> bytes:
-        import requests
-
         chunks: list[bytes] = []
         size = 0
         try:
@@ -280,13 +441,11 @@ class Client:
                 chunks.append(chunk)
                 size += len(chunk)
                 if size > limit:
-                    response.close()
                     raise RegistryError(
                         f"{log.redact_url(url)}: answer larger than {limit} bytes; refusing it"
                     )
-        except requests.RequestException:
+        finally:
             response.close()
-            raise
         return b"".join(chunks)
 
     @staticmethod
@@ -304,10 +463,6 @@ class Client:
 
     @staticmethod
     def _connection_message(exc: Exception) -> str:
-        import requests
-
-        if isinstance(exc, requests.Timeout):
-            return "timed out (see --request-timeout)"
         text = str(exc)
         for marker, message in (
             ("Connection refused", "connection refused"),
@@ -317,13 +472,23 @@ class Client:
             ("NameResolutionError", "host name cannot be resolved"),
             ("RemoteDisconnected", "the server closed the connection"),
             ("Connection reset", "connection reset"),
+            ("IncompleteRead", "the server closed the connection in the middle of its answer"),
+            ("InvalidChunkLength", "the server sent a malformed answer"),
+            ("BadStatusLine", "the server sent a malformed answer"),
+            ("LineTooLong", "the server sent a malformed answer"),
+            ("got more than", "the server sent a malformed answer"),
         ):
             if marker in text:
                 return message
-        return log.redact(text.split("(Caused by ")[-1].rstrip(")"))[:200]
+        return printable(log.redact(text.split("(Caused by ")[-1].rstrip(")"))[:200])
 
     def _tls_message(self, host: _Host, exc: Exception) -> str:
         text = str(exc)
+        if any(marker in text for marker in PLAIN_HTTP_MARKERS):
+            return (
+                f"{host.name} does not speak TLS (it answered in plain HTTP); if it is a plain-HTTP "
+                f"registry, reach it with --insecure-registry {host.name}"
+            )
         if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
             return (
                 f"TLS certificate of {host.name} is not trusted; give its CA with --registry-ca-file, "
@@ -336,13 +501,16 @@ class Client:
         return self.credentials.get(registry, repository)
 
     def _fetch_token(
-        self, host: _Host, registry: str, scopes: Sequence[str], credential: auth.Credential | None
+        self,
+        host: _Host,
+        challenge: auth.Challenge,
+        registry: str,
+        scopes: Sequence[str],
+        credential: auth.Credential | None,
     ) -> tuple[str, float]:
-        challenge = host.challenge
-        assert challenge is not None
         realm = challenge.realm
         parts = urlsplit(realm)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        if parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
             raise auth.AuthError(f"{host.name} named an invalid token realm {log.redact_url(realm)!r}")
         if credential is not None and parts.scheme == "http" and not is_loopback(parts.netloc):
             raise auth.AuthError(
@@ -372,7 +540,7 @@ class Client:
                 params.append(("account", credential.username))
             url = realm + ("&" if "?" in realm else "?") + urlencode(params)
         token_host = self.host(parts.netloc)
-        response = self._transport(token_host, method, url, headers, data, 1 << 20)
+        response = self._transport(token_host, method, url, headers, data, MAX_TOKEN_ANSWER)
         if response.status in (401, 403):
             who = f"with credentials from {credential.source}" if credential else "anonymously"
             detail = _error_detail(response.body)
@@ -384,14 +552,16 @@ class Client:
             raise RegistryError(
                 f"{host.name}: token service {parts.hostname} answered {response.status}", response.status
             )
-        import json
+        from ..jsonload import JsonError, loads
 
         try:
-            return auth.token_from_response(json.loads(response.body))
-        except ValueError as exc:
+            return auth.token_from_response(loads(response.body))
+        except (JsonError, ValueError) as exc:
             raise RegistryError(f"{host.name}: token service {parts.hostname}: {exc}") from None
 
     def _bearer(self, host: _Host, registry: str, repository: str, scopes: Sequence[str], fresh: bool) -> str:
+        challenge = host.challenge
+        assert challenge is not None
         key = " ".join(scopes)
         now = time.monotonic()
         with host.lock:
@@ -411,13 +581,13 @@ class Client:
                     if self._credential(other_registry, other) == credential:
                         batch.append(scope)
             try:
-                token, lifetime = self._fetch_token(host, registry, batch, credential)
+                token, lifetime = self._fetch_token(host, challenge, registry, batch, credential)
             except (RegistryError, auth.AuthError):
                 if len(batch) == len(scopes):
                     raise
                 # Some token services refuse a request when any scope is refused: alone, then.
                 batch = list(scopes)
-                token, lifetime = self._fetch_token(host, registry, batch, credential)
+                token, lifetime = self._fetch_token(host, challenge, registry, batch, credential)
             expiry = now + max(lifetime - 10.0, 1.0)
             if len(batch) == len(scopes):
                 host.tokens[key] = (token, expiry)
@@ -428,22 +598,40 @@ class Client:
 
     def _authorization(
         self, host: _Host, registry: str, repository: str, scopes: Sequence[str], fresh: bool = False
-    ) -> str | None:
+    ) -> tuple[str | None, str]:
+        """(the Authorization header for a request to ``repository``, where the credentials in
+        it came from: "" when none went out)."""
+        credential = self._credential(registry, repository)
+        if credential is not None and credential.registry_token:
+            return "Bearer " + credential.registry_token, credential.source
         challenge = host.challenge
         if challenge is None:
-            return None
+            return None, ""
         if challenge.scheme == "bearer":
-            return "Bearer " + self._bearer(host, registry, repository, scopes, fresh)
-        with host.lock:
-            if host.basic is None:
-                credential = self._credential(registry, repository)
-                if credential is None or not (credential.username or credential.password):
-                    raise auth.AuthError(
-                        f"{host.name} requires a user name and password (Basic auth) and none is stored; "
-                        f"log in with: docker login {registry}"
-                    )
-                host.basic = auth.basic_header(credential)
-            return host.basic
+            token = self._bearer(host, registry, repository, scopes, fresh)
+            return "Bearer " + token, credential.source if credential is not None else ""
+        if credential is None or not (credential.username or credential.password):
+            raise auth.AuthError(
+                f"{host.name} requires a user name and password (Basic auth) and none is stored; "
+                f"log in with: docker login {registry}"
+            )
+        return auth.basic_header(credential), credential.source
+
+    def _foreign_token(self, target: _Host, challenge: auth.Challenge, origin: _Host) -> str | None:
+        """An anonymous token from the realm a redirected-to host names (never with the
+        registry's credentials); None when it offers no Bearer challenge."""
+        if challenge.scheme != "bearer" or not challenge.realm:
+            return None
+        scope = challenge.params.get("scope", "")
+        key = f"{challenge.realm} {scope}"
+        now = time.monotonic()
+        with target.lock:
+            cached = target.tokens.get(key)
+            if cached is not None and cached[1] > now:
+                return cached[0]
+            token, lifetime = self._fetch_token(target, challenge, origin.name, scope.split(), None)
+            target.tokens[key] = (token, now + max(lifetime - 10.0, 1.0))
+            return token
 
     # -- requests -----------------------------------------------------------------------------
     def request(
@@ -472,7 +660,9 @@ class Client:
                 if not host.probing and not host.known.is_set():
                     host.probing = probe = True
             if not probe:
-                host.known.wait(self.options.timeout * (self.options.retries + 2))
+                host.known.wait(deadline.remaining(self.options.timeout * (self.options.retries + 2)))
+        if host.unreachable:
+            raise RegistryError(host.unreachable)
         try:
             response = self._authorized(host, method, target, ref, scopes, base_headers, data, limit)
         finally:
@@ -491,28 +681,31 @@ class Client:
         data: Any,
         limit: int,
     ) -> Response:
-        authorization = self._authorization(host, ref.registry, ref.repository, scopes)
+        authorization, source = self._authorization(host, ref.registry, ref.repository, scopes)
         response = self._follow(host, method, target, headers, authorization, data, limit)
-        if response.status != 401:
-            return response
+        if response.status != 401 or response.foreign:
+            return response._replace(credentials=source)
         offered = auth.choose(auth.parse_challenges(response.headers.get("www-authenticate", "")))
         if offered is None:
-            return response
+            return response._replace(credentials=source)
         with host.lock:
             learnt = host.challenge is None or host.challenge.scheme != offered.scheme
             host.challenge = offered
         if authorization is None or learnt:
             # The challenge is new: answer it.
-            authorization = self._authorization(host, ref.registry, ref.repository, scopes)
-            response = self._follow(host, method, target, headers, authorization, data, limit)
-            if response.status != 401:
+            authorization, source = self._authorization(host, ref.registry, ref.repository, scopes)
+            if authorization is None:
                 return response
-        if offered.scheme == "bearer":
+            response = self._follow(host, method, target, headers, authorization, data, limit)
+            if response.status != 401 or response.foreign:
+                return response._replace(credentials=source)
+        credential = self._credential(ref.registry, ref.repository)
+        if offered.scheme == "bearer" and (credential is None or not credential.registry_token):
             # A cached or shared token may have expired or lack this scope: once more with a new
             # token of its own; a second refusal is final.
-            authorization = "Bearer " + self._bearer(host, ref.registry, ref.repository, scopes, True)
-            response = self._follow(host, method, target, headers, authorization, data, limit)
-        return response
+            token = self._bearer(host, ref.registry, ref.repository, scopes, True)
+            response = self._follow(host, method, target, headers, "Bearer " + token, data, limit)
+        return response._replace(credentials=source)
 
     def _follow(
         self,
@@ -524,25 +717,47 @@ class Client:
         data: Any,
         limit: int,
     ) -> Response:
-        origin = urlsplit(url).netloc
-        for _ in range(MAX_REDIRECTS + 1):
+        origin = _netloc(url)
+        foreign_authorization: dict[str, str] = {}  # host -> anonymous token of its own
+        answered: set[str] = set()
+        redirects = 0
+        while True:
             send = dict(headers)
-            if urlsplit(url).netloc == origin:
+            netloc = _netloc(url)
+            url = _without_userinfo(url)  # never sent, never printed
+            if netloc == origin:
                 url = f"{host.scheme}://{url.split('://', 1)[1]}"
                 target = host
                 if authorization is not None:
                     send["Authorization"] = authorization
             else:  # another host (blob storage): never the registry's credentials
-                target = self.host(urlsplit(url).netloc)
+                target = self.host(netloc)
+                if netloc in foreign_authorization:
+                    send["Authorization"] = foreign_authorization[netloc]
             response = self._transport(target, method, url, send, data, limit)
+            if target is not host:
+                response = response._replace(foreign=True)
+                if response.status == 401 and netloc not in answered:
+                    # A challenge of the host redirected to is its own: answered anonymously
+                    # at most, and never taken for the registry's.
+                    answered.add(netloc)
+                    offered = auth.choose(auth.parse_challenges(response.headers.get("www-authenticate", "")))
+                    token = self._foreign_token(target, offered, host) if offered is not None else None
+                    if token is not None:
+                        foreign_authorization[netloc] = "Bearer " + token
+                        continue
             location = response.headers.get("location")
             if response.status in (301, 302, 303, 307, 308) and location:
+                redirects += 1
+                if redirects > MAX_REDIRECTS:
+                    raise RegistryError(f"{host.name}: too many redirects")
                 url = urljoin(response.url, location)
+                if urlsplit(url).scheme not in ("http", "https"):
+                    raise RegistryError(f"{host.name} redirected to a URL that is not HTTP(S)")
                 if response.status == 303 or (response.status in (301, 302) and method == "POST"):
                     method, data = "GET", None
                 continue
             return response
-        raise RegistryError(f"{host.name}: too many redirects")
 
     # -- errors -------------------------------------------------------------------------------
     @staticmethod
@@ -551,29 +766,42 @@ class Client:
         status = response.status
         detail = _error_detail(response.body)
         detail = f" ({detail})" if detail else ""
-        host = ref.api_host
-        if status == 401:
+        host = _netloc(response.url) if response.foreign else ref.api_host
+        where = f" (where {ref.api_host} redirected {what})" if response.foreign else ""
+        if status == 401 and response.foreign:
+            message = (
+                f"401 Unauthorized from {host}{where}{detail}: it wants credentials, and "
+                f"{ref.api_host}'s are never sent to another host; ask the registry's operator"
+            )
+        elif status == 401 and response.credentials:
+            message = (
+                f"401 Unauthorized from {host}{detail}: the credentials from {response.credentials} were "
+                f"rejected for {ref.name}; check them, or log in again (docker login {ref.registry})"
+            )
+        elif status == 401:
             message = (
                 f"401 Unauthorized from {host}{detail}: authentication required for {ref.name}; "
                 f"are you logged in (docker login {ref.registry})?"
             )
         elif status == 403:
             message = (
-                f"403 Forbidden from {host}{detail}: access to {ref.name} denied; "
+                f"403 Forbidden from {host}{where}{detail}: access to {ref.name} denied; "
                 "do your credentials grant access to this repository?"
             )
         elif status == 404:
             message = (
-                f"404 Not Found from {host}{detail}: {what} not found; is the name right? "
+                f"404 Not Found from {host}{where}{detail}: {what} not found; is the name right? "
                 "(a private repository may also answer 404 without credentials)"
             )
         else:
-            message = f"{status} from {host}{detail} for {what}"
+            message = f"{status} from {host}{where}{detail} for {what}"
         return RegistryError(message, status)
 
     # -- reading ------------------------------------------------------------------------------
     def get_manifest(self, ref: Reference, accept: str = index.ACCEPT) -> Manifest:
-        """The manifest ``ref`` names (by digest when it has one), verified."""
+        """The manifest ``ref`` names (by digest when it has one), verified: by digest against
+        it, by tag against the ``Docker-Content-Digest`` the registry sends (with the algorithm
+        it names)."""
         response = self.request(
             "GET", ref, f"manifests/{quote(ref.identifier, safe=':')}", headers={"Accept": accept}
         )
@@ -587,29 +815,64 @@ class Client:
             except index.ManifestError as exc:
                 raise IntegrityError(str(exc)) from None
             return Manifest(data, media_type, ref.digest)
-        digest = index.digest_of(data)
-        claimed = response.headers.get("docker-content-digest", "")
-        if claimed and claimed.startswith("sha256:") and claimed != digest:
+        claimed = response.headers.get("docker-content-digest", "").strip()
+        if not claimed:
+            return Manifest(data, media_type, index.digest_of(data))
+        algorithm = self._algorithm(ref, claimed)
+        digest = index.digest_of(data, algorithm)
+        if claimed != digest:
             raise IntegrityError(
                 f"manifest {ref.name}:{ref.identifier} from {ref.api_host}: Docker-Content-Digest {claimed} "
                 f"does not match the content ({digest})"
             )
         return Manifest(data, media_type, digest)
 
-    def head_manifest(self, ref: Reference, accept: str = index.ACCEPT) -> tuple[str, str, int] | None:
-        """(digest, media type, size) from a HEAD; None when the registry does not say the digest."""
+    @staticmethod
+    def _algorithm(ref: Reference, claimed: str) -> str:
+        """The algorithm of a digest a registry sent; IntegrityError naming what is wrong."""
+        algorithm = claimed.partition(":")[0]
+        try:
+            validate_digest(claimed)
+        except ReferenceError:
+            if (
+                algorithm
+                and algorithm.replace("-", "").replace("_", "").isalnum()
+                and algorithm not in DIGEST_LENGTHS
+            ):
+                raise IntegrityError(
+                    f"manifest {ref.name}:{ref.identifier} from {ref.api_host}: digest algorithm "
+                    f"{algorithm[:40]!r} is not supported (sha256, sha512); refusing the answer"
+                ) from None
+            raise IntegrityError(
+                f"manifest {ref.name}:{ref.identifier} from {ref.api_host}: malformed "
+                f"Docker-Content-Digest {claimed[:100]!r}"
+            ) from None
+        return algorithm
+
+    def head_manifest(self, ref: Reference, accept: str = index.ACCEPT) -> Head:
+        """What ``ref``'s manifest is now: its digest, media type and size from a HEAD; from
+        a GET (``Head.manifest`` set) when the registry does not support HEAD (405, 501, or 404
+        where GET finds it) or does not say the digest. RegistryError (status 404 when neither
+        finds it)."""
         response = self.request(
             "HEAD", ref, f"manifests/{quote(ref.identifier, safe=':')}", headers={"Accept": accept}
         )
-        if response.status != 200:
+        if response.status not in HEAD_UNSUPPORTED and response.status != 200:
             raise self.failure(ref, response, f"manifest {ref.identifier}")
-        digest = response.headers.get("docker-content-digest", "")
-        try:
-            validate_digest(digest)
-        except ValueError:
-            return None
+        digest = response.headers.get("docker-content-digest", "").strip()
+        if response.status == 200 and digest:
+            try:
+                validate_digest(digest)
+            except ReferenceError:
+                digest = ""
+        if response.status != 200 or not digest:
+            log.debug(f"HEAD of {ref} answered {response.status} without a digest: asking with GET")
+            manifest = self.get_manifest(ref, accept)
+            return Head(manifest.digest, manifest.media_type, len(manifest.data), manifest)
         size = response.headers.get("content-length", "")
-        return digest, response.headers.get("content-type", ""), int(size) if size.isdigit() else 0
+        return Head(
+            digest, response.headers.get("content-type", ""), int(size) if size.isdigit() else 0, None
+        )
 
     def get_blob(self, ref: Reference, digest: str, limit: int = index.MAX_CONFIG) -> bytes:
         """A (small) blob, checked against its digest."""
@@ -712,8 +975,11 @@ class Client:
         )
         if response.status not in (200, 201):
             raise self.failure(ref, response, f"manifest {target}")
-        claimed = response.headers.get("docker-content-digest", "")
-        if claimed and claimed != digest:
+        claimed = response.headers.get("docker-content-digest", "").strip()
+        algorithm = claimed.partition(":")[0]
+        if claimed and claimed != (
+            index.digest_of(data, algorithm) if algorithm in DIGEST_LENGTHS else digest
+        ):
             raise IntegrityError(f"{ref.api_host} stored manifest {target} as {claimed}, expected {digest}")
         return digest
 

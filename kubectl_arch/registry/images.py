@@ -1,22 +1,32 @@
 """Which platforms images support: references in, platforms (with digests) out.
 
 Each distinct image is looked up once per run, concurrently (the client bounds requests
-per host). What a look-up costs, with a warm cache:
+per host), and each manifest digest is read and expanded once per run whatever the number
+of indexes that list it. What a look-up costs, with a warm cache:
 
 * a digest reference: nothing (manifests by digest never change);
-* a tag answered less than the TTL ago: nothing;
-* an older tag: one HEAD, to learn whether it still points to the cached manifest;
+* a tag: one HEAD, to learn whether it still points to the cached manifest (a GET where the
+  registry does not support HEAD), unless its answer is younger than the tag TTL
+  (``tagCacheSeconds``, ``--tag-cache-ttl``; 0 by default), which costs nothing and is said
+  on stderr;
 * anything else: one GET of the manifest, plus the config blob of a single-platform
-  manifest and the child of a nested index.
+  manifest or of an index entry without a platform, and the children of nested indexes.
+
+Errors name the image and carry the exit code of their kind: an invalid reference is an
+input error (2), an image that has no runnable platform or declares an invalid one is a
+problem of the image (1), everything else a remote failure (3).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from typing import Any, NamedTuple
 
-from ..errors import Error, RemoteError
+from .. import log
+from ..errors import ConflictError, Error, InputError, RemoteError
+from ..safetext import printable
 from . import index
 from .cache import Cache
 from .client import Client, IntegrityError, Manifest, RegistryError
@@ -29,6 +39,17 @@ MAX_WORKERS = 32
 class ImageError(RemoteError):
     """An image that could not be inspected (exit 3); the message names it and says why."""
 
+    def __init__(self, message: str) -> None:
+        super().__init__(printable(message))
+
+
+class ContentError(ConflictError):
+    """An image whose content cannot say where it runs (exit 1): no runnable platform, or
+    an invalid one. The message names it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(printable(message))
+
 
 class ImageInfo(NamedTuple):
     reference: str  # as given
@@ -37,6 +58,7 @@ class ImageInfo(NamedTuple):
     media_type: str
     size: int
     platforms: tuple[index.Entry, ...]
+    cached_age: float | None = None  # seconds: answered from the cache without asking the registry
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -48,12 +70,36 @@ class ImageInfo(NamedTuple):
         }
 
 
+class _TooDeep(index.ManifestError):
+    """Indexes nested deeper than MAX_DEPTH below where the look-up met them (not
+    remembered: the same index may be within the limit when met higher up)."""
+
+
+class _Expansion(NamedTuple):
+    entries: tuple[index.Entry, ...]
+    height: int  # levels of nested indexes below the manifest
+
+
+def _unique(entries: Iterable[index.Entry]) -> tuple[index.Entry, ...]:
+    return tuple(dict.fromkeys(entries))
+
+
+def _age(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    minutes, secs = divmod(seconds, 60)
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
 class Inspector:
-    """Looks images up through a client and a cache; thread-safe, memoised per reference."""
+    """Looks images up through a client and a cache; thread-safe, memoised per reference and
+    per manifest digest."""
 
     def __init__(self, client: Client, cache: Cache) -> None:
         self.client = client
         self.cache = cache
+        self._lock = threading.Lock()
+        self._digest_locks: dict[str, threading.Lock] = {}
+        self._expanded: dict[str, _Expansion | Exception] = {}
 
     # -- one image --------------------------------------------------------------------------
     def _manifest(self, ref: Reference, digest: str) -> Manifest:
@@ -72,78 +118,122 @@ class Inspector:
         self.cache.put_blob(digest, data)
         return data
 
-    def _entries(self, ref: Reference, manifest: Manifest, depth: int) -> list[index.Entry]:
+    def _expand(
+        self, ref: Reference, digest: str, depth: int, manifest: Manifest | None = None
+    ) -> _Expansion:
+        """The platforms of the manifest ``digest``, read and expanded once per run."""
+        with self._lock:
+            lock = self._digest_locks.setdefault(digest, threading.Lock())
+        with lock:  # a digest cannot list itself, so no cycle of these locks can form
+            done = self._expanded.get(digest)
+            if done is None:
+                try:
+                    found = manifest if manifest is not None else self._manifest(ref, digest)
+                    done = self._entries(ref, found, depth)
+                except _TooDeep:
+                    raise
+                except (Error, index.ManifestError) as exc:
+                    done = exc
+                self._expanded[digest] = done
+        if isinstance(done, Exception):
+            raise done
+        if depth + done.height > MAX_DEPTH:
+            raise _TooDeep(f"indexes nested more than {MAX_DEPTH} deep")
+        return done
+
+    def _entries(self, ref: Reference, manifest: Manifest, depth: int) -> _Expansion:
         what = f"manifest {manifest.digest}"
         parsed = index.parse(manifest.data, manifest.media_type, what)
         if isinstance(parsed, index.Image):
-            if parsed.config.media_type and parsed.config.media_type not in index.CONFIG_TYPES:
-                return []  # an artifact (signature, chart, SBOM), not a container image
+            config_type = parsed.config.media_type
+            if parsed.artifact or (config_type and config_type not in index.CONFIG_TYPES):
+                return _Expansion((), 0)  # an artifact (signature, chart, SBOM), not a container image
             platform = index.config_platform(self._config(ref, parsed.config.digest), f"config of {what}")
             if platform is None:
-                return []
-            return [index.Entry(platform, manifest.digest, manifest.media_type, len(manifest.data))]
+                return _Expansion((), 0)
+            entry = index.Entry(platform, manifest.digest, manifest.media_type, len(manifest.data))
+            return _Expansion((entry,), 0)
         entries: list[index.Entry] = []
-        for entry in parsed.manifests:
-            if entry.attestation:
+        height = 0
+        for descriptor in dict.fromkeys(parsed.manifests):
+            if descriptor.attestation or descriptor.artifact:
                 continue
-            if entry.media_type in index.INDEX_TYPES:
+            if descriptor.media_type in index.INDEX_TYPES:
                 if depth >= MAX_DEPTH:
-                    raise index.ManifestError(f"indexes nested more than {MAX_DEPTH} deep")
-                entries.extend(self._entries(ref, self._manifest(ref, entry.digest), depth + 1))
-            elif entry.platform is not None:
-                entries.append(index.Entry(entry.platform, entry.digest, entry.media_type, entry.size))
-            elif entry.media_type in index.IMAGE_TYPES or not entry.media_type:
-                # An entry without a platform: its own config says which it is.
-                entries.extend(self._entries(ref, self._manifest(ref, entry.digest), depth + 1))
-        return entries
+                    raise _TooDeep(f"indexes nested more than {MAX_DEPTH} deep")
+                below = self._expand(ref, descriptor.digest, depth + 1)
+                entries.extend(below.entries)
+                height = max(height, below.height + 1)
+            elif descriptor.platform is not None:
+                entries.append(
+                    index.Entry(
+                        descriptor.platform, descriptor.digest, descriptor.media_type, descriptor.size
+                    )
+                )
+            elif descriptor.media_type in index.IMAGE_TYPES or not descriptor.media_type:
+                # An entry without a usable platform: its own config says which it is.
+                entries.extend(self._expand(ref, descriptor.digest, depth + 1).entries)
+        return _Expansion(_unique(entries), height)
 
-    def _top(self, ref: Reference) -> Manifest:
+    def _top(self, ref: Reference) -> tuple[Manifest, float | None]:
+        """The manifest ``ref`` points to, and the age of the cached tag answer when it was
+        trusted without asking the registry."""
         if ref.digest:
-            return self._manifest(ref, ref.digest)
+            return self._manifest(ref, ref.digest), None
         key = str(ref)
         known = self.cache.tag(key)
         if known is not None:
-            digest, _, fresh = known
-            if not fresh:  # revalidate: does the tag still point to the manifest we have?
+            if known.fresh:
+                cached = self.cache.manifest(known.digest)
+                if cached is not None:
+                    return Manifest(cached[0], cached[1], known.digest), known.age
+            else:  # revalidate: does the tag still point to the manifest we have?
                 head = self.client.head_manifest(ref)
-                digest = head[0] if head is not None else ""
-            cached = self.cache.manifest(digest) if digest else None
-            if cached is not None:
-                if not fresh:
-                    self.cache.put_tag(key, digest, cached[1])
-                return Manifest(cached[0], cached[1], digest)
-        found = self.client.get_manifest(ref)
+                if head.manifest is not None:
+                    return self._remember(key, head.manifest), None
+                cached = self.cache.manifest(head.digest)
+                if cached is not None:
+                    self.cache.put_tag(key, head.digest, cached[1])
+                    return Manifest(cached[0], cached[1], head.digest), None
+                # What the HEAD named, by digest: the tag may move in between.
+                return self._remember(key, self.client.get_manifest(ref.with_digest(head.digest))), None
+        return self._remember(key, self.client.get_manifest(ref)), None
+
+    def _remember(self, key: str, found: Manifest) -> Manifest:
         self.cache.put_manifest(found.digest, found.data, found.media_type)
         self.cache.put_tag(key, found.digest, found.media_type)
         return found
 
     def _lookup(self, text: str, ref: Reference) -> ImageInfo:
         try:
-            top = self._top(ref)
-            platforms = self._entries(ref, top, 0)
+            with self.client.budget():
+                top, age = self._top(ref)
+                platforms = self._expand(ref, top.digest, 0, top).entries
         except IntegrityError as exc:
             raise ImageError(
                 f"image {text}: {exc}; refusing content that does not match its digest"
             ) from None
         except RegistryError as exc:
             raise ImageError(f"image {text}: {exc}") from None
+        except index.PlatformValueError as exc:
+            raise ContentError(f"image {text}: {exc}; the image must be fixed") from None
         except index.ManifestError as exc:
             raise ImageError(f"image {text}: {exc}") from None
         except Error as exc:  # credentials (AuthError) and other remote failures
             raise type(exc)(f"image {text}: {exc}") from None
         if not platforms:
-            raise ImageError(
-                f"image {text}: {top.digest} lists no platforms (only attestations or artifacts, "
+            raise ContentError(
+                f"image {text}: {top.digest} lists no platform to run (only attestations or artifacts, "
                 "or a config without os/architecture)"
             )
         size = len(top.data)
-        return ImageInfo(text, ref, top.digest, top.media_type, size, tuple(platforms))
+        return ImageInfo(text, ref, top.digest, top.media_type, size, tuple(platforms), age)
 
     def _needs_network(self, ref: Reference) -> bool:
         if ref.digest:
             return self.cache.manifest(ref.digest) is None
         known = self.cache.tag(str(ref))
-        return known is None or not known[2]
+        return known is None or not known.fresh
 
     # -- many images --------------------------------------------------------------------------
     def inspect_all(
@@ -151,14 +241,15 @@ class Inspector:
         texts: Sequence[str],
         progress: Callable[[int, int], None] | None = None,
     ) -> dict[str, ImageInfo | Error]:
-        """Every reference's answer or error, each distinct image looked up once."""
+        """Every reference's answer or error, each distinct image looked up once. An
+        interrupt (Ctrl-C) returns at once: look-ups still running are abandoned."""
         refs: dict[str, Reference] = {}
         results: dict[str, ImageInfo | Error] = {}
         for text in dict.fromkeys(texts):
             try:
                 refs[text] = parse(text)
             except ReferenceError as exc:
-                results[text] = ImageError(str(exc))
+                results[text] = InputError(printable(str(exc)))
         by_key: dict[str, list[str]] = {}
         for text, ref in refs.items():
             by_key.setdefault(str(ref), []).append(text)
@@ -169,8 +260,9 @@ class Inspector:
         done = 0
         total = len(by_key)
         workers = max(1, min(MAX_WORKERS, total))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="inspect") as pool:
-            futures = {
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="inspect")
+        try:
+            futures: dict[Future[ImageInfo], str] = {
                 pool.submit(self._lookup, group[0], refs[group[0]]): key for key, group in by_key.items()
             }
             for future in as_completed(futures):
@@ -187,7 +279,26 @@ class Inspector:
                 done += 1
                 if progress is not None:
                     progress(done, total)
-        return {text: results[text] for text in dict.fromkeys(texts)}
+        finally:
+            # On an interrupt, do not wait for look-ups blocked in the network: the process
+            # exits without them.
+            pool.shutdown(wait=False, cancel_futures=True)
+        answered = {text: results[text] for text in dict.fromkeys(texts)}
+        _note_cached(answered.values(), self.cache.tag_ttl)
+        return answered
+
+
+def _note_cached(results: Iterable[ImageInfo | Error], ttl: float) -> None:
+    """Say on stderr when answers came from the cache without asking the registry."""
+    cached = {id(r): r for r in results if isinstance(r, ImageInfo) and r.cached_age is not None}
+    if not cached:
+        return
+    oldest = max(r.cached_age or 0.0 for r in cached.values())
+    log.line(
+        f"note: {len(cached)} image tag(s) answered from the cache without asking the registry "
+        f"(checked up to {_age(oldest)} ago; tag answers are trusted for {_age(ttl)}); "
+        "--refresh asks again"
+    )
 
 
 def supported(infos: Iterable[ImageInfo]) -> Mapping[str, frozenset[Any]]:

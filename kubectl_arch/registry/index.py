@@ -1,20 +1,32 @@
 """Manifests and indexes as data: bytes and a media type in, platforms out. No I/O.
 
 An OCI image index or Docker manifest list names one manifest per platform; entries that
-are attestations (``vnd.docker.reference.type: attestation-manifest``, or platform
-``unknown/unknown``) are not platforms, and entries that are indexes themselves are to be
-followed. A single manifest (OCI or Docker schema 2) says nothing about its platform: its
-config blob does (``os``, ``architecture``, ``variant``, ``os.version``). Docker schema 1
-manifests are refused with a clear message.
+are attestations (``vnd.docker.reference.type`` set, or platform ``unknown/unknown``) or
+artifacts (an ``artifactType``, or a media type that is neither a manifest nor an index) are
+not platforms, and entries that are indexes themselves are to be followed. An entry without
+a usable platform (none, or an empty ``os`` or ``architecture``) gets its platform from its
+image's config. A single manifest (OCI or Docker schema 2) says nothing about its platform:
+its config blob does (``os``, ``architecture``, ``variant``, ``os.version``); a manifest
+whose config is not an image config (``application/vnd.oci.empty.v1+json``, a Helm chart...)
+or that has an ``artifactType`` is an artifact. Docker schema 1 manifests are refused with a
+clear message.
+
+Platforms from registries are data: each of their fields must be a valid Kubernetes label
+value (they become ``kubernetes.io/os``/``arch`` requirements and table cells), else
+:class:`PlatformValueError`. They are normalised as containerd normalises them, except that
+a variant this program does not know is kept as given (``armv8`` stays ``armv8``). Digests
+must be well-formed sha256 or sha512 digests; another algorithm is refused by name.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
+import re
 from typing import Any, NamedTuple
 
+from ..jsonload import JsonError, loads
 from ..platforms import Platform, normalize
+from .reference import ReferenceError, validate_digest
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -36,8 +48,17 @@ MAX_MANIFEST = 4 * 1024 * 1024  # the limit registries apply to manifests
 MAX_CONFIG = 8 * 1024 * 1024
 
 
+# A Kubernetes label value (what a platform's fields become in node affinities).
+_LABEL_VALUE = re.compile(r"[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
+_NUMERIC_VARIANT = re.compile(r"v?[0-9]+(?:\.[0-9]+)*")
+
+
 class ManifestError(ValueError):
     """Content that is not a usable manifest, index or config; the message says why."""
+
+
+class PlatformValueError(ManifestError):
+    """A platform whose fields are not valid label values: a problem of the image."""
 
 
 class Descriptor(NamedTuple):
@@ -46,6 +67,7 @@ class Descriptor(NamedTuple):
     size: int
     platform: Platform | None = None
     attestation: bool = False  # an attestation manifest, not a platform
+    artifact: bool = False  # an artifact (SBOM, signature, chart...), not a platform
 
 
 class Index(NamedTuple):
@@ -56,6 +78,35 @@ class Index(NamedTuple):
 class Image(NamedTuple):
     media_type: str
     config: Descriptor
+    artifact: bool = False  # the manifest has an artifactType
+
+
+def platform_of(
+    os: str, arch: str, variant: str = "", os_version: str = "", what: str = "platform"
+) -> Platform:
+    """The platform a registry answer declares, normalised like containerd's ``Normalize``
+    (``aarch64`` -> ``arm64``, ``arm64/v8`` -> ``arm64``) but with an unknown variant kept as
+    given; PlatformValueError when a field is not a valid label value."""
+    for field, value in (
+        ("os", os),
+        ("architecture", arch),
+        ("variant", variant),
+        ("os.version", os_version),
+    ):
+        if value and not _LABEL_VALUE.fullmatch(value):
+            raise PlatformValueError(
+                f"{what} declares {field} {value[:80]!r}, which is not a valid label value "
+                "(at most 63 letters, digits, '-', '_' or '.')"
+            )
+    platform = normalize(os, arch, variant, os_version)
+    given = variant.lower()
+    if given and platform.variant != given and not _NUMERIC_VARIANT.fullmatch(given):
+        platform = platform._replace(variant=given)
+    return platform
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def digest_of(data: bytes, algorithm: str = "sha256") -> str:
@@ -74,9 +125,9 @@ def verify(data: bytes, digest: str, what: str) -> None:
 
 def _load(data: bytes, what: str) -> dict[str, Any]:
     try:
-        value = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ManifestError(f"{what} is not valid JSON ({exc})") from None
+        value = loads(data)
+    except JsonError as exc:
+        raise ManifestError(f"{what} is {exc}" if str(exc).startswith("not ") else f"{what}: {exc}") from None
     if not isinstance(value, dict):
         raise ManifestError(f"{what} is not a JSON object")
     return value
@@ -86,8 +137,8 @@ def media_type_of(data: bytes, content_type: str) -> str:
     """The media type of manifest bytes: the document's own ``mediaType`` field, else the
     server's Content-Type, else what its shape says."""
     try:
-        value = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
+        value = loads(data)
+    except JsonError:
         value = None
     if isinstance(value, dict):
         declared = value.get("mediaType")
@@ -106,30 +157,52 @@ def media_type_of(data: bytes, content_type: str) -> str:
     return content_type
 
 
-def _descriptor(value: Any, where: str) -> Descriptor:
+def _config_descriptor(value: Any, where: str) -> Descriptor:
     if not isinstance(value, dict):
         raise ManifestError(f"{where} is not an object")
-    media_type, digest, size = value.get("mediaType"), value.get("digest"), value.get("size")
-    if not isinstance(digest, str) or ":" not in digest:
-        raise ManifestError(f"{where} has no valid digest")
-    if not isinstance(media_type, str):
-        media_type = ""
+    digest = value.get("digest")
+    if not isinstance(digest, str) or not digest:
+        raise ManifestError(f"{where} has no digest")
+    try:
+        validate_digest(digest)
+    except ReferenceError as exc:
+        raise ManifestError(f"{where}: {exc}") from None
+    size = value.get("size")
     if not isinstance(size, int) or isinstance(size, bool) or size < 0:
         size = 0
-    platform = None
-    raw = value.get("platform")
-    if isinstance(raw, dict) and isinstance(raw.get("os"), str) and isinstance(raw.get("architecture"), str):
-        platform = normalize(
-            raw["os"],
-            raw["architecture"],
-            str(raw.get("variant") or ""),
-            str(raw.get("os.version") or ""),
-        )
+    return Descriptor(_text(value.get("mediaType")), digest, size)
+
+
+def _descriptor(value: Any, where: str) -> Descriptor:
+    """An index entry. Its digest is checked unless the entry is skipped (attestations,
+    artifacts); its platform is None when absent or unusable (empty os or architecture)."""
+    if not isinstance(value, dict):
+        raise ManifestError(f"{where} is not an object")
+    media_type, digest, size = _text(value.get("mediaType")), value.get("digest"), value.get("size")
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        size = 0
     annotations = value.get("annotations")
-    attestation = isinstance(annotations, dict) and annotations.get(REFERENCE_TYPE) == "attestation-manifest"
-    if platform is not None and platform.os == "unknown" and platform.architecture == "unknown":
+    attestation = isinstance(annotations, dict) and bool(_text(annotations.get(REFERENCE_TYPE)))
+    artifact = bool(_text(value.get("artifactType"))) or (
+        bool(media_type) and media_type not in INDEX_TYPES | IMAGE_TYPES
+    )
+    raw = value.get("platform")
+    raw = raw if isinstance(raw, dict) else {}
+    os, arch = _text(raw.get("os")), _text(raw.get("architecture"))
+    if os.lower() == "unknown" and arch.lower() == "unknown":
         attestation = True
-    return Descriptor(media_type, digest, size, platform, attestation)
+    if not isinstance(digest, str) or not digest:
+        raise ManifestError(f"{where} has no digest")
+    if attestation or artifact:
+        return Descriptor(media_type, digest, size, None, attestation, artifact)
+    try:
+        validate_digest(digest)
+    except ReferenceError as exc:
+        raise ManifestError(f"{where}: {exc}") from None
+    platform = None
+    if os and arch:
+        platform = platform_of(os, arch, _text(raw.get("variant")), _text(raw.get("os.version")), where)
+    return Descriptor(media_type, digest, size, platform)
 
 
 def parse(data: bytes, media_type: str, what: str = "manifest") -> Index | Image:
@@ -149,18 +222,18 @@ def parse(data: bytes, media_type: str, what: str = "manifest") -> Index | Image
             raise ManifestError(f"{what}: index has no 'manifests' list")
         return Index(media_type, tuple(_descriptor(e, f"{what} entry {i}") for i, e in enumerate(entries)))
     if media_type in IMAGE_TYPES:
-        config = _descriptor(document.get("config"), f"{what} config")
-        return Image(media_type, config)
+        config = _config_descriptor(document.get("config"), f"{what} config")
+        return Image(media_type, config, bool(_text(document.get("artifactType"))))
     raise ManifestError(f"{what} has unsupported media type {media_type or '(none)'!r}")
 
 
 def config_platform(data: bytes, what: str = "config") -> Platform | None:
     """The platform an image config declares; None when it declares none."""
     config = _load(data, what)
-    os, arch = config.get("os"), config.get("architecture")
-    if not isinstance(os, str) or not isinstance(arch, str) or not os or not arch:
+    os, arch = _text(config.get("os")), _text(config.get("architecture"))
+    if not os or not arch:
         return None
-    platform = normalize(os, arch, str(config.get("variant") or ""), str(config.get("os.version") or ""))
+    platform = platform_of(os, arch, _text(config.get("variant")), _text(config.get("os.version")), what)
     if platform.os == "unknown" and platform.architecture == "unknown":
         return None
     return platform
@@ -191,14 +264,20 @@ def entry_from_json(value: Any) -> Entry:
     """The inverse of :func:`platform_json` (ManifestError when malformed)."""
     if not isinstance(value, dict):
         raise ManifestError("platform entry is not an object")
-    os, arch = value.get("os"), value.get("architecture")
-    if not isinstance(os, str) or not isinstance(arch, str):
+    os, arch = _text(value.get("os")), _text(value.get("architecture"))
+    if not os or not arch:
         raise ManifestError("platform entry needs 'os' and 'architecture'")
-    platform = normalize(os, arch, str(value.get("variant") or ""), str(value.get("os.version") or ""))
+    platform = platform_of(os, arch, _text(value.get("variant")), _text(value.get("os.version")))
+    digest = _text(value.get("digest"))
+    if digest:
+        try:
+            validate_digest(digest)
+        except ReferenceError as exc:
+            raise ManifestError(f"platform entry: {exc}") from None
     size = value.get("size", 0)
     return Entry(
         platform,
-        str(value.get("digest") or ""),
-        str(value.get("mediaType") or ""),
-        size if isinstance(size, int) else 0,
+        digest,
+        _text(value.get("mediaType")),
+        size if isinstance(size, int) and not isinstance(size, bool) else 0,
     )
