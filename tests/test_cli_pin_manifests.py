@@ -433,3 +433,21 @@ def test_in_place_says_what_it_did(tmp_path: Path) -> None:
     assert (again.returncode, lines(again)) == (0, ["no file changed; 3 workload(s) already pinned"])
     quiet = run("pin", "--platform", BOTH, "-f", str(tmp_path), "--in-place", "--quiet")
     assert (quiet.returncode, quiet.stderr) == (0, b"")
+
+
+@pytest.mark.parametrize(
+    ("items", "what"), [("{a: 1}", "a mapping"), ("3", "a number"), ("text", "a string")]
+)
+def test_resource_list_items_that_are_not_a_list(items: str, what: str) -> None:
+    stdin = f"apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: {items}\n".encode()
+    result = run("pin", "--platform", ARM, stdin=stdin)
+    assert result.returncode == 2
+    assert lines(result) == [f"error: ResourceList doc 1: ResourceList items is {what}, not a list"]
+    out = yaml.safe_load(result.stdout)
+    assert out["results"] == [
+        {
+            "message": f"ResourceList items is {what}, not a list",
+            "severity": "error",
+            "field": {"path": "items"},
+        }
+    ]

@@ -36,7 +36,8 @@ def check_agrees(text: str) -> bool:
         return False
     for reader in readers():
         full = full_compose(text, reader)  # must not raise: the fast reader accepts only valid YAML
-        assert differences(fast, full) == [], reader
+        # where a value written as nothing is placed, ruamel.yaml's parser says (libyaml differs)
+        assert differences(fast, full, empty_positions=reader == fullyaml.RUAMEL) == [], reader
     return True
 
 
@@ -86,7 +87,10 @@ def test_declines_what_it_does_not_read(text: str) -> None:
 def test_plain_scalars_fold_over_lines() -> None:
     text = "a: one\n  two\n\n  three # end\nb:\n- x\n  y\n"
     node = fastyaml.parse(text, 0, len(text))
-    assert all(differences(node, full_compose(text, r)) == [] for r in readers())
+    assert all(
+        differences(node, full_compose(text, r), empty_positions=r == fullyaml.RUAMEL) == []
+        for r in readers()
+    )
     assert yn.to_data(node) == {"a": "one two\nthree", "b": ["x y"]}
 
 
@@ -99,7 +103,10 @@ def test_block_scalar_value_needs_the_full_parser() -> None:
         str(block.value)
     with pytest.raises(fastyaml.NeedFullParse):
         yn.to_data(node)
-    assert all(differences(node, full_compose(text, r)) == [] for r in readers())
+    assert all(
+        differences(node, full_compose(text, r), empty_positions=r == fullyaml.RUAMEL) == []
+        for r in readers()
+    )
     assert yn.to_data(yn.compose(text, 0, len(text), full=True).root)["a"] == "line one\nline two\n"
 
 
@@ -240,7 +247,7 @@ def test_generated_documents_read_identically_or_decline(text: str) -> None:
         except Exception as exc:
             raise AssertionError(f"fast reader accepted invalid YAML ({reader}: {exc}):\n{text}") from exc
         assume(full is not None)
-        assert differences(fast, full) == [], (reader, text)
+        assert differences(fast, full, empty_positions=reader == fullyaml.RUAMEL) == [], (reader, text)
 
 
 # -- the full reader's two parsers -----------------------------------------------------------

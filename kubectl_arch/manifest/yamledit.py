@@ -714,8 +714,16 @@ class Splicer:
         if not referenced:
             return
 
+        import bisect
+
+        starts = [a for a, _ in gone]
+        reach = []  # the furthest end of the ranges up to each one (they may nest)
+        for _, b in gone:
+            reach.append(max(b, reach[-1]) if reach else b)
+
         def inside(pos: int) -> bool:
-            return any(a <= pos < b for a, b in gone)
+            i = bisect.bisect_right(starts, pos) - 1
+            return i >= 0 and pos < reach[i]
 
         aliases: dict[int, list[Node]] = {}
         anchored: list[Node] = []
