@@ -59,15 +59,6 @@ class Edit(NamedTuple):
 # -- rendering ----------------------------------------------------------------------------------
 
 
-def _float(value: float) -> str:
-    if value != value:
-        return ".nan"
-    if value in (float("inf"), float("-inf")):
-        return ".inf" if value > 0 else "-.inf"
-    text = repr(value)
-    return text if "." in text else text.replace("e", ".0e", 1)
-
-
 def scalar(value: Any) -> str:
     """A scalar that YAML 1.1 and 1.2 readers both load as the same value: strings stay
     strings (quoted when they could read as anything else), numbers and booleans stay so;
@@ -81,7 +72,7 @@ def scalar(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        return _float(value)
+        return yn.float_text(value)
     text = str(value)
     if _PLAIN.fullmatch(text) and text not in _YAML11_WORDS:
         return text

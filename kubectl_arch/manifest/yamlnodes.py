@@ -398,17 +398,23 @@ def _render_scalar(node: Node) -> Any:
     return value
 
 
-def _canonical(value: bool | int | float) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
+def float_text(value: float) -> str:
+    """A float as a plain scalar every YAML reader takes for that float (YAML 1.1 wants a
+    dot: ``1.0e+20``, ``.inf``, ``.nan``)."""
     if value != value:
         return ".nan"
     if value in (float("inf"), float("-inf")):
         return ".inf" if value > 0 else "-.inf"
     text = repr(value)
     return text if "." in text else text.replace("e", ".0e", 1)
+
+
+def _canonical(value: bool | int | float) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return float_text(value)
 
 
 def walk(node: Node | None) -> Iterator[Node]:
