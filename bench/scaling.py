@@ -10,6 +10,7 @@ to Kustomize at 1,000 and 4,000 Deployments are reported.
 
 from __future__ import annotations
 
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -84,7 +85,7 @@ spec:
 
 def kustomization(directory: Path, stream: Path) -> None:
     directory.mkdir()
-    (directory / "all.yaml").symlink_to(stream)
+    shutil.copyfile(stream, directory / "all.yaml")  # Kustomize reads nothing outside the directory
     (directory / "affinity.yaml").write_text(PATCH)
     (directory / "kustomization.yaml").write_text(
         "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [all.yaml]\n"

@@ -347,7 +347,10 @@ def _reads_back(
     if not whole and not parsed.full:
         checks = [_entries_read_back(parsed, p, e) for p, e in zip(planned, own, strict=True)]
         if all(c is True for c in checks):
-            return True
+            import itertools
+
+            ordered = sorted((e.start, e.end) for e in edits)
+            return all(a[1] <= b[0] for a, b in itertools.pairwise(ordered))  # no edit overlaps another
         if any(c is False for c in checks):
             return False
     text = yamledit.apply_edits(parsed.text, edits, parsed.start, parsed.stop)

@@ -376,11 +376,14 @@ def test_patch_files_in_a_directory_are_skipped(tmp_path: Path) -> None:
         "        resources: {limits: {cpu: '1'}}\n"
     )
     (tmp_path / "overlay" / "replicas.yaml").write_text(head("Deployment", "web") + "spec:\n  replicas: 3\n")
+    (tmp_path / "overlay" / "zz-json6902.yaml").write_text("- op: add\n  path: /spec/replicas\n  value: 2\n")
     skipped = [
         f"warning: {tmp_path}/overlay/image.yaml doc 1 Deployment/web: not a complete workload: container "
         "'web' has no image; skipped",
         f"warning: {tmp_path}/overlay/replicas.yaml doc 1 Deployment/web: not a complete workload: no pod spec "
         "at spec.template.spec; skipped",
+        f"warning: {tmp_path}/overlay/zz-json6902.yaml doc 1: not a Kubernetes object but a list (a JSON patch?); "
+        "skipped",
     ]
     check = run("pin", "--platform", BOTH, "-f", str(tmp_path), "-R", "--check")
     assert check.returncode == 1
@@ -390,13 +393,13 @@ def test_patch_files_in_a_directory_are_skipped(tmp_path: Path) -> None:
     assert result.returncode == 0
     assert lines(result) == [
         *skipped,
-        "pinned 1 workload(s) in 1 file(s); 0 workload(s) already pinned; 2 skipped (not complete workloads)",
+        "pinned 1 workload(s) in 1 file(s); 0 workload(s) already pinned; 3 skipped (patches, not complete objects)",
     ]
     assert (tmp_path / "base" / "deploy.yaml").read_text() == PINNED
     passed = run("pin", "--platform", BOTH, "-f", str(tmp_path), "-R", "--check")
     assert (passed.returncode, lines(passed)) == (
         0,
-        [*skipped, "1 workload(s) already pinned; 2 skipped (not complete workloads)"],
+        [*skipped, "1 workload(s) already pinned; 3 skipped (patches, not complete objects)"],
     )
     report = run(
         "check", "--platform", BOTH, "-f", str(tmp_path), "-R", "--nodes-file", str(NODES), "-o", "json"
@@ -404,6 +407,7 @@ def test_patch_files_in_a_directory_are_skipped(tmp_path: Path) -> None:
     assert [s["file"] for s in json.loads(report.stdout)["skipped"]] == [
         f"{tmp_path}/overlay/image.yaml",
         f"{tmp_path}/overlay/replicas.yaml",
+        f"{tmp_path}/overlay/zz-json6902.yaml",
     ]
     # named on its own, the same patch is an error; a real fault in a walked file is one too
     alone = run("pin", "--platform", BOTH, "-f", str(tmp_path / "overlay" / "image.yaml"))

@@ -307,7 +307,7 @@ def command(
     if output == "table":
         line = _summary(results) if results else "no workloads found"
         if skipped:
-            line += f"; {len(skipped)} skipped (not complete workloads)"
+            line += f"; {len(skipped)} skipped (patches, not complete objects)"
         click.echo(line, err=True)
     return EXIT_PROBLEM if failures else EXIT_OK
 

@@ -388,5 +388,5 @@ def _summary(pinned: int, unchanged: int, skipped: int, files: int | None) -> st
         parts.append(f"pinned {pinned} workload(s) in {files} file(s)" if pinned else "no file changed")
     parts.append(f"{unchanged} workload(s) already pinned")
     if skipped:
-        parts.append(f"{skipped} skipped (not complete workloads)")
+        parts.append(f"{skipped} skipped (patches, not complete objects)")
     return "; ".join(parts)

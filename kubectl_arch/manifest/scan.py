@@ -394,6 +394,9 @@ def _read(
                     else (None, ())
                 )
             if not yn.is_mapping(root):
+                if incomplete_ok and not item and yn.is_sequence(root):  # a JSON patch (Kustomize)
+                    message = "not a Kubernetes object but a list (a JSON patch?); skipped"
+                    return Document(None, location, [], [Finding("warning", message, location, skipped=True)])
                 message = f"document is {yn.describe(root)}, not a Kubernetes object (a mapping)"
                 return Document(None, location, [], [_input_error(location, message)])
             if parsed.full:
