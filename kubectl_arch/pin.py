@@ -305,7 +305,9 @@ def _splice(
         style = styles.get(workload.object_path)
         if style is None:
             root = yn.deref(splicer.steps(workload.object_path)[-1].node)
-            style = styles[workload.object_path] = yamledit.detect_style(parsed, root)
+            pod = splicer.steps(workload.path)[-1]
+            near = (pod.key, yn.deref(pod.node)) if pod.key is not None else None
+            style = styles[workload.object_path] = yamledit.detect_style(parsed, root, near)
         splicer.style = style
         mark = len(splicer.edits)
         try:
@@ -423,8 +425,25 @@ def _entries_read_back(parsed: yn.Parsed, item: _Planned, edits: list[yamledit.E
         }
     except yn.NeedFullParse:  # a block scalar as a key
         return None
-    expected = affinity.apply(current, item.plan.ops)
+    expected = _applied(current, item.plan)
     return bool(read[2] == expected and read[1] == len(expected))
+
+
+_APPLIED: dict[tuple[int, str], tuple[affinity.Plan, Any]] = {}
+
+
+def _applied(current: dict[str, Any], plan: affinity.Plan) -> Any:
+    """``affinity.apply(current, plan.ops)``, remembered for small inputs (a stream's workloads
+    mostly get the same plan on the same entries; plans are remembered in :data:`_PLANS`)."""
+    if len(current) > 2:
+        return affinity.apply(current, plan.ops)
+    memo = (id(plan), repr(current))
+    known = _APPLIED.get(memo)
+    if known is None or known[0] is not plan:
+        if len(_APPLIED) >= 1024:
+            _APPLIED.clear()
+        known = _APPLIED[memo] = (plan, affinity.apply(current, plan.ops))
+    return known[1]
 
 
 _REGIONS: dict[str, tuple[int, int, Any] | None] = {}

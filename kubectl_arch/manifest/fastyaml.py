@@ -42,11 +42,14 @@ class _Reader:
         lines: list[tuple[int, int, int, int]] = []
         pos = start
         seen_marker = False
-        while pos < end:
-            newline = text.find("\n", pos, end)
-            stop = end if newline < 0 else newline
-            line_end = stop - 1 if stop > pos and text[stop - 1] == "\r" else stop
-            body = text[pos:line_end]
+        parts = text[start:end].split("\n")
+        if parts[-1] == "":
+            parts.pop()  # the text ends with a line break
+        for body in parts:
+            stop = pos + len(body)
+            if body.endswith("\r"):
+                body = body[:-1]
+            line_end = pos + len(body)
             stripped = body.lstrip(" ")
             indent = len(body) - len(stripped)
             if not stripped:

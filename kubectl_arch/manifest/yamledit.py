@@ -200,15 +200,23 @@ def line_end(text: str, pos: int) -> int:
     return len(text) if eol < 0 else eol + 1
 
 
-def detect_style(parsed: yn.Parsed, node: Node) -> Style:
-    """Indentation habits of the document around ``node`` (a block mapping)."""
+def detect_style(parsed: yn.Parsed, node: Node, near: tuple[Node, Node] | None = None) -> Style:
+    """Indentation habits of the document around ``node`` (a block mapping); ``near``, a
+    (key, value) pair where the edits will be (a pod spec under its key), is looked at first."""
+    import collections
+
     text = parsed.text
     newline = "\r\n" if "\r\n" in text[parsed.start : parsed.start + 4096] else "\n"
     mapping_indent = sequence_offset = None
-    stack = [node]
+    if near is not None and near[1].kind == MAPPING and not near[1].flow and near[1].value:
+        key, value = near
+        if text[value.start] not in "&!" and "\n" in text[key.end : value.start]:
+            mapping_indent = column(text, value.start) - column(text, key.start)
+    stack = collections.deque([near[1]] if near is not None else [])
+    stack.append(node)
     seen = 0
     while stack and (mapping_indent is None or sequence_offset is None) and seen < 2000:
-        current = stack.pop(0)
+        current = stack.popleft()
         seen += 1
         if current.kind == SEQUENCE:
             stack.extend(current.value)
@@ -317,6 +325,7 @@ class Splicer:
         self.rewritten = False
         self._flow_removals: dict[int, tuple[Node, set[int]]] = {}
         self._users: dict[int, list[Node]] | None = None
+        self._steps: dict[tuple[Any, ...], list[Step]] = {}
         self._replaced: set[int] = set()  # aliases that edits will write out anew
 
     # -- navigation --------------------------------------------------------------------------
@@ -349,6 +358,13 @@ class Splicer:
 
     def steps(self, path: Sequence[Any]) -> list[Step]:
         """The nodes from the document root along ``path`` (keys and indexes)."""
+        path = tuple(path)
+        known = self._steps.get(path)
+        if known is None:
+            known = self._steps[path] = self._walk(path)
+        return known
+
+    def _walk(self, path: tuple[Any, ...]) -> list[Step]:
         root = self.parsed.root
         if root is None:
             raise EditError("empty document")
