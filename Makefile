@@ -18,7 +18,7 @@ DIST_MANIFEST ?= plugin.yaml
 $(BIN)/kubectl-arch: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]' --config-settings editable_mode=compat
+	$(BIN)/python -m pip install --quiet -e '.[test]'
 	$(BIN)/python -m compileall -q kubectl_arch
 	@touch $@
 
@@ -26,9 +26,9 @@ $(BIN)/kubectl-arch: pyproject.toml
 compile: $(BIN)/kubectl-arch
 	@$(BIN)/python -m compileall -q kubectl_arch
 
-# Install the tool and pin the example manifest.
+# Install the tool and show what pinning the example manifest changes (a unified diff).
 demo: compile
-	$(BIN)/kubectl-arch pin --platform $(PLATFORMS) -f testdata/deploy.yaml
+	$(BIN)/kubectl-arch pin --platform $(PLATFORMS) -f testdata/deploy.yaml --diff
 
 # The whole test suite.
 test: compile

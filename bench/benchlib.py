@@ -7,6 +7,7 @@ B A, ...), so that drift in machine load hits both alike, and compares their med
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import statistics
@@ -14,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,10 +23,31 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 CORPUS = REPO_ROOT.parent / "shared" / "corpus"
 ARGO_INSTALL = CORPUS / "argo-cd" / "manifests" / "install.yaml"
 DATA = Path(__file__).resolve().parent / "data"
+TESTS = REPO_ROOT / "tests"
+RECORDED_NODES = (
+    REPO_ROOT / "testdata" / "nodes" / "gke-mixed.json",
+    REPO_ROOT / "testdata" / "nodes" / "assorted.json",
+)
 
 
 class BenchError(Exception):
     """The benchmark could not run (missing tool, failing command, unexpected output)."""
+
+
+class Skipped(Exception):
+    """The benchmark has nothing to measure here: ``name: skipped (why) SKIPPED``, exit 0."""
+
+    def __init__(self, name: str, why: str) -> None:
+        super().__init__(why)
+        self.name = name
+
+
+def require_corpus(name: str, path: Path) -> Path:
+    """``path`` in the shared corpus of real-world manifests (``../shared/corpus``, beside the
+    checkout, as in CI); the benchmark ``name`` is skipped, saying why, when it is absent."""
+    if not path.exists():
+        raise Skipped(name, f"{path} is absent (the shared corpus lives beside the checkout, not in it)")
+    return path
 
 
 @dataclass
@@ -132,6 +154,36 @@ def goal_line(name: str, subject: Series, baseline: Series, goal: float) -> str:
     )
 
 
+@contextlib.contextmanager
+def node_server(
+    home: Path, count: int, recorded: Sequence[Path] = RECORDED_NODES
+) -> Iterator[dict[str, str]]:
+    """The test API server (``tests/apiserver.py``) serving ``count`` clones of the recorded
+    nodes over TLS with a bearer token, in pages as asked; yields the environment of a user
+    whose kubeconfig (in ``home``) points at it. The server runs in a process of its own: a
+    child forked from a process holding the nodes would report that process's memory as part
+    of its own peak (Linux's maxrss)."""
+    sys.path.insert(0, str(TESTS))
+    from apiserver import make_pki
+
+    make_pki(home / "pki")
+    config = home / "kubeconfig"
+    server = subprocess.Popen(
+        [sys.executable, str(TESTS / "apiserver.py"), *map(str, recorded), "--replicate", str(count),
+         "--pki", str(home / "pki"), "--kubeconfig", str(config)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None and server.stdin is not None
+        if not server.stdout.readline().startswith("https://"):
+            raise BenchError("the test API server did not start")
+        yield {"HOME": str(home), "KUBECONFIG": str(config), "PATH": os.environ.get("PATH", "")}
+    finally:
+        if server.stdin is not None:
+            server.stdin.close()
+        server.wait(timeout=30)
+
+
 def parser(description: str, runs: int) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--runs", type=int, default=runs, help=f"timed runs of each command (default {runs})")
@@ -140,9 +192,12 @@ def parser(description: str, runs: int) -> argparse.ArgumentParser:
 
 
 def main_wrapper(body: Callable[[], None]) -> None:
-    """Run ``body()``; exit 1 with a message when the benchmark cannot run."""
+    """Run ``body()``; exit 1 with a message when the benchmark cannot run, 0 with a SKIPPED
+    line when it has nothing to measure here."""
     try:
         body()
+    except Skipped as exc:
+        print(f"{exc.name}: skipped: {exc} SKIPPED")
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(1)

@@ -13,28 +13,20 @@ the same server for scale. No goal: the figure is reported.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import benchlib as b
 
-TESTS = b.REPO_ROOT / "tests"
-sys.path.insert(0, str(TESTS))
-from apiserver import make_pki  # noqa: E402
-from registry_util import LINUX_AMD64, LINUX_ARM64, client_for, push_multiarch, start_registry  # noqa: E402
+sys.path.insert(0, str(b.TESTS))
+from registry_util import LINUX_AMD64, LINUX_ARM64, client_for, push_multiarch, start_registry
 
 NODES = 5000
 RELEASE = (
     b.REPO_ROOT.parent / "shared" / "corpus" / "microservices-demo" / "release" / "kubernetes-manifests.yaml"
 )
-RECORDED = [
-    b.REPO_ROOT / "testdata" / "nodes" / "gke-mixed.json",
-    b.REPO_ROOT / "testdata" / "nodes" / "assorted.json",
-]
 IMAGE = re.compile(r"^(\s*image:\s*)(\S+)", re.M)
 
 
@@ -54,6 +46,7 @@ def main() -> None:
     opts = args.parse_args()
     arch = b.require("kubectl-arch")
     kubectl = b.require("kubectl")
+    b.require_corpus("check", RELEASE)
     with tempfile.TemporaryDirectory(prefix="bench-check-") as tmp:
         home = Path(tmp)
         registry = start_registry(home / "registry")
@@ -68,16 +61,7 @@ def main() -> None:
                 IMAGE.sub(lambda m: m.group(1) + local_reference(registry.host, m.group(2)), text)
             )
 
-            make_pki(home / "pki")
-            config = home / "kubeconfig"
-            serve = [sys.executable, str(TESTS / "apiserver.py"), *map(str, RECORDED)]
-            serve += ["--replicate", str(opts.nodes), "--pki", str(home / "pki"), "--kubeconfig", str(config)]
-            server = subprocess.Popen(serve, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-            try:
-                assert server.stdout is not None and server.stdin is not None
-                if not server.stdout.readline().startswith("https://"):
-                    raise b.BenchError("the test API server did not start")
-                env = {"HOME": str(home), "KUBECONFIG": str(config), "PATH": os.environ.get("PATH", "")}
+            with b.node_server(home, opts.nodes) as env:
                 cold_env = {**env, "XDG_CACHE_HOME": str(home / "cold-cache")}
                 warm_env = {**env, "XDG_CACHE_HOME": str(home / "warm-cache")}
                 command = [arch, "check", "-f", str(manifest), "-o", "json"]
@@ -88,9 +72,6 @@ def main() -> None:
                 fresh = ["sh", "-c", 'rm -rf "$XDG_CACHE_HOME"; exec "$@"', "sh", *command]
                 cold = b.Series("kubectl-arch check (cold cache)", fresh, cold_env)
                 b.interleave([baseline, warm, cold], opts.runs, opts.warmup)
-            finally:
-                server.stdin.close()
-                server.wait(timeout=30)
         finally:
             registry.stop()
     fits = sum(1 for w in document["workloads"] if w["fits"])

@@ -195,7 +195,7 @@ def main() -> None:
     p.add_argument("--notes", type=int, default=20, help="findings to print at most (default 20)")
     opts = p.parse_args()
     arch = b.require("kubectl-arch")
-    corpus: Path = opts.corpus
+    corpus: Path = b.require_corpus("fidelity", opts.corpus)
     files = sorted(f for f in corpus.rglob("*") if f.suffix in (".yaml", ".yml") and f.is_file())
     if not files:
         raise b.BenchError(f"no .yaml/.yml files under {corpus}")

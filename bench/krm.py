@@ -27,9 +27,7 @@ def main() -> None:
     arch = Path(b.require("kubectl-arch")).absolute()
     env = {**os.environ, "PATH": f"{arch.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     b.require("cat")
-    source = b.ARGO_INSTALL
-    if not source.is_file():
-        raise b.BenchError(f"missing corpus file {source}")
+    source = b.require_corpus("krm", b.ARGO_INSTALL)
     expected = len(workloads(load_all(source.read_bytes())))
 
     with tempfile.TemporaryDirectory(prefix="bench-kpt-") as tmp:

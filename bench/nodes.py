@@ -12,24 +12,14 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import benchlib as b
 
-TESTS = b.REPO_ROOT / "tests"
-sys.path.insert(0, str(TESTS))
-from apiserver import make_pki  # noqa: E402
-
 GOAL = 0.5
 NODES = 5000
-RECORDED = [
-    b.REPO_ROOT / "testdata" / "nodes" / "gke-mixed.json",
-    b.REPO_ROOT / "testdata" / "nodes" / "assorted.json",
-]
 
 
 def check(kubectl: str, arch: str, env: dict[str, str], count: int) -> int:
@@ -49,32 +39,17 @@ def main() -> None:
     opts = args.parse_args()
     arch = b.require("kubectl-arch")
     kubectl = b.require("kubectl")
-    with tempfile.TemporaryDirectory(prefix="bench-nodes-") as tmp:
-        home = Path(tmp)
-        make_pki(home / "pki")
-        config = home / "kubeconfig"
-        # The server runs in a process of its own: a child forked from a process holding the
-        # nodes would report that process's memory as part of its own peak (Linux's maxrss).
-        server = subprocess.Popen(
-            [sys.executable, str(TESTS / "apiserver.py"), *map(str, RECORDED), "--replicate", str(opts.nodes),
-             "--pki", str(home / "pki"), "--kubeconfig", str(config)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        try:
-            assert server.stdout is not None and server.stdin is not None
-            if not server.stdout.readline().startswith("https://"):
-                raise b.BenchError("the test API server did not start")
-            env = {"HOME": str(home), "KUBECONFIG": str(config), "PATH": os.environ.get("PATH", "")}
-            baseline = b.Series("kubectl get nodes -o json", [kubectl, "get", "nodes", "-o", "json"], env)
-            subject = b.Series("kubectl-arch nodes -o json", [arch, "nodes", "-o", "json"], env)
-            floor = b.Series("(floor) python -c pass", [sys.executable, "-c", "pass"], env)
-            # Timed first: a child's peak memory (maxrss) starts from this process's own peak,
-            # which reading the outputs below would raise.
-            b.interleave([baseline, subject, floor], opts.runs, opts.warmup)
-            size = check(kubectl, arch, env, opts.nodes)
-        finally:
-            server.stdin.close()
-            server.wait(timeout=30)
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-nodes-") as tmp,
+        b.node_server(Path(tmp), opts.nodes) as env,
+    ):
+        baseline = b.Series("kubectl get nodes -o json", [kubectl, "get", "nodes", "-o", "json"], env)
+        subject = b.Series("kubectl-arch nodes -o json", [arch, "nodes", "-o", "json"], env)
+        floor = b.Series("(floor) python -c pass", [sys.executable, "-c", "pass"], env)
+        # Timed first: a child's peak memory (maxrss) starts from this process's own peak,
+        # which reading the outputs below would raise.
+        b.interleave([baseline, subject, floor], opts.runs, opts.warmup)
+        size = check(kubectl, arch, env, opts.nodes)
     print(
         f"cluster: {opts.nodes} nodes ({size / 1e6:.1f} MB of JSON), read in pages of 500 "
         f"({math.ceil(opts.nodes / 500)} requests per listing) over TLS from tests/apiserver.py\n"

@@ -58,9 +58,7 @@ def main() -> None:
     opts = b.parser(__doc__.splitlines()[0], runs=11).parse_args()
     arch = b.require("kubectl-arch")
     kubectl = b.require("kubectl")
-    source = b.ARGO_INSTALL
-    if not source.is_file():
-        raise b.BenchError(f"missing corpus file {source}")
+    source = b.require_corpus("throughput", b.ARGO_INSTALL)
     docs = load_all(source.read_bytes())
     expected = len(workloads(docs))
     if count_pinned(source.read_bytes()) != 0:

@@ -17,6 +17,12 @@ that cannot match any allowed platform is dropped, and only when nothing is left
 conflict. A key already restricted to exactly the right values (by the term or by the
 ``nodeSelector``) is left alone, which makes the transform idempotent and minimal.
 
+Windows platforms may also be limited to host builds (``builds``: the values of
+``node.kubernetes.io/windows-build`` the images run on). That requirement belongs to the
+Windows part only (Linux nodes have no such label), so such platforms get terms of their own,
+with ``node.kubernetes.io/windows-build In [...]`` beside the os and arch requirements; a build
+requirement the term or ``nodeSelector`` already narrows to admitted builds is left alone.
+
 Patch paths are tuples of mapping keys and sequence indices relative to the pod spec, and
 always refer to the *original* document: several operations never depend on each other's
 effects. ``("add", path, value)`` adds a mapping key, or appends to a sequence when the last
@@ -33,6 +39,7 @@ OS_KEY = "kubernetes.io/os"
 ARCH_KEY = "kubernetes.io/arch"
 BETA_OS_KEY = "beta.kubernetes.io/os"
 BETA_ARCH_KEY = "beta.kubernetes.io/arch"
+WINDOWS_BUILD_KEY = "node.kubernetes.io/windows-build"
 REQUIRED = "requiredDuringSchedulingIgnoredDuringExecution"
 TERMS_PATH: tuple[str, ...] = ("affinity", "nodeAffinity", REQUIRED, "nodeSelectorTerms")
 
@@ -43,6 +50,8 @@ OPERATORS = frozenset({"In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"})
 NodePlatform = tuple[str, str]
 Path = tuple[Any, ...]
 Op = tuple[Any, ...]
+# (oses, architectures, Windows builds or None): the platforms one term admits.
+Rect = tuple[frozenset[str], frozenset[str], frozenset[str] | None]
 
 
 class AffinityError(ValueError):
@@ -189,12 +198,49 @@ def rectangles(platforms: Iterable[NodePlatform]) -> list[tuple[frozenset[str], 
     return sorted(rects, key=lambda r: (sorted(r[0]), sorted(r[1])))
 
 
+def _rects(platforms: Iterable[NodePlatform], builds: Mapping[NodePlatform, frozenset[str]]) -> list[Rect]:
+    """:func:`rectangles`, with the platforms limited to Windows builds in rectangles of their
+    own: one per set of builds."""
+    plain: set[NodePlatform] = set()
+    by_builds: dict[frozenset[str], set[str]] = {}
+    for platform in platforms:
+        if platform in builds:
+            by_builds.setdefault(builds[platform], set()).add(platform[1])
+        else:
+            plain.add(platform)
+    rects: list[Rect] = [(oses, archs, None) for oses, archs in rectangles(plain)]
+    for values, archs in sorted(by_builds.items(), key=lambda item: sorted(item[1])):
+        rects.append((frozenset({"windows"}), frozenset(archs), values))
+    return rects
+
+
+def _builds_admitted(
+    selector: Mapping[str, Any], exprs: Iterable[_Expr], want: frozenset[str]
+) -> frozenset[str]:
+    """The builds of ``want`` a node may have under the nodeSelector and the term."""
+    on_key = [e for e in exprs if e.key == WINDOWS_BUILD_KEY]
+    pinned = selector.get(WINDOWS_BUILD_KEY)
+    return frozenset(
+        b for b in want if (pinned is None or str(pinned) == b) and all(_satisfies(e, b) for e in on_key)
+    )
+
+
+def _term_builds(
+    platforms: Iterable[NodePlatform],
+    builds: Mapping[NodePlatform, frozenset[str]],
+    selector: Mapping[str, Any],
+    exprs: Sequence[_Expr],
+) -> dict[NodePlatform, frozenset[str]]:
+    """The builds each build-limited platform can have under the nodeSelector and a term."""
+    return {p: _builds_admitted(selector, exprs, builds[p]) for p in platforms if p in builds}
+
+
 def _expression(axis: int, values: Iterable[str]) -> dict[str, Any]:
     return {"key": AXES[axis][0], "operator": "In", "values": sorted(values)}
 
 
 def _describe_selector(selector: Mapping[str, Any]) -> str:
-    keys = [k for pair in AXES for k in pair if k in selector]
+    keys = [k for pair in (*AXES, (WINDOWS_BUILD_KEY,)) for k in pair if k in selector]
     return ", ".join(f"{k}={selector[k]}" for k in keys)
 
 
@@ -209,14 +255,36 @@ def _describe_term(exprs: Sequence[_Expr], term: Mapping[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def _fmt(platforms: Iterable[NodePlatform]) -> str:
-    return ", ".join(f"{o}/{a}" for o, a in sorted(set(platforms)))
+def _fmt(
+    platforms: Iterable[NodePlatform], builds: Mapping[NodePlatform, frozenset[str]] | None = None
+) -> str:
+    """``linux/amd64, windows(10.0.17763)/amd64``: Windows builds as containerd writes them."""
+    builds = builds or {}
+    return ", ".join(
+        f"{o}({b})/{a}" if b else f"{o}/{a}"
+        for o, a in sorted(set(platforms))
+        for b in sorted(builds.get((o, a)) or [""])
+    )
+
+
+def _keep_values(
+    raw: Sequence[Any], exprs: Sequence[_Expr], j: int, want: frozenset[str], path: Path, ops: list[Op]
+) -> dict[str, Any]:
+    """Narrow the ``In`` expression ``j`` to the values in ``want`` (each once): removal
+    operations go to ``ops``; the narrowed expression is returned."""
+    kept: list[str] = []
+    for k, value in enumerate(exprs[j].values):
+        if value in want and value not in kept:
+            kept.append(value)
+        else:
+            ops.append(("remove", (*path, "matchExpressions", j, "values", k)))
+    return {**raw[j], "values": kept}
 
 
 def _restrict_term(
     term: Mapping[str, Any],
     exprs: Sequence[_Expr],
-    rect: tuple[frozenset[str], frozenset[str]],
+    rect: Rect,
     selector: Mapping[str, Any],
     path: Path,
 ) -> tuple[list[Op], dict[str, Any]]:
@@ -233,14 +301,7 @@ def _restrict_term(
         ga = AXES[axis][0]
         on_key = [j for j, e in enumerate(exprs) if e.key == ga]
         if len(on_key) == 1 and exprs[on_key[0]].operator == "In":
-            j = on_key[0]
-            kept: list[str] = []
-            for k, value in enumerate(exprs[j].values):
-                if value in want and value not in kept:
-                    kept.append(value)
-                else:
-                    ops.append(("remove", (*path, "matchExpressions", j, "values", k)))
-            new_exprs[j] = {**raw[j], "values": kept}
+            new_exprs[on_key[0]] = _keep_values(raw, exprs, on_key[0], want, path, ops)
         elif on_key:
             merged = _expression(axis, want)
             ops.append(("replace", (*path, "matchExpressions", on_key[0]), merged))
@@ -250,6 +311,22 @@ def _restrict_term(
                 removed.add(j)
         else:
             appended.append(_expression(axis, want))
+    if rect[2] is not None:
+        builds = rect[2]
+        on_key = [j for j, e in enumerate(exprs) if e.key == WINDOWS_BUILD_KEY]
+        finite: set[str] | None = None
+        if WINDOWS_BUILD_KEY in selector:
+            finite = {str(selector[WINDOWS_BUILD_KEY])}
+        for j in on_key:
+            if exprs[j].operator == "In":
+                finite = set(exprs[j].values) if finite is None else finite & set(exprs[j].values)
+        admitted = None if finite is None else _builds_admitted(selector, exprs, frozenset(finite))
+        if admitted is not None and admitted <= builds:
+            pass  # already limited to builds the images run on
+        elif len(on_key) == 1 and exprs[on_key[0]].operator == "In":
+            new_exprs[on_key[0]] = _keep_values(raw, exprs, on_key[0], builds, path, ops)
+        else:
+            appended.append({"key": WINDOWS_BUILD_KEY, "operator": "In", "values": sorted(builds)})
     if appended:
         if raw:
             ops.extend(("add", (*path, "matchExpressions", "-"), e) for e in appended)
@@ -282,17 +359,29 @@ def _attach(pod_spec: Mapping[str, Any], terms: list[dict[str, Any]]) -> Op:
     raise AssertionError("nodeSelectorTerms present")  # pragma: no cover
 
 
-def plan(pod_spec: Mapping[str, Any], allowed: Iterable[NodePlatform]) -> Plan:
-    """Plan the edits that keep a pod on nodes whose (os, arch) is in ``allowed``."""
+def plan(
+    pod_spec: Mapping[str, Any],
+    allowed: Iterable[NodePlatform],
+    builds: Mapping[NodePlatform, frozenset[str]] | None = None,
+) -> Plan:
+    """Plan the edits that keep a pod on nodes whose (os, arch) is in ``allowed`` and, for
+    the Windows platforms in ``builds``, whose ``node.kubernetes.io/windows-build`` is one of
+    the builds given (the images run on no other)."""
     allowed = frozenset(allowed)
     selector = _mapping(pod_spec.get("nodeSelector"), ("nodeSelector",))
-    candidates = frozenset(p for p in allowed if all(_allows(axis, p[axis], selector, ()) for axis in (0, 1)))
+    builds = {p: frozenset(b) for p, b in (builds or {}).items() if p in allowed and p[0] == "windows"}
+    candidates = frozenset(
+        p
+        for p in allowed
+        if all(_allows(axis, p[axis], selector, ()) for axis in (0, 1))
+        and (p not in builds or _builds_admitted(selector, (), builds[p]))
+    )
     if not candidates:
         return Plan(
             (),
             (),
             f"nodeSelector {_describe_selector(selector)} excludes every platform the images "
-            f"support ({_fmt(allowed)})",
+            f"support ({_fmt(allowed, builds)})",
             frozenset(),
             "nodeSelector",
         )
@@ -315,13 +404,17 @@ def plan(pod_spec: Mapping[str, Any], allowed: Iterable[NodePlatform]) -> Plan:
             "affinity",
         )
     if not terms:
-        rects = rectangles(candidates)
+        rects = _rects(candidates, _term_builds(candidates, builds, selector, ()))
         new_terms = []
         for rect in rects:
             term: dict[str, Any] = {"matchExpressions": []}
             for axis in (0, 1):
                 if _admitted(axis, selector, ()) != rect[axis]:
                     term["matchExpressions"].append(_expression(axis, rect[axis]))
+            if rect[2] is not None and selector.get(WINDOWS_BUILD_KEY) is None:
+                term["matchExpressions"].append(
+                    {"key": WINDOWS_BUILD_KEY, "operator": "In", "values": sorted(rect[2])}
+                )
             new_terms.append(term)
         if not new_terms[0]["matchExpressions"]:
             # The nodeSelector fixes both os and arch to an allowed pair (so there is a single
@@ -344,8 +437,11 @@ def plan(pod_spec: Mapping[str, Any], allowed: Iterable[NodePlatform]) -> Plan:
             rewritten.append(raw_term)
             dead.append(f"term {i} is empty and matches no node")
             continue
+        term_builds = _term_builds(candidates, builds, selector, exprs)
         term_platforms = frozenset(
-            p for p in candidates if all(_allows(a, p[a], selector, exprs) for a in (0, 1))
+            p
+            for p in candidates
+            if all(_allows(a, p[a], selector, exprs) for a in (0, 1)) and term_builds.get(p) != frozenset()
         )
         if not term_platforms:
             ops.append(("remove", path))
@@ -353,11 +449,11 @@ def plan(pod_spec: Mapping[str, Any], allowed: Iterable[NodePlatform]) -> Plan:
             dead.append(f"term {i} ({description}) admits none of them")
             warnings.append(
                 f"dropped required node affinity term {i} ({description}): it admits no "
-                f"platform the images support ({_fmt(candidates)})"
+                f"platform the images support ({_fmt(candidates, builds)})"
             )
             continue
         admitted |= term_platforms
-        rects = rectangles(term_platforms)
+        rects = _rects(term_platforms, term_builds)
         rewrite = rewrite or len(rects) > 1
         for rect in rects:
             term_ops, new_term = _restrict_term(term, exprs, rect, selector, path)
@@ -371,7 +467,7 @@ def plan(pod_spec: Mapping[str, Any], allowed: Iterable[NodePlatform]) -> Plan:
             (),
             (),
             f"required node affinity admits no platform the images support "
-            f"({_fmt(candidates)}){where}: " + "; ".join(dead),
+            f"({_fmt(candidates, builds)}){where}: " + "; ".join(dead),
             frozenset(),
             "affinity",
         )

@@ -50,13 +50,12 @@ def summarize(nodes: Sequence[NodeInfo]) -> ClusterSummary:
 def allowed_platforms(pod: Mapping[str, Any], nodes: Iterable[NodeInfo]) -> frozenset[tuple[str, str]]:
     """The platforms of Ready nodes whose labels satisfy the pod's nodeSelector and required
     node affinity (whatever its images, taints and tolerations)."""
-    return frozenset(
-        node.platform
-        for node in nodes
-        if node.ready
-        and fitting.selector_matches(pod, node.labels)
-        and fitting.affinity_matches(pod, node.labels, node.name)
-    )
+    rules = fitting.placement(pod)
+    seen: set[tuple[str, str]] = set()
+    for node in nodes:
+        if node.ready and node.platform not in seen and rules.matches(node.labels, node.name):
+            seen.add(node.platform)
+    return frozenset(seen)
 
 
 def check(
@@ -120,7 +119,7 @@ def to_json(
             {
                 "name": i.container,
                 "image": i.image,
-                "platforms": None if i.platforms is None else sorted(str(p) for p in i.platforms),
+                "platforms": None if i.platforms is None else sorted({p.spec for p in i.platforms}),
             }
             for i in r.images
         ]

@@ -139,5 +139,17 @@ def run_kubectl_complete() -> None:
     sys.exit(kubectl_complete())
 
 
+def command_items(incomplete: str) -> list[CompletionItem]:
+    """Values for ``help COMMAND``: the command names with their one-line help."""
+    from .cli import COMMANDS
+
+    return [CompletionItem(n, help=text) for n, (_, text) in COMMANDS.items() if n.startswith(incomplete)]
+
+
 # Completers of option values by kind (see kubectl_arch.commands.complete_with).
-VALUES = {"platform": platform_items, "manifest": manifest_items, "file": file_items}
+VALUES = {
+    "platform": platform_items,
+    "manifest": manifest_items,
+    "file": file_items,
+    "command": command_items,
+}

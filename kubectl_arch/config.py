@@ -262,6 +262,39 @@ def from_object(obj: Any, where: str, command: str = "pin") -> PinSettings:
     )
 
 
+class Spelling(NamedTuple):
+    """How a function's messages name its options: each long flag name (without ``--``) ->
+    the functionConfig's spelling (see :meth:`of`); ``typed``: a PlatformPin's fields."""
+
+    names: dict[str, str]
+    typed: bool = False
+
+    @classmethod
+    def of(cls, obj: Any, given: PinSettings) -> Spelling:
+        """For a function run with the functionConfig ``obj``: the ConfigMap keys (also when
+        there is no config: what ``kpt fn eval -- KEY=VALUE`` writes) or the PlatformPin
+        fields, for the options not given as flags in ``given`` (those keep their flag names)."""
+        typed = isinstance(obj, Mapping) and obj.get("kind") == KIND
+        names = {key: typed_name if typed else key for key, (name, typed_name) in OPTIONS.items()}
+        return cls({k: v for k, v in names.items() if not getattr(given, OPTIONS[k][0])}, typed)
+
+    def __call__(self, message: str) -> str:
+        """``message`` with those flags spelt as the config spells them:
+        ``--on-unknown-image=skip`` -> ``on-unknown-image=skip`` (ConfigMap) or
+        ``onUnknownImage: skip`` (PlatformPin); ``--locked FILE`` -> ``locked FILE``;
+        ``-l/--selector`` -> ``selector``. A command to run (``kubectl arch pin --lock FILE``, up
+        to a ``;`` or parenthesis) is left as it is."""
+        if not self.names or "--" not in message:
+            return message
+        flags = "|".join(re.escape(f) for f in sorted(self.names, key=len, reverse=True))
+        assign = ": " if self.typed else "="
+
+        def spelt(m: re.Match[str]) -> str:
+            return m[0] if m[1] else self.names[m[2]] + (assign if m[3] else "")
+
+        return re.sub(rf"(kubectl arch [^;()]*)|(?:-[a-zA-Z]/)?--({flags})(?![\w-])(=)?", spelt, message)
+
+
 def typed_data(text: str, start: int, end: int) -> Any:
     """The YAML 1.1 typed data of the document at ``text[start:end]``.
 

@@ -2,20 +2,29 @@
 
 :func:`fit` takes a pod spec (plain data: ``nodeSelector``, ``affinity``, ``tolerations``),
 the platforms each of its images supports, and the cluster's :class:`~.nodeinfo.NodeInfo`
-records, and filters the nodes as kube-scheduler does, plus the one check the scheduler
-cannot make (the kubelet would fail with ``exec format error`` instead):
+records, and filters the nodes as kube-scheduler's default filters do, in their order, then
+makes the one check the scheduler cannot (the kubelet would fail with ``exec format error``,
+or containerd with "no matching manifest", instead):
 
-1. the node is Ready;
-2. it is not cordoned, unless the pod tolerates ``node.kubernetes.io/unschedulable``
-   (kube-scheduler's NodeUnschedulable plugin);
-3. its platform (os, architecture) is one every image supports;
-4. the pod's ``nodeSelector`` matches its labels;
-5. the pod's required node affinity matches it (NodeAffinity: terms ORed, the expressions and
-   fields of a term ANDed, an empty term or one the scheduler cannot parse matches nothing);
-6. every NoSchedule and NoExecute taint of the node is tolerated (TaintToleration).
+1. the node is Ready (the node lifecycle controller taints the others ``not-ready``);
+2. NodeUnschedulable: it is not cordoned, unless the pod tolerates
+   ``node.kubernetes.io/unschedulable:NoSchedule``;
+3. TaintToleration: every NoSchedule and NoExecute taint of the node is tolerated;
+4. NodeAffinity: the pod's ``nodeSelector`` matches the node's labels, then its required
+   node affinity does (terms ORed, the requirements of a term ANDed);
+5. image platforms: every image has an entry for the node's os and architecture and, on a
+   Windows node, one its build runs (:func:`~.platforms.windows_runs`).
 
 A node that fails is counted under the first filter it fails, so the reasons add up to the
 nodes that do not fit, as the scheduler's "0/N nodes are available" message does.
+
+Node affinity is read exactly as kube-scheduler's helpers read it (``component-helpers/
+scheduling/corev1/nodeaffinity``): a required node affinity with no terms, and a term with
+neither ``matchExpressions`` nor ``matchFields``, match no node; a term the scheduler cannot
+parse (a label key or value that is not valid, ``In`` without values, ``Exists`` with
+values, ``Gt`` without one integer, an unknown operator) matches no node either, while the
+other terms still may; ``matchFields`` compare the node's fields (only ``metadata.name`` is
+set) with ``In``/``NotIn`` and exactly one value.
 """
 
 from __future__ import annotations
@@ -24,32 +33,39 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from .cluster.nodeinfo import NodeInfo, Taint, format_platform
-from .platforms import Platform
+from .cluster.nodeinfo import NodeInfo, Taint
+from .platforms import Platform, windows_runs
 from .tolerations import tolerates
 
 REQUIRED = "requiredDuringSchedulingIgnoredDuringExecution"
 UNSCHEDULABLE_TAINT = Taint("node.kubernetes.io/unschedulable", "", "NoSchedule")
 NODE_NAME_FIELD = "metadata.name"
+OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt")
 _GO_INT = re.compile(r"[+-]?[0-9]+")
+# apimachinery's validation: a qualified name (label key name part), a DNS-1123 subdomain
+# (label key prefix) and a label value.
+_QUALIFIED_NAME = re.compile(r"[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?")
+_DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*")
+_LABEL_VALUE = re.compile(r"(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?)?")
 
 # Reasons, in the order the filters run.
 NOT_READY = "not Ready"
 CORDONED = "cordoned"
-IMAGE_PLATFORMS = "image platforms"
+UNTOLERATED_TAINT = "untolerated taint"
 NODE_SELECTOR = "nodeSelector"
 AFFINITY = "affinity"
-UNTOLERATED_TAINT = "untolerated taint"
-REASONS = (NOT_READY, CORDONED, IMAGE_PLATFORMS, NODE_SELECTOR, AFFINITY, UNTOLERATED_TAINT)
+IMAGE_PLATFORMS = "image platforms"
+REASONS = (NOT_READY, CORDONED, UNTOLERATED_TAINT, NODE_SELECTOR, AFFINITY, IMAGE_PLATFORMS)
 
 
 class Rejection(NamedTuple):
     reason: str  # one of REASONS
-    detail: str  # the platform, the taint...: what differs among nodes rejected for one reason
+    detail: str  # the platform, the taint, why the affinity matches nothing...
     nodes: int
 
     def __str__(self) -> str:
         n = f"{self.nodes} node(s)"
+        detail = f" ({self.detail})" if self.detail else ""
         if self.reason == NOT_READY:
             return f"{n} not Ready"
         if self.reason == CORDONED:
@@ -57,9 +73,9 @@ class Rejection(NamedTuple):
         if self.reason == IMAGE_PLATFORMS:
             return f"{n} {self.detail}"
         if self.reason == NODE_SELECTOR:
-            return f"{n} not matching the nodeSelector"
+            return f"{n} not matching the nodeSelector{detail}"
         if self.reason == AFFINITY:
-            return f"{n} not matching the required node affinity"
+            return f"{n} not matching the required node affinity{detail}"
         return f"{n} with untolerated taint {self.detail}"
 
 
@@ -84,7 +100,86 @@ class Fit(NamedTuple):
         return f"{head}: {', '.join(map(str, self.rejections))}" if self.rejections else head
 
 
-# -- node affinity ------------------------------------------------------------------------------
+# -- node affinity, as the scheduler parses it -------------------------------------------------
+
+
+def label_key_problem(key: str) -> str:
+    """Why ``key`` is not a valid label key (apimachinery's ``IsQualifiedName``), or ""."""
+    parts = key.split("/")
+    if len(parts) > 2:
+        return f"key {key!r} is not a qualified name (at most one '/')"
+    name = parts[-1]
+    if len(parts) == 2:
+        prefix = parts[0]
+        if not prefix or len(prefix) > 253 or not _DNS1123_SUBDOMAIN.fullmatch(prefix):
+            return f"key {key!r}: prefix {prefix!r} is not a DNS subdomain"
+    if not name or len(name) > 63 or not _QUALIFIED_NAME.fullmatch(name):
+        return f"key {key!r} is not a valid label key"
+    return ""
+
+
+def label_value_problem(value: str) -> str:
+    """Why ``value`` is not a valid label value (apimachinery's ``IsValidLabelValue``), or ""."""
+    if len(value) > 63 or not _LABEL_VALUE.fullmatch(value):
+        return f"{value!r} is not a valid label value"
+    return ""
+
+
+def _go_int(text: str) -> int | None:
+    """``strconv.ParseInt(text, 10, 64)``: an optional sign and ASCII digits, in int64 range."""
+    if not _GO_INT.fullmatch(text):
+        return None
+    number = int(text)
+    return number if -(2**63) <= number < 2**63 else None
+
+
+def requirement_problem(operator: Any, values: Sequence[str]) -> str:
+    """Why the scheduler cannot parse a requirement with this operator and these values
+    (``labels.NewRequirement``), or ""."""
+    if operator not in OPERATORS:
+        return f"unsupported operator {operator!r}"
+    if operator in ("In", "NotIn") and not values:
+        return f"{operator} needs values"
+    if operator in ("Exists", "DoesNotExist") and values:
+        return f"{operator} takes no values"
+    if operator in ("Gt", "Lt"):
+        if len(values) != 1:
+            return f"{operator} needs exactly one value"
+        if _go_int(values[0]) is None:
+            return f"{operator} value {values[0]!r} is not an integer"
+    for value in values:
+        problem = label_value_problem(value)
+        if problem:
+            return problem
+    return ""
+
+
+def requirement_matches(operator: Any, values: Sequence[str], label: str | None) -> bool:
+    """A NodeSelectorRequirement against one label (``None``: the node has no such label).
+    A requirement the scheduler cannot parse matches nothing."""
+    if requirement_problem(operator, values):
+        return False
+    return _holds(operator, values, label)
+
+
+def _holds(operator: str, values: Sequence[str], label: str | None) -> bool:
+    """A parsed requirement against one label (``labels.Requirement.Matches``)."""
+    if operator == "In":
+        return label is not None and label in values
+    if operator == "NotIn":
+        return label is None or label not in values
+    if operator == "Exists":
+        return label is not None
+    if operator == "DoesNotExist":
+        return label is None
+    if label is None:
+        return False
+    actual = _go_int(label)
+    if actual is None:
+        return False
+    bound = _go_int(values[0])
+    assert bound is not None  # parsed
+    return actual > bound if operator == "Gt" else actual < bound
 
 
 def _strings(value: Any) -> list[str] | None:
@@ -96,117 +191,195 @@ def _strings(value: Any) -> list[str] | None:
     return ["" if v is None else str(v) for v in value]
 
 
-def _go_int(text: str) -> int | None:
-    if not _GO_INT.fullmatch(text):
+def _sequence(value: Any) -> Sequence[Any] | None:
+    """A list, ``()`` for null; None when it is something else."""
+    if value is None:
+        return ()
+    if isinstance(value, str) or not isinstance(value, Sequence):
         return None
-    number = int(text)
-    return number if -(2**63) <= number < 2**63 else None
+    return value
 
 
-def requirement_matches(operator: Any, values: Sequence[str], label: str | None) -> bool:
-    """A NodeSelectorRequirement against one label (``None``: the node has no such label).
-    Invalid requirements match nothing, as the scheduler cannot parse them."""
-    if operator == "In":
-        return bool(values) and label is not None and label in values
-    if operator == "NotIn":
-        return bool(values) and (label is None or label not in values)
-    if operator == "Exists":
-        return not values and label is not None
-    if operator == "DoesNotExist":
-        return not values and label is None
-    if operator in ("Gt", "Lt") and len(values) == 1 and label is not None:
-        bound, actual = _go_int(values[0]), _go_int(label)
-        if bound is None or actual is None:
-            return False
-        return actual > bound if operator == "Gt" else actual < bound
-    return False
+class _Term(NamedTuple):
+    expressions: tuple[tuple[str, str, tuple[str, ...]], ...]  # (key, operator, values)
+    fields: tuple[tuple[str, str, str], ...]  # (key, operator, value)
+    problem: str  # why the scheduler cannot parse it ("" when it can)
 
 
-def _expression_matches(expression: Any, labels: Mapping[str, str]) -> bool:
-    if not isinstance(expression, Mapping) or not isinstance(expression.get("key"), str):
-        return False
-    values = _strings(expression.get("values"))
-    return values is not None and requirement_matches(
-        expression.get("operator"), values, labels.get(expression["key"])
-    )
+def _expression(raw: Any, where: str) -> tuple[tuple[str, str, tuple[str, ...]] | None, str]:
+    if not isinstance(raw, Mapping):
+        return None, f"{where} is not a mapping"
+    key = raw.get("key")
+    key = "" if key is None else str(key)
+    values = _strings(raw.get("values"))
+    if values is None:
+        return None, f"{where}.values is not a list"
+    operator = raw.get("operator")
+    problem = label_key_problem(key) or requirement_problem(operator, values)
+    if problem:
+        return None, f"{where}: {problem}"
+    return (key, str(operator), tuple(values)), ""
 
 
-def _field_matches(requirement: Any, name: str) -> bool:
-    if not isinstance(requirement, Mapping):
-        return False
-    values = _strings(requirement.get("values"))
-    operator = requirement.get("operator")
-    if requirement.get("key") != NODE_NAME_FIELD or operator not in ("In", "NotIn") or values is None:
-        return False
+def _field(raw: Any, where: str) -> tuple[tuple[str, str, str] | None, str]:
+    if not isinstance(raw, Mapping):
+        return None, f"{where} is not a mapping"
+    values = _strings(raw.get("values"))
+    operator = raw.get("operator")
+    if values is None:
+        return None, f"{where}.values is not a list"
+    if operator not in ("In", "NotIn"):
+        return None, f"{where}: unsupported operator {operator!r} (In or NotIn)"
     if len(values) != 1:
-        return False
-    return (name == values[0]) == (operator == "In")
+        return None, f"{where}: {operator} needs exactly one value"
+    key = raw.get("key")
+    return ("" if key is None else str(key), str(operator), values[0]), ""
 
 
-def _sequence(value: Any) -> Sequence[Any]:
-    return value if isinstance(value, Sequence) and not isinstance(value, str) else ()
-
-
-def term_matches(term: Any, labels: Mapping[str, str], name: str) -> bool:
-    """One NodeSelectorTerm; a null or empty term matches nothing."""
-    if not isinstance(term, Mapping):
-        return False
-    expressions = _sequence(term.get("matchExpressions"))
-    fields = _sequence(term.get("matchFields"))
-    if not expressions and not fields:
-        return False
-    return all(_expression_matches(e, labels) for e in expressions) and all(
-        _field_matches(f, name) for f in fields
+def _term(raw: Any, where: str) -> _Term | None:
+    """A parsed term; None for an empty one (it matches nothing and is skipped)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        return _Term((), (), f"{where} is not a mapping")
+    raw_exprs = _sequence(raw.get("matchExpressions"))
+    raw_fields = _sequence(raw.get("matchFields"))
+    if raw_exprs is None or raw_fields is None:
+        which = "matchExpressions" if raw_exprs is None else "matchFields"
+        return _Term((), (), f"{where}.{which} is not a list")
+    if not raw_exprs and not raw_fields:
+        return None
+    parsed = [_expression(item, f"{where}.matchExpressions[{j}]") for j, item in enumerate(raw_exprs)]
+    found = [_field(item, f"{where}.matchFields[{j}]") for j, item in enumerate(raw_fields)]
+    problems = [problem for _, problem in (*parsed, *found) if problem]
+    return _Term(
+        tuple(e for e, _ in parsed if e is not None),
+        tuple(f for f, _ in found if f is not None),
+        problems[0] if problems else "",
     )
+
+
+def _term_matches(term: _Term, labels: Mapping[str, str], name: str) -> bool:
+    if term.problem:
+        return False
+    for key, operator, values in term.expressions:
+        if not _holds(operator, values, labels.get(key)):
+            return False
+    if term.fields and name:  # the node's fields: only metadata.name, when it has one
+        for key, operator, value in term.fields:
+            actual = name if key == NODE_NAME_FIELD else ""
+            if (actual == value) != (operator == "In"):
+                return False
+    return True
+
+
+class Placement(NamedTuple):
+    """What a pod spec requires of a node's labels and name (kube-scheduler's NodeAffinity
+    filter: ``nodeSelector`` and required node affinity), parsed once for many nodes."""
+
+    selector: tuple[tuple[str, str], ...] | None  # None: nodeSelector is not a mapping
+    terms: tuple[_Term, ...] | None  # None: no required node affinity
+    problem: str  # why the required node affinity matches no node at all ("" otherwise)
+
+    def selector_matches(self, labels: Mapping[str, str]) -> bool:
+        if self.selector is None:
+            return False
+        return all(labels.get(key) == value for key, value in self.selector)
+
+    def affinity_matches(self, labels: Mapping[str, str], name: str) -> bool:
+        if self.terms is None:
+            return not self.problem
+        return any(_term_matches(t, labels, name) for t in self.terms)
+
+    def matches(self, labels: Mapping[str, str], name: str) -> bool:
+        return self.selector_matches(labels) and self.affinity_matches(labels, name)
+
+
+def placement(pod_spec: Mapping[str, Any]) -> Placement:
+    """Parse a pod spec's ``nodeSelector`` and required node affinity as the scheduler does."""
+    raw_selector = pod_spec.get("nodeSelector")
+    selector: tuple[tuple[str, str], ...] | None = ()
+    if isinstance(raw_selector, Mapping):
+        selector = tuple((str(k), "" if v is None else str(v)) for k, v in raw_selector.items())
+    elif raw_selector is not None:
+        selector = None
+    level: Any = pod_spec
+    for key in ("affinity", "nodeAffinity"):
+        level = level.get(key) if isinstance(level, Mapping) else None
+        if level is None:
+            return Placement(selector, None, "")
+    if not isinstance(level, Mapping):
+        return Placement(selector, None, "affinity.nodeAffinity is not a mapping")
+    required = level.get(REQUIRED)
+    if required is None:
+        return Placement(selector, None, "")
+    if not isinstance(required, Mapping):
+        return Placement(selector, None, f"{REQUIRED} is not a mapping")
+    raw_terms = _sequence(required.get("nodeSelectorTerms"))
+    if raw_terms is None:
+        return Placement(selector, None, "nodeSelectorTerms is not a list")
+    if not raw_terms:
+        return Placement(selector, (), "it has no nodeSelectorTerms, which matches no node")
+    terms = [_term(t, f"term {i}") for i, t in enumerate(raw_terms)]
+    live = tuple(t for t in terms if t is not None)
+    problem = ""
+    if not live:
+        problem = "its nodeSelectorTerms are all empty, which matches no node"
+    elif all(t.problem for t in live):
+        problem = f"the scheduler cannot parse it, so it matches no node: {live[0].problem}"
+    return Placement(selector, live, problem)
 
 
 def selector_matches(pod_spec: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
-    selector = pod_spec.get("nodeSelector")
-    if not isinstance(selector, Mapping):
-        return True
-    return all(labels.get(str(k)) == ("" if v is None else str(v)) for k, v in selector.items())
+    """The pod's ``nodeSelector`` against a node's labels."""
+    return placement(pod_spec).selector_matches(labels)
 
 
 def affinity_matches(pod_spec: Mapping[str, Any], labels: Mapping[str, str], name: str) -> bool:
-    """The required node affinity; missing or null levels impose nothing, and a required node
-    selector without terms matches no node (as kube-scheduler's NodeSelector.Match)."""
-    level: Any = pod_spec
-    for key in ("affinity", "nodeAffinity", REQUIRED):
-        level = level.get(key) if isinstance(level, Mapping) else None
-        if level is None:
-            return True
-    terms = _sequence(level.get("nodeSelectorTerms")) if isinstance(level, Mapping) else ()
-    return any(term_matches(t, labels, name) for t in terms)
+    """The pod's required node affinity against a node's labels and name."""
+    return placement(pod_spec).affinity_matches(labels, name)
 
 
 # -- fitting ------------------------------------------------------------------------------------
 
 
 def _tolerations(pod_spec: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return [t for t in _sequence(pod_spec.get("tolerations")) if isinstance(t, Mapping)]
+    return [t for t in _sequence(pod_spec.get("tolerations")) or () if isinstance(t, Mapping)]
 
 
-def _image_gap(platform: tuple[str, str], images: Mapping[str, frozenset[tuple[str, str]]]) -> str | None:
-    missing = [image for image, nodes in images.items() if platform not in nodes]
-    if not missing:
-        return None
-    which = f"{'image' if len(missing) == 1 else 'images'} {', '.join(missing)}"
-    return f"run {format_platform(platform)}, which {which} cannot run on"
+def image_runs(platforms: Iterable[Platform], node: NodeInfo) -> bool:
+    """Whether an image with these platforms runs on ``node``: an entry for its os and
+    architecture (variants are not labelled, so not compared) and, on a Windows node with a
+    ``node.kubernetes.io/windows-build`` label, an ``os.version`` that build runs."""
+    for p in platforms:
+        if p.node == node.platform and (
+            node.os != "windows" or windows_runs(node.windows_build, p.os_version)
+        ):
+            return True
+    return False
 
 
 def fit(
     pod_spec: Mapping[str, Any], images: Mapping[str, Iterable[Platform]], nodes: Iterable[NodeInfo]
 ) -> Fit:
     """The Ready nodes a pod fits and, for the others, the first filter each fails."""
-    node_platforms = {image: frozenset(p.node for p in platforms) for image, platforms in images.items()}
+    per_image = {image: tuple(platforms) for image, platforms in images.items()}
+    rules = placement(pod_spec)
     tolerations = _tolerations(pod_spec)
+    gaps: dict[tuple[str, str, str], str | None] = {}
     fitting: list[str] = []
     platforms: set[tuple[str, str]] = set()
     counts: dict[tuple[str, str], int] = {}
     total = 0
     for node in nodes:
         total += 1
-        rejection = _reject(node, pod_spec, node_platforms, tolerations)
+        rejection = _reject(node, rules, tolerations)
+        if rejection is None:
+            key = (*node.platform, node.windows_build if node.os == "windows" else "")
+            if key not in gaps:
+                gaps[key] = _image_gap(node, per_image)
+            if gaps[key] is not None:
+                rejection = (IMAGE_PLATFORMS, gaps[key] or "")
         if rejection is None:
             fitting.append(node.name)
             platforms.add(node.platform)
@@ -220,24 +393,26 @@ def fit(
     return Fit(tuple(fitting), frozenset(platforms), total, tuple(rejections))
 
 
+def _image_gap(node: NodeInfo, images: Mapping[str, Sequence[Platform]]) -> str | None:
+    missing = [image for image, platforms in images.items() if not image_runs(platforms, node)]
+    if not missing:
+        return None
+    which = f"{'image' if len(missing) == 1 else 'images'} {', '.join(missing)}"
+    return f"run {node.platform_spec}, which {which} cannot run on"
+
+
 def _reject(
-    node: NodeInfo,
-    pod_spec: Mapping[str, Any],
-    images: Mapping[str, frozenset[tuple[str, str]]],
-    tolerations: Sequence[Mapping[str, Any]],
+    node: NodeInfo, rules: Placement, tolerations: Sequence[Mapping[str, Any]]
 ) -> tuple[str, str] | None:
     if not node.ready:
         return (NOT_READY, "")
     if node.cordoned and not any(tolerates(t, UNSCHEDULABLE_TAINT) for t in tolerations):
         return (CORDONED, "")
-    gap = _image_gap(node.platform, images)
-    if gap is not None:
-        return (IMAGE_PLATFORMS, gap)
-    if not selector_matches(pod_spec, node.labels):
-        return (NODE_SELECTOR, "")
-    if not affinity_matches(pod_spec, node.labels, node.name):
-        return (AFFINITY, "")
     for taint in node.taints:
         if not any(tolerates(t, taint) for t in tolerations):
             return (UNTOLERATED_TAINT, str(taint))
+    if not rules.selector_matches(node.labels):
+        return (NODE_SELECTOR, "" if rules.selector is not None else "nodeSelector is not a mapping")
+    if not rules.affinity_matches(node.labels, node.name):
+        return (AFFINITY, rules.problem)
     return None

@@ -111,8 +111,12 @@ def process(
     sections = yamltext.top_level_keys(text, span)
     if sections is None or ("items" not in sections and "functionConfig" not in sections):
         raise InputError("ResourceList: no items")
+    # Messages name options as the functionConfig spells them (flags given keep their names).
+    spelling = config.Spelling({})
     try:
-        settings = config.from_object(_function_config(text, sections), "ResourceList functionConfig")
+        function_config = _function_config(text, sections)
+        spelling = config.Spelling.of(function_config, flags)
+        settings = config.from_object(function_config, "ResourceList functionConfig")
         settings = settings.overridden_by(flags)
         kinds = Kinds.parse(settings.pod_template_paths)
         from . import resolve as resolving
@@ -124,10 +128,10 @@ def process(
     except (InputError, RemoteError) as exc:
         # A function reports even a bad configuration in its output ResourceList, whose
         # items pass through unchanged, so that orchestrators show it with the results.
-        finding = scanning.Finding("error", str(exc), exit_code=exc.exit_code)
+        finding = scanning.Finding("error", spelling(str(exc)), exit_code=exc.exit_code)
         return with_results(text, span, [result(finding)]), [finding]
     if resolution.failed:
-        findings = [*found.findings, *resolution.findings]
+        findings = [f._replace(message=spelling(f.message)) for f in (*found.findings, *resolution.findings)]
         return with_results(text, span, [result(f) for f in findings]), findings
     outcome = pin.pin(
         found,
@@ -137,7 +141,10 @@ def process(
         rewrites=resolution.rewrites,
         taints=placement.taints,
     )
-    findings = [*resolution.findings, *outcome.findings]
+    notes = [scanning.Finding("warning", w) for w in placement.warnings]
+    findings = [*resolution.findings, *notes, *outcome.findings]
+    if scanning.holds_no_workload([found]):
+        findings.append(scanning.Finding("warning", scanning.no_workloads([SOURCE], "pin")))
     failed = any(f.severity == "error" for f in findings)
     if not failed and settings.lock:
         from . import lock
@@ -149,6 +156,7 @@ def process(
             finding = scanning.Finding("error", str(exc), exit_code=exc.exit_code)
             findings.append(finding)
             failed = True
+    findings = [f._replace(message=spelling(f.message)) for f in findings]
     out = text if failed else outcome.text
     out_span = yamltext.Span(span.start, span.end + len(out) - len(text))
     return with_results(out, out_span, [result(f) for f in findings]), findings

@@ -76,7 +76,8 @@ class Lock:
             )
         if entry is None:
             return ConflictError(
-                f"image {text}: not in lock file {self.path}; update it with --lock {self.path}"
+                f"image {text}: not in lock file {self.path}; "
+                f"update it with kubectl arch pin --lock {self.path}"
             )
         try:
             platforms = tuple(index.entry_from_json(p) for p in entry["platforms"])
@@ -90,7 +91,7 @@ def load(path: str) -> Lock:
     from .manifest import files
 
     if not os.path.exists(path):
-        raise InputError(f"{path}: no such lock file (write one with --lock {path})")
+        raise InputError(f"{path}: no such lock file (write one with kubectl arch pin --lock {path})")
     data = files.read_sources([path])[0].text
     try:
         document = loads(data)

@@ -53,14 +53,50 @@ class Bound(NamedTuple):
 
     name: str  # for messages: "the cluster", "--platform"
     nodes: frozenset[tuple[str, str]]
+    # Windows platforms limited to some builds (node.kubernetes.io/windows-build values);
+    # a platform not in it is not limited.
+    builds: Mapping[tuple[str, str], frozenset[str]] = {}
 
 
 class Placement(NamedTuple):
     """What limits where workloads run besides their images: upper bounds on platforms (the
-    cluster's Ready nodes) and the platform taints to tolerate."""
+    cluster's Ready nodes) and the platform taints to tolerate; and what to warn about."""
 
     bounds: tuple[Bound, ...] = ()
     taints: tolerations.ArchTaints | None = None
+    warnings: tuple[str, ...] = ()
+
+
+def windows_builds(
+    per_image: Sequence[frozenset[Platform]], nodes: Iterable[tuple[str, str]], bounds: Sequence[Bound] = ()
+) -> dict[tuple[str, str], frozenset[str]]:
+    """For each Windows node platform whose images constrain the host build: the builds
+    (``node.kubernetes.io/windows-build`` values) every image runs on, among the known ones and
+    those the bounds name, limited by the bounds. An empty set: no build runs them all."""
+    out: dict[tuple[str, str], frozenset[str]] = {}
+    for platform in nodes:
+        hosts = {b for bound in bounds for b in bound.builds.get(platform, ())}
+        found = plat.windows_builds(per_image, platform, hosts)
+        if found is None:
+            continue
+        for bound in bounds:
+            if platform in bound.builds:
+                found &= bound.builds[platform]
+        out[platform] = found
+    return out
+
+
+def _specs(platforms: Iterable[Platform]) -> str:
+    return ",".join(sorted({p.spec for p in platforms})) or "none"
+
+
+def _describe(nodes: Iterable[tuple[str, str]], builds: Mapping[tuple[str, str], frozenset[str]]) -> str:
+    """``linux/amd64,windows(10.0.17763)/amd64``: node platforms, with Windows builds."""
+    return ",".join(
+        f"{o}({b})/{a}" if b else f"{o}/{a}"
+        for o, a in sorted(set(nodes))
+        for b in sorted(builds.get((o, a)) or [""])
+    )
 
 
 class AllImages(Mapping[str, frozenset[Platform]]):
@@ -92,6 +128,7 @@ class Outcome:
         self.edits: list[yamledit.Edit] = []
         self.changed: list[Location] = []
         self.unchanged = 0  # workloads pinned already
+        self.workloads = 0  # workloads found
         self.findings: list[Finding] = []
 
     @property
@@ -135,26 +172,30 @@ def _plan(
         message = f"not pinned: its images could not all be looked up ({why})"
         return None, [Finding("warning", message, location, workload.field)]
     nodes = node_platforms(workload, supported)
+    per_image = [supported[c.image] for c in workload.containers]
+    builds = windows_builds(per_image, nodes)
+    nodes = frozenset(p for p in nodes if builds.get(p) != frozenset())
     if not nodes:
-        lines = "; ".join(
-            f"{c.name!r} {c.image}: {plat.format_list(supported[c.image]) or 'none'}"
-            for c in workload.containers
-        )
+        lines = "; ".join(f"{c.name!r} {c.image}: {_specs(supported[c.image])}" for c in workload.containers)
         return None, [
             Finding("error", f"its images share no platform ({lines})", location, workload.field, 1)
         ]
-    for bound in bounds:
-        if not nodes & bound.nodes:
+    for i, bound in enumerate(bounds):
+        limited = windows_builds(per_image, nodes, bounds[: i + 1])
+        within = frozenset(p for p in nodes & bound.nodes if limited.get(p) != frozenset())
+        if not within:
+            limits = {p: b for p, b in bound.builds.items() if p in builds}
             message = (
-                f"its images run on {plat.format_nodes(nodes)}, none of which {bound.name} "
-                f"allows ({plat.format_nodes(bound.nodes) or 'none'}); "
+                f"its images run on {_describe(nodes, builds)}, none of which {bound.name} "
+                f"allows ({_describe(bound.nodes, limits) or 'none'}); "
                 f"containers: {describe_containers(workload.containers)}"
             )
             return None, [Finding("error", message, location, workload.field, 1)]
-        nodes &= bound.nodes
+        nodes = within
+    builds = windows_builds(per_image, nodes, bounds)
     variant_warnings = plat.variant_gaps((supported[c.image] for c in workload.containers), nodes)
     try:
-        plan = _affinity_plan(workload.pod, nodes)
+        plan = _affinity_plan(workload.pod, nodes, builds)
     except affinity.AffinityError as exc:
         where = f"{workload.field}.{exc.field}"
         return None, [Finding("error", f"{workload.field}.{exc}", location, where, 2)]
@@ -184,16 +225,18 @@ def _plan(
     return _Planned(workload, plan, field), findings
 
 
-_PLANS: dict[tuple[str, frozenset[tuple[str, str]]], affinity.Plan] = {}
+_PLANS: dict[tuple[str, frozenset[tuple[str, str]], str], affinity.Plan] = {}
 
 
-def _affinity_plan(pod: dict[str, Any], nodes: frozenset[tuple[str, str]]) -> affinity.Plan:
+def _affinity_plan(
+    pod: dict[str, Any], nodes: frozenset[tuple[str, str]], builds: Mapping[tuple[str, str], frozenset[str]]
+) -> affinity.Plan:
     """:func:`affinity.plan`, remembered: streams hold many workloads alike (a plan is pure,
     and its operations are only read)."""
-    memo = (repr(pod), nodes)
+    memo = (repr(pod), nodes, repr(sorted((k, sorted(v)) for k, v in builds.items())))
     known = _PLANS.get(memo)
     if known is None:
-        known = affinity.plan(pod, nodes)
+        known = affinity.plan(pod, nodes, builds)
         if len(_PLANS) >= 1024:
             _PLANS.clear()
         _PLANS[memo] = known
@@ -226,6 +269,7 @@ def pin(
         if document.parsed is None or not document.workloads:
             continue
         planned: list[_Planned] = []
+        outcome.workloads += len(document.workloads)
         for workload in document.workloads:
             try:
                 result, findings = _plan(workload, supported, bounds, taints, unknown, rewrites)

@@ -2,12 +2,30 @@
 
 Everything platform-shaped is parsed here and nowhere else. Parsing follows containerd's
 ``platforms`` package (``linux/arm64/v8`` == ``linux/arm64``, ``aarch64`` -> ``arm64``,
-``armhf`` -> ``arm/v7``), except that an OS is always required: ``arm64`` alone is rejected
-with a suggestion instead of silently meaning "the OS of this machine".
+``armhf`` -> ``arm/v7``, ``windows(10.0.17763)/amd64`` for a Windows OS version), except that
+an OS is always required: ``arm64`` alone is rejected with a suggestion instead of silently
+meaning "the OS of this machine".
+
+Compatibility follows containerd's matchers too (its ``platforms`` tests are the reference):
+
+* CPU variants (:func:`variant_runs`): ``arm/vN`` runs ``arm/v5`` .. ``arm/vN``; ``amd64/vN``
+  runs the earlier amd64 levels; ``arm64/v8.x`` runs ``v8.0`` .. ``v8.x``, and ``arm64/v9.x``
+  runs ``v9.0`` .. ``v9.x`` and the v8 levels up to the one it corresponds to (``v9.0`` ~
+  ``v8.5``, ``v9.1`` ~ ``v8.6``, ... capped at ``v8.9``).
+* Windows builds (:func:`windows_runs`): with process isolation a host runs an image built
+  for its own build; a host of Windows Server 2022 (build 20348) or later also runs images of
+  every build from the latest LTSC release before it up to its own (Windows Server 2025 runs
+  ltsc2022 images; 23H2 runs ltsc2022 ones), so an ltsc2019 (17763) image runs only on
+  ltsc2019 hosts.
+* Unlike containerd's default matcher, never across architectures: an ``arm64`` node is not
+  assumed to run ``arm`` images, nor ``amd64`` to run ``386`` ones. Whether it can depends on
+  the CPU (many arm64 server CPUs have no 32-bit mode) and on the kernel (``CONFIG_COMPAT``,
+  ``CONFIG_IA32_EMULATION``), which node labels do not tell.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import NamedTuple
 
@@ -46,29 +64,35 @@ _ARCH_ALIASES = {
     "armv6l": ("arm", "v6"),
     "armv7l": ("arm", "v7"),
 }
-# Variants in order of capability: an image built for an earlier variant runs on a later one.
+# The known variants of each architecture, from the least to the most capable. For arm and
+# amd64 this is also the order of compatibility (an image built for an earlier variant runs on
+# a later one); arm64's v9.x levels are not all above the v8.x ones (see variant_runs).
 VARIANT_ORDER = {
     "arm": ("v5", "v6", "v7", "v8"),
     "arm64": (
-        "",
-        "v8.1",
-        "v8.2",
-        "v8.3",
-        "v8.4",
-        "v8.5",
-        "v8.6",
-        "v8.7",
-        "v8.8",
-        "v8.9",
-        "v9",
-        "v9.1",
-        "v9.2",
-        "v9.3",
-        "v9.4",
-        "v9.5",
+        "", "v8.1", "v8.2", "v8.3", "v8.4", "v8.5", "v8.6", "v8.7", "v8.8", "v8.9",
+        "v9", "v9.1", "v9.2", "v9.3", "v9.4", "v9.5", "v9.6", "v9.7",
     ),
     "amd64": ("", "v2", "v3", "v4"),
-}
+}  # fmt: skip
+# The Armv8 level each Armv9 level corresponds to (Arm's architecture reference: v9.0 builds
+# on v8.5, v9.1 on v8.6, ...), capped at v8.9, the last v8 level.
+ARM64_V9_TO_V8 = {0: 5, 1: 6, 2: 7, 3: 8, 4: 9, 5: 9, 6: 9, 7: 9}
+
+# Windows: the node label that carries a node's build, and the builds of Windows Server that
+# Kubernetes nodes run (10.0.<build>, what the kubelet writes into the label): LTSC 2019,
+# the semi-annual 1903, 1909, 2004 and 20H2, LTSC 2022, annual channel 23H2 and LTSC 2025.
+WINDOWS_BUILD_LABEL = "node.kubernetes.io/windows-build"
+WINDOWS_HOST_BUILDS = (
+    "10.0.17763", "10.0.18362", "10.0.18363", "10.0.19041", "10.0.19042", "10.0.20348",
+    "10.0.25398", "10.0.26100",
+)  # fmt: skip
+LTSC2022 = 20348
+# The LTSC releases with a stable ABI, in ascending order: from Windows Server 2022 on, a host
+# runs images of every build from the latest of these before its own build up to its own.
+STABLE_ABI_LTSC = (20348, 26100)
+_WINDOWS_VERSION = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+(?:\.[0-9]+)?")
+_OS_WITH_VERSION = re.compile(r"([A-Za-z0-9_-]+)\(([A-Za-z0-9_.%+-]*)\)")
 # The variant that every node of an architecture can run: images built for a later variant
 # may fail on some nodes, and node labels cannot tell which nodes those are.
 BASELINE_VARIANT = {"arm": "v6", "arm64": "", "amd64": ""}
@@ -88,6 +112,15 @@ class Platform(NamedTuple):
 
     def __str__(self) -> str:
         base = f"{self.os}/{self.architecture}"
+        return f"{base}/{self.variant}" if self.variant else base
+
+    @property
+    def spec(self) -> str:
+        """The platform with its OS version, as containerd's ``FormatAll`` writes it:
+        ``windows(10.0.17763.5458)/amd64``; without one, ``str(self)``."""
+        if not self.os_version:
+            return str(self)
+        base = f"{self.os}({self.os_version})/{self.architecture}"
         return f"{base}/{self.variant}" if self.variant else base
 
     @property
@@ -133,11 +166,55 @@ def _suggest(word: str, choices: Iterable[str]) -> str:
     return close[0] if close else ""
 
 
+def _os_version(raw: str, os: str, version: str) -> str:
+    """A platform's OS version, checked: Windows versions are ``10.0.<build>[.<revision>]``."""
+    if "%" in version or "+" in version:
+        raise PlatformError(f"invalid platform {raw!r}: OS features and escapes are not supported")
+    if os.lower() in ("windows", "win") and not _WINDOWS_VERSION.fullmatch(version):
+        raise PlatformError(
+            f"invalid platform {raw!r}: Windows OS version {version!r} is not of the form "
+            "10.0.<build>[.<revision>], e.g. windows(10.0.17763)/amd64"
+        )
+    return version
+
+
 def parse(text: str) -> Platform:
-    """Parse ``os/arch[/variant]`` strictly, raising PlatformError with a suggestion on typos."""
+    """Parse ``os/arch[/variant]`` strictly, raising PlatformError with a suggestion on typos.
+
+    An OS version may follow the OS in parentheses, as containerd writes it
+    (``windows(10.0.17763)/amd64``), or end the platform after a colon, as crane does
+    (``windows/amd64:10.0.17763``).
+    """
     raw = text.strip()
     if not raw:
         raise PlatformError("empty platform; expected os/arch[/variant], e.g. linux/arm64")
+    words = raw.replace(";", " ").replace("|", " ").split()
+    if len(words) > 1:  # several platforms, not separated as --platform takes them
+        fixed = [_corrected(w) for w in words]
+        hint = f"; did you mean {','.join(fixed)}?" if all(fixed) else ""
+        raise PlatformError(f"invalid platform {raw!r}: separate platforms with commas{hint}")
+    version = ""
+    body = raw
+    if ":" in body:
+        body, _, version = body.rpartition(":")
+        if not version:
+            raise PlatformError(f"invalid platform {raw!r}: empty OS version after ':'")
+    head, slash, rest = body.partition("/")
+    if "(" in head or ")" in head:
+        match = _OS_WITH_VERSION.fullmatch(head)
+        if match is None or version or not match[2]:
+            raise PlatformError(
+                f"invalid platform {raw!r}: expected os(version)/arch[/variant], "
+                "e.g. windows(10.0.17763)/amd64"
+            )
+        head, version = match[1], match[2]
+        body = head + slash + rest
+    if version:
+        version = _os_version(raw, head, version)
+        try:
+            return parse(body)._replace(os_version=version)
+        except PlatformError as exc:
+            raise PlatformError(str(exc).replace(repr(body), repr(raw), 1)) from None
     parts = raw.split("/")
     if len(parts) == 1:
         hint = ""
@@ -182,6 +259,16 @@ def parse(text: str) -> Platform:
     return norm
 
 
+def _corrected(text: str) -> str:
+    """``text`` as a platform, or what its error suggests instead ("" when nothing)."""
+    try:
+        return str(parse(text))
+    except PlatformError as exc:
+        message = str(exc)
+        start = message.rfind("; did you mean ")
+        return message[start + len("; did you mean ") : -1] if start >= 0 else ""
+
+
 def parse_list(values: Iterable[str]) -> frozenset[Platform]:
     """Parse repeatable, comma-separated ``--platform`` values into a set."""
     result: set[Platform] = set()
@@ -205,11 +292,132 @@ def format_nodes(pairs: Iterable[tuple[str, str]]) -> str:
     return ",".join(f"{o}/{a}" for o, a in sorted(set(pairs)))
 
 
-def _variant_rank(arch: str, variant: str) -> int:
+def _arm64_level(variant: str) -> tuple[int, int] | None:
+    """``""`` -> (8, 0), ``v8.3`` -> (8, 3), ``v9`` -> (9, 0), ``v9.6`` -> (9, 6)."""
+    if not variant:
+        return (8, 0)
+    major, _, minor = variant.removeprefix("v").partition(".")
+    if not major.isdigit() or (minor and not minor.isdigit()):
+        return None
+    return (int(major), int(minor or 0))
+
+
+def _variant_rank(arch: str, variant: str) -> tuple[int, int]:
+    """A sort key from the least to the most capable variant (unknown ones first)."""
+    if arch == "arm64":
+        return _arm64_level(variant) or (0, 0)
     order = VARIANT_ORDER.get(arch)
     if order is None or variant not in order:
-        return 0
-    return order.index(variant)
+        return (0, 0)
+    return (order.index(variant), 0)
+
+
+def variant_runs(arch: str, node: str, image: str) -> bool:
+    """Whether a CPU of variant ``node`` runs an image built for variant ``image`` (both
+    normalised, of architecture ``arch``), as containerd's ``platforms.Only`` orders them.
+
+    arm64: a v8.x CPU runs v8.0 .. v8.x; a v9.x CPU runs v9.0 .. v9.x and v8.0 up to the v8
+    level it corresponds to (:data:`ARM64_V9_TO_V8`). arm and amd64: every earlier variant of
+    :data:`VARIANT_ORDER`. Otherwise only the same variant.
+    """
+    if node == image:
+        return True
+    if arch == "arm64":
+        have, need = _arm64_level(node), _arm64_level(image)
+        if have is None or need is None or have[0] not in (8, 9) or need[0] not in (8, 9):
+            return False
+        if have[0] == need[0]:
+            return need[1] <= have[1]
+        if have[0] == 9 and need[0] == 8:
+            return need[1] <= ARM64_V9_TO_V8.get(have[1], -1)
+        return False
+    order = VARIANT_ORDER.get(arch)
+    if order is None or node not in order or image not in order:
+        return False
+    return order.index(image) <= order.index(node)
+
+
+# -- Windows builds ---------------------------------------------------------------------------
+
+
+def _windows_version(text: str) -> tuple[int, int, int]:
+    """(major, minor, build) of ``10.0.17763[.revision]``, as containerd reads it: a version
+    it cannot read counts as (0, 0, 0)."""
+    parts = text.split(".")
+    if len(parts) < 3:
+        return (0, 0, 0)
+    limits = (255, 255, 65535)  # uint8, uint8, uint16
+    numbers = []
+    for part, limit in zip(parts[:3], limits, strict=True):
+        if not part.isascii() or not part.isdigit() or int(part) > limit:
+            return (0, 0, 0)
+        numbers.append(int(part))
+    return (numbers[0], numbers[1], numbers[2])
+
+
+def windows_build(version: str) -> str:
+    """The node label value (``node.kubernetes.io/windows-build``) of an OS version:
+    ``10.0.17763.5458`` -> ``10.0.17763``; ``""`` when it is not a Windows version."""
+    major, minor, build = _windows_version(version)
+    return f"{major}.{minor}.{build}" if (major, minor, build) != (0, 0, 0) else ""
+
+
+def windows_runs(host: str, image: str) -> bool:
+    """Whether a Windows host of OS version ``host`` (``10.0.20348``, a node's
+    ``node.kubernetes.io/windows-build``) runs, with process isolation, an image whose
+    ``os.version`` is ``image``, by containerd's rules (``platform_windows_compat.go``):
+
+    * either version empty: yes (nothing to compare);
+    * major and minor versions must be equal;
+    * a host older than Windows Server 2022 (build 20348) runs only its own build;
+    * a newer host runs builds from the latest stable-ABI LTSC release before its own build
+      (:data:`STABLE_ABI_LTSC`; 20348 for a 20348 host itself) up to its own build.
+    """
+    if not host or not image:
+        return True
+    have, need = _windows_version(host), _windows_version(image)
+    if have[:2] != need[:2]:
+        return False
+    if have[2] < LTSC2022:
+        return have[2] == need[2]
+    earliest = LTSC2022
+    for release in reversed(STABLE_ABI_LTSC):
+        if have[2] > release:
+            earliest = release
+            break
+    return earliest <= need[2] <= have[2]
+
+
+def windows_hosts(versions: Iterable[str], hosts: Iterable[str] = ()) -> frozenset[str] | None:
+    """The Windows host builds (label values) that run an image whose Windows entries of one
+    architecture have these ``os.version`` values; ``None`` when one has none (it runs
+    anywhere). Candidates: :data:`WINDOWS_HOST_BUILDS`, ``hosts`` (builds seen on a
+    cluster's nodes) and the images' own builds."""
+    wanted = list(versions)
+    if any(not v for v in wanted):
+        return None
+    candidates = {*WINDOWS_HOST_BUILDS, *hosts, *(windows_build(v) for v in wanted)} - {""}
+    return frozenset(h for h in candidates if any(windows_runs(h, v) for v in wanted))
+
+
+def windows_builds(
+    per_image: Iterable[Iterable[Platform]], platform: tuple[str, str], hosts: Iterable[str] = ()
+) -> frozenset[str] | None:
+    """The host builds on which every image of a pod runs on the Windows node platform
+    ``platform`` (os, arch): :func:`windows_hosts` of each image, intersected; ``None`` when
+    no image constrains the build (or the platform is not Windows)."""
+    if platform[0] != "windows":
+        return None
+    hosts = tuple(hosts)
+    result: frozenset[str] | None = None
+    for platforms in per_image:
+        versions = [p.os_version for p in platforms if p.node == platform]
+        if not versions:
+            continue
+        builds = windows_hosts(versions, hosts)
+        if builds is not None:
+            result = builds if result is None else result & builds
+    return result
 
 
 def variant_gaps(per_image: Iterable[Iterable[Platform]], nodes: Iterable[tuple[str, str]]) -> list[str]:
@@ -244,16 +452,14 @@ def variant_gaps(per_image: Iterable[Iterable[Platform]], nodes: Iterable[tuple[
 
 def matches(wanted: Platform, offered: Platform, allow_variant_fallback: bool = False) -> bool:
     """Whether an image built for ``offered`` satisfies a request for ``wanted`` (both
-    normalised), as containerd matches: same OS and architecture, and the same variant; with
-    ``allow_variant_fallback``, an earlier variant too (``arm/v7`` accepts ``arm/v6``, never
-    ``arm/v8``). ``os.version`` is not compared."""
+    normalised), as containerd matches: same OS and architecture (never another architecture),
+    the same variant, and for Windows an OS version the requested host build runs
+    (:func:`windows_runs`). With ``allow_variant_fallback``, a variant the requested one runs
+    too (:func:`variant_runs`: ``arm/v7`` accepts ``arm/v6``, never ``arm/v8``)."""
     if (wanted.os, wanted.architecture) != (offered.os, offered.architecture):
+        return False
+    if wanted.os == "windows" and not windows_runs(wanted.os_version, offered.os_version):
         return False
     if wanted.variant == offered.variant:
         return True
-    if not allow_variant_fallback:
-        return False
-    order = VARIANT_ORDER.get(wanted.architecture)
-    if order is None or wanted.variant not in order or offered.variant not in order:
-        return False
-    return order.index(offered.variant) <= order.index(wanted.variant)
+    return allow_variant_fallback and variant_runs(wanted.architecture, wanted.variant, offered.variant)

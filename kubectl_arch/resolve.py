@@ -124,7 +124,10 @@ def resolve(
     settings: Any,
     scans: Iterable[Any],
     progress: Callable[[int, int], None] | None = None,
+    command: str = "pin",
 ) -> Resolution:
+    """The platforms of every image of ``scans``, for ``command`` (pin or check: how the
+    failure summary words what did not happen)."""
     from . import pin
     from .manifest import scan as scanning
 
@@ -175,15 +178,32 @@ def resolve(
             )
     if any(f.severity == "error" for f in findings):
         flag = "--on-unknown-image=skip or --on-unknown-image=assume:os/arch[,...]"
+        done, does = ("checked", "checks") if command == "check" else ("pinned", "pins")
         findings.append(
             scanning.Finding(
                 "error",
-                f"{len(findings)} image(s) could not be looked up; nothing was pinned ({flag} pins the rest)",
+                f"{len(findings)} image(s) could not be looked up; "
+                f"nothing was {done} ({flag} {does} the rest)",
                 exit_code=findings[0].exit_code,
             )
         )
-    bounds = [pin.Bound("--platform", frozenset(p.node for p in platforms))] if platforms else []
+    bounds = (
+        [pin.Bound("--platform", frozenset(p.node for p in platforms), _bound_builds(platforms))]
+        if platforms
+        else []
+    )
     return Resolution(supported, bounds, unknown, rewrites, findings, found)
+
+
+def _bound_builds(platforms: frozenset[Platform]) -> dict[tuple[str, str], frozenset[str]]:
+    """The Windows builds a ``--platform`` bound names (``windows(10.0.20348)/amd64``), per node
+    platform; a Windows platform also given without a build is not limited."""
+    builds: dict[tuple[str, str], set[str]] = {}
+    open_ended = {p.node for p in platforms if p.os == "windows" and not p.os_version}
+    for p in platforms:
+        if p.os == "windows" and p.os_version and p.node not in open_ended:
+            builds.setdefault(p.node, set()).add(plat.windows_build(p.os_version) or p.os_version)
+    return {node: frozenset(b) for node, b in builds.items()}
 
 
 def _built(settings: Any, images: list[str]) -> tuple[dict[str, str], list[Any]]:

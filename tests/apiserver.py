@@ -230,6 +230,10 @@ class ApiServer:
     resource_version: int = 48213377
     expire_next_continue: bool = False  # the next continue token gets 410 Expired (list changed)
     delay: float = 0.0  # seconds to wait before answering a list (for timeouts)
+    # Faults of a broken or hostile server: every list page ends with a continue token, the
+    # same one ("same") or a new one each time ("new"); or every list is answered with these bytes.
+    continue_forever: str = ""
+    list_body: bytes | None = None
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -351,6 +355,7 @@ class ApiServer:
 class _Handler(BaseHTTPRequestHandler):
     api: ApiServer
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body leave at once, as from a real server
     server_version = "kube-apiserver-fixture"
 
     def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
@@ -420,6 +425,16 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(self.api.delay)
         if self.api.forbidden:
             self._forbidden(user, "list")
+            return
+        if self.api.list_body is not None:
+            self._send(200, self.api.list_body)
+            return
+        if self.api.continue_forever:
+            pages = sum(1 for r in self.api.requests if r.path == "/api/v1/nodes")
+            token = "c2FtZQ" if self.api.continue_forever == "same" else f"page-{pages}"
+            items = [] if query.get("continue") else list(self.api.nodes[:1])
+            metadata = {"resourceVersion": str(self.api.resource_version), "continue": token}
+            self._send(200, {"kind": "NodeList", "apiVersion": "v1", "metadata": metadata, "items": items})
             return
         selector = query.get("labelSelector", "")
         try:

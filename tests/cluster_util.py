@@ -16,6 +16,23 @@ REPO = Path(__file__).resolve().parent.parent
 NODES = REPO / "testdata" / "nodes"
 GKE = NODES / "gke-mixed.json"
 ASSORTED = NODES / "assorted.json"
+AKS_WINDOWS = NODES / "aks-windows.json"  # Windows Server 2019, 2022 and 2025 pools
+# An hourly CronJob, whose pods are four levels down.
+CRONJOB = """\
+apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: report
+spec:
+  schedule: "0 * * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          containers:
+          - name: report
+            image: example.com/report:1
+"""
 BIN = Path(sys.executable).parent
 KUBECTL_ARCH = BIN / "kubectl-arch"
 

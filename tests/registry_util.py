@@ -621,6 +621,7 @@ LINUX_ARM_V6 = {"os": "linux", "architecture": "arm", "variant": "v6"}
 LINUX_S390X = {"os": "linux", "architecture": "s390x"}
 WINDOWS_2019 = {"os": "windows", "architecture": "amd64", "os.version": "10.0.17763.5458"}
 WINDOWS_2022 = {"os": "windows", "architecture": "amd64", "os.version": "10.0.20348.2227"}
+WINDOWS_2025 = {"os": "windows", "architecture": "amd64", "os.version": "10.0.26100.2894"}
 
 
 @dataclass
@@ -652,6 +653,11 @@ def populate(registry: Registry) -> Populated:
     images["single/oci:1"] = push_image(client, f"{host}/single/oci:1", LINUX_ARM64)
     images["single/docker:1"] = push_image(client, f"{host}/single/docker:1", LINUX_AMD64, docker=True)
     multi("win/server:ltsc", [WINDOWS_2019, WINDOWS_2022, LINUX_AMD64])
+    # Windows images of one build each, of three, and a single manifest whose config has it.
+    multi("win/iis:ltsc2019", [WINDOWS_2019])
+    multi("win/iis:ltsc2022", [WINDOWS_2022])
+    multi("win/servercore:all", [WINDOWS_2019, WINDOWS_2022, WINDOWS_2025])
+    images["win/single:ltsc2019"] = push_image(client, f"{host}/win/single:ltsc2019", WINDOWS_2019)
     # A nested index: an index of (an index of amd64 and arm64) and an s390x image whose
     # entry has no platform (its config says it).
     inner = push_multiarch(client, f"{host}/nested/app", [LINUX_AMD64, LINUX_ARM64])

@@ -1,25 +1,30 @@
 """A small model of kube-scheduler's node filtering by ``nodeSelector`` and required node affinity.
 
 Written from the Kubernetes API reference (PodSpec, NodeAffinity, NodeSelector,
-NodeSelectorTerm, NodeSelectorRequirement) and the NodeAffinity filter plugin, independently
-of :mod:`kubectl_arch.affinity`, so that the tests can use it as an oracle:
+NodeSelectorTerm, NodeSelectorRequirement), the NodeAffinity filter plugin and the helpers it
+uses (``component-helpers/scheduling/corev1/nodeaffinity``, apimachinery's label selectors),
+independently of :mod:`kubectl_arch.affinity` and :mod:`kubectl_arch.fit`, so that the tests
+can use it as an oracle:
 
 * every ``nodeSelector`` entry must equal the node label of the same key (a missing label
   fails), and the ``nodeSelector`` is ANDed with the required node affinity;
-* the ``nodeSelectorTerms`` of ``requiredDuringSchedulingIgnoredDuringExecution`` are ORed;
-  inside one term ``matchExpressions`` and ``matchFields`` are all ANDed;
+* a missing or null ``affinity``, ``nodeAffinity`` or ``requiredDuringScheduling...`` imposes
+  no constraint; a present ``requiredDuringScheduling...`` whose ``nodeSelectorTerms`` is
+  missing, null or empty matches no node (the helpers OR over no terms);
+* the terms are ORed; inside one term ``matchExpressions`` and ``matchFields`` are all ANDed;
 * a term with neither ``matchExpressions`` nor ``matchFields`` (null or empty) matches no node;
 * ``In``: the label exists and its value is listed; ``NotIn``: the label is absent or its value
   is not listed; ``Exists`` / ``DoesNotExist``: the label is present / absent; ``Gt`` / ``Lt``:
   the label exists, it and the single value are integers, and the comparison holds;
-* a requirement the scheduler cannot parse (``In``/``NotIn`` without values, ``Exists`` with
-  values, ``Gt`` without exactly one integer value) makes its term match nothing;
-* ``matchFields`` supports the key ``metadata.name`` with ``In``/``NotIn`` and exactly one value;
+* a term with a requirement the scheduler cannot parse matches no node: an unknown operator,
+  ``In``/``NotIn`` without values, ``Exists``/``DoesNotExist`` with values, ``Gt``/``Lt``
+  without exactly one integer value, a key that is not a qualified name or a value that is not
+  a valid label value (63 characters at most, alphanumerics with ``-``, ``_`` and ``.``
+  inside); for ``matchFields``, an operator other than ``In``/``NotIn`` or not exactly one
+  value;
+* ``matchFields`` compare against the node's fields, of which only ``metadata.name`` is set:
+  any other key reads as the empty string;
 * preferred terms, pod (anti-)affinity and tolerations never filter nodes by labels here.
-
-A missing or null ``affinity``, ``nodeAffinity`` or ``requiredDuringScheduling...`` imposes no
-constraint; a required node selector whose ``nodeSelectorTerms`` is missing, null or empty
-matches no node (its terms are ORed, and none matches; the API server also refuses it).
 """
 
 from __future__ import annotations
@@ -32,6 +37,12 @@ REQUIRED = "requiredDuringSchedulingIgnoredDuringExecution"
 NODE_NAME_FIELD = "metadata.name"
 _GO_INT = re.compile(r"[+-]?[0-9]+")
 _INT64 = (-(2**63), 2**63 - 1)
+_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?")
+_SUBDOMAIN_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?")
+
+
+class Unparseable(Exception):
+    """A requirement the scheduler's helpers reject: its term matches no node."""
 
 
 def _go_int(text: str) -> int | None:
@@ -40,6 +51,20 @@ def _go_int(text: str) -> int | None:
         return None
     value = int(text)
     return value if _INT64[0] <= value <= _INT64[1] else None
+
+
+def _valid_value(value: str) -> bool:
+    return value == "" or (len(value) <= 63 and bool(_NAME.fullmatch(value)))
+
+
+def _valid_key(key: str) -> bool:
+    prefix, slash, name = key.rpartition("/")
+    if slash:
+        if "/" in prefix or not prefix or len(prefix) > 253:
+            return False
+        if not all(_SUBDOMAIN_LABEL.fullmatch(part) for part in prefix.split(".")):
+            return False
+    return 0 < len(name) <= 63 and bool(_NAME.fullmatch(name))
 
 
 def _strings(values: Any) -> list[str]:
@@ -52,49 +77,77 @@ def _strings(values: Any) -> list[str]:
     return list(values)
 
 
-def requirement_matches(operator: str, values: Sequence[str], label: str | None) -> bool:
-    """One NodeSelectorRequirement against a label value (``None``: the node lacks the label)."""
-    if operator == "In":
-        return bool(values) and label is not None and label in values
-    if operator == "NotIn":
-        return bool(values) and (label is None or label not in values)
-    if operator == "Exists":
-        return not values and label is not None
-    if operator == "DoesNotExist":
-        return not values and label is None
+def _check(operator: str, values: Sequence[str]) -> None:
+    """Raise Unparseable when the scheduler cannot build this requirement."""
+    counts = {"In": (1, None), "NotIn": (1, None), "Exists": (0, 0), "DoesNotExist": (0, 0)}
     if operator in ("Gt", "Lt"):
-        if len(values) != 1 or label is None:
-            return False
-        bound, actual = _go_int(values[0]), _go_int(label)
-        if bound is None or actual is None:
-            return False
-        return actual > bound if operator == "Gt" else actual < bound
-    raise ValueError(f"unknown operator {operator!r}")
+        if len(values) != 1 or _go_int(values[0]) is None:
+            raise Unparseable(f"{operator} needs one integer value")
+    elif operator in counts:
+        low, high = counts[operator]
+        if len(values) < low or (high is not None and len(values) > high):
+            raise Unparseable(f"{operator} with {len(values)} values")
+    else:
+        raise Unparseable(f"unknown operator {operator!r}")
+    if not all(_valid_value(v) for v in values):
+        raise Unparseable("invalid label value")
+
+
+def requirement_matches(operator: str, values: Sequence[str], label: str | None) -> bool:
+    """One NodeSelectorRequirement against a label value (``None``: the node lacks the label).
+    A requirement the scheduler cannot parse matches nothing."""
+    try:
+        _check(operator, values)
+    except Unparseable:
+        return False
+    if operator == "In":
+        return label is not None and label in values
+    if operator == "NotIn":
+        return label is None or label not in values
+    if operator == "Exists":
+        return label is not None
+    if operator == "DoesNotExist":
+        return label is None
+    actual, bound = _go_int(label) if label is not None else None, _go_int(values[0])
+    if actual is None or bound is None:
+        return False
+    return actual > bound if operator == "Gt" else actual < bound
 
 
 def _expression_matches(expression: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
     values = _strings(expression.get("values"))
-    return requirement_matches(expression["operator"], values, labels.get(expression["key"]))
+    key = expression.get("key") or ""
+    if not _valid_key(key):
+        raise Unparseable(f"invalid key {key!r}")
+    operator = expression.get("operator") or ""
+    _check(operator, values)
+    return requirement_matches(operator, values, labels.get(key))
 
 
 def _field_matches(requirement: Mapping[str, Any], name: str) -> bool:
     values = _strings(requirement.get("values"))
-    operator = requirement["operator"]
-    if requirement["key"] != NODE_NAME_FIELD or operator not in ("In", "NotIn") or len(values) != 1:
-        return False  # the scheduler cannot turn this into a field selector: the term fails
-    return (name == values[0]) == (operator == "In")
+    operator = requirement.get("operator")
+    if operator not in ("In", "NotIn") or len(values) != 1:
+        raise Unparseable("field requirement")
+    value = name if requirement.get("key") == NODE_NAME_FIELD else ""
+    return (value == values[0]) == (operator == "In")
 
 
 def term_matches(term: Mapping[str, Any] | None, labels: Mapping[str, str], name: str) -> bool:
-    """One NodeSelectorTerm; a null term, like an empty one, matches nothing."""
+    """One NodeSelectorTerm; a null term, like an empty one, matches nothing, and so does a
+    term the scheduler cannot parse."""
     term = term or {}
     expressions = term.get("matchExpressions") or []
     fields = term.get("matchFields") or []
     if not expressions and not fields:
         return False
-    return all(_expression_matches(e, labels) for e in expressions) and all(
-        _field_matches(f, name) for f in fields
-    )
+    try:
+        # Parse everything first: a bad requirement spoils the term even after a mismatch.
+        label_results = [_expression_matches(e, labels) for e in expressions]
+        field_results = [_field_matches(f, name) for f in fields]
+    except Unparseable:
+        return False
+    return all(label_results) and all(field_results)
 
 
 def selector_matches(node_selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
@@ -102,8 +155,8 @@ def selector_matches(node_selector: Mapping[str, Any] | None, labels: Mapping[st
 
 
 def required_terms(pod_spec: Mapping[str, Any]) -> list[Any] | None:
-    """The required node selector terms (maybe none, which matches no node), or None when
-    there is no required node selector."""
+    """The required node selector terms (possibly none, which matches no node), or None when
+    there is no required node affinity."""
     affinity = pod_spec.get("affinity") or {}
     node_affinity = affinity.get("nodeAffinity") or {}
     required = node_affinity.get(REQUIRED)

@@ -417,7 +417,8 @@ def test_local_platform_when_no_cluster(registry: Registry, work: Path) -> None:
         (("-t", "HOST/app:v1", "--platform", "lunix/amd64"), "error: --platform: invalid platform 'lunix/amd64': "
          "unknown os 'lunix'; did you mean linux/amd64?"),
         (("-t", "HOST/app:v1", "--build-arg", "NOVALUE"), "error: --build-arg 'NOVALUE': expected KEY=VALUE"),
-        (("-t", "HOST/app:v1", "--context", "missing"), "error: --context missing: no such directory"),
+        (("-t", "HOST/app:v1", "--context", "missing"), "error: --context missing: no such directory; --context "
+         "is the build directory, as in docker build (the kubeconfig context is given with --kube-context)"),
     ],
 )  # fmt: skip
 def test_bad_input(registry: Registry, work: Path, args: tuple[str, ...], message: str) -> None:
@@ -426,6 +427,69 @@ def test_bad_input(registry: Registry, work: Path, args: tuple[str, ...], messag
                  *args)  # fmt: skip
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.splitlines()[-1] == message.replace("HOST", registry.host)
+
+
+def kubeconfig_with_context(work: Path, name: str) -> Path:
+    path = work / "kubeconfig"
+    path.write_text(
+        f"apiVersion: v1\nkind: Config\ncurrent-context: {name}\nclusters: []\nusers: []\n"
+        f"contexts:\n- name: {name}\n  context: {{cluster: c, user: u}}\n"
+    )
+    return path
+
+
+def test_a_kubeconfig_context_given_as_build_context_points_at_kube_context(
+    registry: Registry, work: Path
+) -> None:
+    # As in docker build and Skaffold, --context is the build directory; kubectl users type it
+    # for the kube context.
+    kubeconfig = kubeconfig_with_context(work, "prod-eu")
+    ref = f"{registry.host}/app:v1"
+    for env in (env_for(work, KUBECONFIG=str(kubeconfig)), None):
+        extra = () if env else ("--kubeconfig", str(kubeconfig))
+        proc = build(work, "-t", ref, "--custom-command", "true", "--context", "prod-eu", *extra, env=env)
+        assert (proc.returncode, proc.stdout) == (2, ""), proc.stderr
+        assert proc.stderr == (
+            "error: --context prod-eu: no such directory; --context is the build directory, as in docker "
+            'build: to use the kubeconfig context "prod-eu", give --kube-context prod-eu\n'
+        )
+
+
+def test_a_build_directory_named_as_a_context_is_used_with_a_warning(registry: Registry, work: Path) -> None:
+    kubeconfig = kubeconfig_with_context(work, "ctx")
+    env = env_for(work, KUBECONFIG=str(kubeconfig))
+    script = custom(work, PUSH)
+    proc = build(work, "-t", f"{registry.host}/custom/named:v1", "--custom-command", script, "--context", "ctx",
+                 "--platform", "local", env=env)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr  # --platform local: no cluster read, no warning
+    assert "warning" not in proc.stderr
+    proc = build(work, "-t", f"{registry.host}/custom/named:v2", "--custom-command", script, "--context", "ctx",
+                 env=env)  # fmt: skip
+    assert proc.stderr.splitlines()[0] == (
+        'warning: --context ctx is the build directory; the kubeconfig context "ctx" is given with '
+        "--kube-context ctx"
+    )
+
+
+def test_cluster_hints_name_builds_options(registry: Registry, work: Path) -> None:
+    kubeconfig = work / "kubeconfig"
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\ncontexts:\n- name: a\n  context: {}\n")
+    ref = f"{registry.host}/app:v1"
+    proc = build(work, "-t", ref, "--custom-command", "true", "--context", "ctx", "--platform", "cluster",
+                 env=env_for(work, KUBECONFIG=str(kubeconfig)))  # fmt: skip
+    assert (proc.returncode, proc.stderr) == (
+        3,
+        f"error: kubeconfig $KUBECONFIG ({kubeconfig}) sets no current-context; use --kube-context NAME "
+        "(contexts: a)\n",
+    )
+    proc = build(work, "-t", ref, "--custom-command", "true", "--context", "ctx", "--platform", "cluster",
+                 env=env_for(work, KUBECONFIG=str(work / "none")))  # fmt: skip
+    assert (proc.returncode, proc.stderr) == (
+        3,
+        f"error: no kubeconfig: $KUBECONFIG ({work / 'none'}) names no existing file and this is not a pod in a "
+        "cluster; point --kubeconfig or $KUBECONFIG at one (or log in to the cluster), or give the platforms "
+        "with --platform (a list, or local)\n",
+    )
 
 
 def test_build_argument_values_are_never_printed(registry: Registry, work: Path) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from apiserver import ApiServer
-from cluster_util import GKE, KUBECTL_ARCH, cluster_env
+from cluster_util import ASSORTED, CRONJOB, GKE, KUBECTL_ARCH, cluster_env
 from registry_util import Populated
 
 WEB = """\
@@ -68,23 +68,26 @@ def test_fits_table_and_summary(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     workload = f"{tmp_path / 'app.yaml'} doc 1 Deployment/web"
     pad = " " * (len(workload) - len("WORKLOAD"))
+    # NODES FIT counts every node read, as the messages do; nothing restricts the platforms
     assert proc.stdout == (
-        f"WORKLOAD{pad}   IMAGE PLATFORMS           ALLOWED                                 READY NODES FIT   ON\n"
-        f"{workload}   linux/amd64,linux/arm64   linux/amd64,linux/arm64,windows/amd64   4/9               "
-        "linux/amd64\n"
+        f"WORKLOAD{pad}   IMAGE PLATFORMS           ALLOWED   NODES FIT   ON\n"
+        f"{workload}   linux/amd64,linux/arm64   <any>     4/10        linux/amd64\n"
     )
     assert proc.stderr == "1 workload(s): 1 fit\n"
+    pinned = check(tmp_path, WEB.format(image="nginx:1.27") + ON_ARM64, "--platform", "linux/arm64")
+    assert pinned.stdout.splitlines()[1].split()[-2:] == ["linux/arm64", "0/10"]
 
 
 def test_untolerated_taint_fails_with_the_reason(tmp_path: Path) -> None:
     proc = check(tmp_path, WEB.format(image="nginx:1.27") + ON_ARM64, "--platform", "linux/arm64")
     assert proc.returncode == 1
     path = tmp_path / "app.yaml"
+    # in the scheduler's order: the taints before the nodeSelector
     assert proc.stderr.splitlines() == [
         f"error: {path} doc 1 Deployment/web: fits no Ready node: 0/10 nodes fit: 1 node(s) not Ready, "
-        "1 node(s) cordoned, 4 node(s) run linux/amd64, which image nginx:1.27 cannot run on, 2 node(s) run windows/amd64, "
-        "which image nginx:1.27 cannot run on, 2 node(s) with untolerated taint "
-        "kubernetes.io/arch=arm64:NoSchedule",
+        "1 node(s) cordoned, 2 node(s) with untolerated taint kubernetes.io/arch=arm64:NoSchedule, "
+        "2 node(s) with untolerated taint node.kubernetes.io/os=windows:NoSchedule, "
+        "4 node(s) not matching the nodeSelector",
         "1 workload(s): 0 fit, 1 fit no Ready node",
     ]
     tolerated = check(
@@ -119,24 +122,20 @@ def test_json_contract(tmp_path: Path) -> None:
                     {"reason": "not Ready", "detail": "", "nodes": 1},
                     {"reason": "cordoned", "detail": "", "nodes": 1},
                     {
-                        "reason": "image platforms",
-                        "detail": "run linux/amd64, which image nginx:1.27 cannot run on",
-                        "nodes": 4,
-                    },
-                    {
-                        "reason": "image platforms",
-                        "detail": "run windows/amd64, which image nginx:1.27 cannot run on",
-                        "nodes": 2,
-                    },
-                    {
                         "reason": "untolerated taint",
                         "detail": "kubernetes.io/arch=arm64:NoSchedule",
                         "nodes": 2,
                     },
+                    {
+                        "reason": "untolerated taint",
+                        "detail": "node.kubernetes.io/os=windows:NoSchedule",
+                        "nodes": 2,
+                    },
+                    {"reason": "nodeSelector", "detail": "", "nodes": 4},
                 ],
-                "message": "0/10 nodes fit: 1 node(s) not Ready, 1 node(s) cordoned, 4 node(s) run linux/amd64, which image "
-                "nginx:1.27 cannot run on, 2 node(s) run windows/amd64, which image nginx:1.27 cannot run "
-                "on, 2 node(s) with untolerated taint kubernetes.io/arch=arm64:NoSchedule",
+                "message": "0/10 nodes fit: 1 node(s) not Ready, 1 node(s) cordoned, 2 node(s) with untolerated "
+                "taint kubernetes.io/arch=arm64:NoSchedule, 2 node(s) with untolerated taint "
+                "node.kubernetes.io/os=windows:NoSchedule, 4 node(s) not matching the nodeSelector",
             }
         ],
     }
@@ -158,14 +157,22 @@ def test_against_the_api_server_with_registry_images(
         ("web", ["linux/amd64", "linux/arm", "linux/arm64"], True),
         ("arm", ["linux/arm64"], False),
     ]
-    assert document["workloads"][1]["reasons"][-1]["reason"] == "untolerated taint"
+    assert [r["reason"] for r in document["workloads"][1]["reasons"]][-2:] == [
+        "untolerated taint",
+        "image platforms",
+    ]
 
 
 def test_unknown_images(tmp_path: Path, populated_registry: Populated) -> None:
     missing = populated_registry.ref("no/such:image")
     failed = check(tmp_path, WEB.format(image=missing))
     assert failed.returncode == 3
-    assert "could not be looked up" in failed.stderr
+    assert failed.stdout == ""
+    # check pins nothing: the summary says what was not done, and what checks the rest.
+    assert failed.stderr.splitlines()[-1] == (
+        "error: 1 image(s) could not be looked up; nothing was checked (--on-unknown-image=skip or "
+        "--on-unknown-image=assume:os/arch[,...] checks the rest)"
+    )
     skipped = check(tmp_path, WEB.format(image=missing), "--on-unknown-image=skip")
     assert skipped.returncode == 0, skipped.stderr
     assert "warning:" in skipped.stderr and "not checked:" in skipped.stderr
@@ -257,3 +264,70 @@ def test_under_real_kpt_as_a_validator(tmp_path: Path) -> None:
     proc, _ = kpt_check(tmp_path, tolerated, "platform=linux/arm64", "lock=platforms.lock")
     assert proc.returncode != 0
     assert "ResourceList functionConfig ConfigMap: lock: not an option of check" in proc.stderr
+
+
+def test_unknown_image_as_a_krm_validator_is_a_result_naming_config_keys(
+    tmp_path: Path, populated_registry: Populated
+) -> None:
+    missing = populated_registry.ref("no/such:image")
+    resource_list = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n" + "".join(
+        ("- " if i == 0 else "  ") + line + "\n"
+        for i, line in enumerate(WEB.format(image=missing).splitlines())
+    )
+    proc = arch(tmp_path, "check", "--nodes-file", str(GKE), stdin=resource_list)
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stdout.startswith(resource_list)  # items unchanged, results appended
+    messages = [r["message"] for r in __import__("yaml").safe_load(proc.stdout)["results"]]
+    assert messages[1:] == [
+        "1 image(s) could not be looked up; nothing was checked (on-unknown-image=skip or "
+        "on-unknown-image=assume:os/arch[,...] checks the rest)"
+    ]
+    assert messages[0].startswith(f"image {missing}: ")
+
+
+def test_cluster_hint_points_at_nodes_file(tmp_path: Path) -> None:
+    proc = arch(tmp_path, "check", "--platform", "linux/arm64", stdin=WEB.format(image="nginx:1.27"))
+    assert (proc.returncode, proc.stdout) == (3, "")
+    assert proc.stderr == (
+        "error: no kubeconfig: ~/.kube/config names no existing file and this is not a pod in a cluster; point --kubeconfig or $KUBECONFIG at one (or log in to the cluster), "
+        "or give the nodes with --nodes-file FILE (kubectl get nodes -o json > FILE)\n"
+    )
+
+
+PINNED_CRONJOB = (
+    CRONJOB
+    + """\
+          affinity:
+            nodeAffinity:
+              requiredDuringSchedulingIgnoredDuringExecution:
+                nodeSelectorTerms:
+                - matchExpressions:
+                  - {key: kubernetes.io/os, operator: In, values: [linux]}
+                  - {key: kubernetes.io/arch, operator: In, values: [amd64]}
+"""
+)
+
+
+def test_nodes_with_only_beta_labels(tmp_path: Path) -> None:
+    """legacy-node-1 (linux/amd64 by its beta labels) and bare-metal-7 (by status.nodeInfo)
+    carry no GA labels: one warning says so, and the pinned pod is judged by the labels the
+    nodes have, as the scheduler judges it: neither fits."""
+    path = write(tmp_path / "app.yaml", PINNED_CRONJOB)
+    proc = arch(
+        tmp_path, "check", "-f", str(path), "--nodes-file", str(ASSORTED), "--platform", "linux/amd64"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines()[1:] == [
+        "warning: 2 Ready node(s) carry no kubernetes.io/os or kubernetes.io/arch label (only "
+        "beta.kubernetes.io labels or status.nodeInfo say their platform): they are counted by those, but "
+        "pods pinned to kubernetes.io/os and kubernetes.io/arch do not schedule on them; label them "
+        "(kubectl label node NAME kubernetes.io/os=OS kubernetes.io/arch=ARCH)",
+        "1 workload(s): 1 fit",
+    ]
+    document = json.loads(
+        arch(tmp_path, "check", "-f", str(path), "--nodes-file", str(ASSORTED), "--platform", "linux/amd64",
+             "-o", "json").stdout
+    )  # fmt: skip
+    workload = document["workloads"][0]
+    assert workload["fittingNodes"] == 3  # ip-10-0-40-2, aks-nodepool1, mislabelled-1 (by its label)
+    assert {"reason": "affinity", "detail": "", "nodes": 4} in workload["reasons"]

@@ -21,14 +21,14 @@ windows/amd64   2       2       2             2         7.8    23.3Gi    win-poo
 mixed cluster: 3 platforms have Ready nodes; build for linux/amd64,linux/arm64,windows/amd64
 """
 WIDE = """\
-PLATFORM        POOL           NODES   READY   SCHEDULABLE   TAINTED   CPU    MEMORY    TAINTS
-linux/amd64     *              5       5       4             1         27.6   148.5Gi   node.kubernetes.io/unschedulable:NoSchedule
-linux/amd64     default-pool   3       3       2             1         11.8   38.2Gi    node.kubernetes.io/unschedulable:NoSchedule
-linux/amd64     highmem-pool   2       2       2             0         15.8   110.3Gi   <none>
-linux/arm64     *              3       2       2             3         11.8   38.7Gi    kubernetes.io/arch=arm64:NoSchedule,node.kubernetes.io/unreachable:NoExecute,node.kubernetes.io/unreachable:NoSchedule
-linux/arm64     arm-pool       3       2       2             3         11.8   38.7Gi    kubernetes.io/arch=arm64:NoSchedule,node.kubernetes.io/unreachable:NoExecute,node.kubernetes.io/unreachable:NoSchedule
-windows/amd64   *              2       2       2             2         7.8    23.3Gi    node.kubernetes.io/os=windows:NoSchedule
-windows/amd64   win-pool       2       2       2             2         7.8    23.3Gi    node.kubernetes.io/os=windows:NoSchedule
+PLATFORM        POOL           NODES   READY   SCHEDULABLE   TAINTED   CPU    MEMORY    WINDOWS BUILDS   TAINTS
+linux/amd64     *              5       5       4             1         27.6   148.5Gi   <none>           node.kubernetes.io/unschedulable:NoSchedule
+linux/amd64     default-pool   3       3       2             1         11.8   38.2Gi    <none>           node.kubernetes.io/unschedulable:NoSchedule
+linux/amd64     highmem-pool   2       2       2             0         15.8   110.3Gi   <none>           <none>
+linux/arm64     *              3       2       2             3         11.8   38.7Gi    <none>           kubernetes.io/arch=arm64:NoSchedule,node.kubernetes.io/unreachable:NoExecute,node.kubernetes.io/unreachable:NoSchedule
+linux/arm64     arm-pool       3       2       2             3         11.8   38.7Gi    <none>           kubernetes.io/arch=arm64:NoSchedule,node.kubernetes.io/unreachable:NoExecute,node.kubernetes.io/unreachable:NoSchedule
+windows/amd64   *              2       2       2             2         7.8    23.3Gi    10.0.20348       node.kubernetes.io/os=windows:NoSchedule
+windows/amd64   win-pool       2       2       2             2         7.8    23.3Gi    10.0.20348       node.kubernetes.io/os=windows:NoSchedule
 
 mixed cluster: 3 platforms have Ready nodes; build for linux/amd64,linux/arm64,windows/amd64
 """
@@ -49,6 +49,7 @@ DOCUMENT: dict[str, Any] = {
                 {"key": "node.kubernetes.io/unschedulable", "value": "", "effect": "NoSchedule", "nodes": 1}
             ],
             "pools": {"default-pool": 3, "highmem-pool": 2},
+            "windowsBuilds": {},
             "allocatable": {"cpu": "27580m", "memory": "155752964Ki"},
         },
         {
@@ -65,6 +66,7 @@ DOCUMENT: dict[str, Any] = {
                 {"key": "node.kubernetes.io/unreachable", "value": "", "effect": "NoSchedule", "nodes": 1},
             ],
             "pools": {"arm-pool": 3},
+            "windowsBuilds": {},
             "allocatable": {"cpu": "11760m", "memory": "40566696Ki"},
         },
         {
@@ -79,6 +81,7 @@ DOCUMENT: dict[str, Any] = {
                 {"key": "node.kubernetes.io/os", "value": "windows", "effect": "NoSchedule", "nodes": 2}
             ],
             "pools": {"win-pool": 2},
+            "windowsBuilds": {"10.0.20348": 2},
             "allocatable": {"cpu": "7840m", "memory": "24466888Ki"},
         },
     ],
@@ -115,7 +118,7 @@ def test_table(tmp_path: Path, kubeconfig: Path) -> None:
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, TABLE, "")
 
 
-def test_wide_adds_a_row_per_pool_and_the_taints(tmp_path: Path, kubeconfig: Path) -> None:
+def test_wide_adds_a_row_per_pool_windows_builds_and_the_taints(tmp_path: Path, kubeconfig: Path) -> None:
     proc = arch(tmp_path, "nodes", "-o", "wide", kubeconfig=kubeconfig)
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, WIDE, "")
 
@@ -236,7 +239,7 @@ def test_rbac_forbidden(tmp_path: Path, gke: ApiServer, kubeconfig: Path) -> Non
     assert (proc.returncode, proc.stdout) == (3, "")
     assert proc.stderr == (
         f'error: API server {gke.url} (context "test") refused to list nodes (403 Forbidden: nodes is forbidden: User "ci-admin" cannot list resource "nodes" in API group "" at the cluster scope); '
-        "ask a cluster administrator for permission to list nodes (a ClusterRole with verb list on nodes), or give the platforms with --platform instead of reading them from the cluster\n"
+        "ask a cluster administrator for permission to list nodes (a ClusterRole with verb list on nodes)\n"
     )
 
 
@@ -257,7 +260,7 @@ def test_no_kubeconfig(tmp_path: Path) -> None:
     assert proc.returncode == 3
     assert proc.stderr == (
         "error: no kubeconfig: ~/.kube/config names no existing file and this is not a pod in a cluster; "
-        "point --kubeconfig or $KUBECONFIG at one (or log in to the cluster), or give the platforms with --platform\n"
+        "point --kubeconfig or $KUBECONFIG at one (or log in to the cluster)\n"
     )
     missing = tmp_path / "nope"
     proc = arch(tmp_path, "nodes", "--kubeconfig", str(missing))

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 from apiserver import ApiServer, Pki
-from cluster_util import KUBECTL_ARCH, cluster_env
+from cluster_util import CRONJOB, KUBECTL_ARCH, cluster_env
 
 APP = """\
 apiVersion: apps/v1
@@ -340,9 +340,20 @@ def test_rbac_forbidden_is_a_remote_failure(
         f'error: API server {gke.url} (context "test") refused to list nodes (403 Forbidden: '
     )
     assert proc.stderr.endswith(
-        "or give the platforms with --platform instead of reading them from the cluster\n"
+        "(a ClusterRole with verb list on nodes), or leave out --cluster to pin without the cluster's platforms\n"
     )
     assert app.read_text() == APP
+
+
+def test_without_a_kubeconfig_the_hint_is_to_leave_out_cluster(tmp_path: Path, app: Path) -> None:
+    # --platform is already given: the way out is to pin without the cluster, not --platform.
+    proc = arch(tmp_path, "pin", "--platform", BOTH, "--cluster", "-f", str(app))
+    assert (proc.returncode, proc.stdout) == (3, "")
+    assert proc.stderr == (
+        "error: no kubeconfig: ~/.kube/config names no existing file and this is not a pod in a cluster; "
+        "point --kubeconfig or $KUBECONFIG at one (or log in to the cluster), or leave out --cluster to pin "
+        "without the cluster's platforms\n"
+    )
 
 
 @pytest.mark.parametrize(
@@ -420,6 +431,23 @@ def test_krm_remote_failure_is_a_result(tmp_path: Path, gke: ApiServer, kubeconf
     assert result["message"].startswith(
         f'API server {gke.url} (context "test") refused to list nodes (403 Forbidden: '
     )
+    # The way out is named as the functionConfig spells it.
+    assert result["message"].endswith(
+        "(a ClusterRole with verb list on nodes), or leave out cluster to pin without the cluster's platforms"
+    )
+
+
+def test_krm_without_a_kubeconfig_names_the_config_keys(tmp_path: Path) -> None:
+    config = "functionConfig:\n  apiVersion: kubectl-arch.dev/v1alpha1\n  kind: PlatformPin\n  platforms: [linux/arm64]\n  cluster: true\n"
+    proc = arch(tmp_path, "pin", stdin=resource_list(config))
+    assert proc.returncode == 3
+    (result,) = yaml.safe_load(proc.stdout)["results"]
+    assert result == {
+        "message": "no kubeconfig: ~/.kube/config names no existing file and this is not a pod in a cluster; "
+        "point kubeconfig or $KUBECONFIG at one (or log in to the cluster), or leave out cluster to pin "
+        "without the cluster's platforms",
+        "severity": "error",
+    }
 
 
 @pytest.mark.parametrize(
@@ -514,3 +542,32 @@ def test_under_real_kpt(tmp_path: Path, gke: ApiServer, kubeconfig: Path) -> Non
     assert proc.returncode == 0, proc.stderr
     assert pod_specs((package / "app.yaml").read_text()) == pod_specs(PINNED)  # kpt may reorder keys
     assert len(gke.list_requests()) == 1
+
+
+def test_nodes_without_ga_platform_labels_are_named_in_one_warning(
+    tmp_path: Path, assorted_nodes: list[dict[str, Any]]
+) -> None:
+    """Two Ready nodes of the assorted cluster have no kubernetes.io/arch label (one has only
+    the beta label, one only status.nodeInfo): pinning keeps pods off them, which is said
+    once; check then judges the pinned CronJob by the labels the nodes have."""
+    with ApiServer(assorted_nodes) as server:
+        config = server.kubeconfig(tmp_path / "config")
+        pinned = arch(
+            tmp_path, "pin", "--cluster", "--platform", "linux/amd64", stdin=CRONJOB, kubeconfig=config
+        )
+        checked = arch(
+            tmp_path, "check", "-f", "-", "--platform", "linux/amd64", "-o", "json", stdin=pinned.stdout,
+            kubeconfig=config,
+        )  # fmt: skip
+    assert pinned.returncode == 0, pinned.stderr
+    warning = (
+        "warning: 2 Ready node(s) carry no kubernetes.io/os or kubernetes.io/arch label (only "
+        "beta.kubernetes.io labels or status.nodeInfo say their platform): they are counted by those, but "
+        "pods pinned to kubernetes.io/os and kubernetes.io/arch do not schedule on them; label them "
+        "(kubectl label node NAME kubernetes.io/os=OS kubernetes.io/arch=ARCH)"
+    )
+    assert pinned.stderr.splitlines().count(warning) == 1
+    assert warning in checked.stderr.splitlines()
+    workload = json.loads(checked.stdout)["workloads"][0]
+    assert workload["fittingNodes"] == 3
+    assert {"reason": "affinity", "detail": "", "nodes": 4} in workload["reasons"]

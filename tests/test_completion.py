@@ -23,6 +23,8 @@ COMMANDS = (
     "check\tCheck that every workload fits some Ready node of the cluster.\n"
     "build\tBuild an image per platform and push one multi-platform index.\n"
     "completion\tPrint the shell completion script (bash, zsh, fish).\n"
+    "help\tShow the help of kubectl arch or of one of its commands.\n"
+    "version\tPrint the version of kubectl-arch.\n"
 )
 PIN_FLAGS = (
     "-f\tManifest file, directory or - for stdin (repeatable).\n"
@@ -125,6 +127,37 @@ def test_kubectl_completes_manifest_files_for_filename(env: dict[str, str]) -> N
     assert kubectl_complete(env, "pin", "--config", "") == ":0\n"
 
 
+def test_kubectl_completes_help_and_version(env: dict[str, str]) -> None:
+    assert (
+        kubectl_complete(env, "h") == "help\tShow the help of kubectl arch or of one of its commands.\n:4\n"
+    )
+    assert kubectl_complete(env, "v") == "version\tPrint the version of kubectl-arch.\n:4\n"
+    # help takes a command name; once given, nothing more.
+    assert kubectl_complete(env, "help", "") == COMMANDS + ":4\n"
+    assert kubectl_complete(env, "help", "ch") == (
+        "check\tCheck that every workload fits some Ready node of the cluster.\n:4\n"
+    )
+    assert kubectl_complete(env, "help", "pin", "") == ":4\n"
+    assert kubectl_complete(env, "version", "-") == (
+        "--client\tAccepted as kubectl takes it: the client is all there is.\n"
+        "-o\tjson or yaml.\n--output\tjson or yaml.\n"
+        "-h\tShow this message and exit.\n--help\tShow this message and exit.\n:4\n"
+    )
+    assert kubectl_complete(env, "version", "-o", "") == "json\nyaml\n:4\n"
+
+
+def test_kubectl_completes_after_kubectl_style_options(env: dict[str, str]) -> None:
+    # -o=json, -f=FILE, -v=6 given earlier on the line are read as kubectl reads them.
+    assert kubectl_complete(env, "pin", "-f=x.yaml", "-v=2", "--platform", "linux/s") == "linux/s390x\n:4\n"
+    # A value the command would reject does not stop completion.
+    assert (
+        kubectl_complete(env, "pin", "-v=x", "--check=maybe", "--platform", "linux/s") == "linux/s390x\n:4\n"
+    )
+    assert kubectl_complete(env, "nodes", "-o=json", "--sel") == (
+        "--selector\tOnly nodes matching this label selector, e.g. -l kubernetes.io/os=linux,pool!=gpu.\n:4\n"
+    )
+
+
 def test_kubectl_completes_completion_shells(env: dict[str, str]) -> None:
     assert kubectl_complete(env, "completion", "") == "bash\nzsh\nfish\n:4\n"
     assert kubectl_complete(env, "completion", "z") == "zsh\n:4\n"
@@ -184,6 +217,9 @@ ask kubectl-arch pin --pla
 ask kubectl-arch pin --platform linux/amd64,linux/arm
 ask kubectl-arch pin -f dep
 ask kubectl-arch completion ''
+ask kubectl-arch help ''
+ask kubectl-arch help n
+ask kubectl-arch ver
 """
 
 
@@ -194,13 +230,16 @@ def test_bash_script_completes_in_a_real_bash(env: dict[str, str], tmp_path: Pat
     assert proc.stdout.decode().splitlines() == [
         "complete -o nosort -F _kubectl_arch_completion kubectl-arch",
         "[kubectl-arch p] -> pin",
-        "[kubectl-arch ] -> nodes inspect pin check build completion",
+        "[kubectl-arch ] -> nodes inspect pin check build completion help version",
         "[kubectl-arch pin --pla] -> --platform",
         "[kubectl-arch pin --platform linux/amd64,linux/arm] -> linux/amd64,linux/arm64 "
         "linux/amd64,linux/arm/v7 linux/amd64,linux/arm/v6",
         "compopt -o default",
         "[kubectl-arch pin -f dep] -> ",
         "[kubectl-arch completion ] -> bash zsh fish",
+        "[kubectl-arch help ] -> nodes inspect pin check build completion help version",
+        "[kubectl-arch help n] -> nodes",
+        "[kubectl-arch ver] -> version",
     ]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from corpus_util import CORPUS, needs_corpus
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from test_splice_shared import manifests as shared_manifests
@@ -15,12 +16,11 @@ from kubectl_arch.manifest import fastyaml, fullyaml, yamltext
 from kubectl_arch.manifest import yamlnodes as yn
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent / "shared" / "corpus"
 
 
-def corpus_documents() -> list[tuple[str, str]]:
+def yaml_documents(top: Path) -> list[tuple[str, str]]:
     docs = []
-    for path in sorted(CORPUS.rglob("*.y*ml")) + sorted((ROOT / "testdata").rglob("*.y*ml")):
+    for path in sorted(top.rglob("*.y*ml")):
         text = path.read_text(encoding="utf-8")
         for span in yamltext.split_documents(text):
             if yamltext.has_content(text, span):
@@ -41,12 +41,21 @@ def check_agrees(text: str) -> bool:
     return True
 
 
+@needs_corpus
 def test_corpus_documents_read_identically() -> None:
-    docs = corpus_documents()
+    docs = yaml_documents(CORPUS)
     assert len(docs) > 150
     read = sum(check_agrees(text) for _, text in docs)
     # Nearly every real manifest is in the subset; the rest goes to ruamel.yaml.
     assert read >= len(docs) - 5
+
+
+def test_testdata_documents_read_identically() -> None:
+    # The repository's own manifests, with or without the corpus beside it.
+    docs = yaml_documents(ROOT / "testdata") + yaml_documents(ROOT / "bench" / "data")
+    assert len(docs) >= 9
+    read = sum(check_agrees(text) for _, text in docs)  # each one read agrees with ruamel.yaml
+    assert read >= len(docs) - 2
 
 
 def test_positions_index_the_whole_text() -> None:

@@ -20,6 +20,7 @@ from kubectl_arch.cluster.nodeinfo import NodeInfo, Taint
 from kubectl_arch.platforms import Platform, parse
 
 ARM_TAINT = "kubernetes.io/arch=arm64:NoSchedule"
+WIN_TAINT = "node.kubernetes.io/os=windows:NoSchedule"
 ARM_TOLERATION = {"key": "kubernetes.io/arch", "operator": "Equal", "value": "arm64", "effect": "NoSchedule"}
 WIN_TOLERATION = {"key": "node.kubernetes.io/os", "operator": "Exists", "effect": "NoSchedule"}
 
@@ -47,10 +48,11 @@ def test_multi_arch_images_without_tolerations(cluster: list[NodeInfo]) -> None:
         "gke-shop-prod-highmem-pool-51c0e9aa-c2hw",
     )
     assert result.platforms == {("linux", "amd64")}
+    # the Windows nodes' taint keeps the pod off them before their platform would
     assert result.explain() == (
         "4/10 nodes fit: 1 node(s) not Ready, 1 node(s) cordoned, "
-        "2 node(s) run windows/amd64, which image nginx cannot run on, "
-        f"2 node(s) with untolerated taint {ARM_TAINT}"
+        f"2 node(s) with untolerated taint {ARM_TAINT}, "
+        f"2 node(s) with untolerated taint {WIN_TAINT}"
     )
 
 
@@ -58,12 +60,12 @@ def test_arm64_only_images_need_the_arm_toleration(cluster: list[NodeInfo]) -> N
     arm = images(**{"registry.example.com/api:2": "linux/arm64", "redis:7": "linux/amd64,linux/arm64"})
     result = fit.fit({}, arm, cluster)
     assert not result.fits
-    assert result.reasons == (fit.NOT_READY, fit.CORDONED, fit.IMAGE_PLATFORMS, fit.UNTOLERATED_TAINT)
+    assert result.reasons == (fit.NOT_READY, fit.CORDONED, fit.UNTOLERATED_TAINT, fit.IMAGE_PLATFORMS)
     assert result.explain() == (
         "0/10 nodes fit: 1 node(s) not Ready, 1 node(s) cordoned, "
-        "4 node(s) run linux/amd64, which image registry.example.com/api:2 cannot run on, "
-        "2 node(s) run windows/amd64, which images registry.example.com/api:2, redis:7 cannot run on, "
-        f"2 node(s) with untolerated taint {ARM_TAINT}"
+        f"2 node(s) with untolerated taint {ARM_TAINT}, "
+        f"2 node(s) with untolerated taint {WIN_TAINT}, "
+        "4 node(s) run linux/amd64, which image registry.example.com/api:2 cannot run on"
     )
     tolerated = fit.fit({"tolerations": [ARM_TOLERATION]}, arm, cluster)
     assert tolerated.nodes == ("gke-shop-prod-arm-pool-a9e4d771-0f3r", "gke-shop-prod-arm-pool-a9e4d771-5vzx")
@@ -74,7 +76,7 @@ def test_node_selector_and_affinity(cluster: list[NodeInfo]) -> None:
     result = fit.fit({"nodeSelector": {"kubernetes.io/arch": "arm64"}}, amd, cluster)
     assert (result.fits, result.reasons) == (
         False,
-        (fit.NOT_READY, fit.CORDONED, fit.IMAGE_PLATFORMS, fit.NODE_SELECTOR),
+        (fit.NOT_READY, fit.CORDONED, fit.UNTOLERATED_TAINT, fit.NODE_SELECTOR),
     )
     pool = {
         "affinity": {
@@ -105,7 +107,9 @@ def test_windows_and_cordoned_nodes(cluster: list[NodeInfo]) -> None:
     assert (
         fit.fit({}, windows, cluster)
         .explain()
-        .endswith("2 node(s) with untolerated taint node.kubernetes.io/os=windows:NoSchedule")
+        .endswith(
+            f"2 node(s) with untolerated taint {WIN_TAINT}, 4 node(s) run linux/amd64, which image iis cannot run on"
+        )
     )
     assert len(fit.fit({"tolerations": [WIN_TOLERATION]}, windows, cluster).nodes) == 2
     drain_proof = {"tolerations": [{"key": "node.kubernetes.io/unschedulable", "operator": "Exists"}]}
@@ -161,12 +165,17 @@ def test_pinned_and_tolerating_pods_fit_the_schedulable_nodes_of_their_platforms
 # -- against the scheduler model --------------------------------------------------------------
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(pod_specs())
 def test_node_affinity_matches_the_scheduler_model(pod: dict[str, Any]) -> None:
+    rules = fit.placement(pod)
     for labels, name, _ in NODES:
         expected = pod_matches_node(pod, labels, name)
-        assert (fit.selector_matches(pod, labels) and fit.affinity_matches(pod, labels, name)) is expected
+        assert rules.matches(labels, name) is expected
+    labels, name, _ = NODES[0]
+    assert (fit.selector_matches(pod, labels) and fit.affinity_matches(pod, labels, name)) is rules.matches(
+        labels, name
+    )
 
 
 def _expected_rejection(
@@ -178,14 +187,14 @@ def _expected_rejection(
         return fit.NOT_READY
     if node.cordoned and not any(tolerations.tolerates(t, fit.UNSCHEDULABLE_TAINT) for t in tolerated):
         return fit.CORDONED
-    if any(node.platform not in nodes for nodes in supported.values()):
-        return fit.IMAGE_PLATFORMS
+    if any(not any(tolerations.tolerates(t, taint) for t in tolerated) for taint in node.taints):
+        return fit.UNTOLERATED_TAINT
     if not pod_matches_node({"nodeSelector": pod.get("nodeSelector")}, node.labels, node.name):
         return fit.NODE_SELECTOR
     if not pod_matches_node({"affinity": pod.get("affinity")}, node.labels, node.name):
         return fit.AFFINITY
-    if any(not any(tolerations.tolerates(t, taint) for t in tolerated) for taint in node.taints):
-        return fit.UNTOLERATED_TAINT
+    if any(node.platform not in nodes for nodes in supported.values()):
+        return fit.IMAGE_PLATFORMS
     return None
 
 
@@ -219,7 +228,7 @@ def node_infos(draw: st.DrawFn) -> NodeInfo:
     )
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(
     pod_specs(),
     st.lists(st.sampled_from(TOLERATIONS), max_size=3),
@@ -281,3 +290,28 @@ def test_every_taint_must_be_tolerated() -> None:
 )
 def test_requirements(operator: str, values: list[str], label: str | None, matches: bool) -> None:
     assert fit.requirement_matches(operator, values, label) is matches
+
+
+def test_a_windows_image_fits_only_the_hosts_of_its_build() -> None:
+    """An image that supports only 10.0.17763 (ltsc2019), nodes win2019 (10.0.17763) and
+    win2022 (10.0.20348): one node fits, and pin admits only that build."""
+
+    def windows_node(name: str, build: str) -> NodeInfo:
+        labels = {
+            "kubernetes.io/os": "windows",
+            "kubernetes.io/arch": "amd64",
+            "node.kubernetes.io/windows-build": build,
+        }
+        return NodeInfo(name, "windows", "amd64", True, False, (), None, None, "p", labels, build)
+
+    nodes = [windows_node("win2019", "10.0.17763"), windows_node("win2022", "10.0.20348")]
+    ltsc2019 = {"iis": [Platform("windows", "amd64", "", "10.0.17763.5458")]}
+    result = fit.fit({}, ltsc2019, nodes)
+    assert result.nodes == ("win2019",)
+    assert (
+        result.explain()
+        == "1/2 nodes fit: 1 node(s) run windows(10.0.20348)/amd64, which image iis cannot run on"
+    )
+    builds = {("windows", "amd64"): frozenset({"10.0.17763"})}
+    pinned = affinity.apply({}, affinity.plan({}, {("windows", "amd64")}, builds).ops)
+    assert fit.fit(pinned, {"iis": [Platform("windows", "amd64")]}, nodes).nodes == ("win2019",)

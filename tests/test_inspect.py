@@ -404,3 +404,34 @@ def test_each_manifest_of_an_index_graph_is_expanded_once(tmp_path: Path) -> Non
         assert refused.returncode == 3
         assert refused.stderr == f"error: image {host}/graph/app:deeper: indexes nested more than 4 deep\n"
         assert deeper.digest
+
+
+def test_windows_build_check(populated_registry: Populated, tmp_path: Path) -> None:
+    """--platform with a Windows host build accepts the images that build runs, by
+    containerd's rules: an ltsc2022 host runs ltsc2022 images only, an ltsc2025 host ltsc2022
+    ones too, an ltsc2019 host only ltsc2019 ones."""
+    reg = populated_registry
+    env = arch_env(tmp_path)
+    ltsc2019, ltsc2022 = reg.ref("win/iis:ltsc2019"), reg.ref("win/iis:ltsc2022")
+    every, single = reg.ref("win/servercore:all"), reg.ref("win/single:ltsc2019")
+    on_2022 = run(
+        env, "inspect", "--platform", "windows(10.0.20348)/amd64", ltsc2019, ltsc2022, every, single
+    )
+    assert on_2022.returncode == 1
+    assert on_2022.stderr.splitlines() == [
+        f"error: image {ltsc2019} lacks windows(10.0.20348)/amd64 (it has windows(10.0.17763.5458)/amd64)",
+        f"error: image {single} lacks windows(10.0.20348)/amd64 (it has windows(10.0.17763.5458)/amd64)",
+        "2 image(s) lack requested platforms",
+    ]
+    # crane's spelling; a 2025 host runs ltsc2022 images, not ltsc2019 ones
+    on_2025 = run(env, "inspect", "--platform", "windows/amd64:10.0.26100", ltsc2022, every, "-o", "json")
+    assert on_2025.returncode == 0, on_2025.stderr
+    on_2019 = run(env, "inspect", "--platform", "windows(10.0.17763)/amd64", ltsc2022, "-o", "json")
+    assert on_2019.stderr.splitlines()[0] == (
+        f"error: image {ltsc2022} lacks windows(10.0.17763)/amd64 (it has windows(10.0.20348.2227)/amd64)"
+    )
+    # without a build, any Windows amd64 image will do
+    assert run(env, "inspect", "--platform", "windows/amd64", ltsc2019, ltsc2022, single).returncode == 0
+    bad = run(env, "inspect", "--platform", "windows(ltsc2022)/amd64", ltsc2022)
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("error: --platform: invalid platform 'windows(ltsc2022)/amd64': Windows OS")

@@ -254,6 +254,26 @@ def test_fn_eval_without_platform_looks_images_up(env: dict[str, str], package: 
         "connection refused; check the proxy, or add registry-1.docker.io to NO_PROXY"
     ) in out, describe(proc)
     assert "Exit code: 3" in out
+    # The way out is named as kpt fn eval takes it (KEY=VALUE after --), not as a flag.
+    assert (
+        "[error]: 2 image(s) could not be looked up; nothing was pinned (on-unknown-image=skip or "
+        "on-unknown-image=assume:os/arch[,...] pins the rest)" in out
+    ), describe(proc)
+    assert "--on-unknown-image" not in out
+    assert snapshot(package) == {k: v.encode() for k, v in PACKAGE.items()}
+
+
+def test_fn_eval_errors_name_the_function_config_key(env: dict[str, str], package: Path) -> None:
+    proc = run(
+        ["kpt", "fn", "eval", "--exec", "kubectl-arch pin", package, "--", "platform=linux/arm64",
+         "images-from=missing.json"],
+        env,
+        cwd=package.parent,
+    )  # fmt: skip
+    assert proc.returncode != 0, describe(proc)
+    assert (
+        "[error]: images-from missing.json: cannot read: No such file or directory" in proc.stderr.decode()
+    ), describe(proc)
     assert snapshot(package) == {k: v.encode() for k, v in PACKAGE.items()}
 
 

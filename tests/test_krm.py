@@ -126,12 +126,13 @@ PINNED_ITEMS = ITEMS.replace(ANCHOR, AFFINITY_ARM64 + ANCHOR, 1)
 # Without platforms the function looks the images up. The environment sends every HTTPS
 # request to a proxy address where nothing listens, so the look-up fails the same way with or
 # without a network: nginx:1.27 lives on Docker Hub.
+# The hint names the options as the functionConfig (a ConfigMap, or none) spells them.
 DEAD_PROXY = f"127.0.0.1:{free_port()}"
 UNREACHABLE = (
     f"image nginx:1.27: cannot reach proxy http://{DEAD_PROXY} (from $HTTPS_PROXY) for registry-1.docker.io: "
     "connection refused; check the proxy, or add registry-1.docker.io to NO_PROXY",
-    "1 image(s) could not be looked up; nothing was pinned (--on-unknown-image=skip or "
-    "--on-unknown-image=assume:os/arch[,...] pins the rest)",
+    "1 image(s) could not be looked up; nothing was pinned (on-unknown-image=skip or "
+    "on-unknown-image=assume:os/arch[,...] pins the rest)",
 )
 
 
@@ -710,11 +711,19 @@ def test_config_error_replaces_existing_results(env: dict[str, str]) -> None:
     assert proc.stdout.decode() == HEADER + ITEMS + config + error_result(message)
 
 
+NO_WORKLOADS = (
+    "ResourceList: no workloads found, nothing to pin (a workload kind of your own is declared with "
+    "pod-template-path)"
+)
+
+
 def test_empty_items(env: dict[str, str]) -> None:
+    # No workload is not an error: the items pass through, with a warning result.
     stdin = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\n" + KPT_CONFIG
     proc = pin(env, stdin)
     assert proc.returncode == 0, describe(proc)
-    assert proc.stdout.decode() == stdin
+    assert proc.stdout.decode() == stdin + f'results:\n- message: "{NO_WORKLOADS}"\n  severity: warning\n'
+    assert proc.stderr.decode() == f"warning: {NO_WORKLOADS}\n"
 
 
 def test_crlf_resource_list(env: dict[str, str]) -> None:
@@ -731,3 +740,111 @@ def test_resource_list_options_that_do_not_apply(env: dict[str, str]) -> None:
     assert proc.stderr.decode().startswith(
         "error: --in-place, --diff and --check do not apply to a ResourceList\n"
     )
+
+
+# -- hints name the options as the functionConfig spells them ----------------------------------
+
+
+def test_lookup_hint_names_platformpin_fields(tmp_path: Path) -> None:
+    stdin = HEADER + ITEMS + PLATFORMPIN + "  metadata:\n    name: pin\n  fromRegistry: true\n"
+    proc = pin(unreachable_env(tmp_path), stdin)
+    assert proc.returncode == 3, describe(proc)
+    assert [r["message"] for r in results_of(proc.stdout)] == [
+        UNREACHABLE[0],
+        "1 image(s) could not be looked up; nothing was pinned (onUnknownImage: skip or "
+        "onUnknownImage: assume:os/arch[,...] pins the rest)",
+    ]
+
+
+def test_lookup_hint_keeps_the_flags_given_in_the_exec_string(tmp_path: Path) -> None:
+    stdin = HEADER + ITEMS
+    proc = pin(unreachable_env(tmp_path), stdin, "--on-unknown-image", "fail")
+    assert proc.returncode == 3, describe(proc)
+    assert [r["message"] for r in results_of(proc.stdout)][1] == (
+        "1 image(s) could not be looked up; nothing was pinned (--on-unknown-image=skip or "
+        "--on-unknown-image=assume:os/arch[,...] pins the rest)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("config", "args", "message"),
+    [
+        (
+            "  kind: ConfigMap\n  apiVersion: v1\n  data: {images-from: missing.json, platform: linux/arm64}\n",
+            (),
+            "images-from missing.json: cannot read: No such file or directory",
+        ),
+        (
+            "  apiVersion: kubectl-arch.dev/v1alpha1\n  kind: PlatformPin\n  metadata: {name: p}\n"
+            "  platforms: [linux/arm64]\n  imagesFrom: [missing.json]\n",
+            (),
+            "imagesFrom missing.json: cannot read: No such file or directory",
+        ),
+        (
+            "  kind: ConfigMap\n  apiVersion: v1\n  data: {platform: linux/arm64}\n",
+            ("--images-from", "missing.json"),
+            "--images-from missing.json: cannot read: No such file or directory",
+        ),
+        (
+            "  kind: ConfigMap\n  apiVersion: v1\n  data: {locked: missing.lock}\n",
+            (),
+            # a command to run keeps its flags
+            "missing.lock: no such lock file (write one with kubectl arch pin --lock missing.lock)",
+        ),
+    ],
+    ids=["configmap", "platformpin", "flag", "command"],
+)
+def test_errors_inside_the_function_name_the_config_key(
+    env: dict[str, str], tmp_path: Path, config: str, args: tuple[str, ...], message: str
+) -> None:
+    stdin = HEADER + ITEMS + "functionConfig:\n" + config
+    proc = run([KUBECTL_ARCH, "pin", *args], env, stdin=stdin, cwd=tmp_path)
+    assert proc.returncode == 2, describe(proc)
+    assert proc.stdout.decode() == stdin + error_result(message)
+    assert proc.stderr.decode() == f"error: {message}\n"
+
+
+@pytest.mark.parametrize(
+    ("function_config", "flags", "message", "expected"),
+    [
+        (None, {}, "--lock and --locked cannot be combined", "lock and locked cannot be combined"),
+        (
+            {"kind": "ConfigMap"},
+            {},
+            "nothing was pinned (--on-unknown-image=skip pins the rest)",
+            "nothing was pinned (on-unknown-image=skip pins the rest)",
+        ),
+        (
+            {"kind": "PlatformPin"},
+            {},
+            "nothing was pinned (--on-unknown-image=skip pins the rest); see --request-timeout",
+            "nothing was pinned (onUnknownImage: skip pins the rest); see requestTimeout",
+        ),
+        ({"kind": "PlatformPin"}, {}, "-l/--selector 'a=': rejected", "selector 'a=': rejected"),
+        (
+            {"kind": "PlatformPin"},
+            {"selector": "a="},
+            "-l/--selector 'a=': rejected",
+            "-l/--selector 'a=': rejected",
+        ),
+        (
+            None,
+            {},
+            "add --from-registry, --platforms-x --nodes-file",
+            "add from-registry, --platforms-x --nodes-file",
+        ),
+        (
+            None,
+            {},
+            "not in lock file F; update it with kubectl arch pin --lock F",
+            "not in lock file F; update it with kubectl arch pin --lock F",
+        ),
+    ],
+)
+def test_messages_are_spelt_as_the_function_config(
+    function_config: Any, flags: dict[str, Any], message: str, expected: str
+) -> None:
+    from kubectl_arch import config
+
+    spelling = config.Spelling.of(function_config, config.PinSettings(**flags))
+    assert spelling(message) == expected

@@ -95,13 +95,21 @@ def test_each_workload_gets_the_intersection_of_its_images(
     docs = list(yaml.safe_load_all(proc.stdout))
     assert terms(docs[0]) == affinity([("linux", ["amd64", "arm", "arm64"])])
     assert terms(docs[1]) == affinity([("linux", ["amd64"])])
+    # Windows entries of ltsc2019 and ltsc2022: the Windows part names the host builds
+    # that run one of them (2022, 23H2 and 2025 hosts run ltsc2022 images)
     assert terms(docs[2]) == [
+        *affinity([("linux", ["amd64"])]),
         {
             "matchExpressions": [
-                {"key": "kubernetes.io/os", "operator": "In", "values": ["linux", "windows"]},
+                {"key": "kubernetes.io/os", "operator": "In", "values": ["windows"]},
                 {"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64"]},
+                {
+                    "key": "node.kubernetes.io/windows-build",
+                    "operator": "In",
+                    "values": ["10.0.17763", "10.0.20348", "10.0.25398", "10.0.26100"],
+                },
             ]
-        }
+        },
     ]
     assert terms(docs[3]) == affinity([("linux", ["amd64", "arm", "arm64"])])
     # The deep image has arm/v6 and arm/v7: the workload with it only is fine on any arm node.
@@ -232,7 +240,7 @@ def test_lock_then_locked_needs_no_network(tmp_path: Path) -> None:
     missing = run(env, "pin", "--locked", str(lock), stdin=deployment("x", "nginx:1.27"))
     assert missing.returncode == 1
     assert missing.stderr.splitlines()[0] == (
-        f"error: image nginx:1.27: not in lock file {lock}; update it with --lock {lock}"
+        f"error: image nginx:1.27: not in lock file {lock}; update it with kubectl arch pin --lock {lock}"
     )
 
 
@@ -279,7 +287,7 @@ def test_unknown_images(populated_registry: Populated, tmp_path: Path) -> None:
         (("--on-unknown-image", "ignore"), "error: --on-unknown-image: invalid value 'ignore'; use fail, skip or assume:os/arch[,os/arch...]"),
         (("--on-unknown-image", "assume:arm64"), "error: --on-unknown-image: invalid platform 'arm64': expected os/arch[/variant]; did you mean linux/arm64?"),
         (("--lock", "x.lock", "--check"), "error: --lock writes a file; it cannot be combined with --check"),
-        (("--locked", "/nonexistent.lock"), "error: /nonexistent.lock: no such lock file (write one with --lock /nonexistent.lock)"),
+        (("--locked", "/nonexistent.lock"), "error: /nonexistent.lock: no such lock file (write one with kubectl arch pin --lock /nonexistent.lock)"),
     ],
 )  # fmt: skip
 def test_option_errors(tmp_path: Path, args: tuple[str, ...], message: str) -> None:

@@ -56,6 +56,33 @@ def test_parse_rejects_with_a_suggestion(text: str, message: str) -> None:
     assert message in str(excinfo.value)
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "linux/amd64 linux/arm64",
+            "invalid platform 'linux/amd64 linux/arm64': separate platforms with commas; "
+            "did you mean linux/amd64,linux/arm64?",
+        ),
+        (
+            "linux/amd64;arm64",
+            "invalid platform 'linux/amd64;arm64': separate platforms with commas; "
+            "did you mean linux/amd64,linux/arm64?",
+        ),
+        (
+            "linux/amd64 | linux-arm64\tlinux/arm/v7",
+            "invalid platform 'linux/amd64 | linux-arm64\\tlinux/arm/v7': separate platforms with commas; "
+            "did you mean linux/amd64,linux/arm64,linux/arm/v7?",
+        ),
+        ("linux/amd64 banana", "invalid platform 'linux/amd64 banana': separate platforms with commas"),
+    ],
+)
+def test_several_platforms_in_one_entry_are_told_to_use_commas(text: str, message: str) -> None:
+    with pytest.raises(PlatformError) as excinfo:
+        parse_list([text])
+    assert str(excinfo.value) == message
+
+
 def test_parse_list_splits_commas_and_repeats_and_dedupes() -> None:
     assert parse_list(["linux/amd64,linux/arm64/v8", "linux/aarch64"]) == {
         Platform("linux", "amd64"),

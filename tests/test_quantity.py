@@ -113,7 +113,7 @@ def test_canonical_format_is_stable_for_the_quantitys_format(value: q.Quantity) 
         and value.value
         and value.value % 1024 == 0
     ):
-        assert again.format == q.BINARY_SI  # a suffix (Ki, Mi...) is written, and read back
+        assert again.format == q.BINARY_SI  # 3125 in BinarySI is written "3125", which reads as DecimalSI
     elif value.format == q.DECIMAL_EXPONENT and value.value:
         assert again.format in (q.DECIMAL_EXPONENT, q.DECIMAL_SI)
 

@@ -85,7 +85,7 @@ def test_missing_required_affinity_is_no_constraint(pod: dict[str, Any]) -> None
         required(),
     ],
 )
-def test_a_required_node_selector_without_terms_matches_no_node(pod: dict[str, Any]) -> None:
+def test_required_affinity_without_terms_matches_nothing(pod: dict[str, Any]) -> None:
     assert not pod_matches_node(pod, ARM_NODE, "n1")
     assert not pod_matches_node(pod, {}, "n1")
 
@@ -153,8 +153,9 @@ def test_empty_term_matches_nothing(empty: Any) -> None:
         ("DoesNotExist", ["a"], None, False),
         ("Gt", ["2"], "3", True),
         ("Gt", ["3"], "3", False),
-        ("Gt", ["-1"], "0", True),
-        ("Gt", ["+1"], "2", True),
+        ("Gt", ["-1"], "0", False),  # "-1" is an integer but not a valid label value
+        ("Gt", ["+1"], "2", False),  # nor is "+1"
+        ("Gt", ["01"], "2", True),
         ("Gt", ["2"], None, False),
         ("Gt", ["2"], "linux", False),
         ("Gt", ["x"], "3", False),
@@ -167,6 +168,10 @@ def test_empty_term_matches_nothing(empty: Any) -> None:
         ("Lt", ["3"], "3", False),
         ("Lt", ["4"], "amd64", False),
         ("Lt", ["4"], None, False),
+        ("Equals", ["a"], "a", False),  # an unknown operator: the scheduler cannot parse it
+        ("NotIn", ["invalid value: ___@#$%^"], "bar", False),  # nor an invalid value
+        ("In", ["a" * 64], "a" * 64, False),  # values have at most 63 characters
+        ("In", [""], "", True),  # the empty value is valid
     ],
 )
 def test_operators(operator: str, values: list[str], label: str | None, expected: bool) -> None:
@@ -182,9 +187,16 @@ def test_operator_absent_label_through_pod() -> None:
     assert not pod_matches_node(required(term(expr("gen", "Lt", "2"))), ARM_NODE, "n1")
 
 
-def test_unknown_operator_is_rejected() -> None:
-    with pytest.raises(ValueError, match="unknown operator"):
-        requirement_matches("Equals", ["a"], "a")
+def test_an_unparseable_requirement_spoils_its_term_only() -> None:
+    bad_key = term(expr("invalid key", "In", "a"), expr("zone", "In", "a"))
+    bad_value = term(expr("zone", "NotIn", "x y"))
+    good = term(expr("zone", "In", "a"))
+    assert not pod_matches_node(required(bad_key), ARM_NODE, "n1")
+    assert not pod_matches_node(required(bad_value), ARM_NODE, "n1")
+    assert pod_matches_node(required(bad_key, good), ARM_NODE, "n1")
+    assert not pod_matches_node(required(term(expr("zone", "Exists", "a"))), ARM_NODE, "n1")
+    assert pod_matches_node(required(term(expr("example.com/zone", "DoesNotExist"))), ARM_NODE, "n1")
+    assert not pod_matches_node(required(term(expr("Example.com/zone", "DoesNotExist"))), ARM_NODE, "n1")
 
 
 @pytest.mark.parametrize(
@@ -197,7 +209,9 @@ def test_unknown_operator_is_rejected() -> None:
         ([expr("metadata.name", "In", "n1"), expr("metadata.name", "NotIn", "n2")], "n1", True),
         ([expr("metadata.name", "In", "n1", "n2")], "n1", False),  # exactly one value
         ([expr("metadata.name", "Exists")], "n1", False),
-        ([expr("metadata.uid", "In", "n1")], "n1", False),
+        ([expr("metadata.uid", "In", "n1")], "n1", False),  # only metadata.name is set: "" here
+        ([expr("metadata.uid", "NotIn", "n1")], "n1", True),
+        ([expr("metadata.uid", "In", "")], "n1", True),
     ],
 )
 def test_match_fields(fields: list[dict[str, Any]], name: str, expected: bool) -> None:

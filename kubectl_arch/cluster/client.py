@@ -31,13 +31,16 @@ from ..errors import InputError, RemoteError
 from .nodeinfo import NodeError, NodeInfo, from_object
 
 PAGE_SIZE = 500
+# A list needs at most this many pages (500,000 nodes, a hundred times the largest supported
+# cluster): a server that keeps sending continue tokens past it would never end the list.
+MAX_PAGES = 1000
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+MAX_KUBECONFIG_BYTES = 64 * 1024 * 1024
 # Without --request-timeout, connecting gives up after this long (Go's default dialer does
 # the same for kubectl); reading waits as long as the server takes.
 CONNECT_TIMEOUT = 30.0
 NO_ACCESS_HINT = (
-    "ask a cluster administrator for permission to list nodes (a ClusterRole with verb list on "
-    "nodes), or give the platforms with --platform instead of reading them from the cluster"
+    "ask a cluster administrator for permission to list nodes (a ClusterRole with verb list on nodes)"
 )
 
 
@@ -50,6 +53,10 @@ class Options(NamedTuple):
     context: str | None = None
     selector: str | None = None
     request_timeout: str | None = None  # as kubectl takes it: "0", "30", "1m30s"
+    # For hints, in the words of the command reading the cluster: what to do instead of reading
+    # it ("give the nodes with --nodes-file FILE"; "": nothing) and its context flag.
+    instead: str = ""
+    context_flag: str = "--context"
 
 
 class Listing(NamedTuple):
@@ -89,10 +96,24 @@ def _read_yaml(path: str) -> Any:
     import yaml  # PyYAML: what the kubernetes client's own loader uses
 
     try:
-        with open(path, encoding="utf-8") as f:
-            return yaml.safe_load(f)
+        with open(path, "rb") as f:
+            data = f.read(MAX_KUBECONFIG_BYTES + 1)
     except OSError as exc:
-        raise ClusterError(f"kubeconfig {path}: cannot read: {exc.strerror}") from None
+        raise ClusterError(f"kubeconfig {path}: cannot read: {exc.strerror or exc}") from None
+    if len(data) > MAX_KUBECONFIG_BYTES:
+        raise ClusterError(
+            f"kubeconfig {path}: larger than {MAX_KUBECONFIG_BYTES // 2**20} MiB; not a kubeconfig"
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ClusterError(
+            f"kubeconfig {path}: not UTF-8 text (byte {exc.start}); save it as UTF-8, as kubectl needs"
+        ) from None
+    try:
+        return yaml.safe_load(text)
+    except RecursionError:
+        raise ClusterError(f"kubeconfig {path}: nests too deeply to be a kubeconfig") from None
     except yaml.YAMLError as exc:
         # Only the position: YAML error snippets would quote the file (and its secrets).
         mark = getattr(exc, "problem_mark", None)
@@ -104,6 +125,16 @@ def _read_yaml(path: str) -> Any:
 def _names(config: Any, section: str) -> list[str]:
     items = config.get(section) if isinstance(config, dict) else None
     return [str(i.get("name")) for i in items or () if isinstance(i, dict) and i.get("name")]
+
+
+def context_names(kubeconfig: str | None = None) -> list[str]:
+    """The context names of the kubeconfig (``--kubeconfig``, else ``$KUBECONFIG`` merged, else
+    ``~/.kube/config``), for hints; empty when there is none or it cannot be read."""
+    try:
+        paths, _ = _kubeconfig_paths(kubeconfig)
+        return list(dict.fromkeys(n for p in paths for n in _names(_read_yaml(p), "contexts")))
+    except ClusterError:
+        return []
 
 
 class _Connection(NamedTuple):
@@ -141,7 +172,7 @@ def _first_line(text: str) -> str:
 
 
 def _configure_from_kubeconfig(
-    paths: list[str], where: str, context: str | None, temp_dir: str, configuration: Any
+    paths: list[str], where: str, context: str | None, temp_dir: str, configuration: Any, flag: str
 ) -> str:
     from kubernetes.config import kube_config
     from kubernetes.config.config_exception import ConfigException
@@ -158,12 +189,12 @@ def _configure_from_kubeconfig(
         context = next((str(d["current-context"]) for _, d in files if d.get("current-context")), None)
         if context is None:
             raise ClusterError(
-                f"kubeconfig {where} sets no current-context; use --context NAME (contexts: {listed})"
+                f"kubeconfig {where} sets no current-context; use {flag} NAME (contexts: {listed})"
             )
         if context not in contexts:
             raise ClusterError(
                 f'kubeconfig {where}: current-context "{context}" is not one of its contexts ({listed}); '
-                "use --context NAME"
+                f"use {flag} NAME"
             )
     elif context not in contexts:
         raise ClusterError(f'context "{context}" not found in kubeconfig {where} (contexts: {listed})')
@@ -220,7 +251,9 @@ def _connect(options: Options, temp_dir: str) -> _Connection:
     paths, where = _kubeconfig_paths(options.kubeconfig)
     configuration = type.__call__(client.Configuration)  # not a copy of the process-wide default
     if paths:
-        context = _configure_from_kubeconfig(paths, where, options.context, temp_dir, configuration)
+        context = _configure_from_kubeconfig(
+            paths, where, options.context, temp_dir, configuration, options.context_flag
+        )
     elif _in_cluster() and not options.context:
         _configure_in_cluster(configuration)
         context = "in-cluster"
@@ -231,8 +264,8 @@ def _connect(options: Options, temp_dir: str) -> _Connection:
     else:
         raise ClusterError(
             f"no kubeconfig: {where} names no existing file and this is not a pod in a cluster; "
-            "point --kubeconfig or $KUBECONFIG at one (or log in to the cluster), or give the platforms "
-            "with --platform"
+            "point --kubeconfig or $KUBECONFIG at one (or log in to the cluster)"
+            + (f", or {options.instead}" if options.instead else "")
         )
     import urllib3
 
@@ -252,18 +285,20 @@ def _connect(options: Options, temp_dir: str) -> _Connection:
 
 
 def _status_message(body: bytes) -> str:
-    import json
+    from ..jsonload import JsonError, loads
 
     try:
-        data = json.loads(body)
-    except ValueError:
+        data = loads(body)
+    except JsonError:
         return ""
     if isinstance(data, dict) and data.get("kind") == "Status":
         return _first_line(str(data.get("message") or ""))
     return ""
 
 
-def _http_error(conn: _Connection, code: int, reason: str, body: bytes, selector: str | None) -> Exception:
+def _http_error(
+    conn: _Connection, code: int, reason: str, body: bytes, selector: str | None, instead: str = ""
+) -> Exception:
     message = _status_message(body)
     said = f": {message}" if message else ""
     where = f'API server {conn.server} (context "{conn.context}")'
@@ -273,7 +308,8 @@ def _http_error(conn: _Connection, code: int, reason: str, body: bytes, selector
             "kubeconfig's token or credential plugin"
         )
     if code == 403:
-        return ClusterError(f"{where} refused to list nodes (403 Forbidden{said}); {NO_ACCESS_HINT}")
+        hint = NO_ACCESS_HINT + (f", or {instead}" if instead else "")
+        return ClusterError(f"{where} refused to list nodes (403 Forbidden{said}); {hint}")
     if code == 400 and selector:
         return InputError(f"-l/--selector {selector!r}: the API server rejected it{said}")
     return ClusterError(f"{where} answered listing nodes with {code} {reason}{said}")
@@ -305,12 +341,12 @@ def _pages(conn: _Connection, options: Options, timeout: float | None) -> Iterat
     but the response is read raw: no model objects, and no dependence on the shape of the
     generated API classes, which changed between client releases.
     """
-    import json
     from urllib.parse import urlencode
 
     import urllib3
 
     from .. import __version__
+    from ..jsonload import JsonError, loads
 
     configuration = conn.client.configuration
     pool = conn.client.rest_client.pool_manager
@@ -318,6 +354,8 @@ def _pages(conn: _Connection, options: Options, timeout: float | None) -> Iterat
         urllib3.Timeout(total=timeout) if timeout else urllib3.Timeout(connect=CONNECT_TIMEOUT, read=None)
     )
     token: str | None = None
+    seen: set[str] = set()
+    pages = 0
     while True:
         query: list[tuple[str, Any]] = [("limit", PAGE_SIZE)]
         if options.selector:
@@ -340,21 +378,35 @@ def _pages(conn: _Connection, options: Options, timeout: float | None) -> Iterat
         if response.status == 410 and token:
             raise _Expired()
         if not 200 <= response.status <= 299:
-            raise _http_error(conn, response.status, response.reason or "", body, options.selector)
+            raise _http_error(
+                conn, response.status, response.reason or "", body, options.selector, options.instead
+            )
         try:
-            page = json.loads(body)
-        except ValueError:
+            page = loads(body)
+        except JsonError as exc:
             raise ClusterError(
-                f"API server {conn.server} answered listing nodes with something that is not JSON"
+                f"API server {conn.server} answered listing nodes with JSON it cannot read: {exc}"
             ) from None
         if not isinstance(page, dict) or not isinstance(page.get("items", []), list):
             raise ClusterError(f"API server {conn.server} answered listing nodes without a NodeList")
         yield page
         del body
+        pages += 1
         metadata = page.get("metadata") if isinstance(page.get("metadata"), dict) else {}
         token = metadata.get("continue") or None
         if not token:
             return
+        if not isinstance(token, str) or token in seen:
+            raise ClusterError(
+                f"API server {conn.server} sent a continue token it had sent before, after {pages} page(s) "
+                "of the node list: the list would never end; the server is faulty"
+            )
+        if pages >= MAX_PAGES:
+            raise ClusterError(
+                f"API server {conn.server} was still sending continue tokens after {pages} pages of "
+                f"{PAGE_SIZE} nodes: the list would never end; the server is faulty"
+            )
+        seen.add(token)
 
 
 class _Expired(Exception):

@@ -2,8 +2,9 @@
 
 :func:`summarize` counts nodes, Ready nodes, schedulable nodes (Ready and not cordoned) and
 tainted nodes (carrying a NoSchedule or NoExecute taint) per platform and per pool, lists the
-taints, and sums allocatable CPU and memory with Kubernetes quantity semantics. :func:`to_json`
-is the ``nodes -o json`` contract (README.md, "Output contracts").
+taints and the Windows builds (``node.kubernetes.io/windows-build``), and sums allocatable
+CPU and memory with Kubernetes quantity semantics. :func:`to_json` is the ``nodes -o json``
+contract (README.md, "Output contracts").
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class Counts(NamedTuple):
     cpu: quantity.Quantity
     memory: quantity.Quantity
     taints: tuple[tuple[Taint, int], ...]  # each distinct taint and how many nodes carry it
+    builds: tuple[tuple[str, int], ...] = ()  # Windows builds (windows-build label) and their nodes
 
 
 class PlatformSummary(NamedTuple):
@@ -55,9 +57,12 @@ class Inventory(NamedTuple):
 
 def _count(nodes: Sequence[NodeInfo]) -> Counts:
     taints: dict[Taint, int] = {}
+    builds: dict[str, int] = {}
     for node in nodes:
         for taint in set(node.taints):
             taints[taint] = taints.get(taint, 0) + 1
+        if node.windows_build:
+            builds[node.windows_build] = builds.get(node.windows_build, 0) + 1
     return Counts(
         nodes=len(nodes),
         ready=sum(n.ready for n in nodes),
@@ -66,6 +71,7 @@ def _count(nodes: Sequence[NodeInfo]) -> Counts:
         cpu=quantity.total((n.cpu for n in nodes if n.cpu is not None), quantity.DECIMAL_SI),
         memory=quantity.total((n.memory for n in nodes if n.memory is not None), quantity.BINARY_SI),
         taints=tuple(sorted(taints.items())),
+        builds=tuple(sorted(builds.items())),
     )
 
 
@@ -127,6 +133,7 @@ def to_json(inventory: Inventory) -> dict[str, Any]:
                     for t, n in p.counts.taints
                 ],
                 "pools": {name: counts.nodes for name, counts in p.pools},
+                "windowsBuilds": dict(p.counts.builds),
                 "allocatable": {
                     "cpu": quantity.canonical(p.counts.cpu),
                     "memory": quantity.canonical(p.counts.memory),

@@ -5,16 +5,18 @@ A node's platform is what the scheduler matches: its ``kubernetes.io/os`` and
 ``kubernetes.io/arch`` labels, else the ``beta.kubernetes.io/*`` labels of older kubelets,
 else what the kubelet reports in ``status.nodeInfo``. Label values are kept as written
 (the scheduler compares them literally). Disagreements between these sources are reported.
+A Windows node's build is its ``node.kubernetes.io/windows-build`` label (``10.0.17763``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from . import quantity
 
 OS_LABEL = "kubernetes.io/os"
+WINDOWS_BUILD_LABEL = "node.kubernetes.io/windows-build"
 ARCH_LABEL = "kubernetes.io/arch"
 BETA_OS_LABEL = "beta.kubernetes.io/os"
 BETA_ARCH_LABEL = "beta.kubernetes.io/arch"
@@ -53,10 +55,17 @@ class NodeInfo(NamedTuple):
     memory: quantity.Quantity | None
     pool: str
     labels: Mapping[str, str]
+    windows_build: str = ""  # node.kubernetes.io/windows-build, "" when absent
 
     @property
     def platform(self) -> tuple[str, str]:
         return (self.os, self.architecture)
+
+    @property
+    def platform_spec(self) -> str:
+        """The platform for messages, with a Windows node's build as containerd writes it:
+        ``windows(10.0.20348)/amd64``, ``linux/arm64``."""
+        return format_platform(self.platform, self.windows_build)
 
     @property
     def schedulable(self) -> bool:
@@ -69,6 +78,8 @@ class NodeError(ValueError):
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
+    if type(value) is dict:  # what JSON gives: skip the slower check against the Mapping ABC
+        return value
     return value if isinstance(value, Mapping) else {}
 
 
@@ -111,7 +122,8 @@ def _quantity(
     try:
         return quantity.parse(str(raw))
     except quantity.QuantityError:
-        warnings.append(f"node {name}: status.allocatable.{key} {raw!r} is not a quantity; not counted")
+        shown = repr(raw) if len(str(raw)) <= 40 else f"{str(raw)[:20]!r}... ({len(str(raw))} characters)"
+        warnings.append(f"node {name}: status.allocatable.{key} {shown} is not a quantity; not counted")
         return None
 
 
@@ -126,7 +138,7 @@ def pool_of(labels: Mapping[str, str]) -> str:
 def _ready(status: Mapping[str, Any]) -> bool:
     conditions = status.get("conditions")
     for condition in conditions if isinstance(conditions, list) else ():
-        if isinstance(condition, Mapping) and condition.get("type") == "Ready":
+        if isinstance(condition, dict) and condition.get("type") == "Ready":
             return condition.get("status") == "True"
     return False
 
@@ -150,7 +162,7 @@ def from_object(obj: Any, warnings: list[str]) -> NodeInfo:
     metadata, spec, status = (_mapping(obj.get(k)) for k in ("metadata", "spec", "status"))
     name = _text(metadata.get("name")) or "<unnamed>"
     raw_labels = _mapping(metadata.get("labels"))
-    labels = {str(k): v if isinstance(v, str) else str(v) for k, v in raw_labels.items()}
+    labels = {k if type(k) is str else str(k): v if type(v) is str else str(v) for k, v in raw_labels.items()}
     info = _mapping(status.get("nodeInfo"))
     os = _platform_value(name, labels, info, "os", warnings)
     arch = _platform_value(name, labels, info, "arch", warnings)
@@ -166,9 +178,51 @@ def from_object(obj: Any, warnings: list[str]) -> NodeInfo:
         memory=_quantity(name, allocatable, "memory", warnings),
         pool=pool_of(labels),
         labels=labels,
+        windows_build=labels.get(WINDOWS_BUILD_LABEL, "") if os == "windows" else "",
     )
 
 
-def format_platform(platform: tuple[str, str]) -> str:
+def format_platform(platform: tuple[str, str], build: str = "") -> str:
+    """``linux/amd64``; ``unknown`` for a missing part; a Windows build in parentheses."""
     os, arch = platform
-    return f"{os or 'unknown'}/{arch or 'unknown'}"
+    return f"{os or 'unknown'}{f'({build})' if build else ''}/{arch or 'unknown'}"
+
+
+def windows_builds(nodes: Iterable[NodeInfo]) -> dict[tuple[str, str], frozenset[str]]:
+    """The builds of the Ready Windows nodes, per platform; a platform with a Ready node
+    that has no ``node.kubernetes.io/windows-build`` label is left out (its builds are unknown)."""
+    builds: dict[tuple[str, str], set[str]] = {}
+    unknown: set[tuple[str, str]] = set()
+    for node in nodes:
+        if node.ready and node.os == "windows":
+            if node.windows_build:
+                builds.setdefault(node.platform, set()).add(node.windows_build)
+            else:
+                unknown.add(node.platform)
+    return {p: frozenset(b) for p, b in builds.items() if p not in unknown}
+
+
+def lacking_ga_labels(nodes: Iterable[NodeInfo]) -> str | None:
+    """One warning about the Ready nodes that carry only the beta platform labels, or None.
+
+    ``nodes`` and ``check`` count them by platform, but a pod pinned with ``kubernetes.io/os``
+    or ``kubernetes.io/arch`` does not schedule there, whatever its images.
+    """
+    counts = {OS_LABEL: 0, ARCH_LABEL: 0}
+    lacking = 0
+    for node in nodes:
+        if not node.ready:
+            continue
+        missing = [key for key in counts if not node.labels.get(key)]
+        for key in missing:
+            counts[key] += 1
+        lacking += bool(missing)
+    if not lacking:
+        return None
+    keys = " or ".join(key for key, n in counts.items() if n)
+    return (
+        f"{lacking} Ready node(s) carry no {keys} label (only beta.kubernetes.io labels or "
+        "status.nodeInfo say their platform): they are counted by those, but pods pinned to "
+        f"{OS_LABEL} and {ARCH_LABEL} do not schedule on them; label them "
+        f"(kubectl label node NAME {OS_LABEL}=OS {ARCH_LABEL}=ARCH)"
+    )

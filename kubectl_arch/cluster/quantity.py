@@ -16,6 +16,7 @@ Pure and exact (``fractions.Fraction``), with the semantics of apimachinery's
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable
@@ -38,6 +39,9 @@ NANO = Fraction(1, 10**9)
 # Exponents of a decimal exponent are bounded like apimachinery's (int32), but far tighter
 # bounds keep a typo such as "1e999999999" from allocating a gigantic integer.
 _MAX_EXPONENT = 1000
+# Real quantities are a few characters long; a number of thousands of digits is a fault (and
+# Python refuses to convert more than 4,300 digits to an integer).
+_MAX_LENGTH = 100
 
 
 class QuantityError(ValueError):
@@ -60,8 +64,14 @@ def _round_nano(value: Fraction) -> Fraction:
     return whole * NANO
 
 
+@functools.lru_cache(maxsize=1024)
 def parse(text: str) -> Quantity:
-    """A quantity as written in a Node's ``allocatable`` or a container's ``resources``."""
+    """A quantity as written in a Node's ``allocatable`` or a container's ``resources``.
+
+    Answers are remembered: the nodes of a pool share their allocatable amounts.
+    """
+    if isinstance(text, str) and len(text) > _MAX_LENGTH:
+        raise QuantityError(f"invalid quantity {text[:20]!r}... ({len(text)} characters): too long")
     match = _SYNTAX.fullmatch(text) if isinstance(text, str) else None
     if match is None:
         raise QuantityError(

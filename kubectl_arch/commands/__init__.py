@@ -8,7 +8,7 @@ from typing import Any
 
 def complete_with(kind: str) -> Callable[[Any, Any, str], list[Any]]:
     """A click ``shell_complete`` callback for option values of ``kind`` ("platform",
-    "manifest", "file"); the completion code loads only when a shell asks for candidates."""
+    "manifest", "file", "command"); the completion code loads only when a shell asks for candidates."""
 
     def callback(_ctx: Any, _param: Any, incomplete: str) -> list[Any]:
         from ..completion import VALUES

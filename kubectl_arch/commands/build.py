@@ -65,7 +65,16 @@ def _choose_platforms(
     def cluster() -> list[Platform]:
         from ..cluster import client as kube
 
-        listing = kube.read_nodes(kube.Options(kubeconfig, kube_context, None, request_timeout))
+        listing = kube.read_nodes(
+            kube.Options(
+                kubeconfig,
+                kube_context,
+                None,
+                request_timeout,
+                instead="give the platforms with --platform (a list, or local)",
+                context_flag="--kube-context",
+            )
+        )
         ready = sorted(kube.ready_platforms(listing.nodes))
         if not ready:
             raise ConflictError("--platform cluster: the cluster has no Ready node with a known platform")
@@ -93,6 +102,30 @@ def _choose_platforms(
         return found, f"building for {plat.format_list(found)} (this machine; no cluster to ask: {exc})"
 
 
+def _check_build_context(
+    path: str, kubeconfig: str | None, kube_context: str | None, platform_value: str
+) -> None:
+    """``--context`` is the build directory, as in docker build and Skaffold. A missing one is an
+    error that points at --kube-context, naming the kubeconfig context when that is what the
+    value is; an existing one that is also a context's name gets a warning when the build reads
+    the cluster without --kube-context."""
+    if os.path.isdir(path) and (kube_context or platform_value not in ("", "cluster")):
+        return
+    from ..cluster.client import context_names
+
+    named = path in context_names(kubeconfig)
+    if not os.path.isdir(path):
+        what = f"--context {path}: no such directory; --context is the build directory, as in docker build"
+        if named:
+            raise InputError(f'{what}: to use the kubeconfig context "{path}", give --kube-context {path}')
+        raise InputError(f"{what} (the kubeconfig context is given with --kube-context)")
+    if named:
+        log.line(
+            f'warning: --context {path} is the build directory; the kubeconfig context "{path}" is '
+            f"given with --kube-context {path}"
+        )
+
+
 def _parse_build_args(values: Sequence[str]) -> tuple[tuple[str, str], ...]:
     out = []
     for value in values:
@@ -115,7 +148,12 @@ def _write_artifacts(path: str, name: str, final: str) -> None:
 )
 @click.option("-t", "--tag", "tag", required=True, metavar="REGISTRY/NAME:TAG", help="The image to push.")
 @click.option(
-    "--context", "build_context", default=".", show_default=True, metavar="DIR", help="Build context."
+    "--context",
+    "build_context",
+    default=".",
+    show_default=True,
+    metavar="DIR",
+    help="The build context directory, as in docker build (the kubeconfig context is --kube-context).",
 )
 @click.option("-f", "--file", "dockerfile", default="", metavar="FILE", help="Dockerfile/Containerfile.")
 @click.option(
@@ -218,8 +256,8 @@ def command(
         builder = "custom"
     if custom_multi_platform and builder != "custom":
         raise click.UsageError("--custom-multi-platform goes with --builder custom")
-    if builder != "ko" and not os.path.isdir(build_context):
-        raise InputError(f"--context {build_context}: no such directory")
+    if builder != "ko":
+        _check_build_context(build_context, kubeconfig, kube_context, platform_value)
     try:
         if builder is None:
             builder = builders.detect()

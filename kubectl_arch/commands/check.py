@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import click
 
 from .. import checks, config, log
-from ..errors import EXIT_OK, EXIT_PROBLEM, InputError
+from ..errors import EXIT_OK, EXIT_PROBLEM, InputError, RemoteError
 from ..manifest import files as manifests
 from ..manifest import scan as scanning
 from . import (
@@ -30,8 +30,9 @@ For every workload in the manifests: the platforms its images support (looked up
 registries, as pin does), the platforms of the cluster's Ready nodes that its own
 nodeSelector and required node affinity allow, and the Ready nodes that fit all of that,
 taints and tolerations included. A workload that fits no Ready node fails the check, with
-the reason the nodes do not fit (image platforms, nodeSelector, affinity, untolerated
-taint, cordoned, not Ready): the `exec format error` caught before deploy.
+the reason the nodes do not fit, counted as the scheduler counts them (not Ready,
+cordoned, untolerated taint, nodeSelector, affinity, then image platforms, on Windows nodes
+their build included): the `exec format error` caught before deploy.
 
 \b
 Image platforms: looked up (default); --platform P takes every image to support P, with
@@ -58,39 +59,10 @@ EPILOG = (
 OUTPUTS = ("table", "json", "yaml")
 
 
-def _read_nodes_file(path: str) -> tuple[list[Any], list[str]]:
-    """Node objects from a file: a NodeList or List (``kubectl get nodes -o json|yaml``), a
-    single Node, or a stream of them."""
-    from ..cluster import nodeinfo
-    from ..config import typed_data
-    from ..manifest import yamltext
-
-    source = manifests.read_sources([path])[0]
-    objects: list[Any] = []
-    for span in yamltext.split_documents(source.text):
-        if not yamltext.has_content(source.text, span):
-            continue
-        try:
-            data = typed_data(source.text, span.start, span.end)
-        except ValueError as exc:
-            raise InputError(f"{path}: {exc}") from None
-        if isinstance(data, dict) and isinstance(data.get("items"), list):
-            objects.extend(data["items"])
-        elif isinstance(data, dict) and data.get("kind") == "Node":
-            objects.append(data)
-        else:
-            raise InputError(f"{path}: expected Node objects (kubectl get nodes -o json)")
-    warnings: list[str] = []
-    nodes = []
-    for obj in objects:
-        try:
-            nodes.append(nodeinfo.from_object(obj, warnings))
-        except nodeinfo.NodeError as exc:
-            raise InputError(f"{path}: {exc}") from None
-    return nodes, warnings
-
-
 def table(results: Sequence[checks.WorkloadCheck], cluster: checks.ClusterSummary) -> str:
+    """One row per workload. NODES FIT counts as the error lines do (the Ready nodes that fit,
+    out of every node read); ALLOWED is ``<any>`` when the pod's own constraints leave every
+    platform of the cluster's Ready nodes."""
     from ..table import render
 
     def names(pairs: Any) -> str:
@@ -98,17 +70,18 @@ def table(results: Sequence[checks.WorkloadCheck], cluster: checks.ClusterSummar
 
     rows = []
     for r in results:
-        fit = "unknown" if r.fit is None else f"{len(r.fit.nodes)}/{cluster.ready}"
+        fit = "unknown" if r.fit is None else f"{len(r.fit.nodes)}/{r.fit.total}"
+        unrestricted = cluster.platforms and r.allowed_platforms == cluster.platforms
         rows.append(
             [
                 str(r.workload.location),
                 names(r.image_platforms) if r.fit is not None else "?",
-                names(r.allowed_platforms),
+                "<any>" if unrestricted else names(r.allowed_platforms),
                 fit,
                 names(r.fit.platforms) if r.fit is not None and r.fit.fits else "",
             ]
         )
-    headers = ("WORKLOAD", "IMAGE PLATFORMS", "ALLOWED", "READY NODES FIT", "ON")
+    headers = ("WORKLOAD", "IMAGE PLATFORMS", "ALLOWED", "NODES FIT", "ON")
     return render(headers, rows)
 
 
@@ -218,7 +191,7 @@ def command(
         selector=selector or "",
     )
     from .. import resolve
-    from ..manifest.workloads import KindError, Kinds, parse_declaration
+    from ..manifest.workloads import KindError, parse_declaration
 
     for value in settings.pod_template_paths:
         try:
@@ -228,36 +201,74 @@ def command(
     resolve.check(settings)
 
     sources = manifests.read_sources(filenames, recursive)
-    resource_list = None
     if len(sources) == 1 and sources[0].path is None:
         from .. import krm
 
         span = krm.resource_list_span(sources[0].text)
         if span is not None:
-            resource_list = span
-            # Options in the functionConfig (kpt fn eval ... -- key=value), flags taking precedence.
-            where = "ResourceList functionConfig"
-            given = config.from_object(krm.function_config(sources[0].text, span), where, "check")
-            settings = given.overridden_by(settings)
-            resolve.check(settings)
-            if nodes_file and (settings.kubeconfig or settings.context or settings.selector):
-                raise InputError(f"{where}: kubeconfig, context and selector do not apply with --nodes-file")
+            return _validate(sources[0], span, settings, nodes_file)
+    judged = _judge(sources, settings, nodes_file, filenames)
+    if judged.failed:
+        return _report(judged.findings)
+    results, summary = judged.results, judged.summary
+    if output in ("json", "yaml"):
+        document = checks.to_json(results, summary, judged.skipped)
+        if output == "json":
+            sys.stdout.write(json.dumps(document, indent=2) + "\n")
+        else:
+            from ..manifest.yamledit import Style, block_lines
+
+            sys.stdout.write("".join(line + "\n" for line in block_lines(document, 0, Style())))
+    elif results:
+        sys.stdout.write(table(results, summary))
+    for warning in judged.warnings:
+        _say(f"warning: {warning}")
+    _report(judged.findings)
+    failures = [r for r in results if r.fits is False]
+    for r in failures:
+        _say(f"error: {r.workload.location}: {_failure(r)}")
+    if output == "table" and (results or judged.skipped):
+        line = _summary(results) if results else "no workloads found"
+        if judged.skipped:
+            line += f"; {len(judged.skipped)} skipped (patches, not complete objects)"
+        click.echo(line, err=True)
+    return EXIT_PROBLEM if failures else EXIT_OK
+
+
+class _Judged(NamedTuple):
+    results: list[checks.WorkloadCheck]
+    summary: checks.ClusterSummary
+    warnings: list[str]  # about the nodes
+    findings: list[scanning.Finding]  # input and look-up errors (then ``failed``), warnings
+    failed: bool = False
+    skipped: tuple[scanning.Finding, ...] = ()  # incomplete workloads (patches in walked directories)
+
+
+def _judge(
+    sources: Sequence[manifests.Source], settings: config.PinSettings, nodes_file: str, inputs: Sequence[str]
+) -> _Judged:
+    """Every workload of ``sources`` (read from ``inputs``) against the cluster's nodes
+    (``failed`` when the input or the image look-ups failed: then nothing is judged)."""
+    from .. import resolve
+    from ..manifest.workloads import Kinds
+
     kinds = Kinds.parse(settings.pod_template_paths)
     scans = [scanning.scan(s.text, s.name, kinds, s.walked) for s in sources]
     input_findings = [f for s in scans for f in s.findings]
-    skipped = [f for f in input_findings if f.skipped]
 
     from ._registry import progress_meter
 
     progress = (
         progress_meter(len(resolve.images_of(scans))) if resolve.mode(settings) == resolve.REGISTRY else None
     )
-    resolution = resolve.resolve(settings, scans, progress)
+    resolution = resolve.resolve(settings, scans, progress, command="check")
     if resolution.failed or any(f.severity == "error" for f in input_findings):
-        return _report([*input_findings, *resolution.findings])
+        return _Judged([], checks.summarize([]), [], [*input_findings, *resolution.findings], failed=True)
 
     if nodes_file:
-        nodes, warnings = _read_nodes_file(nodes_file)
+        from ..cluster import nodefile
+
+        nodes, warnings = nodefile.read(nodes_file)
     else:
         from ..cluster import client as cluster
 
@@ -267,57 +278,68 @@ def command(
                 settings.context or None,
                 settings.selector or None,
                 settings.request_timeout or None,
+                instead="give the nodes with --nodes-file FILE (kubectl get nodes -o json > FILE)",
             )
         )
         nodes, warnings = list(listing.nodes), list(listing.warnings)
+    from ..cluster.nodeinfo import lacking_ga_labels
+
+    legacy = lacking_ga_labels(nodes)
+    if legacy is not None:
+        warnings.append(legacy)
 
     results = checks.check(
         (w for s in scans for w in s.workloads), resolution.supported, resolution.unknown, nodes
     )
-    summary = checks.summarize(nodes)
-    failures = [r for r in results if r.fits is False]
     notes = [
         scanning.Finding("warning", f"not checked: {r.unknown}", r.workload.location)
         for r in results
         if r.fits is None
     ]
+    if not results:
+        notes.append(scanning.Finding("warning", scanning.no_workloads(inputs, "check")))
+    skipped = tuple(f for f in input_findings if f.skipped)
+    findings = [*input_findings, *resolution.findings, *notes]
+    return _Judged(results, checks.summarize(nodes), warnings, findings, skipped=skipped)
 
-    if resource_list is not None:
-        return _krm_output(
-            sources[0], resource_list, results, [*input_findings, *resolution.findings, *notes]
-        )
 
-    if output in ("json", "yaml"):
-        document = checks.to_json(results, summary, skipped)
-        if output == "json":
-            sys.stdout.write(json.dumps(document, indent=2) + "\n")
-        else:
-            from ..manifest.yamledit import Style, block_lines
+def _validate(source: manifests.Source, span: Any, flags: config.PinSettings, nodes_file: str) -> int:
+    """As a KRM validator: the ResourceList unchanged, with a result per failing workload and per
+    failure (a bad functionConfig's too), options named as the functionConfig spells them."""
+    from .. import krm, resolve
 
-            sys.stdout.write("".join(line + "\n" for line in block_lines(document, 0, Style())))
-    elif results:
-        sys.stdout.write(table(results, summary))
+    spelling = config.Spelling({})
+    results: list[checks.WorkloadCheck] = []
+    try:
+        function_config = krm.function_config(source.text, span)
+        spelling = config.Spelling.of(function_config, flags)
+        # Options in the functionConfig (kpt fn eval ... -- key=value), flags taking precedence.
+        where = "ResourceList functionConfig"
+        settings = config.from_object(function_config, where, "check").overridden_by(flags)
+        resolve.check(settings)
+        if nodes_file and (settings.kubeconfig or settings.context or settings.selector):
+            raise InputError(f"{where}: kubeconfig, context and selector do not apply with --nodes-file")
+        judged = _judge([source], settings, nodes_file, ["ResourceList"])
+        results = judged.results
+        findings = [*judged.findings, *(scanning.Finding("warning", w) for w in judged.warnings)]
+    except (InputError, RemoteError) as exc:
+        findings = [scanning.Finding("error", str(exc), exit_code=exc.exit_code)]
+    return _krm_output(source, span, results, [f._replace(message=spelling(f.message)) for f in findings])
+
+
+def _say(line: str) -> None:
+    """A diagnostic line on stderr; node names, labels and taints in it come from the API
+    server or a file, so control characters are escaped."""
     from ..safetext import printable
 
-    for warning in warnings:
-        click.echo(printable(f"warning: {warning}"), err=True)
-    _report([*input_findings, *resolution.findings, *notes])
-    for r in failures:
-        click.echo(printable(f"error: {r.workload.location}: {_failure(r)}"), err=True)
-    if output == "table":
-        line = _summary(results) if results else "no workloads found"
-        if skipped:
-            line += f"; {len(skipped)} skipped (patches, not complete objects)"
-        click.echo(line, err=True)
-    return EXIT_PROBLEM if failures else EXIT_OK
+    click.echo(printable(line), err=True)
 
 
 def _report(findings: Sequence[scanning.Finding]) -> int:
-    from ..safetext import printable
 
     code = EXIT_OK
     for finding in dict.fromkeys(findings):
-        click.echo(printable(f"{finding.severity}: {finding}"), err=True)
+        _say(f"{finding.severity}: {finding}")
         if finding.severity == "error":
             code = max(code, finding.exit_code or EXIT_PROBLEM)
     return code

@@ -27,7 +27,9 @@ reference is reported once, in the order given.
 \\b
 With --platform, a check: exit 1, naming what is missing, when an image lacks any of the
 platforms. arm64 matches arm64/v8; with --allow-variant-fallback, arm/v7 also accepts an
-image built for arm/v6 or arm/v5 (never a later variant).
+image built for arm/v6 or arm/v5 (never a later variant), arm64/v9 one for arm64/v8.5.
+A Windows host build, windows(10.0.20348)/amd64 or windows/amd64:10.0.20348, accepts the
+images that build runs (containerd's rules: ltsc2022 images on 2022 and newer hosts).
 
 \\b
 Examples:
@@ -58,12 +60,16 @@ def _references(
             except KindError as exc:
                 raise InputError(f"--pod-template-path: {exc}") from None
         kinds = Kinds.parse(paths)
+        scans = []
         for source in manifests.read_sources(filenames, recursive):
             scan = scanning.scan(source.text, source.name, kinds, source.walked)
             errors = [f for f in scan.findings if f.severity == "error"]
             if errors:
                 raise InputError(str(errors[0]))
             found.extend(c.image for w in scan.workloads for c in w.containers)
+            scans.append(scan)
+        if scanning.holds_no_workload(scans):
+            click.echo(f"warning: {scanning.no_workloads(filenames, 'inspect')}", err=True)
     return list(dict.fromkeys(r.strip() for r in found if r.strip()))
 
 
@@ -121,7 +127,8 @@ def as_yaml(value: Any) -> str:
     "platform_values",
     multiple=True,
     metavar="OS/ARCH[,...]",
-    help="Check that every image supports these platforms (repeatable); exit 1 if not.",
+    help="Check that every image supports these platforms (repeatable); exit 1 if not. A Windows "
+    "build: windows(10.0.17763)/amd64.",
 )
 @click.option(
     "--allow-variant-fallback",
@@ -153,10 +160,11 @@ def command(
     except plat.PlatformError as exc:
         raise InputError(f"--platform: {exc}") from None
     references = _references(refs, filenames, recursive, pod_template_paths)
-    if not references:
-        if filenames:
-            raise InputError("no images found: the manifests hold no workloads")
+    if not references and not filenames:
         raise click.UsageError("no images: give references (nginx:1.27) or manifests with -f")
+    if not references:  # manifests without workloads: nothing to look up, not an error
+        sys.stdout.write({"json": "[]\n", "yaml": "[]\n"}.get(output, ""))
+        return EXIT_OK
 
     from .. import registry
 
@@ -194,10 +202,10 @@ def command(
         missing = [w for w in wanted if not any(plat.matches(w, o, allow_variant_fallback) for o in offered)]
         if missing:
             lacking += 1
+            has = ",".join(dict.fromkeys(o.spec for o in sorted(offered, key=plat.sort_key)))
             click.echo(
                 printable(
-                    f"error: image {info.reference} lacks {', '.join(map(str, missing))} "
-                    f"(it has {plat.format_list(offered)})"
+                    f"error: image {info.reference} lacks {', '.join(w.spec for w in missing)} (it has {has})"
                 ),
                 err=True,
             )

@@ -24,8 +24,8 @@ node pools; then whether the cluster is single-platform or mixed, and the platfo
 build for (those with Ready nodes).
 
 \b
-Output (-o): table (default), wide (adds a row per pool, and taints), json, yaml,
-platforms (only the platforms to build for, comma-separated).
+Output (-o): table (default), wide (adds a row per pool, Windows builds and taints), json,
+yaml, platforms (only the platforms to build for, comma-separated).
 
 \b
 Examples:
@@ -58,17 +58,26 @@ def _taints(counts: inventory.Counts) -> str:
     return ",".join(str(taint) for taint, _ in counts.taints) or "<none>"
 
 
+def _builds(counts: inventory.Counts) -> str:
+    return ",".join(build for build, _ in counts.builds) or "<none>"
+
+
 def table(inv: inventory.Inventory, wide: bool) -> str:
     if wide:
-        headers = ("PLATFORM", "POOL", *HEADERS[1:], "TAINTS")
+        headers = ("PLATFORM", "POOL", *HEADERS[1:], "WINDOWS BUILDS", "TAINTS")
         rows = []
         for p in inv.platforms:
-            rows.append([p.name, "*", *_numbers(p.counts), _taints(p.counts)])
-            rows.extend([p.name, pool, *_numbers(counts), _taints(counts)] for pool, counts in p.pools)
+            rows.append([p.name, "*", *_numbers(p.counts), _builds(p.counts), _taints(p.counts)])
+            rows.extend(
+                [p.name, pool, *_numbers(counts), _builds(counts), _taints(counts)]
+                for pool, counts in p.pools
+            )
     else:
         headers = (*HEADERS, "POOLS")
         rows = [[p.name, *_numbers(p.counts), ",".join(pool for pool, _ in p.pools)] for p in inv.platforms]
-    return render(headers, rows) + "\n" + verdict(inv) + "\n"
+    from ..safetext import printable
+
+    return render(headers, rows) + "\n" + printable(verdict(inv)) + "\n"
 
 
 def verdict(inv: inventory.Inventory) -> str:
@@ -112,8 +121,10 @@ def command(
 
             sys.stdout.write("".join(line + "\n" for line in block_lines(document, 0, Style())))
         return EXIT_OK
+    from ..safetext import printable
+
     for warning in inv.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(printable(f"warning: {warning}"), err=True)
     if output == "platforms":
         build = inventory.build_platforms(inv)
         if not build:
@@ -121,7 +132,7 @@ def command(
             raise ConflictError(
                 f"no Ready nodes{where} ({inv.nodes} node(s) found): no platform to build for"
             )
-        sys.stdout.write(build + "\n")
+        sys.stdout.write(printable(build) + "\n")
         return EXIT_OK
     if not inv.nodes:
         click.echo("No nodes found." if not selector else f"No nodes match {selector!r}.", err=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import click
@@ -111,11 +111,18 @@ def _placement(settings: config.PinSettings) -> pinning.Placement:
             settings.context or None,
             settings.selector or None,
             settings.request_timeout or None,
+            instead="leave out --cluster to pin without the cluster's platforms",
         )
     )
     if taints is not None:
         taints = taints._replace(found=tolerations.found_on(listing.nodes))
-    return pinning.Placement((pinning.Bound("the cluster", cluster.ready_platforms(listing.nodes)),), taints)
+    from ..cluster import nodeinfo
+
+    bound = pinning.Bound(
+        "the cluster", cluster.ready_platforms(listing.nodes), nodeinfo.windows_builds(listing.nodes)
+    )
+    legacy = nodeinfo.lacking_ga_labels(listing.nodes)
+    return pinning.Placement((bound,), taints, (legacy,) if legacy else ())
 
 
 def _report(findings: Iterable[scanning.Finding]) -> int:
@@ -289,7 +296,9 @@ def command(
             output, findings = krm.process(sources[0].text, span, flags, _resolve, _placement)
             sys.stdout.buffer.write(sources[0].encode(output))
             return _report(findings)
-    return _pin_streams(sources, flags, in_place=in_place, show_diff=show_diff, check=check, quiet=quiet)
+    return _pin_streams(
+        sources, flags, in_place=in_place, show_diff=show_diff, check=check, quiet=quiet, inputs=filenames
+    )
 
 
 def _check_declaration(value: str) -> None:
@@ -309,6 +318,7 @@ def _pin_streams(
     show_diff: bool,
     check: bool,
     quiet: bool = False,
+    inputs: Sequence[str] = (),
 ) -> int:
     from .. import resolve
     from ..manifest.workloads import Kinds
@@ -333,7 +343,11 @@ def _pin_streams(
         )
         for s in scans
     ]
-    code = _report([*resolution.findings, *(f for o in outcomes for f in o.findings)])
+    notes = [scanning.Finding("warning", w) for w in placement.warnings]
+    findings = [*resolution.findings, *notes, *(f for o in outcomes for f in o.findings)]
+    if not any(o.workloads for o in outcomes) and not any(f.severity == "error" for f in findings):
+        findings.append(scanning.Finding("warning", scanning.no_workloads(inputs, "pin")))
+    code = _report(findings)
     if code != EXIT_OK:
         return code  # nothing is written when anything failed
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 from .. import affinity
@@ -471,3 +471,22 @@ def _items(
         except Exception as exc:
             result = Document(None, at, [], [unexpected(at, exc)])
         yield result
+
+
+def no_workloads(names: Sequence[str], verb: str) -> str:
+    """The warning of pin, check and inspect when their whole input (``names``, ``-`` for
+    stdin) holds no workload, which is not an error (exit 0):
+    ``svc.yaml: no workloads found, nothing to pin (...)``."""
+    where = ", ".join("<stdin>" if n == "-" else n for n in dict.fromkeys(names)) or "<stdin>"
+    return (
+        f"{where}: no workloads found, nothing to {verb} "
+        "(a workload kind of your own is declared with --pod-template-path)"
+    )
+
+
+def holds_no_workload(scans: Iterable[Scan]) -> bool:
+    """Whether ``scans`` found no workload and no faulty one."""
+    scans = list(scans)
+    return not any(s.workloads for s in scans) and not any(
+        f.severity == "error" for s in scans for f in s.findings
+    )

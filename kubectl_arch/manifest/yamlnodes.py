@@ -317,23 +317,27 @@ def to_data(
     the ``source`` text the node was read from, stands as ``("block scalar", its text)``: to
     tell whether two readings of unchanged text agree, its text is enough.
 
-    Bounded by a node budget (alias bombs: YamlShapeError), refusing recursive aliases, keys
-    that are not scalars and duplicate keys (YamlShapeError), and deep nesting.
+    Bounded by a budget of nodes reached through aliases (alias bombs: YamlShapeError; a plain
+    document costs nothing, however large), refusing recursive aliases, keys that are not
+    scalars and duplicate keys (YamlShapeError), and deep nesting.
     """
     if budget is None:
         budget = [MAX_NODES]
     try:
-        return _to_data(node, budget, typed, set(), source)
+        return _to_data(node, budget, typed, set(), source, False)
     except RecursionError:
         raise YamlShapeError("document nests too deeply") from None
 
 
-def _to_data(node: Node, budget: list[int], typed: bool | str, active: set[int], source: str | None) -> Any:
-    budget[0] -= 1
-    if budget[0] < 0:
-        raise YamlShapeError("document expands to too many nodes (YAML alias bomb?)")
+def _to_data(
+    node: Node, budget: list[int], typed: bool | str, active: set[int], source: str | None, aliased: bool
+) -> Any:
     if node.kind == ALIAS:
-        node = node.value
+        node, aliased = node.value, True
+    if aliased:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise YamlShapeError("document expands to too many nodes (YAML alias bomb?)")
     if node.kind == SCALAR:
         if typed == RENDER:
             return _render_scalar(node)
@@ -352,7 +356,7 @@ def _to_data(node: Node, budget: list[int], typed: bool | str, active: set[int],
     active.add(id(node))
     try:
         if node.kind == SEQUENCE:
-            return [_to_data(item, budget, typed, active, source) for item in node.value]
+            return [_to_data(item, budget, typed, active, source, aliased) for item in node.value]
         result: dict[str, Any] = {}
         merged = False
         for k, v in node.value:
@@ -364,10 +368,10 @@ def _to_data(node: Node, budget: list[int], typed: bool | str, active: set[int],
             name = text(k)
             if name in result:
                 raise YamlShapeError(f"duplicate key {name!r}")
-            result[_key(k, name, typed)] = _to_data(v, budget, typed, active, source)
+            result[_key(k, name, typed)] = _to_data(v, budget, typed, active, source, aliased)
         if merged:
             result = {
-                _key(entry.key, name, typed): _to_data(entry.value, budget, typed, active, source)
+                _key(entry.key, name, typed): _to_data(entry.value, budget, typed, active, source, aliased)
                 for name, entry in effective(node).items()
             }
         return result
@@ -434,12 +438,13 @@ def walk(node: Node | None) -> Iterator[Node]:
 
 
 def expanded_size(root: Node | None, limit: int = MAX_NODES) -> int:
-    """How many nodes the tree stands for once every alias is expanded, counted without
-    expanding (so a "billion laughs" costs no more than its text); stops past ``limit``.
-    Raises YamlShapeError for a recursive alias."""
+    """How many nodes the aliases of the tree add once expanded, counted without expanding
+    (so a "billion laughs" costs no more than its text; a large plain document adds none);
+    stops past ``limit``. Raises YamlShapeError for a recursive alias."""
     if root is None:
         return 0
     sizes: dict[int, int] = {}
+    added = [0]  # nodes the aliases stand for
     state: dict[int, int] = {}  # 1 in progress, 2 done
     stack: list[tuple[Node, bool]] = [(root, False)]
     while stack:
@@ -457,6 +462,8 @@ def expanded_size(root: Node | None, limit: int = MAX_NODES) -> int:
                 children = []
             for child in children:
                 total += sizes[id(deref(child))]
+                if child.kind == ALIAS:
+                    added[0] = min(added[0] + sizes[id(child.value)], limit + 1)
             sizes[key] = min(total, limit + 1)
             state[key] = 2
             continue
@@ -471,4 +478,4 @@ def expanded_size(root: Node | None, limit: int = MAX_NODES) -> int:
             stack.extend((child, False) for child in node.value)
         elif node.kind == MAPPING:
             stack.extend((n, False) for pair in node.value for n in pair)
-    return sizes[id(deref(root))]
+    return added[0]
