@@ -354,6 +354,8 @@ def _pin_streams(
     changed = [location for o in outcomes for location in o.changed]
     unchanged = sum(o.unchanged for o in outcomes)
     skipped = sum(o.skipped for o in outcomes)
+    # No workload at all: the warning above says it all.
+    quiet = quiet or not (any(o.workloads for o in outcomes) or skipped)
     if check:
         for location in changed:
             click.echo(f"would pin {location}", err=True)
