@@ -8,7 +8,8 @@ from typing import NamedTuple
 
 from . import builders, buildrun, stitch
 from .errors import ConflictError
-from .platforms import Platform
+from .platforms import Platform, format_list, matches
+from .registry import index
 from .registry.client import Client, RegistryError
 from .registry.reference import Reference
 
@@ -26,6 +27,8 @@ class Result(NamedTuple):
     pushed: bool = True  # False when the tag already pointed to the same index
     warnings: tuple[str, ...] = ()
     left: Reference | None = None  # where an incomplete image was left (never the tag itself)
+    moved: str = ""  # a failed build that moved the tag anyway: what the tag holds now
+    before: str = ""  # with ``moved``: the digest the tag held before ("" when it did not exist)
 
 
 class Plan(NamedTuple):
@@ -86,10 +89,55 @@ def _leftover(client: Client, staged: Reference) -> Reference | None:
     return staged
 
 
+def _tag_digest(client: Client, target: Reference) -> str | None:
+    """The digest ``target``'s tag points to ("" when there is no such tag); None when the
+    registry would not say."""
+    try:
+        return client.head_manifest(target).digest
+    except RegistryError as exc:
+        return "" if exc.status == 404 else None
+
+
+def _holds(client: Client, ref: Reference, wanted: Sequence[Platform]) -> str:
+    """What the manifest ``ref`` (by digest) holds: ``sha256:... (linux/amd64; without
+    linux/arm64)``, the platforms asked for that it lacks named."""
+    try:
+        manifest = client.get_manifest(ref)
+        parsed = index.parse(manifest.data, manifest.media_type, str(ref))
+        if isinstance(parsed, index.Index):
+            have = [
+                d.platform
+                for d in parsed.manifests
+                if d.platform is not None and not d.attestation and not d.artifact
+            ]
+        else:
+            found = index.config_platform(client.get_blob(ref, parsed.config.digest))
+            have = [found] if found is not None else []
+    except (RegistryError, index.ManifestError):
+        return ref.digest
+    missing = [p for p in wanted if not any(matches(p, h) and matches(h, p) for h in have)]
+    text = format_list(have) if have else "no platform"
+    return f"{ref.digest} ({text}" + (f"; without {format_list(missing)})" if missing else ")")
+
+
 def run(plan: Plan, client: Client) -> Result:
     """Build, check and push; a Result with ``final`` None when any platform failed (then
-    nothing was pushed under the tag). BuilderError for a plan the builder cannot do."""
+    nothing was pushed under the tag by this program). A builder that pushes the tag itself
+    (ignoring the temporary tag it was given) may still have moved it: the tag's digest is
+    compared before and after, and ``Result.moved`` says what it holds then.
+    BuilderError for a plan the builder cannot do."""
     target = plan.target._replace(digest="")
+    before = _tag_digest(client, target)
+    result = _build(plan, client, target)
+    if result.final is None and before is not None:
+        after = _tag_digest(client, target)
+        if after and after != before:
+            holds = _holds(client, target.with_digest(after), plan.platforms)
+            result = result._replace(moved=holds, before=before)
+    return result
+
+
+def _build(plan: Plan, client: Client, target: Reference) -> Result:
     if builders.is_multi_platform(plan.builder, plan.custom_multi_platform):
         return _multi_platform(plan, client, target)
 

@@ -4,29 +4,27 @@ their output on stderr prefixed with the job's name (``[linux/arm64] ...``).
 What is printed never holds a build argument's value: command lines show
 ``--build-arg KEY=REDACTED``, and the values (of four characters or more) are replaced in the
 builders' output as well. Each builder runs in a process group of its own; an interrupt
-(Ctrl-C) stops the running builders with everything they started (SIGTERM to their groups)
-and returns at once, without waiting for them.
+(Ctrl-C) stops the running builders with everything they started (SIGTERM to their groups,
+SIGKILL to what is left a second later: a builder that ignores SIGTERM is not left running)
+before the run exits (:mod:`.procs`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
-import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import NamedTuple, TypeVar
 
-from . import log
+from . import log, procs
 from .builders import REDACTED, Step
 
 T = TypeVar("T")
 MIN_SECRET = 4  # shorter values ("1", "dev") are too common in output to be masked there
 
-_running: set[subprocess.Popen[bytes]] = set()
-_running_lock = threading.Lock()
+BUILDER_GRACE = 1.0  # seconds between SIGTERM and SIGKILL when a build is interrupted
 
 
 class Outcome(NamedTuple):
@@ -48,23 +46,12 @@ def _masked(text: str, secrets: Sequence[str]) -> str:
     return log.redact(text)
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to a builder and everything it started (its process group), no waiting."""
-    import signal
-
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-    except OSError:
-        with contextlib.suppress(OSError):
-            proc.terminate()
-
-
 def stop_all() -> None:
-    """Stop every builder still running, without waiting for them."""
-    with _running_lock:
-        procs = list(_running)
-    for proc in procs:
-        _stop(proc)
+    """Stop every builder still running (SIGTERM to its group, SIGKILL after a grace
+    period), and every other child of the run."""
+    from . import procs
+
+    procs.stop_all()
 
 
 def run_steps(name: str, steps: Sequence[Step], cwd: str | None = None) -> Outcome:
@@ -86,8 +73,7 @@ def run_steps(name: str, steps: Sequence[Step], cwd: str | None = None) -> Outco
             )
         except OSError as exc:
             return Outcome(name, f"{step.argv[0]}: {exc.strerror or exc}", time.monotonic() - start)
-        with _running_lock:
-            _running.add(proc)
+        procs.started(proc, BUILDER_GRACE)
         try:
             assert proc.stdout is not None
             last = ""
@@ -98,11 +84,10 @@ def run_steps(name: str, steps: Sequence[Step], cwd: str | None = None) -> Outco
                 log.line(prefix + text)
             code = proc.wait()
         except BaseException:
-            _stop(proc)
+            procs.stop(proc, BUILDER_GRACE)
             raise
         finally:
-            with _running_lock:
-                _running.discard(proc)
+            procs.finished(proc)
         if code != 0:
             why = f": {last}" if last else ""
             return Outcome(

@@ -251,6 +251,14 @@ def printable(text: str) -> str:
     return escape(text)
 
 
+def _stop_children() -> None:
+    """On an interrupt: end the children the run started (credential helpers, builders),
+    whichever thread started them, before the process exits."""
+    procs = sys.modules.get("kubectl_arch.procs")
+    if procs is not None:
+        procs.stop_all()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     invoked_as = os.path.basename(sys.argv[0]) if argv is None else ""
@@ -272,11 +280,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo(f"error: {printable(exc.format_message())}", err=True)
         return exc.exit_code
     except click.exceptions.Abort:
+        _stop_children()
         return 130
     except Error as exc:
         click.echo(f"error: {printable(str(exc))}", err=True)
         return exc.exit_code
     except KeyboardInterrupt:
+        _stop_children()
         return 130
     except BrokenPipeError:
         # The reader went away (e.g. "| head"): stop quietly, as kubectl does.

@@ -4,13 +4,17 @@ registry client (``requests``) and the API server client (the ``kubernetes`` pac
 urllib3's timeouts bound each socket operation, not a request: a server that sends one byte
 every half second never trips a read timeout, in its headers or in its body. Here every
 connection checked out of a pool carries a deadline from the moment it is taken until it goes
-back to the pool (its answer read) or is closed; a single watchdog thread shuts the
-connection's socket down when the deadline passes, so whatever waits on it (TLS handshake,
-status line, headers, body) returns at once. The request then fails as a timeout: urllib3's
-:class:`ReadTimeoutError` from ``urlopen`` (which ``requests`` turns into ``ReadTimeout``), and
-:func:`expired_since` tells a reader of a streamed body that its socket was shut down for
-this reason. Connecting is bounded by the connect timeout the caller passes (at most the
-deadline).
+back to the pool (its answer read); a single watchdog thread shuts the connection's socket
+down when the deadline passes, so whatever waits on it (TLS handshake, status line, headers,
+body) returns at once. The deadline follows the socket, not the connection object: an answer
+that ends the connection (``Connection: close``, HTTP/1.0) makes ``http.client`` close the
+connection as soon as the headers are read and hand the socket to the response, and the
+deadline stays on that socket until the response is released. The request then fails as a
+timeout: urllib3's :class:`ReadTimeoutError` from ``urlopen`` (which ``requests`` turns into
+``ReadTimeout``), also when the cut left something that parses (headers cut at a line's end,
+a body of unknown length cut short), and :func:`expired_since` tells a reader of a streamed
+body, who must ask after reading it, that its socket was shut down for this reason.
+Connecting is bounded by the connect timeout the caller passes (at most the deadline).
 
 Use: :func:`install` on a ``PoolManager`` (or ``ProxyManager``) before its first request, with
 the default limit of its requests; :func:`limit` shortens the limit of the requests a thread
@@ -53,7 +57,7 @@ _local = _State()
 class _Watch:
     """The deadline of one connection checkout."""
 
-    __slots__ = ("cancelled", "conn", "expires", "passed", "state")
+    __slots__ = ("cancelled", "conn", "expires", "passed", "sock", "state")
 
     def __init__(self, conn: Any, expires: float, state: _Fired) -> None:
         self.conn = conn
@@ -61,6 +65,7 @@ class _Watch:
         self.state = state
         self.cancelled = False
         self.passed = 0  # looks at the connection since the deadline passed
+        self.sock: socket.socket | None = None  # the socket, once the connection let go of it
 
 
 class _Watchdog:
@@ -100,10 +105,14 @@ class _Watchdog:
                 _, _, watch = heapq.heappop(self._heap)
                 if watch.cancelled:
                     continue
+                sock = watch.sock
+                if sock is not None and sock.fileno() == -1:
+                    watch.cancelled = True  # closed for good: nothing is waiting on it
+                    continue
                 if not watch.passed:
                     watch.state.count += 1
                 watch.passed += 1
-                sock = _socket_of(watch.conn)
+                sock = sock or _socket_of(watch.conn)
                 if sock is None:
                     # Still connecting (bounded by its connect timeout): look again shortly.
                     if watch.passed < _POLLS:
@@ -158,6 +167,7 @@ def remaining(default: float) -> float:
 
 
 def _arm(conn: Any, seconds: float | None) -> None:
+    _disarm(conn)
     expires = None if seconds is None else time.monotonic() + seconds
     if _local.limit is not None:
         expires = _local.limit if expires is None else min(expires, _local.limit)
@@ -190,7 +200,12 @@ def _bounded(pool_class: type, seconds: float | None) -> type:
 
         class Connection(pool_class.ConnectionCls):  # type: ignore[misc, name-defined]
             def close(self) -> None:
-                _disarm(self)
+                # http.client closes a connection whose answer ends it (Connection: close)
+                # before the body is read, handing the socket to the response: the deadline
+                # stays on that socket until the response goes back to the pool.
+                watch = getattr(self, "_request_deadline", None)
+                if watch is not None and watch.sock is None:
+                    watch.sock = _socket_of(self)
                 super().close()
 
         class Bounded(pool_class):  # type: ignore[misc, valid-type]
@@ -210,13 +225,20 @@ def _bounded(pool_class: type, seconds: float | None) -> type:
             def urlopen(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
                 before = mark()
                 try:
-                    return super().urlopen(method, url, *args, **kwargs)
+                    response = super().urlopen(method, url, *args, **kwargs)
                 except ReadTimeoutError:
                     raise
                 except Exception:
                     if not expired_since(before):
                         raise
                     raise ReadTimeoutError(self, url, "no complete answer in time") from None
+                if expired_since(before):
+                    # Cut where what was read still parses (headers at a line's end, a
+                    # preloaded body of unknown length): not an answer.
+                    response.close()
+                    response.release_conn()
+                    raise ReadTimeoutError(self, url, "no complete answer in time")
+                return response
 
         Bounded.__name__ = Bounded.__qualname__ = f"Bounded{pool_class.__name__}"
         _classes[key] = Bounded

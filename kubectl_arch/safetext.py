@@ -5,14 +5,17 @@ escape sequence in it could retitle or rewrite the user's terminal, and a newlin
 a table row or a second ``error:`` line. :func:`printable` escapes every control character
 (C0, DEL, C1), the Unicode line and paragraph separators and the bidirectional formatting
 characters ("Trojan Source"), the way Go's ``%q`` spells them (``\\n``, ``\\x1b``,
-``\\u202e``); everything else is kept as it is.
+``\\u202e``), and lone surrogates (which JSON can carry but no terminal encoding can write);
+everything else is kept as it is.
 """
 
 from __future__ import annotations
 
 import re
 
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 

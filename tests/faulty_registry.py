@@ -1,6 +1,7 @@
 """A small HTTP server that answers registry paths with scripted faults, for what a real
 registry cannot be made to do: rate limits, server errors, stalls, dripping answers, wrong
-content, redirects, answers that depend on the credentials sent.
+content, redirects, answers that depend on the credentials sent; as a proxy, answers to
+CONNECT and to absolute URLs.
 
 Each path has a queue of answers (optionally one per Authorization header value); the last one
 repeats. Every request is recorded with its headers, so tests can check what was (and was not)
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from registry_util import free_port
+from registry_util import KeyPair, free_port
 
 
 @dataclass
@@ -29,6 +30,8 @@ class Answer:
     stall: float = 0.0  # seconds to wait, then close without answering (a stalled connection)
     drip: float = 0.0  # seconds between the bytes of the answer (status line, headers, body)
     head_first: bool = False  # with drip: the status line and headers at once, only the body drips
+    reason: str | None = None  # the reason phrase (None: the standard one)
+    version: str = "HTTP/1.1"  # the status line's protocol version
 
 
 @dataclass
@@ -40,10 +43,14 @@ class Seen:
 
 
 class FaultyRegistry:
-    def __init__(self) -> None:
+    def __init__(self, tls: KeyPair | None = None) -> None:
+        """``tls``: serve HTTPS with this key and certificate (a plain-HTTP request is then
+        answered by closing the connection, as Python's and many TLS servers do)."""
         self.port = free_port()
         self.script: dict[tuple[str | None, str, str | None], list[Answer]] = {}
         self.seen: list[Seen] = []
+        # Answers for requests no script matches (the last one repeats); 404 when empty.
+        self.otherwise: list[Answer] = []
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         owner = self
@@ -72,7 +79,8 @@ class FaultyRegistry:
                             )
                             if key in owner.script
                         ),
-                        [Answer(404, b'{"errors":[{"code":"NOT_FOUND","message":"no script"}]}')],
+                        owner.otherwise
+                        or [Answer(404, b'{"errors":[{"code":"NOT_FOUND","message":"no script"}]}')],
                     )
                     answer = queue.pop(0) if len(queue) > 1 else queue[0]
                 length = int(self.headers.get("Content-Length") or 0)
@@ -82,7 +90,12 @@ class FaultyRegistry:
                     owner.stopping.wait(answer.stall)
                     self.close_connection = True
                     return
-                head = f"HTTP/1.1 {answer.status} {self.responses.get(answer.status, ('',))[0]}\r\n"
+                reason = (
+                    answer.reason
+                    if answer.reason is not None
+                    else self.responses.get(answer.status, ("",))[0]
+                )
+                head = f"{answer.version} {answer.status} {reason}\r\n"
                 for name, value in {**answer.headers, "Content-Length": str(len(answer.body))}.items():
                     head += f"{name}: {value}\r\n"
                 raw = (head + "\r\n").encode("latin-1")
@@ -105,10 +118,20 @@ class FaultyRegistry:
                     pass
                 self.close_connection = True
 
-            do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
+            do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_CONNECT = _answer
 
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.server.daemon_threads = True
+        if tls is not None:
+            import ssl
+            import tempfile
+
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            with tempfile.TemporaryDirectory() as keys:
+                Path(keys, "cert.pem").write_bytes(tls.cert_pem)
+                Path(keys, "key.pem").write_bytes(tls.key_pem)
+                context.load_cert_chain(str(Path(keys, "cert.pem")), str(Path(keys, "key.pem")))
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
@@ -119,7 +142,8 @@ class FaultyRegistry:
     def on(
         self, path: str, *answers: Answer, authorization: str | None = None, method: str | None = None
     ) -> None:
-        """Answer requests for ``path`` (the query left out) with ``answers`` in turn; with
+        """Answer requests for ``path`` (the query left out; for a proxy, ``host:port`` of a
+        CONNECT or the absolute URL of a plain request) with ``answers`` in turn; with
         ``authorization``, only requests carrying exactly that Authorization header; with
         ``method``, only requests of that method."""
         with self.lock:
@@ -149,8 +173,8 @@ class FaultyRegistry:
 
 
 @contextmanager
-def faulty() -> Iterator[FaultyRegistry]:
-    server = FaultyRegistry()
+def faulty(tls: KeyPair | None = None) -> Iterator[FaultyRegistry]:
+    server = FaultyRegistry(tls)
     try:
         yield server
     finally:

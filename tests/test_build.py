@@ -346,6 +346,28 @@ def test_a_builder_that_built_the_wrong_architecture_is_caught(registry: Registr
     assert platforms_of(index_of(registry, f"custom/wrong-multi:{tmp}")) == ["linux/amd64", "linux/amd64"]
 
 
+def test_a_builder_that_moves_the_tag_itself_is_caught(registry: Registry, work: Path) -> None:
+    """A multi-platform builder that pushes the final tag (amd64 only) instead of $IMAGE: the
+    build fails, and the error says what the tag now holds and what it held before."""
+    ref = f"{registry.host}/custom/moved:v1"
+    args = ("-t", ref, "--custom-multi-platform", "--platform", BOTH, "--context", "ctx")
+    good = build(work, "--custom-command", custom(work, PUSH), *args)
+    assert good.returncode == 0, good.stderr
+    before = good.stdout.strip().rpartition("@")[2]
+    script = custom(work, f'"$PYTHON" {FAKE} push "{ref}" linux/amd64\n')
+    proc = build(work, "--custom-command", script, *args)
+    assert (proc.returncode, proc.stdout) == (1, "")
+    now = json.loads(skopeo_raw(f"{registry.host}/custom/moved:v1"))
+    from kubectl_arch.registry.index import digest_of
+
+    moved = digest_of(skopeo_raw(f"{registry.host}/custom/moved:v1"))
+    assert now["mediaType"] != OCI_INDEX
+    assert proc.stderr.splitlines()[-1] == (
+        f"error: 1 of 1 build(s) failed, but the builder moved {ref} itself: it now holds {moved} (linux/amd64; "
+        f"without linux/arm64), where it held {before} before; build again, or make the builder push to $IMAGE"
+    )
+
+
 def test_a_multi_platform_builder_that_pushes_nothing(registry: Registry, work: Path) -> None:
     script = custom(work, 'echo "pushed nothing"\n')
     ref = f"{registry.host}/custom/nothing:v1"
@@ -416,7 +438,10 @@ def test_local_platform_when_no_cluster(registry: Registry, work: Path) -> None:
         (("-t", "HOST/app"), "error: --tag 'HOST/app': give REGISTRY/NAME:TAG (a tag, no digest)"),
         (("-t", "HOST/app:v1", "--platform", "lunix/amd64"), "error: --platform: invalid platform 'lunix/amd64': "
          "unknown os 'lunix'; did you mean linux/amd64?"),
-        (("-t", "HOST/app:v1", "--build-arg", "NOVALUE"), "error: --build-arg 'NOVALUE': expected KEY=VALUE"),
+        (("-t", "HOST/app:v1", "--build-arg", "NOVALUE"), "error: --build-arg #1 has no '=': expected KEY=VALUE "
+         "(the argument is not shown: it may hold a secret)"),
+        (("-t", "HOST/app:v1", "--build-arg", "A=1", "--build-arg", "=npm_S3cr3tTok3n"), "error: --build-arg #2 has "
+         "no KEY: expected KEY=VALUE (the argument is not shown: it may hold a secret)"),
         (("-t", "HOST/app:v1", "--context", "missing"), "error: --context missing: no such directory; --context "
          "is the build directory, as in docker build (the kubeconfig context is given with --kube-context)"),
     ],

@@ -395,9 +395,11 @@ def test_each_manifest_of_an_index_graph_is_expanded_once(tmp_path: Path) -> Non
             ("linux", "amd64", leaf.digest)
         ]
         gets = requests_logged(proc.stderr)
+        # The leaf is opened too: an OCI manifest in an index without attestations must show
+        # it is an image, not an artifact tagged with a platform.
         assert gets == [f"GET http://{host}/v2/graph/app/manifests/top"] + [
             f"GET http://{host}/v2/graph/app/manifests/{d}" for d in reversed(digests[:-1])
-        ]
+        ] + [f"GET http://{host}/v2/graph/app/manifests/{leaf.digest}"]
         # One level deeper than the limit is refused, as before.
         deeper = push_index(client, f"{host}/graph/app:deeper", [descriptor(level)])
         refused = run(arch_env(tmp_path), "inspect", f"{host}/graph/app:deeper")

@@ -114,3 +114,59 @@ def test_one_sigint_ends_a_build_and_its_builders(tmp_path: Path) -> None:
     pid = int(marker.read_text())
     state = Path(f"/proc/{pid}/stat")
     assert not state.exists() or state.read_text().rpartition(")")[2].split()[0] == "Z"
+
+
+def gone(pid: int) -> bool:
+    """Whether process ``pid`` has ended (a zombie no one reaped yet counts as ended)."""
+    state = Path(f"/proc/{pid}/stat")
+    try:
+        return state.read_text().rpartition(")")[2].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def test_one_sigint_ends_a_credential_helper_and_its_children(tmp_path: Path) -> None:
+    """The helper runs in a look-up thread, in a process group of its own: the interrupt lands
+    in the main thread, which ends the helper's group before the process exits."""
+    with faulty() as server:
+        server.on("/v2/app/manifests/1", Answer(401, b"", {"WWW-Authenticate": 'Basic realm="r"'}))
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir()
+        pids = tmp_path / "pids"
+        helper = bin_dir / "docker-credential-hang"
+        helper.write_text(
+            f"#!/bin/sh\nsleep 299 &\necho $$ $! > {pids}.tmp\nmv {pids}.tmp {pids}\nsleep 299\n"
+        )
+        helper.chmod(0o755)
+        docker = tmp_path / "docker"
+        docker.mkdir()
+        (docker / "config.json").write_text(json.dumps({"credHelpers": {server.host: "hang"}}))
+        env = arch_env(tmp_path, DOCKER_CONFIG=str(docker))
+        env["PATH"] = f"{bin_dir}:{env['PATH']}"
+        code, elapsed, stderr = interrupted(["inspect", f"{server.host}/app:1"], env, pids.exists)
+        assert code == 130, stderr
+        assert elapsed < 1.0, elapsed
+        time.sleep(0.2)
+        helper_pid, child_pid = (int(p) for p in pids.read_text().split())
+        assert gone(helper_pid) and gone(child_pid)
+
+
+def test_one_sigint_ends_a_builder_that_ignores_sigterm(tmp_path: Path) -> None:
+    (tmp_path / "ctx").mkdir()
+    marker = tmp_path / "builder.pid"
+    script = tmp_path / "build.sh"
+    script.write_text(f"#!/bin/sh\ntrap '' TERM INT\necho $$ > {marker}\nsleep 300 &\nwait\nwait\n")
+    script.chmod(0o755)
+    code, elapsed, stderr = interrupted(
+        [
+            "build", "-t", "127.0.0.1:5999/app:v1", "--custom-command", str(script), "--platform",
+            "linux/amd64", "--context", str(tmp_path / "ctx"),
+        ],
+        arch_env(tmp_path),
+        marker.exists,
+    )  # fmt: skip
+    assert code == 130, stderr
+    # SIGTERM first, SIGKILL a second later: the run ends soon after.
+    assert 0.9 < elapsed < 2.0, elapsed
+    time.sleep(0.2)
+    assert gone(int(marker.read_text()))

@@ -70,10 +70,33 @@ def verbose(monkeypatch: pytest.MonkeyPatch) -> None:
         ),
         # Case does not matter; user info and query together.
         ("HTTPS://u:p@h/x?TOKEN=a&Sig=b", f"HTTPS://{R}@h/x?TOKEN={R}&Sig={R}"),
+        # Docker Hub's CDN and other signing schemes: names that say credential, JWTs anywhere.
+        (
+            "https://production.cloudflare.docker.com/registry-v2/docker/registry/v2/blobs/sha256/ab/data"
+            "?verify=1712345678-SIG",
+            "https://production.cloudflare.docker.com/registry-v2/docker/registry/v2/blobs/sha256/ab/data"
+            f"?verify={R}",
+        ),
+        (
+            "https://cdn.example/b?jwt=eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln&auth=x&access-token=y&n=1",
+            f"https://cdn.example/b?jwt={R}&auth={R}&access-token={R}&n=1",
+        ),
+        (
+            "https://cdn.example/eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln/blob",
+            f"https://cdn.example/{R}/blob",
+        ),
+        ("https://h/v2/x/blobs/uploads/?mount=sha256:ab&from=team/app", None),
     ],
 )
 def test_redact_url(url: str, expected: str | None) -> None:
     assert log.redact_url(url) == (url if expected is None else expected)
+
+
+def test_redact_url_whole_query() -> None:
+    assert log.redact_url("https://u:p@cdn.example/b?Expires=1&Hash=abc#f", whole_query=True) == (
+        f"https://{R}@cdn.example/b?{R}#f"
+    )
+    assert log.redact_url("https://cdn.example/b", whole_query=True) == "https://cdn.example/b"
 
 
 def test_redact_headers() -> None:
@@ -134,8 +157,20 @@ def test_redact_headers() -> None:
             "Max retries exceeded with url: /blob?X-Amz-Signature=abc&X-Amz-Date=1 (Caused by ...)",
             f"Max retries exceeded with url: /blob?X-Amz-Signature={R}&X-Amz-Date=1 (Caused by ...)",
         ),
+        # A credential helper's complaint: key=value, key: value, and tokens of known shapes.
+        (
+            "error: could not decrypt: password=hunter2-SECRET token ghp_AbCdEf0123456789SECRET",
+            f"error: could not decrypt: password={R} token {R}",
+        ),
+        ("secret: s3cr3t, API_KEY=k3y; db_passwd = x", f"secret: {R}, API_KEY={R}; db_passwd = {R}"),
+        (
+            "keys AKIAIOSFODNN7EXAMPLE glpat-abcdefghij0123456789 xoxb-1234567890-abcdef dckr_pat_0123456789abcdefXYZ",
+            f"keys {R} {R} {R} {R}",
+        ),
         # Nothing secret.
         ("pulling docker.io/library/nginx:1.27 for linux/arm64", None),
+        ("r.example: token service 127.0.0.1:5001 answered 500", None),
+        ("docker push 127.0.0.1:5000/fake/secret:v1_linux_amd64 and ghcr.io/o/token-cache:1", None),
         ('Bearer realm="https://auth.docker.io/token",service="registry.docker.io"', None),
         ("email user@example.com about it", None),
     ],
@@ -152,6 +187,16 @@ def test_request_line_is_redacted(verbose: None, capsys: pytest.CaptureFixture[s
     )
     log.request("POST", "https://r.example/token", "200 OK", 1.5)
     assert capsys.readouterr().err == "POST https://r.example/token 200 OK in 1500 ms\n"
+
+
+def test_verbose_lines_are_escaped(verbose: None, capsys: pytest.CaptureFixture[str]) -> None:
+    """A reason phrase or a Location from a server never reaches the terminal raw."""
+    log.request("GET", "https://r.example/v2/\x1b]0;PWNED\x07x", "307 Moved \x1b]0;PWNED\x07", 0.001)
+    log.debug("redirected to \x1b[2J\ud800 and a\nforged line")
+    assert capsys.readouterr().err == (
+        "GET https://r.example/v2/\\x1b]0;PWNED\\x07x 307 Moved \\x1b]0;PWNED\\x07 in 1 ms\n"
+        "redirected to \\x1b[2J\\ud800 and a\\nforged line\n"
+    )
 
 
 def test_debug_is_redacted_and_levelled(verbose: None, capsys: pytest.CaptureFixture[str]) -> None:

@@ -74,9 +74,19 @@ def test_invalid_references_say_why(text: str, message: str | None) -> None:
 
 
 def test_loopback_hosts() -> None:
-    for host in ("localhost", "localhost:5000", "127.0.0.1", "127.1.2.3:80", "[::1]:5000", "app.localhost"):
+    """As Go's net.IP.IsLoopback (and its ProxyFromEnvironment) sees them: the one definition
+    for plain HTTP and for proxies."""
+    for host in (
+        "localhost",
+        "LOCALHOST:5000",
+        "127.0.0.1",
+        "127.1.2.3:80",
+        "[::1]:5000",
+        "[0:0:0:0:0:0:0:1]:5000",
+        "[::ffff:127.0.0.1]:5000",
+    ):
         assert is_loopback(host), host
-    for host in ("ghcr.io", "10.0.0.1:5000", "[::2]:5000", "localhost.example.com"):
+    for host in ("ghcr.io", "10.0.0.1:5000", "[::2]:5000", "localhost.example.com", "app.localhost:5000"):
         assert not is_loopback(host), host
 
 

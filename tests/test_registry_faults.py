@@ -152,8 +152,8 @@ def test_stalled_connection_times_out(tmp_path: Path) -> None:
             f"error: image {server.host}/app:1: cannot reach {server.host}: no complete answer within 0.5s "
             "(see --request-timeout)\n"
         )
-        assert len(server.requests_to("/v2/app/manifests/1")) == 2  # a timeout is retried once
-        assert elapsed < 5
+        assert len(server.requests_to("/v2/app/manifests/1")) == 1  # a timeout is not retried
+        assert elapsed < 3
 
 
 def test_content_that_does_not_match_its_digest(tmp_path: Path) -> None:
@@ -215,9 +215,7 @@ def test_redirects_to_another_host_carry_no_credentials(tmp_path: Path) -> None:
         assert "Authorization" not in stored.headers
         # -v shows the requests, never a secret: not the password, not its base64, not the
         # storage URL's signature.
-        assert (
-            f"GET http://localhost:{storage.port}/blobs/config?X-Amz-Signature=REDACTED 200 OK" in proc.stderr
-        )
+        assert f"GET http://localhost:{storage.port}/blobs/config?REDACTED 200 OK" in proc.stderr
         for secret in (PASSWORD, base64.b64encode(f"alice:{PASSWORD}".encode()).decode(), "abc123secret"):
             assert secret not in proc.stderr + proc.stdout
 

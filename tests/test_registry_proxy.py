@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from kubectl_arch.registry.proxy import Proxy, for_url
+from kubectl_arch.registry.proxy import Proxy, ProxyConfigError, for_url
 
 PROXY = "http://proxy.corp:3128"
 
@@ -29,6 +29,10 @@ PROXY = "http://proxy.corp:3128"
         ("http://127.9.9.9:5000/v2/", {"HTTP_PROXY": PROXY}, None),
         ("http://localhost:5000/v2/", {"HTTP_PROXY": PROXY}, None),
         ("http://[::1]:5000/v2/", {"HTTP_PROXY": PROXY}, None),
+        ("https://[::ffff:127.0.0.1]:5000/v2/", {"HTTPS_PROXY": PROXY}, None),
+        # Names under .localhost are not loopback to Go: proxied (and never sent credentials in
+        # plain HTTP, see test_registry_hostile).
+        ("http://reg.localhost:5000/v2/", {"HTTP_PROXY": PROXY}, Proxy(PROXY, "HTTP_PROXY")),
         # NO_PROXY: *, domains (with subdomains), leading dots (subdomains only), ports, IPs, CIDRs.
         ("https://ghcr.io/v2/", {"HTTPS_PROXY": PROXY, "NO_PROXY": "*"}, None),
         ("https://ghcr.io/v2/", {"HTTPS_PROXY": PROXY, "NO_PROXY": "example.com, ghcr.io"}, None),
@@ -48,3 +52,24 @@ PROXY = "http://proxy.corp:3128"
 )  # fmt: skip
 def test_proxy_for(url: str, environ: dict[str, str], expected: Proxy | None) -> None:
     assert for_url(url, environ) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("socks5://127.0.0.1:1080", "$HTTPS_PROXY ('socks5://127.0.0.1:1080') is a SOCKS proxy, which kubectl-arch "
+         "does not support; use an HTTP or HTTPS proxy"),
+        ("socks5h://u:pw@127.0.0.1:1080", "$HTTPS_PROXY ('socks5h://REDACTED@127.0.0.1:1080') is a SOCKS proxy, "
+         "which kubectl-arch does not support; use an HTTP or HTTPS proxy"),
+        ("http://[::1", "$HTTPS_PROXY ('http://[::1') is not a valid proxy URL (invalid IPv6 URL)"),
+        ("http://proxy:notaport", "$HTTPS_PROXY ('http://proxy:notaport') is not a valid proxy URL (port could "
+         "not be cast to integer value as 'notaport')"),
+        ("ftp://proxy:21", "$HTTPS_PROXY ('ftp://proxy:21') is not a valid proxy URL (scheme 'ftp'; expected "
+         "http:// or https://)"),
+        ("http://:3128", "$HTTPS_PROXY ('http://:3128') is not a valid proxy URL (no host)"),
+    ],
+)  # fmt: skip
+def test_unusable_proxy_values_name_the_variable(value: str, message: str) -> None:
+    with pytest.raises(ProxyConfigError) as exc:
+        for_url("https://ghcr.io/v2/", {"HTTPS_PROXY": value})
+    assert str(exc.value) == message

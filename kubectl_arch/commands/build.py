@@ -127,11 +127,17 @@ def _check_build_context(
 
 
 def _parse_build_args(values: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    """KEY=VALUE pairs; a malformed one is named by its position, never echoed (what was
+    typed may be the secret itself)."""
     out = []
-    for value in values:
+    for number, value in enumerate(values, 1):
         key, sep, rest = value.partition("=")
         if not sep or not key:
-            raise InputError(f"--build-arg {value!r}: expected KEY=VALUE")
+            what = "has no KEY" if sep else "has no '='"
+            raise InputError(
+                f"--build-arg #{number} {what}: expected KEY=VALUE (the argument is not shown: it may "
+                "hold a secret)"
+            )
         out.append((key, rest))
     return tuple(out)
 
@@ -324,6 +330,17 @@ def _report(result: Result, target: Reference, file_output: str) -> int:
         click.echo(printable(f"error: [{row.platform}] {row.error}"), err=True)
     for warning in result.warnings:
         click.echo(printable(f"warning: {warning}"), err=True)
+    if result.final is None and result.moved:
+        before = f"it held {result.before} before" if result.before else "it did not exist before"
+        click.echo(
+            printable(
+                f"error: {len(failed)} of {len(result.rows)} build(s) failed, but the builder moved {target} "
+                f"itself: it now holds {result.moved}, where {before}; build again, or make the builder "
+                "push to $IMAGE"
+            ),
+            err=True,
+        )
+        return EXIT_PROBLEM
     if result.final is None:
         left = f" (the incomplete image is left under {result.left.tag})" if result.left is not None else ""
         click.echo(

@@ -14,7 +14,8 @@ repository namespace (``quay.io/org``); the most specific key wins. Docker Hub c
 live under ``https://index.docker.io/v1/`` (also found as ``docker.io``).
 
 Credential helpers run in a process group of their own, ended (with anything they started)
-when they take longer than the request timeout; what they print is read up to
+when they take longer than the request timeout or the run is interrupted (Ctrl-C, from
+whichever thread: :mod:`..procs`); what they print is read up to
 :data:`MAX_HELPER_OUTPUT`. Files and helper answers are read as JSON that can never raise
 anything but a one-line error (:mod:`..jsonload`).
 
@@ -330,6 +331,9 @@ def _run_capped(argv: list[str], stdin: bytes, timeout: float) -> tuple[int, byt
         stderr=subprocess.PIPE,
         start_new_session=True,
     )
+    from .. import procs
+
+    procs.started(proc)  # an interrupt in another thread ends it too (procs.stop_all)
     assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
     out, err = bytearray(), bytearray()
     buffers = {proc.stdout.fileno(): out, proc.stderr.fileno(): err}
@@ -369,6 +373,7 @@ def _run_capped(argv: list[str], stdin: bytes, timeout: float) -> tuple[int, byt
         proc.wait()
         raise
     finally:
+        procs.finished(proc)
         proc.stdout.close()
         proc.stderr.close()
     return code, bytes(out), bytes(err)

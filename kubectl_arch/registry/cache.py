@@ -26,6 +26,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import stat
 import tempfile
 import threading
@@ -37,6 +38,7 @@ from .. import log
 DEFAULT_TAG_TTL = 0.0  # seconds: a tag's answer is checked with the registry on every run
 MAX_ENTRY = 9 * 1024 * 1024  # the largest manifest or config (plus a media type line)
 MAX_TAG_ENTRY = 64 * 1024
+_MEDIA_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}")
 
 
 class NotRegular(OSError):
@@ -227,9 +229,13 @@ class Cache:
         return data, media_type.decode("utf-8", "replace")
 
     def put_manifest(self, digest: str, data: bytes, media_type: str) -> None:
+        """Keep a manifest; one whose media type is not a plain media type (a lone surrogate,
+        a newline: whatever a registry's document declared) is not kept."""
         key = _hex(digest)
-        if key is not None and hashlib.new(key[0], data).hexdigest() == key[1]:
-            self._write(media_type.encode() + b"\n" + data, "manifests", *key)
+        if key is None or not _MEDIA_TYPE.fullmatch(media_type):
+            return
+        if hashlib.new(key[0], data).hexdigest() == key[1]:
+            self._write(media_type.encode("ascii") + b"\n" + data, "manifests", *key)
 
     def blob(self, digest: str) -> bytes | None:
         key = _hex(digest)

@@ -1,20 +1,24 @@
 """An OCI distribution client: one ``requests`` session per run, for reading and writing.
 
 Transport: HTTPS, verified against the system trust store or a CA bundle. Loopback hosts
-(``localhost``, 127.0.0.0/8, ``[::1]``) are spoken to in plain HTTP, as Docker does (and in
-HTTPS when the server says it wants TLS); hosts named insecure get HTTPS without certificate
-checks, falling back to plain HTTP when they do not speak TLS. Proxies come from the
-environment as Go programs read it (:mod:`.proxy`; loopback hosts are never proxied).
+(:func:`.reference.is_loopback`) and hosts named insecure are tried in HTTPS first and spoken
+to in plain HTTP when they do not speak TLS (their answer to the TLS handshake is not TLS, or
+they close the connection), as Docker and crane do: a plain-HTTP local registry costs one
+failed handshake per run (a couple of milliseconds), a local registry behind TLS just works.
+Certificates are checked for loopback hosts too (against the CA bundle), not for insecure
+ones. Proxies come from the environment as Go programs read it (:mod:`.proxy`; loopback hosts
+are never proxied); a proxy that refuses (407) or fails is named, with its status.
 
 Time: ``Options.timeout`` bounds each whole request (connecting, the headers and the body;
 :mod:`..deadline`), except bulk blob transfers, whose every read is bounded instead.
 Connection errors, 429 and 5xx answers are retried with exponential backoff, honouring
-``Retry-After``; a request that timed out is retried once; 401, 403 and 404 are not retried,
-and the error says which with a hint. Inside :meth:`Client.budget` (one image's look-up),
-retries and their waits also end by ``Options.deadline``. A host that could not be reached
-(after its retries) is not tried again in the same run: every later request to it fails at
-once with the same error, so an unresponsive registry costs one request's time, not one per
-image.
+``Retry-After``; a request that timed out is not retried (as Go's client does not), so
+``--request-timeout`` bounds a request at about the timeout; 401, 403 and 404 are not
+retried, and the error says which with a hint. Inside :meth:`Client.budget` (one image's
+look-up), retries and their waits also end by ``Options.deadline``. A host that could not be
+reached (after its retries) is not tried again in the same run: every later request to it,
+including those already waiting for a slot of the host or for a retry, fails at once with
+the same error, so an unresponsive registry costs one request's time, not one per image.
 
 Authentication answers the registry's ``WWW-Authenticate`` challenge: Basic with the stored
 credentials of the repository (credentials are chosen per repository: auth.json keys may
@@ -23,9 +27,12 @@ credentials, or with an identity token through the OAuth2 refresh-token grant); 
 ``registrytoken`` is sent as ``Bearer`` as it is. A host's first request goes alone, so that
 the challenge is learnt once; tokens for the repositories a run will read are then asked
 for together. The registry's credentials (and its tokens) are only ever sent to the
-registry's own host: a redirect to another host (blob storage) is followed without them, and
-a challenge from that other host is answered anonymously at most, never learnt as the
-registry's.
+registry's own host (the host of the reference, whatever URL a request goes to: an upload
+``Location`` on another host is another host): a redirect to another host (blob storage) is
+followed without them, and a challenge from that other host is answered anonymously at most,
+never learnt as the registry's. Token services are followed through their redirects as Go's
+client follows them, the registry's credentials going only to the realm's own host, and
+never in plain HTTP to a host that is not loopback.
 
 Content read by digest is checked against the digest; manifests read by tag get their
 digest from their bytes, with the algorithm the registry's ``Docker-Content-Digest`` names
@@ -40,18 +47,19 @@ from __future__ import annotations
 import email.utils
 import os
 import random
+import re
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, NamedTuple
 from urllib.parse import quote, urlencode, urljoin, urlsplit, urlunsplit
 
 from .. import __version__, deadline, log
-from ..errors import RemoteError
+from ..errors import InputError, RemoteError
 from ..safetext import printable
 from . import auth, index
-from .proxy import Proxy, for_url
+from .proxy import Proxy, ProxyConfigError, for_url
 from .reference import (
     DIGEST_LENGTHS,
     Reference,
@@ -65,8 +73,22 @@ RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 # HEAD that a registry does not support: answered with GET, as crane and containerd do
 # (Nexus answers 404 to HEAD for what GET finds).
 HEAD_UNSUPPORTED = frozenset({400, 404, 405, 501})
-HTTPS_WANTED = ("http request to an https server", "client sent an http request to an https server")
 PLAIN_HTTP_MARKERS = ("WRONG_VERSION_NUMBER", "wrong version number", "record layer failure")
+# What a TLS handshake with a server that does not speak TLS ends with: its plain-HTTP answer,
+# or the connection closed.
+NOT_TLS_MARKERS = (
+    *PLAIN_HTTP_MARKERS,
+    "EOF occurred in violation of protocol",
+    "UNEXPECTED_EOF",
+    "unexpected eof",
+    "Connection reset",
+    "RemoteDisconnected",
+    "Connection aborted",
+    "HTTP_REQUEST",
+    "http request",
+    "packet length too long",
+)
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
 TOKEN_BATCH = 64  # repositories per token request
 MAX_REDIRECTS = 5
 MAX_TOKEN_ANSWER = 1 << 20
@@ -85,12 +107,15 @@ class IntegrityError(RegistryError):
     """Content that does not match its digest."""
 
 
+class SettingError(InputError):
+    """A setting of the environment that cannot be used (a proxy variable), exit 2."""
+
+
 class Options(NamedTuple):
     insecure: frozenset[str] = frozenset()  # hosts (with port when not 443) to treat as insecure
     ca_file: str | None = None
     timeout: float = 10.0  # seconds for one whole request: connecting, headers, body
-    retries: int = 2  # retries of 429, 5xx and connection errors
-    timeout_retries: int = 1  # retries of a request that timed out
+    retries: int = 2  # retries of 429, 5xx and connection errors (never of a timeout)
     deadline: float = 60.0  # seconds for everything inside budget() (one image's look-up)
     max_retry_after: float = 60.0  # outside a budget, a longer Retry-After fails at once
     backoff: float = 0.25  # first delay; doubles on each retry
@@ -138,6 +163,10 @@ class _Host:
         self.probing = False
         self.scheme = ""
         self.verify: bool | str = True
+        self.fallback_http = False  # may be spoken to in plain HTTP when it does not speak TLS
+        self.confirmed = False  # its scheme has given an answer
+        self.probe_tls = False  # loopback: whether it speaks TLS is yet to be asked (_probe_tls)
+        self.redirected = False  # reached by a redirect (its query strings are not logged)
         self.challenge: auth.Challenge | None = None
         self.tokens: dict[str, tuple[str, float]] = {}  # scope string (+ realm) -> (token, expiry)
         self.hints: dict[str, str] = {}  # repository -> registry, for batched token requests
@@ -145,8 +174,28 @@ class _Host:
 
 
 def _netloc(url: str) -> str:
-    """``host[:port]`` of a URL, without user info."""
-    return urlsplit(url).netloc.rpartition("@")[2]
+    """``host[:port]`` of a URL, without user info; ValueError when the URL is malformed
+    (an unbalanced ``[``)."""
+    parts = urlsplit(url)
+    _ = parts.port  # ValueError for a port that is not a number
+    return parts.netloc.rpartition("@")[2]
+
+
+def _shut(sock: Any) -> None:
+    import socket
+
+    with suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+def _authority(netloc: str, scheme: str = "") -> tuple[str, str]:
+    """(host in lower case, port) of ``host[:port]``, the default ports of HTTP and HTTPS
+    left out: what says whether two URLs are on the same host."""
+    name = host_without_port(netloc).lower()
+    port = netloc[len(name) :].removeprefix(":")
+    if (port, scheme) in (("443", "https"), ("80", "http"), ("443", ""), ("80", "")):
+        port = ""
+    return name, port
 
 
 def _without_userinfo(url: str) -> str:
@@ -170,6 +219,10 @@ def _error_detail(body: bytes) -> str:
     return printable(text[:300])
 
 
+# urllib3's text for a CONNECT the proxy answered with an error.
+_TUNNEL_STATUS = re.compile(r"Tunnel connection failed: ([0-9]{3})([^'\"()]*)")
+
+
 def _retry_after(value: str | None) -> float | None:
     if not value:
         return None
@@ -190,12 +243,19 @@ class _Failed(Exception):
     """A request that got no usable answer; ``reason`` says why, ``timed_out`` whether it
     ran out of time."""
 
-    def __init__(self, reason: str, timed_out: bool, transient: bool, proxy: Proxy | None) -> None:
+    def __init__(
+        self, reason: str, timed_out: bool, transient: bool, proxy: Proxy | None, refused: bool = False
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.timed_out = timed_out
         self.transient = transient
         self.proxy = proxy
+        self.refused = refused  # the proxy answered, with an error status (reason: the status)
+
+
+class _NotTLS(Exception):
+    """An HTTPS request to a host that does not speak TLS (and may be spoken to in HTTP)."""
 
 
 class Client:
@@ -221,7 +281,11 @@ class Client:
         with self._lock:
             if self._session is None:
                 import requests
+                import urllib3
                 from requests.adapters import HTTPAdapter
+
+                # --insecure-registry is the user's choice, said once, not a warning per request.
+                urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
                 class Adapter(HTTPAdapter):
                     """Every pool of the session bounds whole requests (see ..deadline)."""
@@ -252,13 +316,10 @@ class Client:
             if found is None:
                 found = self._hosts[name] = _Host(name, self.options.per_host)
                 insecure = name in self.options.insecure or host_without_port(name) in self.options.insecure
-                if is_loopback(name):
-                    found.scheme = "http"
-                    found.verify = False if insecure else self._default_verify
-                elif insecure:
-                    found.scheme, found.verify = "https", False
-                else:
-                    found.scheme, found.verify = "https", self._default_verify
+                found.scheme = "https"
+                found.verify = False if insecure else self._default_verify
+                found.fallback_http = insecure
+                found.probe_tls = is_loopback(name)
             return found
 
     def hint(self, ref: Reference) -> None:
@@ -273,13 +334,14 @@ class Client:
         time a request and its retry may take, when that is longer): its requests, their
         retries and the waits between them."""
         options = self.options
-        with deadline.limit(max(options.deadline, options.timeout * (options.timeout_retries + 2))):
+        with deadline.limit(max(options.deadline, options.timeout * 2)):
             yield
 
     def _send_once(
-        self, method: str, url: str, headers: Mapping[str, str], data: Any, verify: Any, proxy: Proxy | None
+        self, host: _Host, method: str, url: str, headers: Mapping[str, str], data: Any, proxy: Proxy | None
     ) -> Any:
         start = time.perf_counter()
+        verify = host.verify
         limit = deadline.remaining(self.options.timeout)
         proxies = {"http": proxy.url, "https": proxy.url} if proxy is not None else {}
         try:
@@ -296,7 +358,7 @@ class Client:
                 auth=lambda r: r,  # never let requests add credentials of its own
             )
         except Exception as exc:
-            log.request(method, url, type(exc).__name__, time.perf_counter() - start)
+            log.request(method, url, type(exc).__name__, time.perf_counter() - start, host.redirected)
             raise
         finally:
             with self._lock:
@@ -306,6 +368,7 @@ class Client:
             url,
             f"{response.status_code} {response.reason or ''}".strip(),
             time.perf_counter() - start,
+            host.redirected,
         )
         return response
 
@@ -319,22 +382,46 @@ class Client:
         bulk = limit > index.MAX_CONFIG or (
             isinstance(data, bytes | bytearray) and len(data) > index.MAX_CONFIG
         )
-        proxy = for_url(url, self._environ)
+        try:
+            proxy = for_url(url, self._environ)
+        except ProxyConfigError as exc:
+            raise SettingError(str(exc)) from None
         with deadline.limit(None if bulk else self.options.timeout):
             before = deadline.mark()
             try:
-                response = self._send_once(method, url, headers, data, host.verify, proxy)
-                return response, self._read(response, limit, url)
-            except requests.exceptions.SSLError:
+                response = self._send_once(host, method, url, headers, data, proxy)
+                body = self._read(response, limit, url)
+                if deadline.expired_since(before):
+                    # Cut by the deadline where what was read still parses: not an answer.
+                    raise _Failed(self._timeout_message(), True, True, proxy)
+                if proxy is not None and response.status_code == 407:
+                    raise _Failed(
+                        printable(f"407 {response.reason or 'Proxy Authentication Required'}"[:120]),
+                        False,
+                        False,
+                        proxy,
+                        refused=True,
+                    )
+                return response, body
+            except requests.exceptions.SSLError as exc:
                 if deadline.expired_since(before):
                     raise _Failed(self._timeout_message(), True, True, proxy) from None
+                if self._not_tls(host, url, exc):
+                    raise _NotTLS() from None
                 raise
             except (requests.RequestException, OSError) as exc:
                 if isinstance(exc, requests.Timeout) or deadline.expired_since(before):
                     raise _Failed(self._timeout_message(), True, True, proxy) from None
+                if self._not_tls(host, url, exc):
+                    raise _NotTLS() from None
                 if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.InvalidSchema):
                     raise _Failed("invalid URL", False, False, None) from None
                 is_proxy = proxy is not None and isinstance(exc, requests.exceptions.ProxyError)
+                status = _TUNNEL_STATUS.search(str(exc)) if is_proxy else None
+                if status is not None:  # the proxy answered CONNECT with an error
+                    said = printable(f"{status[1]} {status[2].strip()}".strip()[:120])
+                    transient = status[1] in ("500", "502", "503", "504")
+                    raise _Failed(said, False, transient, proxy, refused=True) from None
                 reason = self._connection_message(exc)
                 raise _Failed(reason, False, self._transient(exc), proxy if is_proxy else None) from None
             except (ValueError, LookupError) as exc:  # what a malformed answer makes http.client raise
@@ -344,7 +431,18 @@ class Client:
         return f"no complete answer within {self.options.timeout:g}s (see --request-timeout)"
 
     def _unreachable(self, host: _Host, failure: _Failed) -> RegistryError:
-        if failure.proxy is not None:
+        if failure.proxy is not None and failure.refused:
+            proxy, variable = log.redact_url(failure.proxy.url), failure.proxy.variable
+            hint = (
+                f"give the proxy's user and password in ${variable} (http://USER:PASSWORD@HOST:PORT)"
+                if failure.reason.startswith("407")
+                else "check the proxy"
+            )
+            message = (
+                f"proxy {proxy} (from ${variable}) answered {failure.reason} when asked for {host.name}; "
+                f"{hint}, or add {host_without_port(host.name)} to NO_PROXY"
+            )
+        elif failure.proxy is not None:
             message = (
                 f"cannot reach proxy {log.redact_url(failure.proxy.url)} (from ${failure.proxy.variable}) "
                 f"for {host.name}: {failure.reason}; check the proxy, or add {host_without_port(host.name)} "
@@ -367,39 +465,39 @@ class Client:
     def _transport(
         self, host: _Host, method: str, url: str, headers: Mapping[str, str], data: Any, limit: int
     ) -> Response:
-        """One request with retries; redirects are returned, not followed."""
+        """One request with retries; redirects are returned, not followed. The host's state
+        is looked at again before every attempt: once it is known to be unreachable, nothing
+        more is sent to it (requests that were waiting for a slot or a retry included)."""
         import requests
 
-        if host.unreachable:
-            raise RegistryError(host.unreachable)
-        attempt = timeouts = 0
+        attempt = 0
         while True:
+            if host.unreachable:
+                raise RegistryError(host.unreachable)
             try:
                 with host.slots:
+                    if host.unreachable:
+                        raise RegistryError(host.unreachable)
+                    if url.startswith("https://") and host.scheme == "http" and _netloc(url) == host.name:
+                        url = "http://" + url[len("https://") :]  # learnt meanwhile: no TLS there
                     response, body = self._attempt(host, method, url, headers, data, limit)
+            except _NotTLS:
+                # A loopback or insecure host that does not speak TLS: plain HTTP from now on.
+                log.debug(f"{host.name} does not speak TLS: plain HTTP from now on")
+                host.scheme = "http"
+                url = "http://" + url[len("https://") :]
+                continue
             except requests.exceptions.SSLError as exc:
-                if host.scheme == "https" and host.verify is False and url.startswith("https://"):
-                    # An insecure host that does not speak TLS: plain HTTP from now on.
-                    host.scheme = "http"
-                    url = "http://" + url[len("https://") :]
-                    continue
                 raise RegistryError(self._tls_message(host, exc)) from None
             except _Failed as failure:
-                if failure.timed_out:
-                    timeouts += 1
-                retry = failure.transient and attempt < self.options.retries
-                if failure.timed_out and timeouts > self.options.timeout_retries:
-                    retry = False
+                retry = failure.transient and not failure.timed_out and attempt < self.options.retries
                 if not retry or not self._wait(host, self._backoff(attempt), failure.reason, method, url):
                     raise self._unreachable(host, failure) from None
                 attempt += 1
                 continue
+            host.confirmed = True
             status = response.status_code
             lowered = {k.lower(): v for k, v in response.headers.items()}
-            if status == 400 and url.startswith("http://") and self._wants_https(response, lowered, body):
-                host.scheme = "https"  # a loopback registry that speaks TLS
-                url = "https://" + url[len("http://") :]
-                continue
             if status in RETRY_STATUS and attempt < self.options.retries:
                 wait = _retry_after(lowered.get("retry-after"))
                 delay = max(wait or 0.0, self._backoff(attempt))
@@ -416,17 +514,16 @@ class Client:
             return Response(status, lowered, body, url)
 
     @staticmethod
-    def _wants_https(response: Any, headers: Mapping[str, str], body: bytes) -> bool:
-        """A TLS server's answer to plain HTTP (Go's: HTTP/1.0 400, no headers, a message
-        that a HEAD does not show)."""
-        if any(m in body[:512].decode("latin-1").lower() for m in HTTPS_WANTED):
-            return True
-        version = getattr(getattr(response, "raw", None), "version", 11)
-        return (
-            version == 10
-            and "content-type" not in headers
-            and "docker-distribution-api-version" not in headers
-        )
+    def _not_tls(host: _Host, url: str, exc: Exception) -> bool:
+        """Whether a failed HTTPS request says that ``host`` (loopback or insecure, never
+        heard from in HTTPS) does not speak TLS: its answer to the handshake is not TLS, or it
+        closed the connection. A certificate it presents means it does speak TLS."""
+        if not (host.fallback_http and not host.confirmed and url.startswith("https://")):
+            return False
+        text = repr(exc)
+        if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+            return False
+        return any(marker in text for marker in NOT_TLS_MARKERS)
 
     def _backoff(self, attempt: int) -> float:
         base = self.options.backoff * (2**attempt)
@@ -509,13 +606,18 @@ class Client:
         credential: auth.Credential | None,
     ) -> tuple[str, float]:
         realm = challenge.realm
-        parts = urlsplit(realm)
-        if parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
-            raise auth.AuthError(f"{host.name} named an invalid token realm {log.redact_url(realm)!r}")
-        if credential is not None and parts.scheme == "http" and not is_loopback(parts.netloc):
-            raise auth.AuthError(
-                f"{host.name} asks for credentials to be sent in plain HTTP to {parts.hostname}; refusing"
-            )
+        try:
+            parts = urlsplit(realm)
+            service = _netloc(realm)
+        except ValueError:
+            parts, service = None, ""
+        if (
+            parts is None
+            or parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or "@" in parts.netloc
+        ):
+            raise auth.AuthError(f"{host.name} named an invalid token realm {log.redact_url(realm)[:200]!r}")
         params: list[tuple[str, str]] = []
         if challenge.service:
             params.append(("service", challenge.service))
@@ -539,25 +641,89 @@ class Client:
                 headers["Authorization"] = auth.basic_header(credential)
                 params.append(("account", credential.username))
             url = realm + ("&" if "?" in realm else "?") + urlencode(params)
-        token_host = self.host(parts.netloc)
-        response = self._transport(token_host, method, url, headers, data, MAX_TOKEN_ANSWER)
+        response = self._token_request(host, service, method, url, headers, data, credential)
         if response.status in (401, 403):
             who = f"with credentials from {credential.source}" if credential else "anonymously"
             detail = _error_detail(response.body)
             raise auth.AuthError(
-                f"{host.name}: the token service refused access {who} ({response.status}"
+                f"{host.name}: the token service {service} refused access {who} ({response.status}"
                 f"{': ' + detail if detail else ''}); check the credentials (docker login {registry})"
             )
         if response.status != 200:
+            where = _netloc(response.url)
             raise RegistryError(
-                f"{host.name}: token service {parts.hostname} answered {response.status}", response.status
+                f"{host.name}: its token service {where} answered {response.status}"
+                + ("" if where == service else f" (redirected from {service})"),
+                response.status,
             )
         from ..jsonload import JsonError, loads
 
         try:
             return auth.token_from_response(loads(response.body))
         except (JsonError, ValueError) as exc:
-            raise RegistryError(f"{host.name}: token service {parts.hostname}: {exc}") from None
+            raise RegistryError(f"{host.name}: its token service {service}: {exc}") from None
+
+    def _token_request(
+        self,
+        host: _Host,
+        service: str,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        data: str | None,
+        credential: auth.Credential | None,
+    ) -> Response:
+        """A token request to ``url`` (on host ``service``), its redirects followed as Go's
+        client follows them: the Authorization header only to the realm's own host, a POST
+        turned into a GET on 301, 302 and 303, and no credential ever in plain HTTP to a host
+        that is not loopback. A refresh token (in a POST's body) is not sent to another host."""
+        origin = _authority(service)
+        for _ in range(MAX_REDIRECTS + 1):
+            netloc = _netloc(url)
+            scheme = urlsplit(url).scheme
+            same = _authority(netloc, scheme) == origin
+            if not same:
+                headers = {k: v for k, v in headers.items() if k != "Authorization"}
+                if data is not None and credential is not None and credential.identity_token:
+                    raise auth.AuthError(
+                        f"{host.name}: its token service {service} redirected the refresh-token request "
+                        f"to another host ({netloc}); the token is not sent there"
+                    )
+            secret = "Authorization" in headers or (credential is not None and data is not None)
+            if secret and scheme == "http" and not is_loopback(netloc):
+                raise auth.AuthError(
+                    f"{host.name} asks for credentials to be sent in plain HTTP to {netloc}; refusing"
+                )
+            try:
+                response = self._transport(self.host(netloc), method, url, headers, data, MAX_TOKEN_ANSWER)
+            except RegistryError as exc:
+                text = str(exc)
+                prefix = f"cannot reach {netloc}: "
+                reason = text[len(prefix) :] if text.startswith(prefix) else text
+                raise RegistryError(
+                    f"{host.name}: cannot reach its token service {netloc}: {reason}"
+                    if text.startswith(prefix)
+                    else f"{host.name}: its token service {netloc}: {reason}",
+                    exc.status,
+                ) from None
+            location = response.headers.get("location")
+            if response.status not in REDIRECTS or not location:
+                return response
+            try:
+                url = urljoin(url, location)
+                _netloc(url)
+            except ValueError:
+                raise RegistryError(
+                    f"{host.name}: its token service {netloc} redirected to an invalid URL"
+                ) from None
+            if urlsplit(url).scheme not in ("http", "https"):
+                raise RegistryError(
+                    f"{host.name}: its token service {netloc} redirected to a URL that is not HTTP(S)"
+                )
+            if response.status == 303 or (response.status in (301, 302) and method == "POST"):
+                method, data = "GET", None
+                headers = {k: v for k, v in headers.items() if k != "Content-Type"}
+        raise RegistryError(f"{host.name}: its token service {service} redirected too many times")
 
     def _bearer(self, host: _Host, registry: str, repository: str, scopes: Sequence[str], fresh: bool) -> str:
         challenge = host.challenge
@@ -664,11 +830,67 @@ class Client:
         if host.unreachable:
             raise RegistryError(host.unreachable)
         try:
+            if probe and host.probe_tls:
+                host.probe_tls = False
+                self._probe_tls(host)
             response = self._authorized(host, method, target, ref, scopes, base_headers, data, limit)
         finally:
             if probe:
                 host.known.set()
         return response
+
+    def _probe_tls(self, host: _Host) -> None:
+        """Whether a loopback host speaks TLS, from one bare TLS handshake (Docker and crane try
+        HTTPS first and fall back to HTTP): a plain-HTTP server answers it with plain HTTP or
+        closes the connection, and is then spoken to in plain HTTP for the rest of the run.
+        The handshake checks no certificate, so that a plain-HTTP local registry costs a couple
+        of milliseconds and no CA bundle; requests in HTTPS then check the certificate as for
+        any host. A host that does not answer in time is unreachable; one that refuses the
+        connection is asked again by the request (and, without a port, is plain HTTP's port 80
+        host, as Docker falls back)."""
+        import socket
+        import ssl
+
+        name = host_without_port(host.name)
+        port_text = host.name[len(name) :].removeprefix(":")
+        address = name.strip("[]")
+        seconds = deadline.remaining(self.options.timeout)
+        start = time.perf_counter()
+        try:
+            sock = socket.create_connection((address, int(port_text or 443)), timeout=seconds)
+        except OSError as exc:
+            if isinstance(exc, TimeoutError):
+                host.unreachable = f"cannot reach {host.name}: {self._timeout_message()}"
+                raise RegistryError(host.unreachable) from None
+            if not port_text:
+                host.scheme = "http"
+            return
+        timer = threading.Timer(max(0.0, seconds - (time.perf_counter() - start)), _shut, (sock,))
+        timer.daemon = True
+        timer.start()
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        try:
+            with context.wrap_socket(sock, server_hostname=address):
+                speaks = True
+        except TimeoutError:
+            host.unreachable = f"cannot reach {host.name}: {self._timeout_message()}"
+            raise RegistryError(host.unreachable) from None
+        except (ssl.SSLError, OSError):
+            if not timer.is_alive():  # cut by the deadline
+                host.unreachable = f"cannot reach {host.name}: {self._timeout_message()}"
+                raise RegistryError(host.unreachable) from None
+            speaks = False
+        finally:
+            timer.cancel()
+            sock.close()
+        if not speaks:
+            host.scheme = "http"
+        log.debug(
+            f"{host.name} {'speaks TLS' if speaks else 'does not speak TLS: plain HTTP'} "
+            f"(asked in {(time.perf_counter() - start) * 1000:.0f} ms)"
+        )
 
     def _authorized(
         self,
@@ -717,21 +939,28 @@ class Client:
         data: Any,
         limit: int,
     ) -> Response:
-        origin = _netloc(url)
+        """``method`` on ``url``, redirects followed. The registry's ``authorization`` goes
+        only to the registry's own host (``host``), whatever URL the request starts from (an
+        upload ``Location`` may name another host): every other host is foreign."""
+        origin = _authority(host.name)
         foreign_authorization: dict[str, str] = {}  # host -> anonymous token of its own
         answered: set[str] = set()
         redirects = 0
         while True:
             send = dict(headers)
-            netloc = _netloc(url)
+            try:
+                netloc = _netloc(url)
+            except ValueError:
+                raise RegistryError(f"{host.name}: a request went to an invalid URL") from None
             url = _without_userinfo(url)  # never sent, never printed
-            if netloc == origin:
-                url = f"{host.scheme}://{url.split('://', 1)[1]}"
+            if _authority(netloc, urlsplit(url).scheme) == origin:
+                url = f"{host.scheme}://{host.name}{url.split('://', 1)[1][len(netloc) :]}"
                 target = host
                 if authorization is not None:
                     send["Authorization"] = authorization
-            else:  # another host (blob storage): never the registry's credentials
+            else:  # another host (blob storage, an upload service): never the registry's credentials
                 target = self.host(netloc)
+                target.redirected = True
                 if netloc in foreign_authorization:
                     send["Authorization"] = foreign_authorization[netloc]
             response = self._transport(target, method, url, send, data, limit)
@@ -747,11 +976,18 @@ class Client:
                         foreign_authorization[netloc] = "Bearer " + token
                         continue
             location = response.headers.get("location")
-            if response.status in (301, 302, 303, 307, 308) and location:
+            if response.status in REDIRECTS and location:
                 redirects += 1
                 if redirects > MAX_REDIRECTS:
                     raise RegistryError(f"{host.name}: too many redirects")
-                url = urljoin(response.url, location)
+                try:
+                    url = urljoin(response.url, location)
+                    _netloc(url)
+                except ValueError:
+                    raise RegistryError(
+                        f"{_netloc(response.url)} redirected to an invalid URL"
+                        + ("" if target is host else f" (where {host.name} redirected)")
+                    ) from None
                 if urlsplit(url).scheme not in ("http", "https"):
                     raise RegistryError(f"{host.name} redirected to a URL that is not HTTP(S)")
                 if response.status == 303 or (response.status in (301, 302) and method == "POST"):

@@ -10,11 +10,27 @@ of indexes that list it. What a look-up costs, with a warm cache:
   (``tagCacheSeconds``, ``--tag-cache-ttl``; 0 by default), which costs nothing and is said
   on stderr;
 * anything else: one GET of the manifest, plus the config blob of a single-platform
-  manifest or of an index entry without a platform, and the children of nested indexes.
+  manifest or of an index entry without a platform, the children of nested indexes, and the
+  manifests of the index entries that must be opened to know they are images (below).
+
+An index entry that is an artifact is not a platform even when it carries one (an SBOM
+tagged linux/arm64 beside an amd64 image). The index says so for most (``artifactType``, a
+media type that is not a manifest's); for the rest only the entry's manifest says it (its
+``artifactType``, or a config that is not an image config). An entry is taken for an image
+without opening it when the index vouches for it: a BuildKit attestation in the same index
+names it (``vnd.docker.reference.digest``; BuildKit attests images only), or it is a Docker
+schema 2 manifest (a format without artifacts). Any other entry with a platform (an OCI
+manifest in an index without attestations) is opened: one GET per such entry the first time
+its digest is seen, never again (manifests by digest are cached for good).
+
+Indexes nest at most :data:`MAX_DEPTH` deep below the top, whatever their entries claim to
+be: an entry labelled a manifest whose content is an index counts as a level too.
 
 Errors name the image and carry the exit code of their kind: an invalid reference is an
 input error (2), an image that has no runnable platform or declares an invalid one is a
-problem of the image (1), everything else a remote failure (3).
+problem of the image (1), everything else a remote failure (3), including a fault of this
+program met while looking one image up (every image's look-up is guarded on its own, so one
+image never costs the others their answers).
 """
 
 from __future__ import annotations
@@ -75,9 +91,17 @@ class _TooDeep(index.ManifestError):
     remembered: the same index may be within the limit when met higher up)."""
 
 
+class _Mislabeled(Exception):
+    """An index entry labelled a manifest whose content is an index."""
+
+    def __init__(self, manifest: Manifest) -> None:
+        super().__init__(manifest.digest)
+        self.manifest = manifest
+
+
 class _Expansion(NamedTuple):
     entries: tuple[index.Entry, ...]
-    height: int  # levels of nested indexes below the manifest
+    height: int  # levels of indexes at and below the manifest (0: an image)
 
 
 def _unique(entries: Iterable[index.Entry]) -> tuple[index.Entry, ...]:
@@ -137,43 +161,66 @@ class Inspector:
                 self._expanded[digest] = done
         if isinstance(done, Exception):
             raise done
-        if depth + done.height > MAX_DEPTH:
+        if depth + done.height - 1 > MAX_DEPTH:
             raise _TooDeep(f"indexes nested more than {MAX_DEPTH} deep")
         return done
+
+    def _is_image(self, ref: Reference, descriptor: index.Descriptor, depth: int) -> bool:
+        """Whether an index entry with a platform, not vouched for by its index, is an image:
+        its manifest is opened (once per digest, cached for good). An entry whose content is
+        an index after all is followed as one, within the depth limit."""
+        with self._lock:
+            lock = self._digest_locks.setdefault(descriptor.digest, threading.Lock())
+        with lock:
+            manifest = self._manifest(ref, descriptor.digest)
+        parsed = index.parse(manifest.data, manifest.media_type, f"manifest {descriptor.digest}")
+        if isinstance(parsed, index.Index):
+            raise _Mislabeled(manifest)
+        return not index.image_manifest_is_artifact(parsed)
 
     def _entries(self, ref: Reference, manifest: Manifest, depth: int) -> _Expansion:
         what = f"manifest {manifest.digest}"
         parsed = index.parse(manifest.data, manifest.media_type, what)
         if isinstance(parsed, index.Image):
-            config_type = parsed.config.media_type
-            if parsed.artifact or (config_type and config_type not in index.CONFIG_TYPES):
+            if index.image_manifest_is_artifact(parsed):
                 return _Expansion((), 0)  # an artifact (signature, chart, SBOM), not a container image
             platform = index.config_platform(self._config(ref, parsed.config.digest), f"config of {what}")
             if platform is None:
                 return _Expansion((), 0)
             entry = index.Entry(platform, manifest.digest, manifest.media_type, len(manifest.data))
             return _Expansion((entry,), 0)
+        if depth > MAX_DEPTH:  # met as an index, whatever the entry that led here said
+            raise _TooDeep(f"indexes nested more than {MAX_DEPTH} deep")
+        vouched = {d.subject for d in parsed.manifests if d.attestation and d.subject}
         entries: list[index.Entry] = []
         height = 0
         for descriptor in dict.fromkeys(parsed.manifests):
             if descriptor.attestation or descriptor.artifact:
                 continue
+            below: _Expansion | None = None
             if descriptor.media_type in index.INDEX_TYPES:
-                if depth >= MAX_DEPTH:
-                    raise _TooDeep(f"indexes nested more than {MAX_DEPTH} deep")
                 below = self._expand(ref, descriptor.digest, depth + 1)
-                entries.extend(below.entries)
-                height = max(height, below.height + 1)
             elif descriptor.platform is not None:
-                entries.append(
-                    index.Entry(
-                        descriptor.platform, descriptor.digest, descriptor.media_type, descriptor.size
+                trusted = descriptor.media_type == index.DOCKER_MANIFEST or descriptor.digest in vouched
+                try:
+                    if not trusted and not self._is_image(ref, descriptor, depth):
+                        continue  # an artifact tagged with a platform
+                except _Mislabeled as mislabeled:
+                    below = self._expand(ref, descriptor.digest, depth + 1, mislabeled.manifest)
+                else:
+                    entries.append(
+                        index.Entry(
+                            descriptor.platform, descriptor.digest, descriptor.media_type, descriptor.size
+                        )
                     )
-                )
             elif descriptor.media_type in index.IMAGE_TYPES or not descriptor.media_type:
-                # An entry without a usable platform: its own config says which it is.
-                entries.extend(self._expand(ref, descriptor.digest, depth + 1).entries)
-        return _Expansion(_unique(entries), height)
+                # An entry without a usable platform: its own config says which it is (and if
+                # it is an index after all, it is one more level).
+                below = self._expand(ref, descriptor.digest, depth + 1)
+            if below is not None:
+                entries.extend(below.entries)
+                height = max(height, below.height)
+        return _Expansion(_unique(entries), height + 1)
 
     def _top(self, ref: Reference) -> tuple[Manifest, float | None]:
         """The manifest ``ref`` points to, and the age of the cached tag answer when it was
@@ -221,6 +268,12 @@ class Inspector:
             raise ImageError(f"image {text}: {exc}") from None
         except Error as exc:  # credentials (AuthError) and other remote failures
             raise type(exc)(f"image {text}: {exc}") from None
+        except Exception as exc:  # a fault met looking one image up never costs the others theirs
+            detail = printable(log.redact(str(exc).splitlines()[0][:200] if str(exc) else ""))
+            raise ImageError(
+                f"image {text}: unexpected {type(exc).__name__} while looking it up"
+                + (f": {detail}" if detail else "")
+            ) from None
         if not platforms:
             raise ContentError(
                 f"image {text}: {top.digest} lists no platform to run (only attestations or artifacts, "

@@ -44,6 +44,7 @@ CONFIG_TYPES = frozenset({OCI_CONFIG, DOCKER_CONFIG})
 # What a client asks for: every manifest type that can say which platforms an image has.
 ACCEPT = ", ".join((OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST))
 REFERENCE_TYPE = "vnd.docker.reference.type"
+REFERENCE_DIGEST = "vnd.docker.reference.digest"
 MAX_MANIFEST = 4 * 1024 * 1024  # the limit registries apply to manifests
 MAX_CONFIG = 8 * 1024 * 1024
 
@@ -68,6 +69,7 @@ class Descriptor(NamedTuple):
     platform: Platform | None = None
     attestation: bool = False  # an attestation manifest, not a platform
     artifact: bool = False  # an artifact (SBOM, signature, chart...), not a platform
+    subject: str = ""  # an attestation's ``vnd.docker.reference.digest``: the image it is about
 
 
 class Index(NamedTuple):
@@ -133,6 +135,13 @@ def _load(data: bytes, what: str) -> dict[str, Any]:
     return value
 
 
+def image_manifest_is_artifact(image: Image) -> bool:
+    """Whether a single manifest is an artifact, not a container image: it has an
+    ``artifactType``, or a config that is not an image config (``application/vnd.oci.empty.v1+json``,
+    a Helm chart's config...). OCI image spec, "Guidelines for Artifact Usage"."""
+    return image.artifact or bool(image.config.media_type and image.config.media_type not in CONFIG_TYPES)
+
+
 def media_type_of(data: bytes, content_type: str) -> str:
     """The media type of manifest bytes: the document's own ``mediaType`` field, else the
     server's Content-Type, else what its shape says."""
@@ -194,7 +203,8 @@ def _descriptor(value: Any, where: str) -> Descriptor:
     if not isinstance(digest, str) or not digest:
         raise ManifestError(f"{where} has no digest")
     if attestation or artifact:
-        return Descriptor(media_type, digest, size, None, attestation, artifact)
+        subject = _text(annotations.get(REFERENCE_DIGEST)) if isinstance(annotations, dict) else ""
+        return Descriptor(media_type, digest, size, None, attestation, artifact, subject[:200])
     try:
         validate_digest(digest)
     except ReferenceError as exc:

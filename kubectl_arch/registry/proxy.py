@@ -5,13 +5,17 @@ containerd, crane and skopeo all use, so that one environment means the same to 
 * ``HTTPS_PROXY`` for ``https`` URLs, ``HTTP_PROXY`` for ``http`` URLs (the upper-case name
   first, then the lower-case one; ``HTTP_PROXY`` is ignored under CGI, where
   ``REQUEST_METHOD`` is set); a value without a scheme is an ``http://`` proxy;
-* loopback hosts (``localhost``, 127.0.0.0/8, ``[::1]``) are never proxied;
+* loopback hosts (``localhost``, 127.0.0.0/8, ``[::1]``, ``[::ffff:127.0.0.1]``: the one
+  definition of :func:`.reference.is_loopback_name`) are never proxied;
 * ``NO_PROXY`` (comma-separated): ``*`` (nothing is proxied), an IP address or a CIDR range, or
   a domain with an optional port: ``example.com`` matches it and its subdomains,
   ``.example.com`` and ``*.example.com`` only its subdomains.
 
-``ALL_PROXY`` and ``.netrc`` mean nothing to Go, and nothing here. Pure: the environment is
-given, nothing is sent.
+``ALL_PROXY`` and ``.netrc`` mean nothing to Go, and nothing here. A proxy value that is not
+a usable ``http://`` or ``https://`` URL (a SOCKS proxy, which Go would take but ``requests``
+cannot speak without another package; a port that is not a number; a bracket left open) is a
+:class:`ProxyConfigError` naming the variable, never a request to the registry that fails
+for a reason of its own. Pure: the environment is given, nothing is sent.
 """
 
 from __future__ import annotations
@@ -20,6 +24,12 @@ import ipaddress
 from collections.abc import Mapping
 from typing import NamedTuple
 from urllib.parse import urlsplit
+
+from .reference import is_loopback_name
+
+
+class ProxyConfigError(ValueError):
+    """A proxy variable that cannot be used; the message names it (its secrets left out)."""
 
 
 class Proxy(NamedTuple):
@@ -45,7 +55,7 @@ def _bypassed(host: str, port: str, no_proxy: str) -> bool:
         ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(host)
     except ValueError:
         ip = None
-    if host == "localhost" or (ip is not None and ip.is_loopback):
+    if is_loopback_name(host):
         return True
     for raw in no_proxy.split(","):
         entry = raw.strip().lower()
@@ -105,4 +115,29 @@ def for_url(url: str, environ: Mapping[str, str]) -> Proxy | None:
         return None
     if "://" not in value:
         value = "http://" + value
-    return Proxy(value, variable)
+    return Proxy(_checked(value, variable), variable)
+
+
+def _checked(value: str, variable: str) -> str:
+    """``value`` when it is a proxy URL requests can use; ProxyConfigError otherwise."""
+    from ..log import redact_url
+
+    def bad(why: str) -> ProxyConfigError:
+        return ProxyConfigError(f"${variable} ({redact_url(value)!r}) {why}")
+
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError as exc:
+        reason = str(exc) or "malformed"
+        raise bad(f"is not a valid proxy URL ({reason[:1].lower() + reason[1:]})") from None
+    scheme = parts.scheme.lower()
+    if scheme.startswith("socks"):
+        raise bad("is a SOCKS proxy, which kubectl-arch does not support; use an HTTP or HTTPS proxy")
+    if scheme not in ("http", "https"):
+        raise bad(f"is not a valid proxy URL (scheme {scheme!r}; expected http:// or https://)")
+    if not parts.hostname:
+        raise bad("is not a valid proxy URL (no host)")
+    if port == 0:
+        raise bad("is not a valid proxy URL (port 0)")
+    return value

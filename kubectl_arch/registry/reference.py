@@ -87,15 +87,28 @@ def validate_digest(digest: str) -> str:
     return digest
 
 
-def is_loopback(host: str) -> bool:
-    """``localhost``, 127.0.0.0/8 or ::1, with or without a port."""
-    name = host_without_port(host)
-    if name == "localhost" or name.endswith(".localhost"):
+def is_loopback_name(name: str) -> bool:
+    """Whether a host name (no port; IPv6 with or without brackets) is loopback: ``localhost``
+    or an address Go's ``net.IP.IsLoopback`` calls loopback (127.0.0.0/8, ``::1``, and
+    127.0.0.0/8 written as an IPv4-mapped IPv6 address, ``::ffff:127.0.0.1``). The one
+    definition for both plain HTTP (:mod:`.client`) and proxies (:mod:`.proxy`, as Go's
+    ``ProxyFromEnvironment``): names under ``.localhost`` are not loopback here, as they are
+    not to Go, crane and containerd, since only the resolver says where they go."""
+    name = name.lower().rstrip(".")
+    if name == "localhost":
         return True
     try:
-        return ipaddress.ip_address(name.strip("[]")).is_loopback
+        ip = ipaddress.ip_address(name.strip("[]"))
     except ValueError:
         return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback
+
+
+def is_loopback(host: str) -> bool:
+    """``host[:port]`` is loopback (see :func:`is_loopback_name`)."""
+    return is_loopback_name(host_without_port(host))
 
 
 def host_without_port(host: str) -> str:
@@ -118,15 +131,21 @@ def parse(text: str) -> Reference:
     raw = text.strip()
     if not raw:
         raise ReferenceError("empty image reference")
+    name, at, digest = raw.partition("@")
+    # What comes before an "@" that is not followed by a digest may be a password
+    # (user:password@host/...): never echoed.
+    shown = f"REDACTED@{digest}" if at and not _DIGEST.fullmatch(digest) else raw
 
     def bad(reason: str) -> ReferenceError:
-        return ReferenceError(f"invalid image reference {raw!r}: {reason}")
+        return ReferenceError(f"invalid image reference {shown!r}: {reason}")
+
+    if at and "/" in digest:
+        raise bad("an image reference holds no user name or password (log in with docker login)")
 
     if any(c.isspace() for c in raw):
         raise bad("contains white space")
     if "://" in raw:
         raise bad("an image reference has no scheme (drop the '" + raw.split("://")[0] + "://')")
-    name, at, digest = raw.partition("@")
     if at:
         try:
             validate_digest(digest)
