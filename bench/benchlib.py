@@ -86,8 +86,11 @@ def require(tool: str) -> str:
     return path
 
 
-def run_once(argv: Sequence[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> Sample:
-    """Run ``argv`` with stdout discarded; return its wall and CPU time."""
+def run_once(
+    argv: Sequence[str], cwd: Path | None = None, env: dict[str, str] | None = None, ok: Sequence[int] = (0,)
+) -> Sample:
+    """Run ``argv`` with stdout discarded; return its wall and CPU time. An exit code not in
+    ``ok`` is a BenchError."""
     with tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen(
@@ -96,7 +99,7 @@ def run_once(argv: Sequence[str], cwd: Path | None = None, env: dict[str, str] |
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode != 0:
+        if proc.returncode not in ok:
             err.seek(0)
             message = err.read().decode(errors="replace").strip()
             raise BenchError(f"exit {proc.returncode}: {' '.join(argv)}\n{message}")
@@ -156,11 +159,12 @@ def goal_line(name: str, subject: Series, baseline: Series, goal: float) -> str:
 
 @contextlib.contextmanager
 def node_server(
-    home: Path, count: int, recorded: Sequence[Path] = RECORDED_NODES
+    home: Path, count: int, recorded: Sequence[Path] = RECORDED_NODES, objects: Path | None = None
 ) -> Iterator[dict[str, str]]:
     """The test API server (``tests/apiserver.py``) serving ``count`` clones of the recorded
     nodes over TLS with a bearer token, in pages as asked; yields the environment of a user
-    whose kubeconfig (in ``home``) points at it. The server runs in a process of its own: a
+    whose kubeconfig (in ``home``) points at it; ``objects``: a List file of workloads it
+    serves too. The server runs in a process of its own: a
     child forked from a process holding the nodes would report that process's memory as part
     of its own peak (Linux's maxrss)."""
     sys.path.insert(0, str(TESTS))
@@ -170,7 +174,8 @@ def node_server(
     config = home / "kubeconfig"
     server = subprocess.Popen(
         [sys.executable, str(TESTS / "apiserver.py"), *map(str, recorded), "--replicate", str(count),
-         "--pki", str(home / "pki"), "--kubeconfig", str(config)],
+         "--pki", str(home / "pki"), "--kubeconfig", str(config),
+         *(["--objects", str(objects)] if objects is not None else [])],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:

@@ -72,7 +72,10 @@ class LatencyProxy:
                 time.sleep(LATENCY)
                 upstream = proxy.routes["token" if self.path.startswith("/token") else "registry"]
                 connection = http.client.HTTPConnection("127.0.0.1", upstream, timeout=30)
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP | {"host"}}
+                headers: dict[str, str] = {}
+                for k, v in self.headers.items():  # repeated headers (Accept) joined, as HTTP allows
+                    if k.lower() not in HOP_BY_HOP | {"host"}:
+                        headers[k] = f"{headers[k]}, {v}" if k in headers else v
                 connection.request(self.command, self.path, body=body, headers=headers)
                 response = connection.getresponse()
                 data = response.read()

@@ -22,6 +22,7 @@ SCRIPTS = (
     "nodes.py",
     "registry.py",
     "check.py",
+    "audit.py",
     "nodesfile.py",
     "build.py",
     "dist_startup.py",

@@ -30,6 +30,10 @@ COMMANDS: dict[str, tuple[str | None, str]] = {
         "kubectl_arch.commands.check",
         "Check that every workload fits some Ready node of the cluster.",
     ),
+    "audit": (
+        "kubectl_arch.commands.audit",
+        "Audit what runs in the cluster: broken, at risk, blocked.",
+    ),
     "build": (
         "kubectl_arch.commands.build",
         "Build an image per platform and push one multi-platform index.",

@@ -360,9 +360,15 @@ def image_runs(platforms: Iterable[Platform], node: NodeInfo) -> bool:
 
 
 def fit(
-    pod_spec: Mapping[str, Any], images: Mapping[str, Iterable[Platform]], nodes: Iterable[NodeInfo]
+    pod_spec: Mapping[str, Any],
+    images: Mapping[str, Iterable[Platform]],
+    nodes: Iterable[NodeInfo],
+    weights: Sequence[int] | None = None,
 ) -> Fit:
-    """The Ready nodes a pod fits and, for the others, the first filter each fails."""
+    """The Ready nodes a pod fits and, for the others, the first filter each fails.
+
+    ``weights``: each node stands for that many nodes (alike but for their names), in the
+    counts; ``nodes`` of the result then lists the representatives that fit."""
     per_image = {image: tuple(platforms) for image, platforms in images.items()}
     rules = placement(pod_spec)
     tolerations = _tolerations(pod_spec)
@@ -371,8 +377,9 @@ def fit(
     platforms: set[tuple[str, str]] = set()
     counts: dict[tuple[str, str], int] = {}
     total = 0
-    for node in nodes:
-        total += 1
+    for i, node in enumerate(nodes):
+        weight = weights[i] if weights is not None else 1
+        total += weight
         rejection = _reject(node, rules, tolerations)
         if rejection is None:
             key = (*node.platform, node.windows_build if node.os == "windows" else "")
@@ -384,7 +391,7 @@ def fit(
             fitting.append(node.name)
             platforms.add(node.platform)
         else:
-            counts[rejection] = counts.get(rejection, 0) + 1
+            counts[rejection] = counts.get(rejection, 0) + weight
     order = {reason: i for i, reason in enumerate(REASONS)}
     rejections = sorted(
         (Rejection(reason, detail, n) for (reason, detail), n in counts.items()),

@@ -31,3 +31,13 @@ def _escape(match: re.Match[str]) -> str:
 def printable(text: str) -> str:
     """``text`` with control and bidi characters escaped (see the module docstring)."""
     return _UNSAFE.sub(_escape, text) if _UNSAFE.search(text) else text
+
+
+def quoted(text: str) -> str:
+    """``text`` as a JSON string literal (also a YAML double-quoted scalar) that keeps other
+    non-ASCII characters as they are but spells what :func:`printable` escapes as ``\\uXXXX``:
+    the same string to any reader, and safe to print."""
+    import json
+
+    literal = json.dumps(text, ensure_ascii=False)
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", literal) if _UNSAFE.search(literal) else literal

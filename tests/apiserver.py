@@ -1,16 +1,22 @@
 """A small read-only Kubernetes API server for the tests and benchmarks (standard library only).
 
-It serves recorded Node objects with the semantics clients rely on:
+It serves recorded Node objects and workloads with the semantics clients rely on:
 
-* discovery: ``/version``, ``/api``, ``/api/v1``, ``/apis`` (enough for real ``kubectl get nodes``);
-* ``GET /api/v1/nodes`` with ``limit`` and ``continue`` paging (opaque continue tokens that
-  expire with a 410 ``Expired`` Status when the list changes, like etcd compaction), and
+* discovery: ``/version``, ``/api``, ``/api/v1``, ``/apis`` and ``/apis/GROUP/VERSION`` for
+  ``v1`` (nodes, pods, replicationcontrollers), ``apps/v1`` (deployments, statefulsets,
+  daemonsets, replicasets), ``batch/v1`` (jobs, cronjobs) and one custom group
+  (``argoproj.io/v1alpha1`` rollouts), enough for real ``kubectl get``;
+* lists (``GET /api/v1/nodes``, ``/apis/apps/v1/deployments``, and for namespaced resources
+  ``.../namespaces/NS/PLURAL``) with ``limit`` and ``continue`` paging (opaque continue tokens
+  that expire with a 410 ``Expired`` Status when the list changes, like etcd compaction), and
   ``labelSelector`` with equality- and set-based requirements (``a=b``, ``a==b``, ``a!=b``,
-  ``a in (x,y)``, ``a notin (x)``, ``a``, ``!a``); bad selectors get a 400 Status;
+  ``a in (x,y)``, ``a notin (x)``, ``a``, ``!a``); bad selectors get a 400 Status; items of
+  built-in kinds are listed without ``kind``/``apiVersion``, as the real server lists them;
 * ``GET /api/v1/nodes/NAME``;
 * authentication by bearer token or TLS client certificate (the certificate's CN is the
   user), 401 ``Unauthorized`` otherwise; ``forbidden=True`` answers ``list nodes`` with the
-  403 Status RBAC gives, as in multi-tenant clusters.
+  403 Status RBAC gives, as in multi-tenant clusters, and ``forbidden_resources`` does the same
+  for the lists of other resources (``{"daemonsets"}``).
 
 Errors are ``v1`` Status objects, as the real server sends them. Every request is recorded
 (method, path, query, user) in :attr:`ApiServer.requests` for assertions; secrets are not.
@@ -46,15 +52,47 @@ VERSION = {
     "compiler": "gc",
     "platform": "linux/amd64",
 }
-NODES_RESOURCE = {
-    "name": "nodes",
-    "singularName": "node",
-    "namespaced": False,
-    "kind": "Node",
-    "verbs": ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"],
-    "shortNames": ["no"],
-    "storageVersionHash": "XwShjMxG9Fs=",
-}
+
+
+class Kind(NamedTuple):
+    group: str
+    version: str
+    plural: str
+    kind: str
+    namespaced: bool
+    short: tuple[str, ...] = ()
+
+    @property
+    def group_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    def resource(self) -> dict[str, Any]:
+        """The APIResource entry of discovery."""
+        entry: dict[str, Any] = {
+            "name": self.plural,
+            "singularName": self.kind.lower(),
+            "namespaced": self.namespaced,
+            "kind": self.kind,
+            "verbs": ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"],
+        }
+        if self.short:
+            entry["shortNames"] = list(self.short)
+        return entry
+
+
+KINDS = (
+    Kind("", "v1", "nodes", "Node", False, ("no",)),
+    Kind("", "v1", "pods", "Pod", True, ("po",)),
+    Kind("", "v1", "replicationcontrollers", "ReplicationController", True, ("rc",)),
+    Kind("apps", "v1", "deployments", "Deployment", True, ("deploy",)),
+    Kind("apps", "v1", "statefulsets", "StatefulSet", True, ("sts",)),
+    Kind("apps", "v1", "daemonsets", "DaemonSet", True, ("ds",)),
+    Kind("apps", "v1", "replicasets", "ReplicaSet", True, ("rs",)),
+    Kind("batch", "v1", "jobs", "Job", True),
+    Kind("batch", "v1", "cronjobs", "CronJob", True, ("cj",)),
+    Kind("argoproj.io", "v1alpha1", "rollouts", "Rollout", True, ("ro",)),
+)
+CUSTOM_GROUPS = frozenset({"argoproj.io"})  # served as custom resources: items keep kind and apiVersion
 EXPIRED_MESSAGE = (
     "The provided continue parameter is too old to display a consistent list result. You can start "
     "a new list without the continue parameter, or use the continue token in this response to "
@@ -234,6 +272,20 @@ class ApiServer:
     # same one ("same") or a new one each time ("new"); or every list is answered with these bytes.
     continue_forever: str = ""
     list_body: bytes | None = None
+    # Workload objects (with kind and apiVersion) served besides the nodes, the lists whose
+    # plural names are refused with 403, and the lists the faults above apply to.
+    objects: Sequence[Mapping[str, Any]] = ()
+    forbidden_resources: frozenset[str] = frozenset()
+    faulty: frozenset[str] = frozenset({"nodes"})
+    # RBAC by RoleBindings: namespaced lists are allowed in these namespaces only (None: all),
+    # never at the cluster scope.
+    namespaces: frozenset[str] | None = None
+    # Bodies of a hostile server on the faulty lists: "endless" (a JSON start, then blanks
+    # without end), or "drip" (the real page, one byte every tenth of a second).
+    body_fault: str = ""
+    # API groups whose discovery document answers 503 (an aggregated API whose backend is down).
+    unavailable_groups: frozenset[str] = frozenset()
+    redirect_to: str = ""  # the faulty lists answer 302 to this URL (another host)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -283,8 +335,23 @@ class ApiServer:
             self.resource_version += 1
             self._pages.clear()
 
-    def list_requests(self) -> list[Request]:
-        return [r for r in self.requests if r.path == "/api/v1/nodes"]
+    def list_requests(self, path: str = "/api/v1/nodes") -> list[Request]:
+        return [r for r in self.requests if r.path == path]
+
+    def served(self, kind: Kind) -> list[Mapping[str, Any]]:
+        """The objects of a resource."""
+        if kind.plural == "nodes":
+            return list(self.nodes)
+        by_kind = self.__dict__.get("_by_kind")
+        if by_kind is None:
+            by_kind = {}
+            for obj in self.objects:
+                group = str(obj.get("apiVersion", "")).rpartition("/")[0]
+                by_kind.setdefault((group, obj.get("kind")), []).append(obj)
+            for found in by_kind.values():  # in etcd's key order, as the real server lists them
+                found.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+            self.__dict__["_by_kind"] = by_kind
+        return list(by_kind.get((kind.group, kind.kind), ()))
 
     # -- kubeconfig --------------------------------------------------------------------------
     def kubeconfig(
@@ -298,6 +365,7 @@ class ApiServer:
         ca: bool = True,
         insecure: bool = False,
         server: str | None = None,
+        namespace: str | None = None,
     ) -> Path:
         """Write a kubeconfig for this server (JSON, which is YAML) and return its path."""
         cluster: dict[str, Any] = {"server": server or self.url}
@@ -319,15 +387,26 @@ class ApiServer:
             "kind": "Config",
             "clusters": [{"name": context, "cluster": cluster}],
             "users": [{"name": context, "user": user}],
-            "contexts": [{"name": context, "context": {"cluster": context, "user": context}}],
+            "contexts": [
+                {
+                    "name": context,
+                    "context": {
+                        "cluster": context,
+                        "user": context,
+                        **({"namespace": namespace} if namespace else {}),
+                    },
+                }
+            ],
             "current-context": context,
         }
         path.write_text(json.dumps(config, indent=2))
         return path
 
     # -- serving -----------------------------------------------------------------------------
-    def _page(self, selector: str, start: int, limit: int) -> tuple[int, bytes]:
-        key = (selector, start, limit, self.resource_version)
+    def _page(
+        self, selector: str, start: int, limit: int, kind: Kind = KINDS[0], namespace: str = ""
+    ) -> tuple[int, bytes]:
+        key = (kind.plural, namespace, selector, start, limit, self.resource_version)
         with self._lock:
             cached = self._pages.get(key)
         if cached is not None:
@@ -337,7 +416,10 @@ class ApiServer:
         except SelectorError as exc:
             return 400, json.dumps(status(400, "BadRequest", str(exc))).encode()
         matching = [
-            n for n in self.nodes if selector_matches(requirements, n["metadata"].get("labels") or {})
+            n
+            for n in self.served(kind)
+            if selector_matches(requirements, n["metadata"].get("labels") or {})
+            and (not namespace or n["metadata"].get("namespace") == namespace)
         ]
         end = len(matching) if limit <= 0 else min(len(matching), start + limit)
         metadata: dict[str, Any] = {"resourceVersion": str(self.resource_version)}
@@ -345,7 +427,15 @@ class ApiServer:
             token = {"v": "meta.k8s.io/v1", "rv": self.resource_version, "start": end, "selector": selector}
             metadata["continue"] = base64.urlsafe_b64encode(json.dumps(token).encode()).decode()
             metadata["remainingItemCount"] = len(matching) - end
-        body = {"kind": "NodeList", "apiVersion": "v1", "metadata": metadata, "items": matching[start:end]}
+        items = matching[start:end]
+        if kind.group not in CUSTOM_GROUPS:  # typed lists carry kind and apiVersion once, not per item
+            items = [{k: v for k, v in item.items() if k not in ("kind", "apiVersion")} for item in items]
+        body = {
+            "kind": f"{kind.kind}List",
+            "apiVersion": kind.group_version,
+            "metadata": metadata,
+            "items": items,
+        }
         data = json.dumps(body, separators=(",", ":")).encode()
         with self._lock:
             self._pages[key] = data
@@ -396,6 +486,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(401, status(401, "Unauthorized", "Unauthorized"))
             return
         path = parts.path.rstrip("/") or "/"
+        listed = _list_path(path)
         if path == "/version":
             self._send(200, VERSION)
         elif path == "/api":
@@ -406,35 +497,65 @@ class _Handler(BaseHTTPRequestHandler):
             }
             self._send(200, body)
         elif path == "/apis":
-            self._send(200, {"kind": "APIGroupList", "apiVersion": "v1", "groups": []})
-        elif path == "/api/v1":
-            self._send(200, {"kind": "APIResourceList", "groupVersion": "v1", "resources": [NODES_RESOURCE]})
-        elif path == "/api/v1/nodes":
-            self._list(user, query)
+            self._send(200, _group_list())
+        elif path == "/api/v1" or (path.startswith("/apis/") and path.count("/") == 3):
+            version = path[len("/api/") :] if path == "/api/v1" else path[len("/apis/") :]
+            if version.split("/")[0] in self.api.unavailable_groups:
+                message = "the server is currently unable to handle the request"
+                self._send(503, status(503, "ServiceUnavailable", message))
+                return
+            resources = [k.resource() for k in KINDS if k.group_version == version]
+            if not resources:
+                self._send(404, status(404, "NotFound", "the server could not find the requested resource"))
+            else:
+                body = {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": version}
+                self._send(200, {**body, "resources": resources})
+        elif listed is not None:
+            kind, namespace = listed
+            self._list(user, query, kind, namespace)
         elif path.startswith("/api/v1/nodes/"):
             self._get(user, path.rsplit("/", 1)[1])
         else:
             self._send(404, status(404, "NotFound", "the server could not find the requested resource"))
 
-    def _forbidden(self, user: str, verb: str) -> None:
-        message = f'nodes is forbidden: User "{user}" cannot {verb} resource "nodes" in API group "" at the cluster scope'
-        self._send(403, status(403, "Forbidden", message, {"kind": "nodes"}))
+    def _forbidden(self, user: str, verb: str, kind: Kind = KINDS[0], namespace: str = "") -> None:
+        name = f"{kind.plural}.{kind.group}" if kind.group else kind.plural
+        scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
+        message = (
+            f'{name} is forbidden: User "{user}" cannot {verb} resource "{kind.plural}" in API group '
+            f'"{kind.group}" {scope}'
+        )
+        self._send(403, status(403, "Forbidden", message, {"group": kind.group, "kind": kind.plural}))
 
-    def _list(self, user: str, query: Mapping[str, str]) -> None:
-        if self.api.delay:
+    def _list(self, user: str, query: Mapping[str, str], kind: Kind = KINDS[0], namespace: str = "") -> None:
+        faulty = kind.plural in self.api.faulty
+        if self.api.delay and faulty:
             time.sleep(self.api.delay)
-        if self.api.forbidden:
-            self._forbidden(user, "list")
+        if (self.api.forbidden and kind.plural == "nodes") or kind.plural in self.api.forbidden_resources:
+            self._forbidden(user, "list", kind, namespace)
             return
-        if self.api.list_body is not None:
+        if self.api.namespaces is not None and kind.namespaced and namespace not in self.api.namespaces:
+            self._forbidden(user, "list", kind, namespace)
+            return
+        if self.api.redirect_to and faulty:
+            self.send_response(302)
+            self.send_header("Location", self.api.redirect_to + self.path)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if self.api.body_fault == "endless" and faulty:
+            self._endless(f'{{"kind": "{kind.kind}List", "items": ['.encode())
+            return
+        if self.api.list_body is not None and faulty:
             self._send(200, self.api.list_body)
             return
-        if self.api.continue_forever:
-            pages = sum(1 for r in self.api.requests if r.path == "/api/v1/nodes")
+        if self.api.continue_forever and faulty:
+            pages = sum(1 for r in self.api.requests if _list_path(r.path) == (kind, namespace))
             token = "c2FtZQ" if self.api.continue_forever == "same" else f"page-{pages}"
-            items = [] if query.get("continue") else list(self.api.nodes[:1])
+            items = [] if query.get("continue") else list(self.api.served(kind)[:1])
             metadata = {"resourceVersion": str(self.api.resource_version), "continue": token}
-            self._send(200, {"kind": "NodeList", "apiVersion": "v1", "metadata": metadata, "items": items})
+            body = {"kind": f"{kind.kind}List", "apiVersion": kind.group_version, "metadata": metadata}
+            self._send(200, {**body, "items": items})
             return
         selector = query.get("labelSelector", "")
         try:
@@ -458,8 +579,37 @@ class _Handler(BaseHTTPRequestHandler):
             if rv != self.api.resource_version:
                 self._send(410, status(410, "Expired", EXPIRED_MESSAGE))
                 return
-        code, body = self.api._page(selector, start, limit)
+        code, body = self.api._page(selector, start, limit, kind, namespace)
+        if self.api.body_fault == "drip" and faulty:
+            self._drip(body)
+            return
         self._send(code, body)
+
+    def _endless(self, start: bytes) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        blanks = b" " * 65536
+        try:
+            self.wfile.write(start)
+            while True:
+                self.wfile.write(blanks)
+        except OSError:  # the client hung up
+            self.close_connection = True
+
+    def _drip(self, body: bytes) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            for i in range(len(body)):
+                self.wfile.write(body[i : i + 1])
+                self.wfile.flush()
+                time.sleep(0.1)
+        except OSError:
+            self.close_connection = True
 
     def _get(self, user: str, name: str) -> None:
         if self.api.forbidden:
@@ -470,6 +620,53 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(200, node)
                 return
         self._send(404, status(404, "NotFound", f'nodes "{name}" not found', {"name": name, "kind": "nodes"}))
+
+
+def _list_path(path: str) -> tuple[Kind, str] | None:
+    """(the resource, the namespace or "") of a list path, or None."""
+    parts = path.strip("/").split("/")
+    if parts[:2] == ["api", "v1"]:
+        group, rest = "", parts[2:]
+    elif parts[:1] == ["apis"] and len(parts) >= 4:
+        group, rest = parts[1], parts[3:]
+        version = parts[2]
+    else:
+        return None
+    version = "v1" if not group else version
+    namespace = ""
+    if len(rest) == 3 and rest[0] == "namespaces":
+        namespace, rest = rest[1], rest[2:]
+    if len(rest) != 1:
+        return None
+    for kind in KINDS:
+        if (kind.group, kind.version, kind.plural) == (group, version, rest[0]):
+            if namespace and not kind.namespaced:
+                return None
+            return kind, namespace
+    return None
+
+
+def _group_list() -> dict[str, Any]:
+    groups: dict[str, list[str]] = {}
+    for kind in KINDS:
+        if kind.group:
+            groups.setdefault(kind.group, [])
+            if kind.version not in groups[kind.group]:
+                groups[kind.group].append(kind.version)
+    entries = []
+    for name, versions in groups.items():
+        listed = [{"groupVersion": f"{name}/{v}", "version": v} for v in versions]
+        entries.append({"name": name, "versions": listed, "preferredVersion": listed[0]})
+    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": entries}
+
+
+def load_objects(path: Path, **replace: str) -> list[dict[str, Any]]:
+    """The items of a recorded List file, with each ``{NAME}`` in it replaced (``REGISTRY``:
+    the test registry's host)."""
+    text = Path(path).read_text()
+    for key, value in replace.items():
+        text = text.replace("{" + key + "}", value)
+    return list(json.loads(text)["items"])
 
 
 def load_nodes(*paths: Path) -> list[dict[str, Any]]:
@@ -497,7 +694,7 @@ def replicate(templates: Sequence[Mapping[str, Any]], count: int) -> list[dict[s
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Serve recorded nodes from a process of its own (the benchmarks use this, so that their
+    """Serve recorded nodes (and workloads) from a process of its own (the benchmarks use this, so that their
     own memory stays small): prints the server's URL, writes a kubeconfig for it, and serves
     until its standard input closes."""
     import argparse
@@ -508,6 +705,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--replicate", type=int, default=0, help="serve this many clones of the nodes")
     parser.add_argument("--pki", type=Path, help="directory of make_pki's files: serve TLS")
     parser.add_argument("--kubeconfig", type=Path, required=True, help="write a kubeconfig here")
+    parser.add_argument("--objects", type=Path, help="a List file of workloads to serve besides the nodes")
     opts = parser.parse_args(argv)
     nodes = load_nodes(*opts.nodes)
     if opts.replicate:
@@ -518,7 +716,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         pki = Pki(
             d / "ca.crt", d / "ca.key", d / "server.crt", d / "server.key", d / "client.crt", d / "client.key"
         )
-    with ApiServer(nodes, pki=pki) as server:
+    objects = load_objects(opts.objects) if opts.objects is not None else []
+    with ApiServer(nodes, pki=pki, objects=objects) as server:
         server.kubeconfig(opts.kubeconfig)
         print(server.url, flush=True)
         sys.stdin.read()

@@ -1,5 +1,6 @@
-"""The test API server is faithful: the installed kubectl reads the same nodes from it, pages
-through it, filters with the same selectors and shows its errors as it shows a real server's."""
+"""The test API server is faithful: the installed kubectl reads the same nodes and workloads
+from it (all namespaces or one, a custom group found through discovery), pages through it,
+filters with the same selectors and shows its errors as it shows a real server's."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from apiserver import ApiServer, Pki
-from cluster_util import KUBECTL_ARCH, cluster_env
+from apiserver import ApiServer, Pki, load_nodes, load_objects
+from cluster_util import KUBECTL_ARCH, REPO, cluster_env
 
 
 def kubectl(home: Path, kubeconfig: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -135,3 +136,83 @@ def test_plain_http_and_anonymous_access(tmp_path: Path, gke_nodes: list, pki: P
         proc = kubectl(tmp_path, config, "get", "nodes", "-o", "name")
     assert proc.returncode == 0, proc.stderr
     assert len(proc.stdout.splitlines()) == 10
+
+
+# -- workloads ----------------------------------------------------------------------------------
+
+EKS = REPO / "testdata" / "nodes" / "eks-mixed.json"
+WORKLOADS = REPO / "testdata" / "cluster" / "audit.json"
+
+
+@pytest.fixture
+def workloads() -> list[dict[str, Any]]:
+    return load_objects(WORKLOADS, REGISTRY="registry.example.com", WEB_DIGEST="sha256:" + "1" * 64,
+                        API_OLD_DIGEST="sha256:" + "2" * 64)  # fmt: skip
+
+
+def kinds(objects: list[dict[str, Any]], *names: str) -> list[dict[str, Any]]:
+    """The objects of these kinds, in the order of a real server's list: namespace, then name."""
+    found = [o for o in objects if o["kind"] in names]
+    return sorted(found, key=lambda o: (o["metadata"]["namespace"], o["metadata"]["name"]))
+
+
+def test_kubectl_lists_deployments_and_pods_of_all_namespaces(
+    tmp_path: Path, pki: Pki, workloads: list
+) -> None:
+    with ApiServer(load_nodes(EKS), objects=workloads, pki=pki) as server:
+        config = server.kubeconfig(tmp_path / "config")
+        proc = kubectl(tmp_path, config, "get", "deployments,pods", "-A", "-o", "json", "--chunk-size", "2")
+        queries = [r.query for r in server.list_requests("/api/v1/pods")]
+    assert proc.returncode == 0, proc.stderr
+    # Items come back with kind and apiVersion, which kubectl sets from the typed list.
+    assert json.loads(proc.stdout)["items"] == kinds(workloads, "Deployment") + kinds(workloads, "Pod")
+    assert [q.get("limit") for q in queries] == ["2"] * 5  # 10 pods
+    assert ["continue" in q for q in queries] == [False, True, True, True, True]
+
+
+def test_kubectl_reads_one_namespace_with_selectors_and_a_custom_group(
+    tmp_path: Path, pki: Pki, workloads: list
+) -> None:
+    with ApiServer(load_nodes(EKS), objects=workloads, pki=pki) as server:
+        config = server.kubeconfig(tmp_path / "config")
+        in_ops = kubectl(tmp_path, config, "get", "ds,cronjobs,jobs,pods", "-n", "ops", "-o", "name")
+        selected = kubectl(
+            tmp_path, config, "get", "rs,rc,sts", "-A", "-l", "app in (web,db,legacy)", "-o", "name"
+        )
+        rollouts = kubectl(tmp_path, config, "get", "rollouts.argoproj.io", "-n", "shop", "-o", "json")
+        paths = {r.path for r in server.requests}
+    assert in_ops.stdout.split() == [
+        "daemonset.apps/node-exporter",
+        "cronjob.batch/report",
+        "job.batch/report-29409540",
+        "pod/node-exporter-a8kq0",
+        "pod/node-exporter-b8kq1",
+        "pod/report-29409540-4fz7d",
+    ]
+    assert "/apis/apps/v1/namespaces/ops/daemonsets" in paths
+    assert selected.stdout.split() == [
+        "replicaset.apps/web-5d9c7b8f6d",
+        "replicationcontroller/legacy",
+        "statefulset.apps/db",
+    ]
+    assert rollouts.returncode == 0, rollouts.stderr
+    assert json.loads(rollouts.stdout)["items"] == kinds(workloads, "Rollout")
+
+
+def test_kubectl_shows_the_rbac_status_of_one_resource(tmp_path: Path, pki: Pki, workloads: list) -> None:
+    refused = frozenset({"daemonsets"})
+    with ApiServer(load_nodes(EKS), objects=workloads, pki=pki, forbidden_resources=refused) as server:
+        config = server.kubeconfig(tmp_path / "config")
+        refused = kubectl(tmp_path, config, "get", "daemonsets", "-A")
+        namespaced = kubectl(tmp_path, config, "get", "daemonsets", "-n", "ops")
+        allowed = kubectl(tmp_path, config, "get", "deployments", "-A", "-o", "name")
+    assert refused.returncode == 1
+    assert refused.stderr.strip().splitlines()[-1] == (
+        'Error from server (Forbidden): daemonsets.apps is forbidden: User "ci-admin" cannot list resource '
+        '"daemonsets" in API group "apps" at the cluster scope'
+    )
+    assert namespaced.stderr.strip().splitlines()[-1] == (
+        'Error from server (Forbidden): daemonsets.apps is forbidden: User "ci-admin" cannot list resource '
+        '"daemonsets" in API group "apps" in the namespace "ops"'
+    )
+    assert allowed.stdout.split() == ["deployment.apps/api", "deployment.apps/web"]  # sorted, as etcd keys

@@ -78,6 +78,8 @@ EQUALS = [
     ("build", ["-t=127.0.0.1:1/app:v1", "-f=Dockerfile", "--context=missing"],
      ["-t", "127.0.0.1:1/app:v1", "-f", "Dockerfile", "--context", "missing"]),
     ("version", ["-o=json"], ["-o", "json"]),
+    ("audit", ["-n=shop", "-o=json", "-l=app=web"], ["-n", "shop", "-o", "json", "-l", "app=web"]),
+    ("audit", ["-Ao=yaml"], ["-A", "-o", "yaml"]),
 ]  # fmt: skip
 
 

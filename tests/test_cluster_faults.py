@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from apiserver import ApiServer, load_nodes
-from cluster_util import GKE, KUBECTL_ARCH, cluster_env
+from apiserver import ApiServer, load_nodes, load_objects
+from cluster_util import GKE, KUBECTL_ARCH, REPO, cluster_env
 
 from kubectl_arch.cluster import client
 from kubectl_arch.cluster import quantity as q
@@ -157,3 +157,172 @@ def test_kubeconfigs_it_cannot_read(tmp_path: Path, content: bytes, why: str) ->
     proc = arch(tmp_path, "nodes", kubeconfig=config)
     assert proc.returncode == 3
     assert proc.stderr == f"error: kubeconfig {config}: {why}\n"
+
+
+# -- the same guards on every list (audit reads workloads through the same pager) ---------------
+
+EKS = REPO / "testdata" / "nodes" / "eks-mixed.json"
+WORKLOADS = REPO / "testdata" / "cluster" / "audit.json"
+LOCK = '{"apiVersion": "kubectl-arch.dev/v1alpha1", "kind": "PlatformLock", "images": {}}'
+
+
+def audit_served(
+    tmp_path: Path, *args: str, objects: list[dict[str, Any]] | None = None, **faults: Any
+) -> tuple[ApiServer, str, subprocess.CompletedProcess[str]]:
+    """``audit -A`` (or ``-n``; images from an empty lock file: no registry) against a server with these faults."""
+    if objects is None:
+        objects = load_objects(WORKLOADS, REGISTRY="127.0.0.1:1", WEB_DIGEST="", API_OLD_DIGEST="")
+    lock = tmp_path / "empty.lock"
+    lock.write_text(LOCK)
+    server = ApiServer(load_nodes(EKS), objects=objects, **faults).start()
+    url = server.url
+    try:
+        config = server.kubeconfig(tmp_path / "kubeconfig")
+        scope = () if "-n" in args else ("-A",)
+        proc = arch(tmp_path, "audit", *scope, "--locked", str(lock), *args, kubeconfig=config)
+    finally:
+        server.stop()
+    return server, url, proc
+
+
+@pytest.mark.parametrize(
+    ("fault", "resource", "why"),
+    [
+        ("same", "deployments", "sent a continue token it had sent before, after 2 page(s) of the deployment list: "
+         "the list would never end; the server is faulty"),
+        ("new", "pods", f"was still sending continue tokens after {client.MAX_PAGES} pages of {client.PAGE_SIZE} "
+         "pods: the list would never end; the server is faulty"),
+    ],
+)  # fmt: skip
+def test_endless_workload_lists(tmp_path: Path, fault: str, resource: str, why: str) -> None:
+    _, url, proc = audit_served(tmp_path, continue_forever=fault, faulty=frozenset({resource}))
+    assert proc.returncode == 3
+    assert proc.stderr == f"error: API server {url} {why}\n"
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        (b'{"kind": "PodList", "items": [' + b"[" * 100_000 + b"]" * 100_000 + b"]}", "JSON nests too deeply"),
+        (b'{"kind": "PodList", "metadata": {"resourceVersion": ' + b"7" * 5000 + b'}, "items": []}',
+         "a number in it is too long"),
+        (b"<html>502 Bad Gateway</html>", "not valid JSON (Expecting value: line 1 column 1)"),
+    ],
+)  # fmt: skip
+def test_workload_pages_it_cannot_read(tmp_path: Path, body: bytes, why: str) -> None:
+    _, url, proc = audit_served(tmp_path, list_body=body, faulty=frozenset({"pods"}))
+    assert proc.returncode == 3
+    assert proc.stderr == f"error: API server {url} answered listing pods with JSON it cannot read: {why}\n"
+
+
+def test_a_workload_list_that_changes_between_pages_is_read_again(tmp_path: Path) -> None:
+    objects = load_objects(WORKLOADS, REGISTRY="127.0.0.1:1", WEB_DIGEST="", API_OLD_DIGEST="")
+    debug = next(o for o in objects if o["metadata"]["name"] == "debug")
+    for i in range(600):
+        pod = json.loads(json.dumps(debug))
+        pod["metadata"].update(name=f"debug-{i:04d}", uid=f"00000000-0000-4000-9000-{i:012d}")
+        objects.append(pod)
+    server, _, proc = audit_served(tmp_path, "-o", "json", objects=objects, expire_next_continue=True)
+    assert proc.returncode == 0, proc.stderr  # every image unknown: nothing certain is wrong
+    assert json.loads(proc.stdout)["summary"]["workloads"] == 608
+    pods = [r.query for r in server.list_requests("/api/v1/pods")]
+    assert ["continue" in q for q in pods] == [False, True, False, True]  # 410, then from the start
+
+
+def test_control_characters_in_workload_names_never_reach_the_terminal(tmp_path: Path) -> None:
+    objects = load_objects(WORKLOADS, REGISTRY="127.0.0.1:1", WEB_DIGEST="", API_OLD_DIGEST="")
+    for o in objects:
+        if o["metadata"]["name"] == "db":
+            o["metadata"]["name"] = "db\x1b]0;owned\x07"
+    _, _, proc = audit_served(tmp_path, "-o", "wide", objects=objects)
+    assert "\x1b" not in proc.stdout + proc.stderr
+    assert "StatefulSet/db\\x1b]0;owned\\x07" in proc.stdout
+
+
+def test_an_endless_workload_page_is_cut_at_its_bound(tmp_path: Path) -> None:
+    """A page that never ends (JSON that stays valid: blanks without end) is read up to
+    MAX_ANSWER_BYTES, then given up: no memory exhausted, no hang."""
+    _, url, proc = audit_served(tmp_path, body_fault="endless", faulty=frozenset({"pods"}))
+    assert proc.returncode == 3
+    assert proc.stderr == (
+        f"error: API server {url} answered GET /api/v1/pods with more than "
+        f"{client.MAX_ANSWER_BYTES // 2**20} MiB (no list page of 500 objects is that large): "
+        "the server is faulty\n"
+    )
+
+
+def test_a_dripping_workload_page_ends_at_the_request_timeout(tmp_path: Path) -> None:
+    started = time.monotonic()
+    _, url, proc = audit_served(
+        tmp_path, "--request-timeout", "2s", body_fault="drip", faulty=frozenset({"deployments"})
+    )
+    assert proc.returncode == 3
+    assert proc.stderr == (
+        f'error: API server {url} (context "test") did not answer within 2s (--request-timeout); '
+        "check the context and the network, or raise --request-timeout\n"
+    )
+    assert time.monotonic() - started < 20
+
+
+def test_rbac_by_namespace(tmp_path: Path) -> None:
+    """Lists allowed by RoleBindings in one namespace only: -A and other namespaces are refused
+    whole (exit 3, with what to do), that namespace is audited."""
+    _, url, proc = audit_served(tmp_path, namespaces=frozenset({"shop"}))
+    assert proc.returncode == 3
+    assert proc.stderr.startswith(f"error: API server {url} refused to list every workload resource (")
+    assert proc.stderr.endswith("); nothing to audit; audit a namespace you may read with -n NAMESPACE\n")
+    _, _, proc = audit_served(tmp_path, "-n", "ops", "-o", "json", namespaces=frozenset({"shop"}))
+    assert proc.returncode == 3
+    assert proc.stderr.endswith(
+        "); nothing to audit; ask a cluster administrator for permission to list them\n"
+    )
+    _, _, proc = audit_served(tmp_path, "-n", "shop", "-o", "json", namespaces=frozenset({"shop"}))
+    assert proc.returncode == 0
+    assert proc.stderr.startswith("warning: 1 object(s) are owned by Rollout.argoproj.io objects")
+    document = json.loads(proc.stdout)
+    assert (document["namespace"], document["unreadable"]) == ("shop", [])
+    assert {w["namespace"] for w in document["workloads"]} == {"shop"}
+    assert len(document["workloads"]) == 6
+
+
+def test_secrets_never_appear_with_verbose_logging(tmp_path: Path) -> None:
+    _, _, proc = audit_served(tmp_path, "-v", "-o", "json", forbidden_resources=frozenset({"daemonsets"}))
+    assert proc.returncode == 0, proc.stderr
+    assert "GET " in proc.stderr  # the requests are logged...
+    assert "test-token" not in proc.stdout + proc.stderr  # ...never the bearer token
+
+
+def test_remote_text_is_escaped_in_every_output_format(tmp_path: Path) -> None:
+    """Escape sequences, bidi overrides, NEL and a lone surrogate (JSON can carry one) in names
+    from the server: the table escapes them as printable() does; JSON and YAML spell them as
+    \\uXXXX escapes, so both read back as the same document and neither prints them raw."""
+    import yaml
+
+    name = "db\x1b]0;owned\x07\u202e\x85\ud800"
+    objects = load_objects(WORKLOADS, REGISTRY="127.0.0.1:1", WEB_DIGEST="", API_OLD_DIGEST="")
+    for o in objects:
+        if o["metadata"]["name"] == "db":
+            o["metadata"]["name"] = name
+    outputs = {}
+    for output in ("wide", "json", "yaml"):
+        _, _, proc = audit_served(tmp_path, "-o", output, objects=objects)
+        assert proc.returncode == 0, proc.stderr
+        outputs[output] = proc.stdout
+        for char in "\x1b\x07\u202e\x85\ud800":
+            assert char not in proc.stdout + proc.stderr, (output, char)
+    assert "StatefulSet/db\\x1b]0;owned\\x07\\u202e\\x85\\ud800 " in outputs["wide"]
+    document = json.loads(outputs["json"])
+    assert [w["name"] for w in document["workloads"] if w["kind"] == "StatefulSet"] == [name]
+    assert yaml.safe_load(outputs["yaml"]) == document
+
+
+def test_a_redirect_to_another_host_is_not_followed(tmp_path: Path) -> None:
+    """The bearer token is for the API server only: a list answered with a redirect elsewhere
+    ends the audit (exit 3) without a request to that host."""
+    server, url, proc = audit_served(tmp_path, redirect_to="http://127.0.0.2:9", faulty=frozenset({"jobs"}))
+    assert proc.returncode == 3
+    assert proc.stderr == (
+        f'error: API server {url} (context "test") answered with a redirect, which is not followed (the '
+        "credentials are for that server only); check the server URL in the kubeconfig\n"
+    )
+    assert [r.path for r in server.requests if r.path.endswith("/jobs")] == ["/apis/batch/v1/jobs"]

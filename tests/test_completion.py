@@ -21,6 +21,7 @@ COMMANDS = (
     "inspect\tReport which platforms images really support.\n"
     "pin\tPin workloads to the platforms their images support.\n"
     "check\tCheck that every workload fits some Ready node of the cluster.\n"
+    "audit\tAudit what runs in the cluster: broken, at risk, blocked.\n"
     "build\tBuild an image per platform and push one multi-platform index.\n"
     "completion\tPrint the shell completion script (bash, zsh, fish).\n"
     "help\tShow the help of kubectl arch or of one of its commands.\n"
@@ -115,6 +116,15 @@ def test_kubectl_completes_platform_values(env: dict[str, str]) -> None:
         "linux/amd64,linux/amd64/v2\nlinux/amd64,linux/amd64/v3\n:4\n"
     )
     assert kubectl_complete(env, "pin", "--platform", "solaris") == ":4\n"
+
+
+def test_kubectl_completes_audit_targets_and_outputs(env: dict[str, str]) -> None:
+    assert kubectl_complete(env, "audit", "--target", "linux/arm") == (
+        "linux/arm64\nlinux/arm/v7\nlinux/arm/v6\n:4\n"
+    )
+    assert kubectl_complete(env, "audit", "-o", "") == "table\nwide\njson\nyaml\n:4\n"
+    names = [line.split("\t")[0] for line in kubectl_complete(env, "audit", "--").splitlines()[:-1]]
+    assert {"--namespace", "--all-namespaces", "--target", "--max-tag-candidates", "--locked"} <= set(names)
 
 
 def test_kubectl_completes_manifest_files_for_filename(env: dict[str, str]) -> None:
@@ -230,14 +240,14 @@ def test_bash_script_completes_in_a_real_bash(env: dict[str, str], tmp_path: Pat
     assert proc.stdout.decode().splitlines() == [
         "complete -o nosort -F _kubectl_arch_completion kubectl-arch",
         "[kubectl-arch p] -> pin",
-        "[kubectl-arch ] -> nodes inspect pin check build completion help version",
+        "[kubectl-arch ] -> nodes inspect pin check audit build completion help version",
         "[kubectl-arch pin --pla] -> --platform",
         "[kubectl-arch pin --platform linux/amd64,linux/arm] -> linux/amd64,linux/arm64 "
         "linux/amd64,linux/arm/v7 linux/amd64,linux/arm/v6",
         "compopt -o default",
         "[kubectl-arch pin -f dep] -> ",
         "[kubectl-arch completion ] -> bash zsh fish",
-        "[kubectl-arch help ] -> nodes inspect pin check build completion help version",
+        "[kubectl-arch help ] -> nodes inspect pin check audit build completion help version",
         "[kubectl-arch help n] -> nodes",
         "[kubectl-arch ver] -> version",
     ]

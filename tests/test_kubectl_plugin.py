@@ -83,7 +83,7 @@ def test_help_through_kubectl_plugin_discovery(env: dict[str, str]) -> None:
     commands = text.split("Commands:\n", 1)[1].splitlines()
     rows = commands[: commands.index("")] if "" in commands else commands
     names = [line.split()[0] for line in rows]
-    assert names == ["nodes", "inspect", "pin", "check", "build", "completion", "help", "version"]
+    assert names == ["nodes", "inspect", "pin", "check", "audit", "build", "completion", "help", "version"]
     assert "  pin         Pin workloads to the platforms their images support." in commands
 
 
@@ -141,7 +141,7 @@ def test_pin_exit_codes_pass_through_kubectl(env: dict[str, str], tmp_path: Path
     assert lines[1] == "See 'kubectl arch pin --help' for usage."
 
 
-@pytest.mark.parametrize("name", ["nodes", "inspect", "pin", "check", "build", "help", "version"])
+@pytest.mark.parametrize("name", ["nodes", "inspect", "pin", "check", "audit", "build", "help", "version"])
 def test_every_command_runs_through_kubectl(env: dict[str, str], name: str) -> None:
     proc = run(["kubectl", "arch", name, "--help"], env)
     assert proc.returncode == 0, describe(proc)

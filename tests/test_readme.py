@@ -31,6 +31,7 @@ NEEDS_OUTSIDE = (
     "kubectl arch nodes",
     "kubectl arch inspect",
     "kubectl arch check",
+    "kubectl arch audit",
     "kubectl arch build",
     "--images-from",
 )

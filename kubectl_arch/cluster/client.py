@@ -23,8 +23,8 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Iterator, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, NamedTuple, TypeVar
 
 from .. import log
 from ..errors import InputError, RemoteError
@@ -36,9 +36,14 @@ PAGE_SIZE = 500
 MAX_PAGES = 1000
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 MAX_KUBECONFIG_BYTES = 64 * 1024 * 1024
+# One answer (a list page of PAGE_SIZE objects, a discovery document) is read up to this size:
+# etcd keeps objects under 1.5 MiB, and a page of real pods or Deployments is a few MiB; a
+# server sending more (an endless body) is faulty, and would otherwise exhaust memory.
+MAX_ANSWER_BYTES = 256 * 1024 * 1024
 # Without --request-timeout, connecting gives up after this long (Go's default dialer does
 # the same for kubectl); reading waits as long as the server takes.
 CONNECT_TIMEOUT = 30.0
+T = TypeVar("T")
 NO_ACCESS_HINT = (
     "ask a cluster administrator for permission to list nodes (a ClusterRole with verb list on nodes)"
 )
@@ -46,6 +51,41 @@ NO_ACCESS_HINT = (
 
 class ClusterError(RemoteError):
     """Reading the cluster failed (exit 3)."""
+
+
+class Forbidden(ClusterError):
+    """The API server refused to list a resource (403): RBAC withholds it."""
+
+
+class Resource(NamedTuple):
+    """A resource the API server serves, as discovery names it."""
+
+    group: str  # "" for the core group
+    version: str
+    plural: str  # "deployments"
+    kind: str  # "Deployment"
+    namespaced: bool
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def name(self) -> str:
+        """As kubectl names it in messages: ``nodes``, ``deployments.apps``."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+    def path(self, namespace: str | None = None) -> str:
+        """The list path: all namespaces, or one (``namespace``) for a namespaced resource."""
+        from urllib.parse import quote
+
+        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+        if self.namespaced and namespace:
+            return f"{base}/namespaces/{quote(namespace, safe='')}/{self.plural}"
+        return f"{base}/{self.plural}"
+
+
+NODES = Resource("", "v1", "nodes", "Node", False)
 
 
 class Options(NamedTuple):
@@ -141,6 +181,7 @@ class _Connection(NamedTuple):
     client: Any  # kubernetes.client.ApiClient
     context: str
     server: str
+    namespace: str = "default"  # the context's namespace, as kubectl picks it
 
 
 class _CapturedLog:
@@ -171,9 +212,21 @@ def _first_line(text: str) -> str:
     return log.redact(line[:300])
 
 
+def _context_namespace(files: Sequence[tuple[str, Any]], context: str) -> str:
+    """The namespace of ``context`` as kubectl picks it: from the first file that defines the
+    context, else ``default``."""
+    for _, data in files:
+        for item in data.get("contexts") or ():
+            if isinstance(item, dict) and item.get("name") == context:
+                body = item.get("context")
+                namespace = body.get("namespace") if isinstance(body, dict) else None
+                return str(namespace) if namespace else "default"
+    return "default"
+
+
 def _configure_from_kubeconfig(
     paths: list[str], where: str, context: str | None, temp_dir: str, configuration: Any, flag: str
-) -> str:
+) -> tuple[str, str]:
     from kubernetes.config import kube_config
     from kubernetes.config.config_exception import ConfigException
 
@@ -219,7 +272,7 @@ def _configure_from_kubeconfig(
             f'getting credentials for context "{context}": {what}{_first_line(logged[0])}; '
             "check that the plugin is installed and you are logged in"
         )
-    return context
+    return context, _context_namespace(files, context)
 
 
 def _configure_in_cluster(configuration: Any) -> None:
@@ -237,6 +290,18 @@ def _configure_in_cluster(configuration: Any) -> None:
         raise ClusterError(f"in-cluster configuration: {_first_line(str(exc))}") from None
 
 
+def _in_cluster_namespace() -> str:
+    """A pod's namespace as client-go picks it: ``$POD_NAMESPACE``, else the service account's."""
+    namespace = os.environ.get("POD_NAMESPACE", "")
+    if namespace:
+        return namespace
+    try:
+        with open(os.path.join(SERVICE_ACCOUNT_DIR, "namespace"), encoding="utf-8") as handle:
+            return handle.read(256).strip() or "default"
+    except (OSError, UnicodeDecodeError):
+        return "default"
+
+
 def _in_cluster() -> bool:
     return bool(
         os.environ.get("KUBERNETES_SERVICE_HOST")
@@ -251,12 +316,12 @@ def _connect(options: Options, temp_dir: str) -> _Connection:
     paths, where = _kubeconfig_paths(options.kubeconfig)
     configuration = type.__call__(client.Configuration)  # not a copy of the process-wide default
     if paths:
-        context = _configure_from_kubeconfig(
+        context, namespace = _configure_from_kubeconfig(
             paths, where, options.context, temp_dir, configuration, options.context_flag
         )
     elif _in_cluster() and not options.context:
         _configure_in_cluster(configuration)
-        context = "in-cluster"
+        context, namespace = "in-cluster", _in_cluster_namespace()
     elif options.context:
         raise ClusterError(
             f'context "{options.context}" not found: no kubeconfig ({where} names no existing file)'
@@ -278,7 +343,7 @@ def _connect(options: Options, temp_dir: str) -> _Connection:
         from .. import deadline
 
         deadline.install(api.rest_client.pool_manager, timeout)
-    return _Connection(api, context, log.redact_url(configuration.host))
+    return _Connection(api, context, log.redact_url(configuration.host), namespace)
 
 
 # -- listing ----------------------------------------------------------------------------------
@@ -296,8 +361,23 @@ def _status_message(body: bytes) -> str:
     return ""
 
 
+def _no_access_hint(resource: Resource) -> str:
+    if resource == NODES:
+        return NO_ACCESS_HINT
+    return (
+        f"ask a cluster administrator for permission to list {resource.name} (verb list on "
+        f'{resource.plural} in API group "{resource.group}")'
+    )
+
+
 def _http_error(
-    conn: _Connection, code: int, reason: str, body: bytes, selector: str | None, instead: str = ""
+    conn: _Connection,
+    code: int,
+    reason: str,
+    body: bytes,
+    selector: str | None,
+    instead: str = "",
+    resource: Resource = NODES,
 ) -> Exception:
     message = _status_message(body)
     said = f": {message}" if message else ""
@@ -308,11 +388,11 @@ def _http_error(
             "kubeconfig's token or credential plugin"
         )
     if code == 403:
-        hint = NO_ACCESS_HINT + (f", or {instead}" if instead else "")
-        return ClusterError(f"{where} refused to list nodes (403 Forbidden{said}); {hint}")
+        hint = _no_access_hint(resource) + (f", or {instead}" if instead else "")
+        return Forbidden(f"{where} refused to list {resource.name} (403 Forbidden{said}); {hint}")
     if code == 400 and selector:
         return InputError(f"-l/--selector {selector!r}: the API server rejected it{said}")
-    return ClusterError(f"{where} answered listing nodes with {code} {reason}{said}")
+    return ClusterError(f"{where} answered listing {resource.name} with {code} {reason}{said}")
 
 
 def _transport_error(conn: _Connection, exc: Exception, timeout: float | None) -> ClusterError:
@@ -326,6 +406,11 @@ def _transport_error(conn: _Connection, exc: Exception, timeout: float | None) -
         return ClusterError(
             f"{where} did not answer {limit}; check the context and the network, or raise --request-timeout"
         )
+    if isinstance(reason, urllib3.exceptions.ResponseError) and "redirect" in str(reason):
+        return ClusterError(
+            f"{where} answered with a redirect, which is not followed (the credentials are for that "
+            "server only); check the server URL in the kubeconfig"
+        )
     text = re.sub(r" \(_ssl\.c:[0-9]+\)", "", _first_line(str(reason)))
     if isinstance(reason, urllib3.exceptions.SSLError) or "SSL" in text or "certificate" in text.lower():
         return ClusterError(f"TLS with {where} failed: {text}; check certificate-authority in the kubeconfig")
@@ -333,62 +418,109 @@ def _transport_error(conn: _Connection, exc: Exception, timeout: float | None) -
     return ClusterError(f"cannot reach {where}: {text}; check the context and that the cluster is up")
 
 
-def _pages(conn: _Connection, options: Options, timeout: float | None) -> Iterator[dict[str, Any]]:
-    """Each page of the node list, as decoded JSON.
+class _Answer(NamedTuple):
+    status: int
+    reason: str
+    body: bytes
 
-    Requests go through the client's own connection pool (its TLS settings, client
-    certificates and proxy) with its credentials (refreshed by exec plugins when they expire),
-    but the response is read raw: no model objects, and no dependence on the shape of the
-    generated API classes, which changed between client releases.
-    """
+
+def _get(conn: _Connection, path: str, query: Sequence[tuple[str, Any]], timeout: float | None) -> _Answer:
+    """One GET through the client's own connection pool (its TLS settings, client certificates
+    and proxy) with its credentials (refreshed by exec plugins when they expire); the answer is
+    read raw: no model objects, and no dependence on the shape of the generated API classes,
+    which changed between client releases."""
     from urllib.parse import urlencode
 
     import urllib3
 
-    from .. import __version__
-    from ..jsonload import JsonError, loads
+    from .. import __version__, deadline
 
     configuration = conn.client.configuration
     pool = conn.client.rest_client.pool_manager
     limits = (
         urllib3.Timeout(total=timeout) if timeout else urllib3.Timeout(connect=CONNECT_TIMEOUT, read=None)
     )
+    url = f"{configuration.host}{path}" + (f"?{urlencode(list(query))}" if query else "")
+    headers = {"Accept": "application/json", "User-Agent": f"kubectl-arch/{__version__}"}
+    credentials = configuration.get_api_key_with_prefix("BearerToken")
+    if credentials:
+        headers["Authorization"] = credentials
+    started = time.perf_counter()
+    before = deadline.mark()
+    try:
+        response = pool.request("GET", url, headers=headers, timeout=limits, preload_content=False)
+        try:
+            body = _read_bounded(conn, response, path)
+        finally:
+            response.release_conn()
+        if deadline.expired_since(before):  # cut by --request-timeout where it still parsed
+            raise TimeoutError()
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        log.request("GET", url, "error", time.perf_counter() - started)
+        cause: Exception = TimeoutError() if deadline.expired_since(before) else exc
+        raise _transport_error(conn, cause, timeout) from None
+    log.request("GET", url, response.status, time.perf_counter() - started)
+    return _Answer(response.status, response.reason or "", body)
+
+
+def _read_bounded(conn: _Connection, response: Any, path: str) -> bytes:
+    """The body of ``response``, at most MAX_ANSWER_BYTES (ClusterError past it)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = response.read(1 << 20)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > MAX_ANSWER_BYTES:
+            response.close()
+            raise ClusterError(
+                f"API server {conn.server} answered GET {path} with more than "
+                f"{MAX_ANSWER_BYTES // 2**20} MiB (no list page of {PAGE_SIZE} objects is that large): "
+                "the server is faulty"
+            )
+        chunks.append(chunk)
+
+
+def _pages(
+    conn: _Connection,
+    resource: Resource,
+    timeout: float | None,
+    selector: str | None = None,
+    namespace: str | None = None,
+    instead: str = "",
+) -> Iterator[dict[str, Any]]:
+    """Each page of a list (``limit``/``continue``), as decoded JSON (:mod:`..jsonload`: deep
+    nesting and huge numbers are errors, never a crash). The list ends with an error when the
+    server repeats a continue token or sends more than MAX_PAGES pages."""
+    from ..jsonload import JsonError, loads
+
+    singular = resource.kind.lower() or resource.plural
     token: str | None = None
     seen: set[str] = set()
     pages = 0
     while True:
         query: list[tuple[str, Any]] = [("limit", PAGE_SIZE)]
-        if options.selector:
-            query.append(("labelSelector", options.selector))
+        if selector:
+            query.append(("labelSelector", selector))
         if token:
             query.append(("continue", token))
-        url = f"{configuration.host}/api/v1/nodes?{urlencode(query)}"
-        headers = {"Accept": "application/json", "User-Agent": f"kubectl-arch/{__version__}"}
-        credentials = configuration.get_api_key_with_prefix("BearerToken")
-        if credentials:
-            headers["Authorization"] = credentials
-        started = time.perf_counter()
-        try:
-            response = pool.request("GET", url, headers=headers, timeout=limits)
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            log.request("GET", url, "error", time.perf_counter() - started)
-            raise _transport_error(conn, exc, timeout) from None
-        log.request("GET", url, response.status, time.perf_counter() - started)
-        body = response.data
-        if response.status == 410 and token:
+        answer = _get(conn, resource.path(namespace), query, timeout)
+        body = answer.body
+        if answer.status == 410 and token:
             raise _Expired()
-        if not 200 <= response.status <= 299:
-            raise _http_error(
-                conn, response.status, response.reason or "", body, options.selector, options.instead
-            )
+        if not 200 <= answer.status <= 299:
+            raise _http_error(conn, answer.status, answer.reason, body, selector, instead, resource)
         try:
             page = loads(body)
         except JsonError as exc:
             raise ClusterError(
-                f"API server {conn.server} answered listing nodes with JSON it cannot read: {exc}"
+                f"API server {conn.server} answered listing {resource.name} with JSON it cannot read: {exc}"
             ) from None
         if not isinstance(page, dict) or not isinstance(page.get("items", []), list):
-            raise ClusterError(f"API server {conn.server} answered listing nodes without a NodeList")
+            raise ClusterError(
+                f"API server {conn.server} answered listing {resource.name} without a {resource.kind}List"
+            )
         yield page
         del body
         pages += 1
@@ -399,12 +531,12 @@ def _pages(conn: _Connection, options: Options, timeout: float | None) -> Iterat
         if not isinstance(token, str) or token in seen:
             raise ClusterError(
                 f"API server {conn.server} sent a continue token it had sent before, after {pages} page(s) "
-                "of the node list: the list would never end; the server is faulty"
+                f"of the {singular} list: the list would never end; the server is faulty"
             )
         if pages >= MAX_PAGES:
             raise ClusterError(
                 f"API server {conn.server} was still sending continue tokens after {pages} pages of "
-                f"{PAGE_SIZE} nodes: the list would never end; the server is faulty"
+                f"{PAGE_SIZE} {resource.plural}: the list would never end; the server is faulty"
             )
         seen.add(token)
 
@@ -416,7 +548,7 @@ class _Expired(Exception):
 def _read_all(conn: _Connection, options: Options, timeout: float | None) -> Listing:
     nodes: list[NodeInfo] = []
     warnings: list[str] = []
-    for page in _pages(conn, options, timeout):
+    for page in _pages(conn, NODES, timeout, options.selector, instead=options.instead):
         for item in page.get("items") or ():
             try:
                 nodes.append(from_object(item, warnings))
@@ -425,32 +557,193 @@ def _read_all(conn: _Connection, options: Options, timeout: float | None) -> Lis
     return Listing(nodes, warnings, conn.context)
 
 
+def _twice(conn: _Connection, what: str, read: Callable[[], T]) -> T:
+    """``read()``; once more from the start when the list changed between pages and the
+    server expired the continue token (410), as client-go's pager does."""
+    try:
+        return read()
+    except _Expired:
+        try:
+            return read()
+        except _Expired:
+            raise ClusterError(
+                f"API server {conn.server}: the {what} list kept changing while it was read; try again"
+            ) from None
+
+
+class Session:
+    """One connection to the API server for several reads; a context manager::
+
+        with Session(options) as cluster:
+            listing = cluster.nodes()
+            resources = cluster.discover([("Deployment", frozenset({"apps"}))])
+            found = cluster.list(resources[("apps", "Deployment")], reduce)
+
+    Credential files the kubeconfig's data needs are written to a private directory, removed
+    on exit."""
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.timeout = parse_timeout(options.request_timeout)
+        self._temp_dir = ""
+        self._conn: _Connection | None = None
+
+    def __enter__(self) -> Session:
+        import tempfile
+
+        self._temp_dir = tempfile.mkdtemp(prefix="kubectl-arch-")  # 0700: credential files
+        try:
+            self._conn = _connect(self.options, self._temp_dir)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        import shutil
+
+        if self._conn is not None:
+            self._conn.client.close()
+            self._conn = None
+        _forget_temp_files(self._temp_dir)
+        shutil.rmtree(self._temp_dir, ignore_errors=True)
+
+    @property
+    def conn(self) -> _Connection:
+        assert self._conn is not None, "use Session as a context manager"
+        return self._conn
+
+    @property
+    def context(self) -> str:
+        return self.conn.context
+
+    @property
+    def namespace(self) -> str:
+        """The context's namespace (``default`` when it names none), as kubectl picks it."""
+        return self.conn.namespace
+
+    def nodes(self) -> Listing:
+        """The cluster's nodes (those matching ``options.selector``), read page by page."""
+        return _twice(self.conn, "node", lambda: _read_all(self.conn, self.options, self.timeout))
+
+    def list(
+        self,
+        resource: Resource,
+        reduce: Callable[[dict[str, Any]], T | None],
+        namespace: str | None = None,
+        selector: str | None = None,
+        on_page: Callable[[int], None] | None = None,
+    ) -> list[T]:
+        """Every object of ``resource`` (in ``namespace``, or all namespaces; matching
+        ``selector``, evaluated by the server), each reduced by ``reduce`` as its page is read
+        (None: left out), so that no page is held once the next is read. ``on_page`` gets the
+        number of items of each page (progress). A list that changed between pages is read
+        again from the start, once. Errors: :class:`Forbidden` (403), :class:`ClusterError`,
+        InputError for a selector the server rejects."""
+
+        def read() -> list[T]:
+            found: list[T] = []
+            for page in _pages(self.conn, resource, self.timeout, selector, namespace):
+                items = page.get("items") or ()
+                for item in items:
+                    if isinstance(item, dict):
+                        reduced = reduce(item)
+                        if reduced is not None:
+                            found.append(reduced)
+                if on_page is not None:
+                    on_page(len(items))
+            return found
+
+        return _twice(self.conn, resource.kind.lower(), read)
+
+    def _discovery(self, path: str) -> Any:
+        """A discovery document (None when the server does not serve it: 404)."""
+        from ..jsonload import JsonError, loads
+
+        answer = _get(self.conn, path, (), self.timeout)
+        if answer.status == 404:
+            return None
+        if not 200 <= answer.status <= 299:
+            message = _status_message(answer.body)
+            where = f'API server {self.conn.server} (context "{self.conn.context}")'
+            if answer.status == 401:
+                raise _http_error(self.conn, 401, answer.reason, answer.body, None)
+            said = f": {message}" if message else ""
+            raise ClusterError(
+                f"{where} answered discovery {path} with {answer.status} {answer.reason}{said}"
+            )
+        try:
+            return loads(answer.body)
+        except JsonError as exc:
+            raise ClusterError(
+                f"API server {self.conn.server} answered discovery {path} with JSON it cannot read: {exc}"
+            ) from None
+
+    def discover(
+        self, kinds: Iterable[tuple[str, frozenset[str] | None]], warnings: list[str] | None = None
+    ) -> dict[tuple[str, str], Resource]:
+        """The resources serving these kinds, as API discovery finds them: (kind, its groups;
+        None: any group) in, (group, kind) -> :class:`Resource` out, for the resources that can
+        be listed, in each group's preferred version. A kind the server does not serve is
+        simply absent. A group whose document cannot be read (an aggregated API whose backend
+        is down answers 503) is left out with a line in ``warnings``, as kubectl goes on with
+        "couldn't get resource list"; the core group and ``/apis`` are needed (ClusterError)."""
+        wanted = list(kinds)
+        groups: set[str] = set()
+        any_group = False
+        for _, allowed in wanted:
+            if allowed is None:
+                any_group = True
+            else:
+                groups.update(allowed)
+        versions: list[tuple[str, str]] = []  # (group, version) to read
+        if "" in groups or any_group:
+            versions.append(("", "v1"))
+        if (groups - {""}) or any_group:
+            listing = self._discovery("/apis")
+            served = listing.get("groups") if isinstance(listing, dict) else None
+            for group in served if isinstance(served, list) else ():
+                if not isinstance(group, dict) or not isinstance(group.get("name"), str):
+                    continue
+                name = group["name"]
+                preferred = group.get("preferredVersion")
+                version = preferred.get("version") if isinstance(preferred, dict) else None
+                if not isinstance(version, str) or not version:
+                    continue
+                if any_group or name in groups:
+                    versions.append((name, version))
+        found: dict[tuple[str, str], Resource] = {}
+        names = {kind for kind, _ in wanted}
+        for group, version in versions:
+            path = f"/apis/{group}/{version}" if group else f"/api/{version}"
+            try:
+                document = self._discovery(path)
+            except ClusterError as exc:
+                if not group or warnings is None or "(401 Unauthorized)" in str(exc):
+                    raise
+                warnings.append(f"{exc}; kinds of {group}/{version} are not audited")
+                continue
+            resources = document.get("resources") if isinstance(document, dict) else None
+            for entry in resources if isinstance(resources, list) else ():
+                if not isinstance(entry, dict):
+                    continue
+                kind, plural, verbs = entry.get("kind"), entry.get("name"), entry.get("verbs")
+                if not isinstance(kind, str) or kind not in names or not isinstance(plural, str):
+                    continue
+                if "/" in plural or not isinstance(verbs, list) or "list" not in verbs:
+                    continue  # subresources (deployments/scale), and what cannot be listed
+                if not any(k == kind and (g is None or group in g) for k, g in wanted):
+                    continue
+                found.setdefault(
+                    (group, kind), Resource(group, version, plural, kind, entry.get("namespaced") is True)
+                )
+        return found
+
+
 def read_nodes(options: Options) -> Listing:
     """The cluster's nodes (those matching ``options.selector``), read page by page."""
-    import shutil
-    import tempfile
-
-    timeout = parse_timeout(options.request_timeout)
-    temp_dir = tempfile.mkdtemp(prefix="kubectl-arch-")  # 0700: credential files from kubeconfig data
-    try:
-        conn = _connect(options, temp_dir)
-        try:
-            try:
-                return _read_all(conn, options, timeout)
-            except _Expired:
-                # The list changed between pages: read it again from the start, once, as
-                # client-go's pager does.
-                try:
-                    return _read_all(conn, options, timeout)
-                except _Expired:
-                    raise ClusterError(
-                        f"API server {conn.server}: the node list kept changing while it was read; try again"
-                    ) from None
-        finally:
-            conn.client.close()
-    finally:
-        _forget_temp_files(temp_dir)
-        shutil.rmtree(temp_dir, ignore_errors=True)
+    with Session(options) as session:
+        return session.nodes()
 
 
 def _forget_temp_files(temp_dir: str) -> None:

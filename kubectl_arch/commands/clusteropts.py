@@ -11,9 +11,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 TIMEOUT_HELP = "Give up on a request after this long, e.g. 30s or 2m (default 0: no limit)."
+SELECTOR_HELP = "Only nodes matching this label selector, e.g. -l kubernetes.io/os=linux,pool!=gpu."
 
 
-def cluster_options(function: F | None = None, *, timeout_help: str = TIMEOUT_HELP) -> Any:
+def cluster_options(
+    function: F | None = None, *, timeout_help: str = TIMEOUT_HELP, selector_help: str = SELECTOR_HELP
+) -> Any:
     """``--kubeconfig``, ``--context``, ``-l/--selector`` and ``--request-timeout``; as a bare
     decorator, or called with the help text of a ``--request-timeout`` that also covers other
     requests (``pin``'s registry look-ups)."""
@@ -28,7 +31,7 @@ def cluster_options(function: F | None = None, *, timeout_help: str = TIMEOUT_HE
             "-l",
             "--selector",
             metavar="SELECTOR",
-            help="Only nodes matching this label selector, e.g. -l kubernetes.io/os=linux,pool!=gpu.",
+            help=selector_help,
         ),
         click.option("--request-timeout", metavar="DURATION", help=timeout_help),
     ]

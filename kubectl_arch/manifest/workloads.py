@@ -71,6 +71,17 @@ class Kinds:
     def parse(cls, texts: Iterable[str]) -> Kinds:
         return cls(parse_declaration(t) for t in texts)
 
+    def known(self) -> list[tuple[str, frozenset[str] | None]]:
+        """Every kind this set treats as a workload, with its API groups (None: any group):
+        what ``audit`` lists from a cluster. PodTemplate is left out: nothing runs it."""
+        out: list[tuple[str, frozenset[str] | None]] = [
+            (kind, groups) for kind, (groups, _) in BUILTIN.items() if kind != "PodTemplate"
+        ]
+        for kind, declarations in self.declared.items():
+            for d in declarations:
+                out.append((kind, None if d.group is None else frozenset({d.group})))
+        return out
+
     def is_candidate(self, kind: str) -> bool:
         """Whether a document of this kind may need editing (workloads and lists)."""
         return kind in BUILTIN or kind in self.declared or kind.endswith("List")

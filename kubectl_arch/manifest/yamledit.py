@@ -76,9 +76,9 @@ def scalar(value: Any) -> str:
     text = str(value)
     if _PLAIN.fullmatch(text) and text not in _YAML11_WORDS:
         return text
-    import json
+    from ..safetext import quoted
 
-    return json.dumps(text, ensure_ascii=False)
+    return quoted(text)  # control and bidi characters escaped: the same string, safe to print
 
 
 _RENDERED: dict[tuple[Any, ...], tuple[Any, list[str]]] = {}
@@ -132,11 +132,11 @@ def _inline(value: Any) -> str:
 
 
 def _flow_scalar(value: Any) -> str:
-    import json
-
     if isinstance(value, Verbatim) or value is None or isinstance(value, bool | int | float):
         return scalar(value)
-    return json.dumps(str(value), ensure_ascii=False)
+    from ..safetext import quoted
+
+    return quoted(str(value))  # always quoted in flow: `,` `[` `{` are indicators there
 
 
 def flow(value: Any, column: int | None, style: Style) -> str:

@@ -1129,6 +1129,46 @@ class Client:
             return False
         raise self.failure(ref, response, f"blob {digest}")
 
+    def list_tags(self, ref: Reference, page: int = 1000, max_pages: int = 100) -> list[str]:
+        """The tags of ``ref``'s repository (``GET /v2/<name>/tags/list``), in the registry's
+        order, read in pages of ``page`` (``n``) following its ``Link: <...>; rel="next"``
+        headers (OCI distribution spec, "Listing Tags"), at most ``max_pages`` pages. A next page
+        on another host, a Link seen before, or more pages than that end with a RegistryError."""
+        import re
+
+        from ..jsonload import JsonError, loads
+
+        tags: list[str] = []
+        url: str | None = None
+        seen: set[str] = set()
+        for _ in range(max_pages):
+            response = self.request("GET", ref, f"tags/list?n={page}", url=url)
+            if response.status != 200:
+                raise self.failure(ref, response, "tag list")
+            try:
+                listed = loads(response.body).get("tags") or []
+            except (JsonError, AttributeError):
+                raise RegistryError(
+                    f"{ref.api_host}: the tag list of {ref.repository} is not a JSON tag list"
+                ) from None
+            if isinstance(listed, list):
+                tags.extend(t for t in listed if isinstance(t, str))
+            found = re.search(r'<([^>]*)>\s*;\s*rel="?next"?', response.headers.get("link", ""))
+            if not found:
+                return tags
+            url = urljoin(response.url, found[1])
+            if _netloc(url) != ref.api_host or urlsplit(url).scheme not in ("http", "https"):
+                raise RegistryError(
+                    f"{ref.api_host}: the tag list of {ref.repository} continues on another host"
+                )
+            if url in seen:
+                raise RegistryError(
+                    f"{ref.api_host}: the tag list of {ref.repository} repeats a page; it would never end"
+                )
+            seen.add(url)
+        longer = f"is longer than {max_pages} pages of {page} tags"
+        raise RegistryError(f"{ref.api_host}: the tag list of {ref.repository} {longer}")
+
     # -- writing ------------------------------------------------------------------------------
     def _upload_url(self, ref: Reference, response: Response) -> str:
         location = response.headers.get("location")

@@ -1,0 +1,358 @@
+"""The pipeline of ``kubectl arch audit``: read the cluster, look its images up, search newer
+tags for target platforms, judge (:mod:`.audit`). The command module only parses flags and
+prints.
+
+Data flow::
+
+    cluster.client.Session --nodes--> NodeInfo records
+        | discover(): which resources serve the workload kinds (built-in, declared)
+        | list(resource, reduce) page by page: controllers (owners.controller), then pods
+        v       (owners.Inventory.add_pod), each page reduced before the next is read
+    owners.Inventory.workloads() --> Workload records (pods attributed to top-level owners)
+        | every distinct image once: registry.Inspector.inspect_all, or a lock file
+        | --target: registry.updates.search (tag lists, bounded look-ups)
+        v
+    audit.judge / audit.summarize --> findings, summary, the -o json document
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NamedTuple, Protocol
+
+from . import audit
+from . import platforms as plat
+from .cluster import client as cluster
+from .errors import Error, InputError
+from .platforms import Platform
+
+PODS = ("", "Pod")
+
+
+class Settings(NamedTuple):
+    namespace: str = ""  # "": the context's
+    all_namespaces: bool = False
+    selector: str = ""
+    targets: tuple[str, ...] = ()
+    pod_template_paths: tuple[str, ...] = ()
+    locked: str = ""
+    on_unknown_image: str = ""  # "" is skip: such workloads are reported unknown
+    max_tag_candidates: int = 8
+    kubeconfig: str = ""
+    context: str = ""
+    request_timeout: str = ""
+    insecure_registries: tuple[str, ...] = ()
+    registry_ca_file: str = ""
+    refresh: bool = False
+    tag_cache_ttl: str = ""
+    # What resolve.check asks of every command's settings.
+    platforms: tuple[str, ...] = ()
+    from_registry: bool = False
+    lock: str = ""
+    digests: bool = False
+
+
+class Progress(Protocol):
+    def objects(self, count: int) -> None: ...
+    def images(self, done: int, total: int) -> None: ...
+    def tags(self, done: int, total: int) -> None: ...
+
+
+class Report(NamedTuple):
+    findings: list[audit.Finding]
+    summary: audit.Summary
+    nodes: list[Any]  # NodeInfo
+    context: str
+    namespace: str | None  # None: all namespaces
+    targets: tuple[Platform, ...]
+    unreadable: list[audit.Unreadable]
+    warnings: list[str]
+    failures: list[Error]  # images that could not be looked up, with --on-unknown-image=fail
+
+    def document(self) -> dict[str, Any]:
+        return audit.to_json(
+            self.findings,
+            self.summary,
+            self.nodes,
+            self.context,
+            self.namespace,
+            self.unreadable,
+            self.warnings,
+        )
+
+
+def check(settings: Settings) -> tuple[tuple[Platform, ...], Any]:
+    """Reject bad option values before anything is read (InputError naming the flag); the
+    targets and the unknown-image policy."""
+    from . import resolve
+    from .manifest.workloads import KindError, parse_declaration
+
+    for value in settings.pod_template_paths:
+        try:
+            parse_declaration(value)
+        except KindError as exc:
+            raise InputError(f"--pod-template-path: {exc}") from None
+    try:
+        targets = tuple(sorted(plat.parse_list(settings.targets), key=plat.sort_key))
+    except plat.PlatformError as exc:
+        raise InputError(f"--target: {exc}") from None
+    if settings.max_tag_candidates < 0:
+        raise InputError("--max-tag-candidates: must be 0 (no search) or more")
+    resolve.check(settings)
+    return targets, resolve.parse_policy(settings.on_unknown_image or "skip")
+
+
+def _resources(found: Mapping[tuple[str, str], cluster.Resource]) -> list[cluster.Resource]:
+    """The resources to list, pods last (their owners must be known first); a kind served by
+    a group and by the deprecated ``extensions`` group is listed once."""
+    kinds_elsewhere = {kind for (group, kind) in found if group != "extensions"}
+    chosen = [r for (group, kind), r in found.items() if group != "extensions" or kind not in kinds_elsewhere]
+    return sorted(chosen, key=lambda r: ((r.group, r.kind) == PODS, r.group, r.kind))
+
+
+def read_cluster(
+    session: cluster.Session,
+    settings: Settings,
+    namespace: str | None,
+    progress: Progress | None,
+    before_pods: Callable[[list[str]], None] | None = None,
+) -> tuple[list[Any], list[Any], list[audit.Unreadable], list[str]]:
+    """Nodes, workloads, what the server refused, and warnings. ``before_pods`` gets the images
+    of the pod templates read, before the pods are listed (their look-ups can start then)."""
+    from .cluster import owners
+    from .cluster.nodeinfo import lacking_ga_labels
+    from .manifest.workloads import Kinds
+
+    listing = session.nodes()
+    nodes = list(listing.nodes)
+    warnings = list(listing.warnings)
+    legacy = lacking_ga_labels(nodes)
+    if legacy is not None:
+        warnings.append(legacy)
+    if progress is not None:
+        progress.objects(len(nodes))
+    kinds = Kinds.parse(settings.pod_template_paths)
+    resources = _resources(session.discover(kinds.known(), warnings))
+    inventory = owners.Inventory({n.name: audit.platform_key(n) for n in nodes})
+    unreadable: list[audit.Unreadable] = []
+    listed: list[tuple[str, str]] = []
+    on_page = progress.objects if progress is not None else None
+    for resource in resources:
+        key = (resource.group, resource.kind)
+        if key == PODS:
+            if before_pods is not None:
+                templates = (t for c in inventory.controllers.values() for t in c.templates)
+                before_pods(list(dict.fromkeys(c.image for t in templates for c in t.containers)))
+            reduce: Callable[[dict[str, Any]], Any] = inventory.add_pod
+        else:
+            paths = kinds.paths(resource.api_version, resource.kind)
+
+            def reduce(item: dict[str, Any], paths: Any = paths, resource: Any = resource) -> None:
+                found = owners.controller(item, resource.kind, resource.api_version, paths)
+                if found is not None:
+                    inventory.add_controller(found)
+
+        try:
+            session.list(resource, reduce, namespace, settings.selector or None, on_page)
+        except cluster.Forbidden as exc:
+            unreadable.append(audit.Unreadable(resource.name, str(exc)))
+            warnings.append(f"{exc}; the rest is audited without it")
+            continue
+        listed.append(key)
+    if resources and not listed:
+        # Permissions granted by RoleBindings hold in their namespaces only, never for -A.
+        hint = (
+            "audit a namespace you may read with -n NAMESPACE"
+            if namespace is None
+            else "ask a cluster administrator for permission to list them"
+        )
+        raise cluster.ClusterError(
+            f"API server {session.conn.server} refused to list every workload resource "
+            f"({', '.join(r.name for r in resources)}); nothing to audit; {hint}"
+        )
+    workloads, unlisted = inventory.workloads(listed, selected=bool(settings.selector))
+    refused = {u.resource for u in unreadable}
+    for (group, kind), count in sorted(unlisted.items()):
+        qualified = f"{kind}.{group}" if group else kind
+        if any(r.kind == kind and r.group == group and r.name in refused for r in resources):
+            continue
+        if kinds.paths(f"{group}/v1" if group else "v1", kind):
+            continue  # a kind it reads, whose discovery or list failed: said above
+        warnings.append(
+            f"{count} object(s) are owned by {qualified} objects, a kind the audit does not read: they "
+            f"are reported on their own; declare it (--pod-template-path {qualified}=PATH) to audit it "
+            "as one workload"
+        )
+    return nodes, workloads, unreadable, warnings
+
+
+def images_of(workloads: Sequence[Any]) -> list[str]:
+    """Every image reference of the workloads and of their pods, each once."""
+    found: dict[str, None] = {}
+    for w in workloads:
+        for c in w.containers:
+            found.setdefault(c.image, None)
+        for p in w.placed:
+            for image in p.images:
+                found.setdefault(image, None)
+    return list(found)
+
+
+def _answer(info: Any) -> audit.Image:
+    platforms = frozenset(e.platform for e in info.platforms)
+    digests = frozenset({info.digest, *(e.digest for e in info.platforms)})
+    return audit.Image(platforms, "", info.digest, digests)
+
+
+def run(settings: Settings, progress: Progress | None = None) -> Report:
+    """The whole audit. Errors: ClusterError (exit 3) when the cluster cannot be read at all
+    (kubeconfig, connection, credentials, nodes refused); InputError for bad options or a
+    selector the server rejects."""
+    targets, policy = check(settings)
+    options = cluster.Options(
+        settings.kubeconfig or None, settings.context or None, None, settings.request_timeout or None
+    )
+    lookups = _Lookups(settings, progress)
+    try:
+        with cluster.Session(options) as session:
+            namespace = None if settings.all_namespaces else settings.namespace or session.namespace
+            nodes, workloads, unreadable, warnings = read_cluster(
+                session, settings, namespace, progress, lookups.start
+            )
+            context = session.context
+        images = images_of(workloads)
+        answers, updates, notes, failures = _judge_images(
+            settings, images, lookups.finish(images), workloads, targets, policy, lookups.inspector, progress
+        )
+    finally:
+        lookups.close()
+    warnings.extend(notes)
+    findings = audit.judge(workloads, answers, nodes, targets, updates)
+    summary = audit.summarize(findings, targets)
+    return Report(findings, summary, nodes, context, namespace, targets, unreadable, warnings, failures)
+
+
+class _Lookups:
+    """The image look-ups of a run: from a lock file, or from the registries, where the images
+    of the pod templates are looked up in the background while the pods are listed."""
+
+    def __init__(self, settings: Settings, progress: Progress | None) -> None:
+        self.settings = settings
+        self.progress = progress
+        self.inspector: Any = None
+        self.early: dict[str, Any] = {}
+        self.thread: Any = None
+
+    def _open(self) -> Any:
+        if self.inspector is None:
+            from . import registry
+
+            settings = self.settings
+            self.inspector = registry.open_inspector(
+                registry.Settings(
+                    insecure=tuple(settings.insecure_registries),
+                    ca_file=settings.registry_ca_file,
+                    timeout=registry.timeout(settings.request_timeout),
+                    refresh=settings.refresh,
+                    tag_ttl=registry.tag_ttl(settings.tag_cache_ttl),
+                )
+            )
+        return self.inspector
+
+    def start(self, images: list[str]) -> None:
+        """Look ``images`` up in the background (registry mode only)."""
+        if self.settings.locked or not images or self.thread is not None:
+            return
+        import threading
+
+        inspector = self._open()
+        progress = self.progress.images if self.progress is not None else None
+
+        def run() -> None:
+            try:
+                self.early = inspector.inspect_all(images, progress)
+            except Exception:
+                self.early = {}
+
+        self.thread = threading.Thread(target=run, name="lookups", daemon=True)
+        self.thread.start()
+
+    def finish(self, images: list[str]) -> Mapping[str, Any]:
+        """The answer (an ImageInfo, or an Error) for every image."""
+        if self.settings.locked:
+            from . import lock
+
+            locked = lock.load(self.settings.locked)
+            return {image: locked.answer(image) for image in images}
+        if self.thread is not None:
+            self.thread.join()
+        rest = [image for image in images if image not in self.early]
+        found = dict(self.early)
+        if rest:
+            progress = self.progress.images if self.progress is not None else None
+            found.update(self._open().inspect_all(rest, progress))
+        return found
+
+    def close(self) -> None:
+        if self.inspector is not None:
+            self.inspector.client.close()
+
+
+def _judge_images(
+    settings: Settings,
+    images: list[str],
+    raw: Mapping[str, Any],
+    workloads: Sequence[Any],
+    targets: Sequence[Platform],
+    policy: Any,
+    inspector: Any,
+    progress: Progress | None,
+) -> tuple[dict[str, audit.Image], dict[tuple[str, Platform], str], list[str], list[Error]]:
+    """Image answers (after --on-unknown-image), newer tags per (image, target), notes, and
+    the failures that end the run under --on-unknown-image=fail."""
+    notes: list[str] = []
+    updates: dict[tuple[str, Platform], str] = {}
+    answers: dict[str, audit.Image] = {}
+    failures: list[Error] = []
+    for image in images:
+        found = raw[image]
+        if not isinstance(found, Error):
+            answers[image] = _answer(found)
+        elif policy.action == "assume":
+            answers[image] = audit.Image(policy.assume)
+            notes.append(f"{found}; assuming {plat.format_list(policy.assume)}")
+        else:
+            answers[image] = audit.Image(None, str(found))
+            failures.append(found)
+    if policy.action != "fail":
+        failures = []
+    if targets and not failures:
+        blocked = _blocked(workloads, answers, targets)
+        if blocked and settings.locked:
+            notes.append("newer tags are not searched with --locked (no registry is contacted)")
+        elif blocked and inspector is not None:
+            from .registry import updates as searching
+
+            on_tags = progress.tags if progress is not None else None
+            found_updates = searching.search(inspector, blocked, settings.max_tag_candidates, on_tags)
+            updates, notes = found_updates.updates, notes + found_updates.notes
+    return answers, updates, notes, failures
+
+
+def _blocked(
+    workloads: Sequence[Any], answers: Mapping[str, audit.Image], targets: Sequence[Platform]
+) -> dict[str, list[Platform]]:
+    """Image -> the targets it lacks, for the images of the workloads' containers."""
+    out: dict[str, list[Platform]] = {}
+    for image in dict.fromkeys(c.image for w in workloads for c in w.containers):
+        answer = answers.get(image)
+        if answer is None or answer.platforms is None:
+            continue
+        lacking = [
+            t
+            for t in targets
+            if not any(plat.matches(t, p, allow_variant_fallback=True) for p in answer.platforms)
+        ]
+        if lacking:
+            out[image] = lacking
+    return out

@@ -1,0 +1,382 @@
+"""What runs in a cluster, workload by workload: pure reductions of API objects (plain JSON
+data) and the attribution of pods to their top-level owners. No I/O; :mod:`.client` reads.
+
+Each object is reduced to what the audit needs as its page is read (:func:`controller` for
+objects with pod templates, :meth:`Inventory.add_pod` for pods), so memory grows with the
+number of workloads and of distinct (workload, node platform, images) combinations, not with
+the raw objects: pods of one workload on nodes of one platform are one counter.
+
+Attribution follows ``ownerReferences`` entries marked ``controller: true``, as the garbage
+collector and ``kubectl describe`` do: Pod -> ReplicaSet -> Deployment, Pod -> Job ->
+CronJob, Pod -> a declared kind (Argo Rollouts' Rollout -> ReplicaSet -> Pod). The top-level
+owner among the objects read is the workload; ReplicaSets and Jobs that something read owns
+are not workloads of their own. A Pod without a controller (or whose controller is its Node:
+static pods) is a workload of its own. Pods whose controller was not read (its kind is not
+one the audit lists, or the server refused to list it) are grouped under that controller,
+judged from the pods alone; with a label selector, objects whose controller exists but was
+not selected are left out.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
+
+CONTAINER_FIELDS = ("initContainers", "containers", "ephemeralContainers")
+STATUS_FIELDS = {
+    "initContainers": "initContainerStatuses",
+    "containers": "containerStatuses",
+    "ephemeralContainers": "ephemeralContainerStatuses",
+}
+PLACEMENT_KEYS = ("nodeSelector", "affinity", "tolerations")
+# Node names kept per (workload, node platform, images) group, for messages and the JSON.
+MAX_NODE_NAMES = 20
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}")
+
+PlatformKey = tuple[str, str, str]  # (os, architecture, Windows build or "")
+
+
+class Container(NamedTuple):
+    field: str  # initContainers, containers or ephemeralContainers
+    name: str
+    image: str
+
+
+class Template(NamedTuple):
+    """A pod spec, reduced: where it is, what constrains its placement, its containers."""
+
+    path: str  # dotted path in its object ("spec.template.spec"; "spec" for a Pod)
+    placement: Mapping[str, Any]  # nodeSelector, affinity, tolerations (plain data)
+    containers: tuple[Container, ...]
+
+
+class OwnerRef(NamedTuple):
+    uid: str
+    kind: str
+    api_version: str
+    name: str
+
+    @property
+    def group(self) -> str:
+        return self.api_version.split("/", 1)[0] if "/" in self.api_version else ""
+
+
+class Controller(NamedTuple):
+    """An object with pod templates (Deployment, Job, a declared kind...)."""
+
+    uid: str
+    kind: str
+    api_version: str
+    namespace: str
+    name: str
+    owner: OwnerRef | None  # its controller, when it has one
+    templates: tuple[Template, ...]
+
+    @property
+    def group(self) -> str:
+        return self.api_version.split("/", 1)[0] if "/" in self.api_version else ""
+
+
+class Placed(NamedTuple):
+    """Pods of a workload on nodes of one platform, running the same images."""
+
+    platform: PlatformKey
+    images: tuple[str, ...]  # of every container, in pod order
+    pods: int
+    nodes: tuple[str, ...]  # their nodes' names, at most MAX_NODE_NAMES
+
+
+class Running(NamedTuple):
+    """What ``status.*ContainerStatuses[].imageID`` says pods run for one image reference."""
+
+    image: str
+    digest: str
+    pods: int
+
+
+class Workload(NamedTuple):
+    """A workload of the cluster and what the audit knows of it."""
+
+    kind: str
+    api_version: str
+    namespace: str
+    name: str
+    templates: tuple[Template, ...]  # what new pods are made from ((): nothing more will be)
+    containers: tuple[Container, ...]  # its images: the templates', or its pods'
+    pods: int  # pods read
+    placed: tuple[Placed, ...]  # pods assigned to nodes (Succeeded ones left out)
+    running: tuple[Running, ...]
+    from_pods: bool = False  # its own object was not read: judged from its pods
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    if type(value) is dict:
+        return value
+    return value if isinstance(value, Mapping) else {}
+
+
+def _text(value: Any) -> str:
+    return sys.intern(value) if isinstance(value, str) else ""
+
+
+def controller_ref(obj: Mapping[str, Any]) -> OwnerRef | None:
+    """The ``ownerReferences`` entry marked ``controller: true``, or None."""
+    refs = _mapping(obj.get("metadata")).get("ownerReferences")
+    for ref in refs if isinstance(refs, list) else ():
+        if isinstance(ref, Mapping) and ref.get("controller") is True and isinstance(ref.get("uid"), str):
+            return OwnerRef(
+                ref["uid"], _text(ref.get("kind")), _text(ref.get("apiVersion")), _text(ref.get("name"))
+            )
+    return None
+
+
+def containers_of(spec: Mapping[str, Any]) -> tuple[Container, ...]:
+    """Every container of a pod spec (init, regular, ephemeral), those without an image left out."""
+    out: list[Container] = []
+    for field in CONTAINER_FIELDS:
+        items = spec.get(field)
+        for item in items if isinstance(items, list) else ():
+            if isinstance(item, Mapping) and isinstance(item.get("image"), str) and item["image"].strip():
+                out.append(Container(field, _text(item.get("name")), sys.intern(item["image"].strip())))
+    return tuple(out)
+
+
+def template(spec: Mapping[str, Any], path: str) -> Template:
+    placement = {key: spec[key] for key in PLACEMENT_KEYS if spec.get(key) is not None}
+    return Template(path, placement, containers_of(spec))
+
+
+def pod_specs(obj: Any, path: Sequence[str], where: str = "") -> list[tuple[str, Mapping[str, Any]]]:
+    """The mappings at ``path`` in an object (``*`` stands for every value of a mapping or
+    item of a list), with their dotted paths."""
+    if not path:
+        return [(where, obj)] if isinstance(obj, Mapping) else []
+    head, rest = path[0], path[1:]
+    if head == "*":
+        if isinstance(obj, Mapping):
+            pairs: Iterable[tuple[str, Any]] = ((str(k), v) for k, v in obj.items())
+        elif isinstance(obj, list):
+            pairs = ((f"[{i}]", v) for i, v in enumerate(obj))
+        else:
+            return []
+        out = []
+        for key, value in pairs:
+            joined = f"{where}{key}" if key.startswith("[") else f"{where}.{key}" if where else key
+            out.extend(pod_specs(value, rest, joined))
+        return out
+    if not isinstance(obj, Mapping) or head not in obj:
+        return []
+    return pod_specs(obj[head], rest, f"{where}.{head}" if where else head)
+
+
+def controller(
+    obj: Mapping[str, Any], kind: str, api_version: str, paths: Iterable[Sequence[str]]
+) -> Controller | None:
+    """An object with pod templates at ``paths``, reduced; None when it has none there."""
+    metadata = _mapping(obj.get("metadata"))
+    templates = tuple(template(spec, where) for path in paths for where, spec in pod_specs(obj, path))
+    if not templates:
+        return None
+    return Controller(
+        _text(metadata.get("uid"))
+        or f"{kind}/{_text(metadata.get('namespace'))}/{_text(metadata.get('name'))}",
+        sys.intern(kind),
+        sys.intern(api_version),
+        _text(metadata.get("namespace")),
+        _text(metadata.get("name")),
+        controller_ref(obj),
+        templates,
+    )
+
+
+def running_digest(image_id: Any) -> str:
+    """The manifest digest in a container status's ``imageID`` (``docker.io/library/nginx@sha256:...``,
+    ``docker-pullable://nginx@sha256:...``); "" when it names none (a bare ``sha256:...`` is the
+    image's config, not a manifest)."""
+    if not isinstance(image_id, str) or "@" not in image_id:
+        return ""
+    digest = image_id.rsplit("@", 1)[1]
+    return sys.intern(digest) if _DIGEST.fullmatch(digest) else ""
+
+
+class _Group:
+    """The pods of one workload, as counters."""
+
+    __slots__ = ("containers", "namespace", "owner", "pending", "placed", "pods", "running")
+
+    def __init__(self, namespace: str, owner: OwnerRef) -> None:
+        self.namespace = namespace
+        self.owner = owner
+        self.pods = 0
+        self.placed: dict[tuple[PlatformKey, tuple[str, ...]], list[Any]] = {}
+        self.running: dict[tuple[str, str], int] = {}
+        self.containers: dict[Container, None] = {}
+        self.pending: Template | None = None  # a bare pod not assigned to a node yet
+
+
+class Inventory:
+    """Accumulates the controllers and pods of a cluster, then attributes pods to workloads.
+
+    ``platforms`` maps node names to their platform; pods on nodes it does not know are
+    counted but not placed."""
+
+    def __init__(self, platforms: Mapping[str, PlatformKey]) -> None:
+        self.platforms = platforms
+        self.controllers: dict[str, Controller] = {}
+        self.groups: dict[str, _Group] = {}
+
+    def add_controller(self, found: Controller) -> None:
+        self.controllers.setdefault(found.uid, found)
+
+    def add_pod(self, obj: Mapping[str, Any]) -> bool:
+        """Count one Pod object; False when it is not one (no metadata.name)."""
+        metadata = _mapping(obj.get("metadata"))
+        name = _text(metadata.get("name"))
+        if not name:
+            return False
+        namespace = _text(metadata.get("namespace"))
+        spec = _mapping(obj.get("spec"))
+        status = _mapping(obj.get("status"))
+        owner = controller_ref(obj)
+        bare = owner is None or owner.kind == "Node"  # static pods are their node's mirror
+        if bare:
+            uid = _text(metadata.get("uid")) or f"Pod/{namespace}/{name}"
+            owner = OwnerRef(uid, "Pod", "v1", name)
+        assert owner is not None
+        group = self.groups.get(owner.uid)
+        if group is None:
+            group = self.groups[owner.uid] = _Group(namespace, owner)
+        group.pods += 1
+        found = template(spec, "spec")
+        for container in found.containers:
+            group.containers.setdefault(container, None)
+        node = _text(spec.get("nodeName"))
+        if bare and not node:
+            group.pending = found
+        phase = status.get("phase")
+        platform = self.platforms.get(node) if node else None
+        if platform is not None and phase != "Succeeded":
+            key = (platform, tuple(c.image for c in found.containers))
+            entry = group.placed.get(key)
+            if entry is None:
+                entry = group.placed[key] = [0, []]
+            entry[0] += 1
+            if len(entry[1]) < MAX_NODE_NAMES and node not in entry[1]:
+                entry[1].append(node)
+        images = {c.name: c.image for c in found.containers}
+        for field in CONTAINER_FIELDS:
+            statuses = status.get(STATUS_FIELDS[field])
+            for item in statuses if isinstance(statuses, list) else ():
+                if not isinstance(item, Mapping):
+                    continue
+                image = images.get(_text(item.get("name")))
+                digest = running_digest(item.get("imageID"))
+                if image and digest:
+                    group.running[(image, digest)] = group.running.get((image, digest), 0) + 1
+        return True
+
+    def _top(self, found: Controller) -> Controller:
+        seen = {found.uid}
+        while found.owner is not None and found.owner.uid in self.controllers:
+            found = self.controllers[found.owner.uid]
+            if found.uid in seen:  # an ownership cycle: the API server forbids them
+                break
+            seen.add(found.uid)
+        return found
+
+    def workloads(
+        self, listed: Iterable[tuple[str, str]], selected: bool = False
+    ) -> tuple[list[Workload], dict[tuple[str, str], int]]:
+        """The workloads, sorted by namespace, kind and name; and, per (group, kind) of
+        controllers the audit does not list (or could not), how many objects they own: pods
+        grouped under them, and controllers reported on their own.
+
+        ``listed``: the (group, kind)s that were read in full; ``selected``: a label
+        selector limited what was read (an object whose controller is of a listed kind but
+        was not read is then left out: its controller does not match)."""
+        read = set(listed)
+        tops: dict[str, Controller] = {}
+        reported: dict[str, Controller] = {}
+        unlisted: dict[tuple[str, str], int] = {}
+        for found in self.controllers.values():
+            top = self._top(found)
+            tops[found.uid] = top
+            owner = top.owner
+            if owner is not None and selected and (owner.group, owner.kind) in read:
+                continue  # its controller exists and does not match the selector
+            if owner is not None and (owner.group, owner.kind) not in read and found is top:
+                unlisted[(owner.group, owner.kind)] = unlisted.get((owner.group, owner.kind), 0) + 1
+            reported[top.uid] = top
+        pods: dict[str, list[_Group]] = {}
+        orphans: dict[str, list[_Group]] = {}
+        for uid, group in self.groups.items():
+            top = tops.get(uid)
+            if top is not None:
+                if top.uid in reported:
+                    pods.setdefault(top.uid, []).append(group)
+                continue
+            owner = group.owner
+            if owner.kind != "Pod" and selected and (owner.group, owner.kind) in read:
+                continue
+            if owner.kind != "Pod" and (owner.group, owner.kind) not in read:
+                unlisted[(owner.group, owner.kind)] = unlisted.get((owner.group, owner.kind), 0) + group.pods
+            orphans.setdefault(uid, []).append(group)
+        out = [self._workload(top, pods.get(uid, ())) for uid, top in reported.items()]
+        out.extend(self._from_pods(groups) for groups in orphans.values())
+        out.sort(key=lambda w: (w.namespace, w.kind, w.name, w.api_version))
+        return out, unlisted
+
+    @staticmethod
+    def _summaries(groups: Sequence[_Group]) -> tuple[int, tuple[Placed, ...], tuple[Running, ...]]:
+        placed: dict[tuple[PlatformKey, tuple[str, ...]], list[Any]] = {}
+        running: dict[tuple[str, str], int] = {}
+        for group in groups:
+            for key, (count, nodes) in group.placed.items():
+                entry = placed.setdefault(key, [0, []])
+                entry[0] += count
+                entry[1].extend(n for n in nodes if n not in entry[1])
+            for key, count in group.running.items():
+                running[key] = running.get(key, 0) + count
+        return (
+            sum(g.pods for g in groups),
+            tuple(
+                Placed(platform, images, count, tuple(sorted(nodes)[:MAX_NODE_NAMES]))
+                for (platform, images), (count, nodes) in sorted(placed.items())
+            ),
+            tuple(Running(image, digest, n) for (image, digest), n in sorted(running.items())),
+        )
+
+    def _workload(self, top: Controller, groups: Sequence[_Group]) -> Workload:
+        count, placed, running = self._summaries(groups)
+        containers = tuple(dict.fromkeys(c for t in top.templates for c in t.containers))
+        return Workload(
+            top.kind,
+            top.api_version,
+            top.namespace,
+            top.name,
+            top.templates,
+            containers,
+            count,
+            placed,
+            running,
+        )
+
+    def _from_pods(self, groups: Sequence[_Group]) -> Workload:
+        group = groups[0]
+        count, placed, running = self._summaries(groups)
+        owner = group.owner
+        templates = (group.pending,) if group.pending is not None else ()
+        return Workload(
+            owner.kind,
+            owner.api_version,
+            group.namespace,
+            owner.name,
+            templates,
+            tuple(group.containers),
+            count,
+            placed,
+            running,
+            from_pods=owner.kind != "Pod",
+        )
