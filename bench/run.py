@@ -18,6 +18,7 @@ SCRIPTS = (
     "throughput.py",
     "krm.py",
     "fidelity.py",
+    "scaling.py",
     "nodes.py",
     "registry.py",
     "check.py",

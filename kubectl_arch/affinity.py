@@ -9,7 +9,8 @@ Scheduling semantics this relies on (kube-scheduler's NodeAffinity plugin):
 
 * ``nodeSelector`` entries and ``requiredDuringSchedulingIgnoredDuringExecution`` are ANDed;
 * ``nodeSelectorTerms`` are ORed, the expressions inside one term are ANDed;
-* a term with neither ``matchExpressions`` nor ``matchFields`` matches no node.
+* a term with neither ``matchExpressions`` nor ``matchFields`` matches no node, and so does a
+  required node selector with no terms (``nodeSelectorTerms: []``, null or missing).
 
 So the platform requirement goes into every term (a new term would loosen the pod), a term
 that cannot match any allowed platform is dropped, and only when nothing is left is it a
@@ -368,6 +369,18 @@ def plan(
     required = _mapping(node_affinity.get(REQUIRED), TERMS_PATH[:3])
     terms = _sequence(required.get("nodeSelectorTerms"), TERMS_PATH)
 
+    if not terms and node_affinity.get(REQUIRED) is not None:
+        # A required node selector without terms matches no node (kube-scheduler's
+        # NodeSelector.Match; the API server refuses it outright): writing a term would let
+        # the pods schedule, a loosening.
+        return Plan(
+            (),
+            (),
+            f"required node affinity admits no platform the images support ({_fmt(candidates)}): "
+            "it has no nodeSelectorTerms and matches no node",
+            frozenset(),
+            "affinity",
+        )
     if not terms:
         rects = _rects(candidates, _term_builds(candidates, builds, selector, ()))
         new_terms = []
@@ -460,11 +473,19 @@ def _container(root: Any, path: Path) -> tuple[Any, Any]:
     return node, path[-1]
 
 
+def _copy(value: Any) -> Any:
+    """A deep copy of plain data (dicts, lists, scalars)."""
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
 def apply(pod_spec: Any, ops: Iterable[Op]) -> Any:
     """Apply a plan's operations to plain data (a deep copy is returned; input untouched)."""
-    import copy
-
-    result = copy.deepcopy(pod_spec)
+    copy = _copy
+    result = copy(pod_spec)
     removals: dict[int, tuple[list[Any], list[int]]] = {}
     appends: list[tuple[list[Any], Any]] = []
     for op in ops:
@@ -473,13 +494,13 @@ def apply(pod_spec: Any, ops: Iterable[Op]) -> Any:
         if kind == "remove":
             removals.setdefault(id(parent), (parent, []))[1].append(last)
         elif kind == "add" and last == "-":
-            appends.append((parent, copy.deepcopy(op[2])))
+            appends.append((parent, copy(op[2])))
         elif kind == "add":
             if last in parent:
                 raise ValueError(f"add: {field_path(path)} already exists")
-            parent[last] = copy.deepcopy(op[2])
+            parent[last] = copy(op[2])
         elif kind == "replace":
-            parent[last] = copy.deepcopy(op[2])
+            parent[last] = copy(op[2])
         else:
             raise ValueError(f"unknown operation {kind!r}")
     for parent, value in appends:

@@ -11,7 +11,6 @@ whatever its tag or digest, as Skaffold replaces images on deploy.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
@@ -29,15 +28,17 @@ def load(path: str) -> list[Artifact]:
     from .registry.reference import ReferenceError, parse
 
     where = f"--images-from {path}"
+    from .jsonload import JsonError, loads
+    from .manifest import files
+
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
-    except OSError as exc:
-        raise InputError(f"{where}: cannot read: {exc.strerror or exc}") from None
+        raw = files.read_sources([path])[0].text
+    except InputError as exc:
+        raise InputError(f"--images-from {exc}") from None
     try:
-        document = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InputError(f"{where}: not JSON: {exc}") from None
+        document = loads(raw)
+    except JsonError as exc:
+        raise InputError(f"{where}: {exc}") from None
     builds = document.get("builds") if isinstance(document, dict) else None
     if not isinstance(builds, list):
         raise InputError(f'{where}: expected {{"builds": [{{"imageName": ..., "tag": ...}}]}}')

@@ -124,20 +124,30 @@ def _platforms(pairs: Iterable[tuple[str, str]]) -> list[str]:
     return [f"{os}/{arch}" for os, arch in sorted(set(pairs))]
 
 
-def to_json(results: Sequence[WorkloadCheck], cluster: ClusterSummary) -> dict[str, Any]:
-    """The ``check -o json`` document (a contract: see the README)."""
+def _where(loc: Any) -> dict[str, Any]:
+    """Where an object is, as the JSON document says it: file, document, item, identity."""
+    entry: dict[str, Any] = {
+        "file": loc.file_path or loc.source,
+        "document": loc.file_index + 1 if loc.file_path and loc.file_index is not None else loc.document,
+    }
+    if loc.item is not None and not loc.file_path:
+        entry["item"] = loc.item
+        if loc.inner:
+            entry["innerItems"] = list(loc.inner)
+    entry.update(apiVersion=loc.api_version, kind=loc.kind, name=loc.name)
+    if loc.namespace:
+        entry["namespace"] = loc.namespace
+    return entry
+
+
+def to_json(
+    results: Sequence[WorkloadCheck], cluster: ClusterSummary, skipped: Sequence[Any] = ()
+) -> dict[str, Any]:
+    """The ``check -o json`` document (a contract: see the README). ``skipped``: findings for
+    objects left out (incomplete workloads), listed with the reason."""
     workloads = []
     for r in results:
-        loc = r.workload.location
-        entry: dict[str, Any] = {
-            "file": loc.file_path or loc.source,
-            "document": loc.file_index + 1 if loc.file_path and loc.file_index is not None else loc.document,
-        }
-        if loc.item is not None and not loc.file_path:
-            entry["item"] = loc.item
-        entry.update(apiVersion=loc.api_version, kind=loc.kind, name=loc.name)
-        if loc.namespace:
-            entry["namespace"] = loc.namespace
+        entry = _where(r.workload.location)
         entry["containers"] = [
             {
                 "name": i.container,
@@ -162,7 +172,7 @@ def to_json(results: Sequence[WorkloadCheck], cluster: ClusterSummary) -> dict[s
             )
         entry["warnings"] = list(r.warnings)
         workloads.append(entry)
-    return {
+    document = {
         "fits": all(r.fits for r in results if r.fits is not None),
         "cluster": {
             "nodes": cluster.nodes,
@@ -171,3 +181,6 @@ def to_json(results: Sequence[WorkloadCheck], cluster: ClusterSummary) -> dict[s
         },
         "workloads": workloads,
     }
+    if skipped:
+        document["skipped"] = [{**_where(f.location), "reason": f.message} for f in skipped]
+    return document

@@ -119,7 +119,10 @@ def process(
         settings = config.from_object(function_config, "ResourceList functionConfig")
         settings = settings.overridden_by(flags)
         kinds = Kinds.parse(settings.pod_template_paths)
-        found = scanning.scan(text, SOURCE, kinds)
+        from . import resolve as resolving
+
+        read = scanning.scan if resolving.needs_images(settings) else scanning.lazy
+        found = read(text, SOURCE, kinds)
         resolution = resolve(settings, [found])
         placement = placement_for(settings) if placement_for is not None else pin.Placement()
     except (InputError, RemoteError) as exc:
@@ -140,15 +143,16 @@ def process(
     )
     notes = [scanning.Finding("warning", w) for w in placement.warnings]
     findings = [*resolution.findings, *notes, *outcome.findings]
-    if scanning.holds_no_workload([found]):
+    if not outcome.workloads and not any(f.severity == "error" for f in findings):
         findings.append(scanning.Finding("warning", scanning.no_workloads([SOURCE], "pin")))
     failed = any(f.severity == "error" for f in findings)
     if not failed and settings.lock:
         from . import lock
+        from .errors import Error
 
         try:
             lock.write(settings.lock, resolution.answers)
-        except InputError as exc:
+        except Error as exc:
             finding = scanning.Finding("error", str(exc), exit_code=exc.exit_code)
             findings.append(finding)
             failed = True

@@ -21,6 +21,7 @@ A reference with a digest is answered by any entry of the same repository and di
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -86,17 +87,16 @@ class Lock:
 
 
 def load(path: str) -> Lock:
+    from .jsonload import JsonError, loads
+    from .manifest import files
+
+    if not os.path.exists(path):
+        raise InputError(f"{path}: no such lock file (write one with kubectl arch pin --lock {path})")
+    data = files.read_sources([path])[0].text
     try:
-        with open(path, "rb") as handle:
-            document = json.loads(handle.read())
-    except FileNotFoundError:
-        raise InputError(
-            f"{path}: no such lock file (write one with kubectl arch pin --lock {path})"
-        ) from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise InputError(f"{path}: not a lock file (invalid JSON: {exc})") from None
+        document = loads(data)
+    except JsonError as exc:
+        raise InputError(f"{path}: not a lock file ({exc})") from None
     if (
         not isinstance(document, dict)
         or document.get("kind") != KIND
@@ -118,28 +118,8 @@ def load(path: str) -> Lock:
 
 def write(path: str, infos: Iterable[Any]) -> None:
     """Write the lock file atomically: a temporary file renamed into place (mode kept, 0644
-    for a new file), so a failed run leaves the old file as it was."""
-    import contextlib
-    import os
-    import tempfile
+    for a new file), so a failed run leaves the old file as it was. Only a regular file (or a
+    symlink to one) is replaced."""
+    from .manifest import files
 
-    from .manifest import files as manifests
-
-    data = dumps(infos)
-    try:
-        if os.path.exists(path):
-            manifests.write_atomic(path, data)
-            return
-        directory = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-    except OSError as exc:
-        raise InputError(f"{path}: cannot write lock file: {exc.strerror or exc}") from None
+    files.write_atomic(path, dumps(infos), "--lock")

@@ -28,7 +28,7 @@ class Policy(NamedTuple):
 
 
 class Resolution(NamedTuple):
-    supported: dict[str, frozenset[Platform]]
+    supported: Mapping[str, frozenset[Platform]]
     bounds: list[Any]  # pin.Bound
     unknown: dict[str, str]  # image -> why it could not be looked up (its workloads are skipped)
     rewrites: dict[str, str]  # image -> its reference with the digest (--digests)
@@ -63,6 +63,12 @@ def mode(settings: Any) -> str:
     if settings.from_registry or not settings.platforms:
         return REGISTRY
     return STATIC
+
+
+def needs_images(settings: Any) -> bool:
+    """Whether the images must be known before pinning: they are looked up, or replaced by
+    built ones (``--images-from``); with ``--platform`` alone every image answers the same."""
+    return mode(settings) != STATIC or bool(getattr(settings, "images_from", ()))
 
 
 def check(settings: Any) -> None:
@@ -132,10 +138,10 @@ def resolve(
     except plat.PlatformError as exc:
         raise InputError(f"--platform: {exc}") from None
     source = mode(settings)
-    images = images_of(scans)
+    images = images_of(scans) if needs_images(settings) else []
     built, notes = _built(settings, images)
     if source == STATIC:
-        return Resolution(pin.static_platforms(scans, platforms), [], {}, built, notes, [])
+        return Resolution(pin.AllImages(platforms), [], {}, built, notes, [])
     targets = list(dict.fromkeys(built.get(image, image) for image in images))
     answers: Mapping[str, Any]
     if source == LOCKED:

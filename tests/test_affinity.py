@@ -81,9 +81,6 @@ def test_no_affinity_gets_one_term_os_then_arch_sorted() -> None:
         ({"affinity": {}}, ("affinity", "nodeAffinity"), "add"),
         ({"affinity": {"nodeAffinity": None}}, ("affinity", "nodeAffinity"), "replace"),
         ({"affinity": {"nodeAffinity": {REQUIRED: None}}}, ("affinity", "nodeAffinity", REQUIRED), "replace"),
-        ({"affinity": {"nodeAffinity": {REQUIRED: {}}}}, TERMS, "add"),
-        ({"affinity": {"nodeAffinity": {REQUIRED: {"nodeSelectorTerms": None}}}}, TERMS, "replace"),
-        ({"affinity": {"nodeAffinity": {REQUIRED: {"nodeSelectorTerms": []}}}}, TERMS, "replace"),
     ],
 )
 def test_missing_levels_are_filled_in_at_the_first_gap(
@@ -92,6 +89,22 @@ def test_missing_levels_are_filled_in_at_the_first_gap(
     result = checked(pod, {LINUX_ARM64})
     assert [(op[0], op[1]) for op in result.ops] == [(kind, op_path)]
     assert terms_of(apply(pod, result.ops)) == [{"matchExpressions": [in_os("linux"), in_arch("arm64")]}]
+
+
+@pytest.mark.parametrize("required_section", [{}, {"nodeSelectorTerms": None}, {"nodeSelectorTerms": []}])
+def test_a_required_node_selector_without_terms_matches_no_node(required_section: dict[str, Any]) -> None:
+    # kube-scheduler ORs the terms, so none matches no node: writing a term would loosen the pod.
+    pod = {"affinity": {"nodeAffinity": {REQUIRED: required_section}}}
+    result = checked(pod, {LINUX_ARM64})
+    assert result == Plan(
+        (),
+        (),
+        "required node affinity admits no platform the images support (linux/arm64): "
+        "it has no nodeSelectorTerms and matches no node",
+        frozenset(),
+        "affinity",
+    )
+    assert not pod_matches_node(pod, {"kubernetes.io/os": "linux", "kubernetes.io/arch": "arm64"}, "n")
 
 
 def test_preferred_terms_and_pod_anti_affinity_are_kept() -> None:

@@ -254,7 +254,9 @@ def test_check_is_a_ci_gate() -> None:
         "1 workload(s) not pinned",
     ]
     pinned = run("pin", "--platform", BOTH, "-f", "testdata/pinned/deploy.yaml", "--check")
-    assert (pinned.returncode, pinned.stdout, pinned.stderr) == (0, b"", b"")
+    assert (pinned.returncode, pinned.stdout, pinned.stderr) == (0, b"", b"1 workload(s) already pinned\n")
+    quiet = run("pin", "--platform", BOTH, "-f", "testdata/pinned/deploy.yaml", "--check", "-q")
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, b"", b"")
     both = run("pin", "--platform", BOTH, "-f", "testdata/deploy.yaml", "--check", "--diff")
     assert both.returncode == 1 and both.stdout.startswith(b"--- testdata/deploy.yaml\n")
 
@@ -363,7 +365,11 @@ def test_unreadable_inputs(tmp_path: Path) -> None:
     latin.write_bytes(b"kind: Pod\nname: caf\xe9\n")
     for path, message in [
         (binary, f"error: {binary}: not a text file (binary data)"),
-        (latin, f"error: {latin}: not UTF-8 text (byte 19); YAML manifests must be UTF-8"),
+        (
+            latin,
+            f"error: {latin}: not UTF-8 text (byte 19); YAML manifests must be UTF-8, or UTF-16 or "
+            "UTF-32 with a byte order mark",
+        ),
         (tmp_path / "missing.yaml", f"error: {tmp_path / 'missing.yaml'}: no such file or directory"),
     ]:
         result = run("pin", "--platform", BOTH, "-f", str(path))

@@ -146,9 +146,9 @@ def test_platforms_come_from_the_built_reference(tmp_path: Path, populated_regis
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (None, "error: --images-from build.json: cannot read: No such file or directory"),
-        ("{", "error: --images-from build.json: not JSON: Expecting property name enclosed in double quotes: "
-              "line 1 column 2 (char 1)"),
+        (None, "error: --images-from build.json: no such file or directory"),
+        ("{", "error: --images-from build.json: not valid JSON (Expecting property name enclosed in double "
+              "quotes: line 1 column 2)"),
         ('{"images": []}', 'error: --images-from build.json: expected {"builds": [{"imageName": ..., "tag": ...}]}'),
         ('{"builds": [{"imageName": "nginx"}]}', "error: --images-from build.json builds[0]: tag must be a "
                                                   "non-empty string"),

@@ -45,6 +45,8 @@ PIN_FLAGS = (
     "--in-place\tRewrite the files (atomically) instead of printing.\n"
     "--diff\tPrint a unified diff instead of the manifests.\n"
     "--check\tChange nothing; exit 1 if any workload would change.\n"
+    "-q\tPrint no summary line after --in-place or a passing --check.\n"
+    "--quiet\tPrint no summary line after --in-place or a passing --check.\n"
     "--cluster\tAlso limit each workload to the platforms the cluster has Ready nodes for.\n"
     "--kubeconfig\tPath to the kubeconfig file (default: $KUBECONFIG, ~/.kube/config).\n"
     "--context\tThe kubeconfig context to use.\n"

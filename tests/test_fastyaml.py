@@ -1,4 +1,5 @@
-"""The fast reader agrees with ruamel.yaml node for node, mark for mark, or declines."""
+"""The fast reader agrees with the full reader (ruamel.yaml's parser) node for node, position for
+position, or declines."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import pytest
 from corpus_util import CORPUS, needs_corpus
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from yamldiff import differences, ruamel_compose
+from test_splice_shared import manifests as shared_manifests
+from yamldiff import differences, full_compose, readers
 
-from kubectl_arch.manifest import fastyaml, yamltext
+from kubectl_arch.manifest import fastyaml, fullyaml, yamltext
 from kubectl_arch.manifest import yamlnodes as yn
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,8 +34,10 @@ def check_agrees(text: str) -> bool:
         fast = fastyaml.parse(text, 0, len(text))
     except fastyaml.Unsupported:
         return False
-    full = ruamel_compose(text)  # must not raise: the fast reader accepts only valid YAML
-    assert differences(fast, full) == []
+    for reader in readers():
+        full = full_compose(text, reader)  # must not raise: the fast reader accepts only valid YAML
+        # where a value written as nothing is placed, ruamel.yaml's parser says (libyaml differs)
+        assert differences(fast, full, empty_positions=reader == fullyaml.RUAMEL) == [], reader
     return True
 
 
@@ -54,14 +58,15 @@ def test_testdata_documents_read_identically() -> None:
     assert read >= len(docs) - 2
 
 
-def test_offset_marks_within_a_larger_text() -> None:
+def test_positions_index_the_whole_text() -> None:
     text = "---\na: 1\n---\nb:\n  - c\n"
     spans = yamltext.split_documents(text)
-    node = fastyaml.parse(text, spans[1].start, spans[1].end)
-    assert node is not None
-    assert node.start_mark.index == 4  # relative to the span (after "---\n")
-    item = node.value[0][1].value[0]
-    assert text[spans[1].start + item.start_mark.index : spans[1].start + item.end_mark.index] == "c"
+    for read in (fastyaml.parse, fullyaml.compose):
+        node = read(text, spans[1].start, spans[1].end)
+        assert node is not None
+        assert node.start == spans[1].start + 4  # after "---\n"
+        item = node.value[0][1].value[0]
+        assert text[item.start : item.end] == "c"
 
 
 @pytest.mark.parametrize(
@@ -91,7 +96,10 @@ def test_declines_what_it_does_not_read(text: str) -> None:
 def test_plain_scalars_fold_over_lines() -> None:
     text = "a: one\n  two\n\n  three # end\nb:\n- x\n  y\n"
     node = fastyaml.parse(text, 0, len(text))
-    assert differences(node, ruamel_compose(text)) == []
+    assert all(
+        differences(node, full_compose(text, r), empty_positions=r == fullyaml.RUAMEL) == []
+        for r in readers()
+    )
     assert yn.to_data(node) == {"a": "one two\nthree", "b": ["x y"]}
 
 
@@ -101,12 +109,12 @@ def test_block_scalar_value_needs_the_full_parser() -> None:
     assert node is not None
     block = node.value[0][1]
     with pytest.raises(fastyaml.NeedFullParse):
-        _ = block.value
-    assert differences(node, ruamel_compose(text)) == []
-    # yamlnodes reads it fully on request, and can stand in its source text
-    assert yn.to_data(node, raw=yn.Parsed(text, 0, len(text), node))["a"] == (
-        "raw",
-        "|\n  line one\n  line two\n",
+        str(block.value)
+    with pytest.raises(fastyaml.NeedFullParse):
+        yn.to_data(node)
+    assert all(
+        differences(node, full_compose(text, r), empty_positions=r == fullyaml.RUAMEL) == []
+        for r in readers()
     )
     assert yn.to_data(yn.compose(text, 0, len(text), full=True).root)["a"] == "line one\nline two\n"
 
@@ -242,9 +250,41 @@ def test_generated_documents_read_identically_or_decline(text: str) -> None:
         fast = fastyaml.parse(text, 0, len(text))
     except fastyaml.Unsupported:
         return
+    for reader in readers():
+        try:
+            full = full_compose(text, reader)
+        except Exception as exc:
+            raise AssertionError(f"fast reader accepted invalid YAML ({reader}: {exc}):\n{text}") from exc
+        assume(full is not None)
+        assert differences(fast, full, empty_positions=reader == fullyaml.RUAMEL) == [], (reader, text)
+
+
+# -- the full reader's two parsers -----------------------------------------------------------
+
+
+@pytest.mark.skipif(len(readers()) < 2, reason="PyYAML's C extension (libyaml) is not installed")
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(documents(), shared_manifests().map(lambda m: m[0])))
+def test_libyaml_and_ruamel_read_the_same_nodes(text: str) -> None:
+    # Not tags: the parsers differ on odd tag syntax ("[!t, a]"); kubectl reads as libyaml does.
+    assume("!" not in text)
     try:
-        full = ruamel_compose(text)
-    except Exception as exc:
-        raise AssertionError(f"fast reader accepted invalid YAML ({exc}):\n{text}") from exc
-    assume(full is not None)
-    assert differences(fast, full) == [], text
+        ruamel = full_compose(text, fullyaml.RUAMEL)
+    except yn.YamlSyntaxError:
+        return  # ruamel refuses some things libyaml reads (tabs as separating space)
+    assert differences(full_compose(text, fullyaml.LIBYAML), ruamel, empty_positions=False) == [], text
+
+
+@pytest.mark.parametrize("reader", readers())
+def test_the_full_reader_keeps_aliases_and_anchors(reader: str) -> None:
+    text = "a: &x [1, {b: &y c}]\nd: *x\ne: !!str *y\n"  # an alias with a tag is invalid
+    with pytest.raises(yn.YamlSyntaxError):
+        full_compose(text, reader)
+    text = "a: &x [1, {b: &y c}]\nd: *x\ne: *y\nf: &x redefined\ng: *x\n"
+    root = full_compose(text, reader)
+    pairs = {k.value: v for k, v in root.value}
+    assert pairs["d"].kind == "alias" and pairs["d"].value is pairs["a"]
+    assert text[pairs["d"].start : pairs["d"].end] == "*x"
+    assert pairs["g"].value is pairs["f"]  # an anchor may be defined again
+    assert yn.to_data(root) == {"a": ["1", {"b": "c"}], "d": ["1", {"b": "c"}], "e": "c", "f": "redefined",
+                                "g": "redefined"}  # fmt: skip

@@ -271,9 +271,9 @@ def test_fn_eval_errors_name_the_function_config_key(env: dict[str, str], packag
         cwd=package.parent,
     )  # fmt: skip
     assert proc.returncode != 0, describe(proc)
-    assert (
-        "[error]: images-from missing.json: cannot read: No such file or directory" in proc.stderr.decode()
-    ), describe(proc)
+    assert "[error]: images-from missing.json: no such file or directory" in proc.stderr.decode(), describe(
+        proc
+    )
     assert snapshot(package) == {k: v.encode() for k, v in PACKAGE.items()}
 
 

@@ -789,18 +789,18 @@ def test_lookup_hint_keeps_the_flags_given_in_the_exec_string(tmp_path: Path) ->
         (
             "  kind: ConfigMap\n  apiVersion: v1\n  data: {images-from: missing.json, platform: linux/arm64}\n",
             (),
-            "images-from missing.json: cannot read: No such file or directory",
+            "images-from missing.json: no such file or directory",
         ),
         (
             "  apiVersion: kubectl-arch.dev/v1alpha1\n  kind: PlatformPin\n  metadata: {name: p}\n"
             "  platforms: [linux/arm64]\n  imagesFrom: [missing.json]\n",
             (),
-            "imagesFrom missing.json: cannot read: No such file or directory",
+            "imagesFrom missing.json: no such file or directory",
         ),
         (
             "  kind: ConfigMap\n  apiVersion: v1\n  data: {platform: linux/arm64}\n",
             ("--images-from", "missing.json"),
-            "--images-from missing.json: cannot read: No such file or directory",
+            "--images-from missing.json: no such file or directory",
         ),
         (
             "  kind: ConfigMap\n  apiVersion: v1\n  data: {locked: missing.lock}\n",

@@ -101,7 +101,10 @@ def test_canonical_strings_parse_back_to_the_same_amount(value: q.Quantity) -> N
     text = q.canonical(value)
     again = q.parse(text)
     assert again.value == value.value
-    assert q.canonical(again) == text
+    if again.format == value.format:
+        # Text and format are a fixed point. Not always so across formats, in Kubernetes too: a
+        # BinarySI 125000 is written "125000", which reads back as DecimalSI, written "125k".
+        assert q.canonical(again) == text
 
 
 @given(quantities)

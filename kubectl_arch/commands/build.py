@@ -156,10 +156,7 @@ def _write_artifacts(path: str, name: str, final: str) -> None:
     from ..manifest.files import write_atomic
 
     document = {"builds": [{"imageName": name, "tag": final}]}
-    try:
-        write_atomic(path, (json.dumps(document, indent=2) + "\n").encode())
-    except OSError as exc:
-        raise InputError(f"--file-output {path}: cannot write: {exc.strerror or exc}") from None
+    write_atomic(path, (json.dumps(document, indent=2) + "\n").encode(), "--file-output")
 
 
 @click.command(

@@ -219,7 +219,7 @@ def command(
         return _report(judged.findings)
     results, summary = judged.results, judged.summary
     if output in ("json", "yaml"):
-        document = checks.to_json(results, summary)
+        document = checks.to_json(results, summary, judged.skipped)
         if output == "json":
             sys.stdout.write(json.dumps(document, indent=2) + "\n")
         else:
@@ -234,8 +234,11 @@ def command(
     failures = [r for r in results if r.fits is False]
     for r in failures:
         _say(f"error: {r.workload.location}: {_failure(r)}")
-    if output == "table" and results:
-        click.echo(_summary(results), err=True)
+    if output == "table" and (results or judged.skipped):
+        line = _summary(results) if results else "no workloads found"
+        if judged.skipped:
+            line += f"; {len(judged.skipped)} skipped (patches, not complete objects)"
+        click.echo(line, err=True)
     return EXIT_PROBLEM if failures else EXIT_OK
 
 
@@ -245,6 +248,7 @@ class _Judged(NamedTuple):
     warnings: list[str]  # about the nodes
     findings: list[scanning.Finding]  # input and look-up errors (then ``failed``), warnings
     failed: bool = False
+    skipped: tuple[scanning.Finding, ...] = ()  # incomplete workloads (patches in walked directories)
 
 
 def _judge(
@@ -256,7 +260,7 @@ def _judge(
     from ..manifest.workloads import Kinds
 
     kinds = Kinds.parse(settings.pod_template_paths)
-    scans = [scanning.scan(s.text, s.name, kinds) for s in sources]
+    scans = [scanning.scan(s.text, s.name, kinds, s.walked) for s in sources]
     input_findings = [f for s in scans for f in s.findings]
 
     from ._registry import progress_meter
@@ -306,7 +310,9 @@ def _judge(
     notes.extend(scanning.Finding("warning", w, r.workload.location) for r in results for w in r.warnings)
     if not results:
         notes.append(scanning.Finding("warning", scanning.no_workloads(inputs, "check")))
-    return _Judged(results, checks.summarize(nodes), warnings, [*resolution.findings, *notes])
+    skipped = tuple(f for f in input_findings if f.skipped)
+    findings = [*input_findings, *resolution.findings, *notes]
+    return _Judged(results, checks.summarize(nodes), warnings, findings, skipped=skipped)
 
 
 def _validate(source: manifests.Source, span: Any, flags: config.PinSettings, nodes_file: str) -> int:

@@ -60,7 +60,7 @@ def _references(
         kinds = Kinds.parse(paths)
         scans = []
         for source in manifests.read_sources(filenames, recursive):
-            scan = scanning.scan(source.text, source.name, kinds)
+            scan = scanning.scan(source.text, source.name, kinds, source.walked)
             errors = [f for f in scan.findings if f.severity == "error"]
             if errors:
                 raise InputError(str(errors[0]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -70,8 +71,8 @@ EPILOG = (
     "Exit codes: 0 done (with --check: nothing to change); 1 a workload cannot be pinned "
     "(conflicting constraints, or no platform of the cluster), an image is missing from the "
     "--locked file, or, with --check, a workload would change; 2 usage or input error; 3 an image "
-    "could not be looked up (registry unreachable, not found, access denied), or the cluster could "
-    "not be read (kubeconfig, API server, permission)."
+    "could not be looked up (registry unreachable, not found, access denied), the cluster could "
+    "not be read (kubeconfig, API server, permission), or a file could not be written."
 )
 
 
@@ -145,7 +146,7 @@ def _report(findings: Iterable[scanning.Finding]) -> int:
         if line in seen:
             continue
         seen.add(line)
-        click.echo(printable(line), err=True)
+        click.echo(line, err=True)
         if finding.severity == "error":
             code = max(code, finding.exit_code or EXIT_PROBLEM)
     return code
@@ -193,6 +194,9 @@ def _report(findings: Iterable[scanning.Finding]) -> int:
 @click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff instead of the manifests.")
 @click.option("--check", is_flag=True, help="Change nothing; exit 1 if any workload would change.")
 @click.option(
+    "-q", "--quiet", is_flag=True, help="Print no summary line after --in-place or a passing --check."
+)
+@click.option(
     "--cluster",
     is_flag=True,
     help="Also limit each workload to the platforms the cluster has Ready nodes for.",
@@ -238,6 +242,7 @@ def command(
     in_place: bool,
     show_diff: bool,
     check: bool,
+    quiet: bool,
     cluster: bool,
     kubeconfig: str | None,
     context: str | None,
@@ -290,6 +295,14 @@ def command(
     if flags.lock and check:
         raise click.UsageError("--lock writes a file; it cannot be combined with --check")
 
+    # What will be replaced is checked before anything is read or looked up: a FIFO given to
+    # --in-place would otherwise block waiting for a writer, only to be refused afterwards.
+    if in_place:
+        for name in filenames:
+            if not os.path.isdir(name):
+                manifests.writable_target(name)
+    if flags.lock:
+        manifests.writable_target(flags.lock, "--lock")
     sources = manifests.read_sources(filenames, recursive)
     if len(sources) == 1 and sources[0].path is None:
         from .. import krm
@@ -301,7 +314,9 @@ def command(
             output, findings = krm.process(sources[0].text, span, flags, _resolve, _placement)
             sys.stdout.buffer.write(sources[0].encode(output))
             return krm_exit(findings)
-    return _pin_streams(sources, flags, in_place=in_place, show_diff=show_diff, check=check, inputs=filenames)
+    return _pin_streams(
+        sources, flags, in_place=in_place, show_diff=show_diff, check=check, quiet=quiet, inputs=filenames
+    )
 
 
 def _check_declaration(value: str) -> None:
@@ -320,12 +335,17 @@ def _pin_streams(
     in_place: bool,
     show_diff: bool,
     check: bool,
+    quiet: bool = False,
     inputs: Sequence[str] = (),
 ) -> int:
+    from .. import resolve
     from ..manifest.workloads import Kinds
 
     kinds = Kinds.parse(settings.pod_template_paths)
-    scans = [scanning.scan(s.text, s.name, kinds) for s in sources]
+    # With --platform alone nothing is looked up first: each document is read once, then
+    # pinned, and its node tree dropped.
+    read = scanning.scan if resolve.needs_images(settings) else scanning.lazy
+    scans = [read(s.text, s.name, kinds, s.walked) for s in sources]
     resolution = _resolve(settings, scans)
     if resolution.failed:
         return _report([*(f for s in scans for f in s.findings), *resolution.findings])
@@ -343,33 +363,64 @@ def _pin_streams(
     ]
     notes = [scanning.Finding("warning", w) for w in placement.warnings]
     findings = [*resolution.findings, *notes, *(f for o in outcomes for f in o.findings)]
-    if scanning.holds_no_workload(scans):
+    if not any(o.workloads for o in outcomes) and not any(f.severity == "error" for f in findings):
         findings.append(scanning.Finding("warning", scanning.no_workloads(inputs, "pin")))
     code = _report(findings)
     if code != EXIT_OK:
         return code  # nothing is written when anything failed
+
+    changed = [location for o in outcomes for location in o.changed]
+    unchanged = sum(o.unchanged for o in outcomes)
+    skipped = sum(o.skipped for o in outcomes)
+    # No workload at all: the warning above says it all.
+    quiet = quiet or not (any(o.workloads for o in outcomes) or skipped)
+    if check:
+        for location in changed:
+            click.echo(f"would pin {location}", err=True)
+    lock_file = None
     if settings.lock:
         from .. import lock
 
-        lock.write(settings.lock, resolution.answers)
-
-    changed = [w for o in outcomes for w in o.changed]
-    if check:
-        for workload in changed:
-            click.echo(f"would pin {workload.location}", err=True)
+        lock_file = (settings.lock, (lock.dumps(resolution.answers),))
     if show_diff:
+        if lock_file is not None:
+            manifests.write_files([lock_file], "--lock")
         for source, outcome in zip(sources, outcomes, strict=True):
-            if outcome.text != source.text:
+            if outcome.edits:
                 sys.stdout.write(manifests.unified_diff(source.name, source.text, outcome.text))
     elif in_place:
-        for source, outcome in zip(sources, outcomes, strict=True):
-            if outcome.text != source.text and source.path is not None:
-                manifests.write_atomic(source.path, source.encode(outcome.text))
+        rewrites = [
+            (source.path, source.encode_pieces(outcome.pieces()))
+            for source, outcome in zip(sources, outcomes, strict=True)
+            if outcome.edits and source.path is not None
+        ]
+        # The manifests and the lock file change together, or none of them.
+        manifests.write_files(rewrites + ([lock_file] if lock_file is not None else []))
+        if not quiet:
+            click.echo(_summary(len(changed), unchanged, skipped, len(rewrites)), err=True)
     elif not check:
-        bom = sources[0].bom if sources else False
-        text = manifests.join(o.text for o in outcomes)
-        sys.stdout.buffer.write(manifests.Source("", None, "", bom).encode(text))
+        if lock_file is not None:
+            manifests.write_files([lock_file], "--lock")
+        out = manifests.Source(
+            "", None, "", bool(sources) and sources[0].bom and sources[0].encoding == "utf-8"
+        )
+        stream = sys.stdout.buffer
+        for chunk in out.encode_pieces(manifests.join_pieces((o.source, o.pieces()) for o in outcomes)):
+            stream.write(chunk)
     if check and changed:
         click.echo(f"{len(changed)} workload(s) not pinned", err=True)
         return EXIT_PROBLEM
+    if check and not quiet:
+        click.echo(_summary(0, unchanged, skipped, None), err=True)
     return EXIT_OK
+
+
+def _summary(pinned: int, unchanged: int, skipped: int, files: int | None) -> str:
+    """The one line --in-place and a passing --check end with."""
+    parts = []
+    if files is not None:
+        parts.append(f"pinned {pinned} workload(s) in {files} file(s)" if pinned else "no file changed")
+    parts.append(f"{unchanged} workload(s) already pinned")
+    if skipped:
+        parts.append(f"{skipped} skipped (patches, not complete objects)")
+    return "; ".join(parts)

@@ -1,28 +1,25 @@
 """A strict, fast reader for the block-style YAML that Kubernetes manifests are written in.
 
-It produces the same node tree, with the same marks, as ruamel.yaml's composer (``id``,
-``value``, ``tag``, ``style``, ``flow_style``, ``start_mark``/``end_mark``), for the subset it
-accepts: block mappings and sequences, one-line plain and quoted scalars, one-line flow
+It produces the same node tree, with the same positions, as :mod:`.fullyaml` (the full
+reader, over ruamel.yaml's parser) for the subset it accepts: block mappings and sequences,
+one-line plain and quoted scalars, plain scalars folded over lines, one-line flow
 collections, literal and folded block scalars, comments. Anything else (anchors, aliases,
-tags, multi-line flow scalars, complex keys, directives, tabs as indentation) raises
-:class:`Unsupported`, and the caller falls back to ruamel.yaml, which also reports real
-syntax errors. It never guesses: it reads a document exactly or not at all.
+tags, multi-line flow collections and quoted scalars, complex keys, directives, tabs as
+indentation) raises :class:`Unsupported`, and the caller reads the document with the full
+reader, which also reports real syntax errors. It never guesses: it reads a document exactly
+or not at all.
 
-The value of a block scalar (``|``, ``>``) is not computed; reading it raises
-:class:`NeedFullParse`, so the caller can parse that document with ruamel.yaml instead.
-
-Plain scalars are tagged :data:`PLAIN_TAG`; their YAML 1.1 type is resolved only when asked
-(see :func:`kubectl_arch.manifest.yamlnodes.tag`).
+The value of a block scalar (``|``, ``>``) is not computed (it is :data:`.node.UNREAD`);
+using it raises :class:`NeedFullParse`, so the caller can read that document fully instead.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-PLAIN_TAG = "tag:kubectl-arch.dev,2024:plain"
-STR_TAG = "tag:yaml.org,2002:str"
-SEQ_TAG = "tag:yaml.org,2002:seq"
-MAP_TAG = "tag:yaml.org,2002:map"
+from .node import MAP_TAG, PLAIN_TAG, SEQ_TAG, STR_TAG, UNREAD, NeedFullParse, Node
+
+__all__ = ["PLAIN_TAG", "NeedFullParse", "Unsupported", "parse"]
 
 _BLANK, _COMMENT, _CONTENT = 0, 1, 2
 _ESCAPES = {
@@ -31,54 +28,28 @@ _ESCAPES = {
     "_": "\xa0", "L": "\u2028", "P": "\u2029",
 }  # fmt: skip
 _HEX = {"x": 2, "u": 4, "U": 8}
-_INEXACT = object()
 
 
 class Unsupported(Exception):
     """The text is outside the subset this reader accepts (not necessarily invalid)."""
 
 
-class NeedFullParse(Exception):
-    """A value this reader does not compute (a block scalar) was asked for."""
-
-
-class Mark:
-    __slots__ = ("column", "index", "line")
-
-    def __init__(self, index: int, line: int, column: int) -> None:
-        self.index, self.line, self.column = index, line, column
-
-
-class Node:
-    __slots__ = ("_value", "end_mark", "flow_style", "id", "start_mark", "style", "tag")
-
-    def __init__(self, kind: str, tag: str, value: Any, start: Mark, end: Mark) -> None:
-        self.id, self.tag, self._value = kind, tag, value
-        self.start_mark, self.end_mark = start, end
-        self.style: str | None = None
-        self.flow_style = False
-
-    @property
-    def value(self) -> Any:
-        if self._value is _INEXACT:
-            raise NeedFullParse("block scalar")
-        return self._value
-
-
 class _Reader:
     def __init__(self, text: str, start: int, end: int) -> None:
         self.text = text
-        self.base = start
         self.end = end
         # Per line: start, end (without line break), indent, kind.
         lines: list[tuple[int, int, int, int]] = []
         pos = start
         seen_marker = False
-        while pos < end:
-            newline = text.find("\n", pos, end)
-            stop = end if newline < 0 else newline
-            line_end = stop - 1 if stop > pos and text[stop - 1] == "\r" else stop
-            body = text[pos:line_end]
+        parts = text[start:end].split("\n")
+        if parts[-1] == "":
+            parts.pop()  # the text ends with a line break
+        for body in parts:
+            stop = pos + len(body)
+            if body.endswith("\r"):
+                body = body[:-1]
+            line_end = pos + len(body)
             stripped = body.lstrip(" ")
             indent = len(body) - len(stripped)
             if not stripped:
@@ -108,14 +79,6 @@ class _Reader:
         self.lines = lines
 
     # -- helpers ---------------------------------------------------------------------------
-    def mark(self, index: int, line: int) -> Mark:
-        return Mark(index - self.base, line, index - self.lines[line][0])
-
-    def eof_mark(self) -> Mark:
-        text, start, end = self.text, self.base, self.end
-        last_newline = text.rfind("\n", start, end)
-        return Mark(end - start, text.count("\n", start, end), end - (max(last_newline, start - 1) + 1))
-
     def next_content(self, i: int) -> int | None:
         lines = self.lines
         while i < len(lines):
@@ -127,10 +90,8 @@ class _Reader:
     def is_dash(self, pos: int, line_end: int) -> bool:
         return self.text[pos] == "-" and (pos + 1 == line_end or self.text[pos + 1] == " ")
 
-    def scalar(self, tag: str, value: Any, start: int, end: int, line: int, style: str | None) -> Node:
-        node = Node("scalar", tag, value, self.mark(start, line), self.mark(end, line))
-        node.style = style
-        return node
+    def scalar(self, tag: str, value: Any, start: int, end: int, style: str | None) -> Node:
+        return Node("scalar", tag, value, start, end, style)
 
     def line_tail_ok(self, pos: int, line_end: int) -> None:
         """Only spaces and a comment may follow a node on its line."""
@@ -160,7 +121,7 @@ class _Reader:
         lines = self.lines
         while True:
             line_end = lines[i][1]
-            key, after = self.key(pos, line_end, i)
+            key, after = self.key(pos, line_end)
             value_pos = after
             while value_pos < line_end and self.text[value_pos] == " ":
                 value_pos += 1
@@ -173,31 +134,26 @@ class _Reader:
                 elif child is not None and child[2] == indent and self.is_dash(child[0] + indent, child[1]):
                     value, nxt = self.sequence(j, indent)  # type: ignore[arg-type]
                 else:
-                    # Like ruamel.yaml, an empty value is marked where the next token starts.
-                    if child is not None:
-                        at = child[0] + child[2]
-                        mark = self.mark(at, j)  # type: ignore[arg-type]
-                    else:
-                        mark = self.eof_mark()
-                    value = Node("scalar", PLAIN_TAG, "", mark, Mark(mark.index, mark.line, mark.column))
+                    # Like ruamel.yaml, an empty value is placed where the next token starts.
+                    at = child[0] + child[2] if child is not None else self.end
+                    value = Node("scalar", PLAIN_TAG, "", at, at)
                     nxt = i + 1
             else:
                 value, nxt = self.inline(i, value_pos, line_end, indent)
             entries.append((key, value))
             j = self.next_content(nxt) if nxt is not None else None
             if j is None:
-                return self.collection("mapping", MAP_TAG, entries, entries[0][0], value, i), None
+                return self.collection("mapping", MAP_TAG, entries, entries[0][0], value), None
             if lines[j][2] > indent:
                 raise Unsupported("unexpected indentation (multi-line scalar?)")
             if lines[j][2] < indent or self.is_dash(lines[j][0] + indent, lines[j][1]):
-                return self.collection("mapping", MAP_TAG, entries, entries[0][0], value, i), j
+                return self.collection("mapping", MAP_TAG, entries, entries[0][0], value), j
             i, pos = j, lines[j][0] + indent
 
     def sequence(self, i: int, indent: int) -> tuple[Node, int | None]:
         items: list[Node] = []
         lines = self.lines
         first_dash = lines[i][0] + indent
-        first_line = i
         while True:
             start, line_end = lines[i][0], lines[i][1]
             dash = start + indent
@@ -210,7 +166,7 @@ class _Reader:
                 if j is not None and lines[j][2] > indent:
                     item, nxt = self.block(j, lines[j][2])
                 else:
-                    item, nxt = self.scalar(PLAIN_TAG, "", dash + 1, dash + 1, i, None), i + 1
+                    item, nxt = self.scalar(PLAIN_TAG, "", dash + 1, dash + 1, None), i + 1
             elif self.is_dash(pos, line_end):
                 raise Unsupported("nested sequence on one line")
             elif self.key_colon(pos, line_end) >= 0:
@@ -222,14 +178,13 @@ class _Reader:
             if j is None or lines[j][2] != indent or not self.is_dash(lines[j][0] + indent, lines[j][1]):
                 if j is not None and lines[j][2] > indent:
                     raise Unsupported("unexpected indentation in a sequence")
-                node = self.collection("sequence", SEQ_TAG, items, items[0], item, i)
-                node.start_mark = self.mark(first_dash, first_line)
+                node = self.collection("sequence", SEQ_TAG, items, items[0], item)
+                node.start = first_dash
                 return node, j
             i = j
 
-    def collection(self, kind: str, tag: str, value: Any, first: Node, last: Node, line: int) -> Node:
-        end = last.end_mark
-        return Node(kind, tag, value, first.start_mark, Mark(end.index, end.line, end.column))
+    def collection(self, kind: str, tag: str, value: Any, first: Node, last: Node) -> Node:
+        return Node(kind, tag, value, first.start, last.end)
 
     # -- keys and inline values ------------------------------------------------------------
     def key_colon(self, pos: int, line_end: int) -> int:
@@ -237,7 +192,7 @@ class _Reader:
         text = self.text
         first = text[pos]
         if first in "\"'":
-            _, _, after = self.quoted(pos, line_end, 0, build=False)
+            _, _, after = self.quoted(pos, line_end, build=False)
             probe = after
             while probe < line_end and text[probe] == " ":
                 probe += 1
@@ -257,20 +212,20 @@ class _Reader:
             k = text.find(":", k + 1, line_end)
         return -1
 
-    def key(self, pos: int, line_end: int, line: int) -> tuple[Node, int]:
+    def key(self, pos: int, line_end: int) -> tuple[Node, int]:
         colon = self.key_colon(pos, line_end)
         if colon < 0:
             raise Unsupported("not a mapping entry")
         text = self.text
         if text[pos] in "\"'":
-            node, _, end = self.quoted(pos, line_end, line)
+            node, _, end = self.quoted(pos, line_end)
             if text[end:colon].strip():
                 raise Unsupported("text between key and colon")
         else:
             raw = text[pos:colon].rstrip(" ")
             if "\t" in raw or ": " in raw:
                 raise Unsupported("unusual key")
-            node = self.scalar(PLAIN_TAG, raw, pos, pos + len(raw), line, None)
+            node = self.scalar(PLAIN_TAG, raw, pos, pos + len(raw), None)
         return node, colon + 1
 
     def inline(self, i: int, pos: int, line_end: int, indent: int) -> tuple[Node, int | None]:
@@ -283,11 +238,11 @@ class _Reader:
         if first in "|>":
             return self.block_scalar(i, pos, line_end, indent)
         if first in "[{":
-            node, end = self.flow(pos, line_end, i)
+            node, end = self.flow(pos, line_end)
             self.line_tail_ok(end, line_end)
             return node, i + 1
         if first in "\"'":
-            node, _, end = self.quoted(pos, line_end, i)
+            node, _, end = self.quoted(pos, line_end)
             self.line_tail_ok(end, line_end)
             return node, i + 1
         if first in ",]}#":
@@ -300,8 +255,7 @@ class _Reader:
         end, end_line = pos + len(value), i
         if comment < 0:
             value, end, end_line = self.continued(value, end, i, indent)
-        node = Node("scalar", PLAIN_TAG, value, self.mark(pos, i), self.mark(end, end_line))
-        return node, end_line + 1
+        return Node("scalar", PLAIN_TAG, value, pos, end), end_line + 1
 
     def continued(self, value: str, end: int, i: int, indent: int) -> tuple[str, int, int]:
         """A plain scalar's continuation lines (indented past ``indent``), folded: one line
@@ -330,7 +284,7 @@ class _Reader:
             j += 1
         return value, end, i
 
-    def quoted(self, pos: int, line_end: int, line: int, build: bool = True) -> tuple[Any, str, int]:
+    def quoted(self, pos: int, line_end: int, build: bool = True) -> tuple[Any, str, int]:
         text = self.text
         quote = text[pos]
         if quote == "'":
@@ -360,7 +314,7 @@ class _Reader:
             value = _unescape(text[pos + 1 : j])
         if not build:
             return None, value, j + 1
-        return self.scalar(STR_TAG, value, pos, j + 1, line, quote), value, j + 1
+        return self.scalar(STR_TAG, value, pos, j + 1, quote), value, j + 1
 
     def block_scalar(self, i: int, pos: int, line_end: int, indent: int) -> tuple[Node, int | None]:
         text = self.text
@@ -381,18 +335,16 @@ class _Reader:
         # Like ruamel.yaml, the scalar ends where the next token's line starts (trailing
         # blank lines belong to it), or at the end of the text.
         if j < len(lines):
-            end_mark = Mark(lines[j][0] - self.base, j, 0)
+            end = lines[j][0]
         elif lines[-1][3] == _BLANK and j - 1 > i and not self.text.endswith("\n", 0, self.end):
-            # a final blank line without a line break is not part of the scalar
-            end_mark = Mark(lines[-1][0] - self.base, len(lines) - 1, 0)
+            end = lines[-1][0]  # a final blank line without a line break is not part of the scalar
         else:
-            end_mark = self.eof_mark()
-        node = Node("scalar", STR_TAG, _INEXACT, self.mark(pos, i), end_mark)
-        node.style = text[pos]
+            end = self.end
+        node = Node("scalar", STR_TAG, UNREAD, pos, end, text[pos])
         return node, j if j < len(lines) else None
 
     # -- flow collections ------------------------------------------------------------------
-    def flow(self, pos: int, line_end: int, line: int) -> tuple[Node, int]:
+    def flow(self, pos: int, line_end: int) -> tuple[Node, int]:
         text = self.text
         opener = text[pos]
         closer = "]" if opener == "[" else "}"
@@ -404,14 +356,14 @@ class _Reader:
             if text[k] == closer:
                 break
             if opener == "[":
-                item, k = self.flow_node(k, line_end, line, "]")
+                item, k = self.flow_node(k, line_end, "]")
                 k = self.skip(k, line_end)
                 if k < line_end and text[k] == ":":
                     raise Unsupported("single-pair mapping in a flow sequence")
                 items.append(item)
             else:
-                key, k = self.flow_node(k, line_end, line, "}", key=True)
-                if key.id != "scalar":
+                key, k = self.flow_node(k, line_end, "}")
+                if key.kind != "scalar":
                     raise Unsupported("collection as a key")
                 k = self.skip(k, line_end)
                 if k >= line_end or text[k] != ":":
@@ -419,7 +371,7 @@ class _Reader:
                 k = self.skip(k + 1, line_end)
                 if k >= line_end or text[k] in ",}":
                     raise Unsupported("flow mapping entry with an empty value")
-                value, k = self.flow_node(k, line_end, line, "}")
+                value, k = self.flow_node(k, line_end, "}")
                 items.append((key, value))
             k = self.skip(k, line_end)
             if k < line_end and text[k] == ",":
@@ -427,9 +379,7 @@ class _Reader:
             elif k < line_end and text[k] != closer:
                 raise Unsupported("flow collection syntax")
         kind, tag = ("sequence", SEQ_TAG) if opener == "[" else ("mapping", MAP_TAG)
-        node = Node(kind, tag, items, self.mark(pos, line), self.mark(k + 1, line))
-        node.flow_style = True
-        return node, k + 1
+        return Node(kind, tag, items, pos, k + 1, None, True), k + 1
 
     def skip(self, k: int, line_end: int) -> int:
         while k < line_end and self.text[k] == " ":
@@ -438,13 +388,13 @@ class _Reader:
             raise Unsupported("comment inside a flow collection")
         return k
 
-    def flow_node(self, k: int, line_end: int, line: int, closer: str, key: bool = False) -> tuple[Node, int]:
+    def flow_node(self, k: int, line_end: int, closer: str) -> tuple[Node, int]:
         text = self.text
         first = text[k]
         if first in "[{":
-            return self.flow(k, line_end, line)
+            return self.flow(k, line_end)
         if first in "\"'":
-            node, _, end = self.quoted(k, line_end, line)
+            node, _, end = self.quoted(k, line_end)
             return node, end
         if first in "&*!%@`|>#,]}?" or (first in "-:" and k + 1 < line_end and text[k + 1] in " ,[]{}"):
             raise Unsupported("indicator in a flow collection")
@@ -461,7 +411,7 @@ class _Reader:
         value = text[k:j].rstrip(" ")
         if not value or "\t" in value:
             raise Unsupported("empty plain scalar in a flow collection")
-        return self.scalar(PLAIN_TAG, value, k, k + len(value), line, None), k + len(value)
+        return self.scalar(PLAIN_TAG, value, k, k + len(value), None), k + len(value)
 
 
 def lines_have_content(lines: list[tuple[int, int, int, int]]) -> bool:
@@ -497,8 +447,8 @@ def _unescape(raw: str) -> str:
 
 
 def parse(text: str, start: int, end: int) -> Node | None:
-    """The root node of ``text[start:end]`` (one document), marks relative to ``start``."""
+    """The root node of ``text[start:end]`` (one document); positions index ``text``."""
     try:
         return _Reader(text, start, end).document()
-    except IndexError:
-        raise Unsupported("unexpected end of line") from None
+    except (IndexError, RecursionError):
+        raise Unsupported("unexpected end of line, or deep nesting") from None

@@ -1,77 +1,174 @@
 """Manifest input and output: files, directories and stdin in; stdout, diffs and atomic
-in-place rewrites out. Text is kept exactly as read (line endings, byte order mark)."""
+in-place rewrites out. Text is kept exactly as read: its encoding (UTF-8, or UTF-16 and
+UTF-32 with a byte order mark, as Windows editors and PowerShell write them), byte order mark
+and line endings.
+
+Every input is bounded (:data:`MAX_BYTES`, a pipe or a device as much as a file), and every
+failure is an :class:`~kubectl_arch.errors.Error` of one line naming the file. Writes go
+through :func:`write_files`: each replacement is prepared in full (a temporary file beside the
+target, with the target's mode, owner, group and extended attributes) and every target checked
+before the first one is renamed into place; a signal (SIGTERM, SIGINT, SIGHUP) or an error
+leaves no temporary file behind and no target changed.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 import sys
-from collections.abc import Iterable
-from typing import NamedTuple
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, NamedTuple
 
-from ..errors import InputError
+from ..errors import Error, InputError
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 MAX_BYTES = 256 * 1024 * 1024
 BOM = "\ufeff"
+_CHUNK = 1 << 20
+
+# Byte order marks, longest first (the UTF-32 LE mark starts like UTF-16 LE's).
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+_MARKS = {encoding: mark for mark, encoding in _BOMS}
+
+
+class WriteError(Error):
+    """The system refused a write (permission, read-only file system, no space, file size
+    limit): exit 3, like the other failures outside the user's input."""
+
+    exit_code = 3
 
 
 class Source(NamedTuple):
-    """One input: ``name`` as the user gave it, ``path`` None for stdin."""
+    """One input: ``name`` as the user gave it, ``path`` None for stdin; ``walked`` when it
+    was found by walking a directory (where Kustomize patches may live)."""
 
     name: str
     path: str | None
     text: str
     bom: bool = False
+    encoding: str = "utf-8"
+    walked: bool = False
 
     def encode(self, text: str) -> bytes:
-        return ((BOM if self.bom else "") + text).encode("utf-8")
+        return b"".join(self.encode_pieces((text,)))
+
+    def encode_pieces(self, pieces: Iterable[str]) -> Iterator[bytes]:
+        """``pieces`` of text in this source's encoding, its byte order mark first."""
+        if self.bom:
+            yield _MARKS[self.encoding]
+        for piece in pieces:
+            yield piece.encode(self.encoding, "surrogatepass")
 
 
 def decode(data: bytes, name: str) -> tuple[str, bool]:
-    if b"\x00" in data[:8192]:
+    """The text of ``data`` and whether it had a byte order mark (see :func:`decode_as`)."""
+    text, bom, _ = decode_as(data, name)
+    return text, bom
+
+
+def decode_as(data: bytes, name: str) -> tuple[str, bool, str]:
+    """(text, byte order mark?, encoding) of a manifest: UTF-8 with or without a byte order
+    mark, UTF-16 or UTF-32 with one. Raises InputError for binary data and other encodings."""
+    encoding, bom = "utf-8", b""
+    for mark, candidate in _BOMS:
+        if data.startswith(mark):
+            encoding, bom = candidate, mark
+            break
+    body = data[len(bom) :]
+    if encoding == "utf-8" and b"\x00" in body[:8192]:
         raise InputError(f"{name}: not a text file (binary data)")
     try:
-        text = data.decode("utf-8")
+        text = body.decode(encoding)
     except UnicodeDecodeError as exc:
-        raise InputError(f"{name}: not UTF-8 text (byte {exc.start}); YAML manifests must be UTF-8") from None
-    if text.startswith(BOM):
-        return text[1:], True
-    return text, False
+        if encoding == "utf-8":
+            raise InputError(
+                f"{name}: not UTF-8 text (byte {exc.start + len(bom)}); YAML manifests must be UTF-8, "
+                "or UTF-16 or UTF-32 with a byte order mark"
+            ) from None
+        raise InputError(f"{name}: not {encoding.upper()[:6]} text (byte {exc.start + len(bom)})") from None
+    if "\x00" in text[:8192]:
+        raise InputError(f"{name}: not a text file (binary data)")
+    return text, bool(bom), encoding
 
 
-def _read_file(path: str, name: str) -> Source:
+def read_bounded(handle: Any, name: str, size_hint: int = 0) -> bytes:
+    """All of a binary stream, refusing more than MAX_BYTES (pipes and devices too)."""
+    if size_hint > MAX_BYTES:
+        raise InputError(f"{name}: input too large ({size_hint} bytes; at most {MAX_BYTES})")
+    buffer = bytearray()
+    while True:
+        chunk = handle.read(min(_CHUNK, MAX_BYTES + 1 - len(buffer)) or 1)
+        if not chunk:
+            return bytes(buffer)
+        buffer += chunk
+        if len(buffer) > MAX_BYTES:
+            raise InputError(f"{name}: input too large (more than {MAX_BYTES} bytes)")
+
+
+def _read_file(path: str, name: str, walked: bool = False) -> Source:
     try:
         with open(path, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            if size > MAX_BYTES:
-                raise InputError(f"{name}: file too large ({size} bytes)")
-            data = handle.read()
+            info = os.fstat(handle.fileno())
+            if stat.S_ISDIR(info.st_mode):
+                raise InputError(f"{name}: is a directory")
+            data = read_bounded(handle, name, info.st_size if stat.S_ISREG(info.st_mode) else 0)
     except FileNotFoundError:
         raise InputError(f"{name}: no such file or directory") from None
     except IsADirectoryError:
         raise InputError(f"{name}: is a directory") from None
     except PermissionError:
         raise InputError(f"{name}: permission denied") from None
+    except MemoryError:
+        raise InputError(f"{name}: input too large to read") from None
     except OSError as exc:
         raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from None
-    text, bom = decode(data, name)
-    return Source(name, path, text, bom)
+    text, bom, encoding = decode_as(data, name)
+    return Source(name, path, text, bom, encoding, walked)
 
 
-def _walk(directory: str, recursive: bool) -> list[str]:
-    found: list[str] = []
+def _walk(directory: str, recursive: bool, seen: set[tuple[int, int]]) -> list[str]:
+    """Manifest files under ``directory`` (sorted by name, as kubectl reads them); a directory
+    reached twice (a symlink loop) is read once; only regular files are read."""
     try:
+        info = os.stat(directory)
+        if (info.st_dev, info.st_ino) in seen:
+            return []
+        seen.add((info.st_dev, info.st_ino))
         entries = sorted(os.scandir(directory), key=lambda e: e.name)
     except PermissionError:
         raise InputError(f"{directory}: permission denied") from None
+    except OSError as exc:
+        raise InputError(f"{directory}: cannot read the directory: {exc.strerror or exc}") from None
+    found: list[str] = []
     for entry in entries:
-        if entry.is_dir():
+        try:
+            is_dir = entry.is_dir()
+            is_file = not is_dir and entry.is_file()
+        except OSError:  # a dangling or looping symlink: nothing to read there
+            continue
+        if is_dir:
             if recursive:
-                found.extend(_walk(entry.path, recursive))
-        elif os.path.splitext(entry.name)[1].lower() in MANIFEST_SUFFIXES:
+                found.extend(_walk(entry.path, recursive, seen))
+        elif is_file and os.path.splitext(entry.name)[1].lower() in MANIFEST_SUFFIXES:
             found.append(entry.path)
     return found
+
+
+def read_stdin() -> Source:
+    try:
+        data = read_bounded(sys.stdin.buffer, "<stdin>")
+    except OSError as exc:
+        raise InputError(f"<stdin>: cannot read: {exc.strerror or exc}") from None
+    text, bom, encoding = decode_as(data, "<stdin>")
+    return Source("<stdin>", None, text, bom, encoding)
 
 
 def read_sources(filenames: Iterable[str], recursive: bool = False) -> list[Source]:
@@ -79,15 +176,17 @@ def read_sources(filenames: Iterable[str], recursive: bool = False) -> list[Sour
     sources: list[Source] = []
     for name in filenames:
         if name == "-":
-            data = sys.stdin.buffer.read()
-            text, bom = decode(data, "<stdin>")
-            sources.append(Source("<stdin>", None, text, bom))
+            sources.append(read_stdin())
             continue
-        if os.path.isdir(name):
-            files = _walk(name, recursive)
+        try:
+            is_dir = os.path.isdir(name)
+        except (OSError, ValueError):
+            is_dir = False
+        if is_dir:
+            files = _walk(name, recursive, set())
             if not files:
                 raise InputError(f"{name}: no manifest files (*.yaml, *.yml, *.json) found")
-            sources.extend(_read_file(f, f) for f in files)
+            sources.extend(_read_file(f, f, walked=True) for f in files)
         else:
             sources.append(_read_file(name, name))
     return sources
@@ -95,15 +194,26 @@ def read_sources(filenames: Iterable[str], recursive: bool = False) -> list[Sour
 
 def join(texts: Iterable[str]) -> str:
     """Concatenate streams into one, with a ``---`` between files."""
-    out: list[str] = []
-    for text in texts:
-        if out:
-            if not out[-1].endswith("\n"):
-                out.append("\n")
-            if not text.startswith(("---\n", "---\r\n", "--- ")) and text.strip():
-                out.append("---\n")
-        out.append(text)
-    return "".join(out)
+    return "".join(join_pieces((t, (t,)) for t in texts))
+
+
+def join_pieces(streams: Iterable[tuple[str, Iterable[str]]]) -> Iterator[str]:
+    """Several streams as one, with a ``---`` between files: each stream is its source text
+    (which says whether it starts with a marker or is empty) and the pieces to write."""
+    import re
+
+    last: str | None = None
+    for text, pieces in streams:
+        if last is not None:
+            if not last.endswith("\n"):
+                yield "\n"
+            if not text.startswith(("---\n", "---\r\n", "--- ")) and re.search(r"\S", text):
+                yield "---\n"
+        last = last or ""
+        for piece in pieces:
+            if piece:
+                last = piece
+                yield piece
 
 
 def unified_diff(name: str, before: str, after: str) -> str:
@@ -121,28 +231,177 @@ def unified_diff(name: str, before: str, after: str) -> str:
     return "".join(out)
 
 
-def write_atomic(path: str, data: bytes) -> None:
-    """Replace ``path`` with ``data`` atomically: a temp file in the same directory, fsync,
-    rename. Mode is kept (0644 for a new file); a symlink is followed so the link itself stays
-    a link."""
-    import tempfile
+# -- writing ----------------------------------------------------------------------------------
 
+_REFUSED_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _why(exc: OSError) -> str:
+    words = {
+        errno.EACCES: "permission denied",
+        errno.EPERM: "operation not permitted",
+        errno.EROFS: "read-only file system",
+        errno.ENOSPC: "no space left on device",
+        errno.EFBIG: "file too large (the file size limit)",
+        errno.EDQUOT: "disk quota exceeded",
+    }
+    return words.get(exc.errno or 0, exc.strerror or str(exc))
+
+
+def writable_target(path: str, what: str = "") -> str:
+    """The file that writing ``path`` replaces (symlinks followed), once it is known to be a
+    regular file or not there yet. Raises InputError for anything else."""
+    label = f"{what} {path}".strip()
     target = os.path.realpath(path)
     try:
-        mode = os.stat(target).st_mode & 0o7777
+        info = os.stat(target)
     except FileNotFoundError:
-        mode = 0o644
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=os.path.dirname(target)
-    )
+        info = None
+    except OSError as exc:
+        raise WriteError(f"{label}: cannot write: {_why(exc)}") from None
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        kind = next((k for test, k in _REFUSED_KINDS if test(info.st_mode)), "not a regular file")
+        raise InputError(f"{label}: is {kind}, not a regular file; refusing to replace it")
+    directory = os.path.dirname(target) or "."
+    if not os.path.isdir(directory):
+        raise InputError(f"{label}: no such directory {directory}")
+    return target
+
+
+class _Prepared(NamedTuple):
+    path: str  # as given, for messages
+    target: str
+    temp: str
+
+
+class _Interrupted(BaseException):
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _signals_raise() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise (as SIGINT does), so that cleanup code runs; restored after."""
+    import signal
+
+    def handler(signum: int, _frame: Any) -> None:
+        raise _Interrupted(signum)
+
+    saved: list[tuple[int, Any]] = []
+    with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            saved.append((signum, signal.signal(signum, handler)))
     try:
+        yield
+    finally:
+        for signum, previous in saved:
+            signal.signal(signum, previous)
+
+
+def _copy_metadata(source: os.stat_result | None, target: str, temp: str, fd: int) -> None:
+    """Give ``temp`` the mode, owner, group and extended attributes (ACLs included) of
+    ``target``; a new file gets 0644 (less the umask's write bits for others, as a new file)."""
+    if source is None:
+        os.fchmod(fd, 0o644)
+        return
+    if (source.st_uid, source.st_gid) != (os.geteuid(), os.getegid()):
+        try:
+            os.fchown(fd, source.st_uid, source.st_gid)
+        except PermissionError:  # not root: only the group may be kept, when we belong to it
+            with contextlib.suppress(PermissionError):
+                os.fchown(fd, -1, source.st_gid)
+    os.fchmod(fd, stat.S_IMODE(source.st_mode))
+    if not hasattr(os, "listxattr"):  # pragma: no cover - not Linux
+        return
+    try:
+        names = os.listxattr(target)
+    except OSError:
+        return
+    for name in names:
+        try:
+            os.setxattr(temp, name, os.getxattr(target, name))
+        except OSError as exc:
+            if name.startswith(("security.", "trusted.")) and exc.errno in (errno.EPERM, errno.EACCES):
+                continue  # kept by the system where it may be (an SELinux label is set anew)
+            raise OSError(exc.errno, f"cannot keep extended attribute {name}: {_why(exc)}") from None
+
+
+def _prepare(path: str, chunks: Iterable[bytes], what: str, temps: list[str]) -> _Prepared:
+    import signal
+    import tempfile
+
+    label = f"{what} {path}".strip()
+    target = writable_target(path, what)
+    directory = os.path.dirname(target) or "."
+    try:
+        info: os.stat_result | None = os.stat(target)
+    except FileNotFoundError:
+        info = None
+    try:
+        # No signal between creating the file and remembering it.
+        blocked = {signal.SIGTERM, signal.SIGHUP, signal.SIGINT}
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+        try:
+            fd, temp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=directory)
+            temps.append(temp)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            for chunk in chunks:
+                handle.write(chunk)
             handle.flush()
+            _copy_metadata(info, target, temp, handle.fileno())
             os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    except OSError as exc:
+        raise WriteError(f"{label}: cannot write: {_why(exc)}") from None
+    if info is not None and not os.access(target, os.W_OK) and os.geteuid() != 0:
+        raise WriteError(f"{label}: cannot write: permission denied")
+    return _Prepared(path, target, temp)
+
+
+def write_files(files: Sequence[tuple[str, Iterable[bytes]]], what: str = "") -> None:
+    """Replace each ``(path, chunks)`` at once, or none of them.
+
+    Every replacement is written in full to a temporary file beside its target (mode, owner,
+    group and extended attributes kept; a symlink is followed, so it stays a link) and every
+    target checked before the first rename. Raises InputError (a target that is not a regular
+    file) or WriteError (the system refused); then no target has changed and no temporary file
+    is left. SIGTERM, SIGINT and SIGHUP leave no temporary file either.
+    """
+    temps: list[str] = []
+    renamed: set[str] = set()
+    interrupted = 0
+    try:
+        with _signals_raise():
+            prepared = [_prepare(path, chunks, what, temps) for path, chunks in files]
+            for item in prepared:
+                label = f"{what} {item.path}".strip()
+                try:
+                    os.replace(item.temp, item.target)
+                except OSError as exc:
+                    raise WriteError(f"{label}: cannot write: {_why(exc)}") from None
+                renamed.add(item.temp)
+    except _Interrupted as exc:
+        interrupted = exc.signum
+    finally:
+        for temp in temps:
+            if temp not in renamed:
+                with contextlib.suppress(OSError):
+                    os.unlink(temp)
+    if interrupted:  # die of the signal, as the caller expects, now that nothing is left over
+        import signal
+
+        signal.signal(interrupted, signal.SIG_DFL)
+        os.kill(os.getpid(), interrupted)
+
+
+def write_atomic(path: str, data: bytes, what: str = "") -> None:
+    """Replace ``path`` with ``data`` (see :func:`write_files`)."""
+    write_files([(path, (data,))], what)

@@ -2,15 +2,22 @@
 ``inspect -f``).
 
 Documents that cannot be workloads (by their ``kind`` line, found without parsing) are passed
-over; the others are parsed and each pod spec's containers, affinity, nodeSelector,
-tolerations, os, nodeName and hostNetwork are read, with the nodes and positions the splicer
-needs to edit them later.
-Faults are findings (:class:`Finding`) naming the file, document and object; nothing is raised.
+over; the others are parsed, Lists (``kind: List`` and every ``*List``, nested ones too, as
+kubectl flattens them) are opened, and each pod spec's containers, affinity, nodeSelector,
+tolerations, os, nodeName and hostNetwork are read. A document is read on its own: its faults
+are findings naming the file, document and object, and never reach another document; nothing
+is raised.
+
+:func:`documents` yields each document with its node tree, which the editor needs; the tree is
+dropped with the document, so that memory does not grow with the stream. :func:`scan` keeps
+only the findings and the workloads (plain data), for the commands that only read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import contextlib
+import re
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 from .. import affinity
@@ -19,8 +26,11 @@ from . import yamltext
 from .workloads import BUILTIN, CONTAINER_FIELDS, Kinds
 
 RELEVANT_KEYS = ("affinity", "nodeSelector", "tolerations", "os", "nodeName", "hostNetwork")
-# Read even when a YAML alias: only an edit needs them to be plain (and then says so).
-READ_ONLY_ALIASES = ("tolerations", "os", "nodeName", "hostNetwork")
+# Characters YAML does not allow in a stream (and kubectl refuses): C0 controls but tab, line
+# feed and carriage return, DEL, C1 controls but NEL, surrogates, U+FFFE and U+FFFF.
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
+INCOMPLETE = "not a complete workload"
+_ALIAS = re.compile(r"[\s\[{,]\*[^\s,\[\]{}]")  # what may be an alias (*name), or false alarms
 
 
 class Location(NamedTuple):
@@ -34,6 +44,7 @@ class Location(NamedTuple):
     # The file an orchestrator (kpt, kustomize) read the object from, per its annotations.
     file_path: str = ""
     file_index: int | None = None
+    inner: tuple[int, ...] = ()  # indexes in the Lists nested in that item, outermost first
 
     def where(self) -> str:
         if self.file_path:  # an orchestrator's item: name the file it came from
@@ -41,7 +52,7 @@ class Location(NamedTuple):
             return f"{self.file_path}{index}"
         out = f"{self.source} doc {self.document}" if self.document else self.source
         if self.item is not None:
-            out += f" item {self.item}"
+            out += f" item {'.'.join(str(i) for i in (self.item, *self.inner))}"
         return out
 
     def object(self) -> str:
@@ -57,6 +68,7 @@ class Finding(NamedTuple):
     location: Location | None = None
     field: str | None = None
     exit_code: int = 0  # for errors: 1 conflict, 2 input
+    skipped: bool = False  # a warning about an object left out (an incomplete workload)
 
     def __str__(self) -> str:
         if self.location is None:
@@ -76,35 +88,81 @@ class Workload(NamedTuple):
     field: str  # dotted path of the pod spec, e.g. spec.template.spec
     containers: tuple[Container, ...]
     pod: dict[str, Any]  # plain data of RELEVANT_KEYS
-    parsed: yn.Parsed
-    node: Any  # the pod spec mapping node
-    key: Any  # its key node
-    style_root: Any  # the object node (indentation style is read from it)
-    path: tuple[Any, ...]  # from parsed.root to the pod spec
+    path: tuple[Any, ...]  # from the document's root node to the pod spec
+    object_path: tuple[Any, ...] = ()  # from the document's root node to the object
 
 
-class Scan(NamedTuple):
-    text: str
+class Document(NamedTuple):
+    """One document (or one List item read on its own) and what was found in it; ``parsed``
+    is its node tree, None when it was not parsed."""
+
+    parsed: yn.Parsed | None
+    location: Location
     workloads: list[Workload]
     findings: list[Finding]
+
+
+class Scan:
+    """The workloads and findings of a stream. :meth:`documents` reads it again, document by
+    document, with node trees (for editing)."""
+
+    def __init__(
+        self,
+        text: str,
+        source: str,
+        kinds: Kinds,
+        incomplete_ok: bool = False,
+        read: bool = True,
+    ) -> None:
+        self.text = text
+        self.source = source
+        self.kinds = kinds
+        self.incomplete_ok = incomplete_ok
+        self.workloads: list[Workload] = []
+        self.findings: list[Finding] = []
+        if read:
+            for document in self.documents():
+                self.workloads.extend(document.workloads)
+                self.findings.extend(document.findings)
+
+    def documents(self) -> Iterator[Document]:
+        return documents(self.text, self.source, self.kinds, self.incomplete_ok)
+
+
+def scan(text: str, source: str, kinds: Kinds, incomplete_ok: bool = False) -> Scan:
+    """Find the workloads of a YAML stream (documents, Lists, or ResourceList items).
+
+    With ``incomplete_ok`` (files found by walking a directory, where Kustomize patches live),
+    a workload with no pod template or a container without an image is skipped with a
+    warning instead of being an error."""
+    return Scan(text, source, kinds, incomplete_ok)
+
+
+def lazy(text: str, source: str, kinds: Kinds, incomplete_ok: bool = False) -> Scan:
+    """A :class:`Scan` not read yet: its documents are read once, when iterated."""
+    return Scan(text, source, kinds, incomplete_ok, read=False)
 
 
 def _input_error(location: Location, message: str, field: str | None = None) -> Finding:
     return Finding("error", message, location, field, 2)
 
 
+class _Incomplete(Exception):
+    """A workload lacks what a patch file lacks (its pod template, a container's image)."""
+
+
 def _scalar(mapping: Any, key: str) -> str:
     found = yn.find(mapping, key) if yn.is_mapping(mapping) else None
-    if found is None or not yn.is_scalar(found[1]) or yn.is_null(found[1]):
+    if found is None or not yn.is_scalar(found.value) or yn.is_null(found.value):
         return ""
-    return str(found[1].value)
+    return yn.text(found.value)
 
 
 def _identify(node: Any, location: Location) -> Location:
     metadata = yn.find(node, "metadata")
-    meta = metadata[1] if metadata else None
+    meta = metadata.value if metadata else None
     annotations = yn.find(meta, "annotations") if yn.is_mapping(meta) else None
-    notes = annotations[1] if annotations else None
+    notes = annotations.value if annotations else None
     path = _scalar(notes, "config.kubernetes.io/path") or _scalar(notes, "internal.config.kubernetes.io/path")
     index = _scalar(notes, "config.kubernetes.io/index") or _scalar(
         notes, "internal.config.kubernetes.io/index"
@@ -115,103 +173,36 @@ def _identify(node: Any, location: Location) -> Location:
         name=_scalar(meta, "name"),
         namespace=_scalar(meta, "namespace"),
         file_path=path,
-        file_index=int(index) if index.isdigit() else None,
+        file_index=int(index) if index.isascii() and index.isdigit() else None,
     )
 
 
-def _pod_specs(node: Any, path: Sequence[str]) -> tuple[list[tuple[Any, Any, tuple[Any, ...]]], str | None]:
-    """(pod spec node, its key node, path from ``node``) for each match of ``path``.
+def _pod_specs(node: Any, path: Sequence[str]) -> tuple[list[tuple[Any, tuple[Any, ...]]], str | None]:
+    """(pod spec node, path from ``node``) for each match of ``path``.
 
     The second value names a path without wildcards that matched nothing.
     """
-    current: list[tuple[Any, Any, tuple[Any, ...]]] = [(node, None, ())]
+    current: list[tuple[Any, tuple[Any, ...]]] = [(node, ())]
     for segment in path:
-        following: list[tuple[Any, Any, tuple[Any, ...]]] = []
-        for parent, _, trail in current:
+        following: list[tuple[Any, tuple[Any, ...]]] = []
+        for parent, trail in current:
             if segment == "*":
                 if yn.is_mapping(parent):
-                    for k, v in yn.entries(parent):
-                        if yn.is_scalar(k) and not yn.is_alias_value(k, v):
-                            following.append((v, k, (*trail, str(k.value))))
+                    for entry in yn.entries(parent):
+                        following.append((entry.value, (*trail, yn.text(entry.key))))
                 elif yn.is_sequence(parent):
-                    following.extend((v, None, (*trail, i)) for i, v in enumerate(parent.value))
+                    items = yn.deref(parent).value
+                    following.extend((v, (*trail, i)) for i, v in enumerate(items))
                 continue
             if not yn.is_mapping(parent):
                 continue
             found = yn.find(parent, segment)
-            if found is None or yn.is_null(found[1]):
+            if found is None or yn.is_null(found.value):
                 continue
-            key, value = found
-            if yn.is_alias_value(key, value):
-                where = affinity.field_path((*trail, segment))
-                raise yn.YamlShapeError(f"{where} is a YAML alias; pin cannot edit it")
-            following.append((value, key, (*trail, segment)))
+            following.append((found.value, (*trail, segment)))
         current = following
     missing = None if current or "*" in path else ".".join(path)
     return current, missing
-
-
-def _containers(pod: Any, location: Location, field: str) -> tuple[list[Container], list[Finding]]:
-    containers: list[Container] = []
-    errors: list[Finding] = []
-    for list_field in CONTAINER_FIELDS:
-        found = yn.find(pod, list_field)
-        if found is None or yn.is_null(found[1]):
-            continue
-        where = f"{field}.{list_field}"
-        if not yn.is_sequence(found[1]):
-            errors.append(_input_error(location, f"{where} is {yn.describe(found[1])}, not a list", where))
-            continue
-        for i, item in enumerate(found[1].value):
-            at = f"{where}[{i}]"
-            if not yn.is_mapping(item):
-                errors.append(_input_error(location, f"{at} is {yn.describe(item)}, not a mapping", at))
-                continue
-            name = _scalar(item, "name") or f"#{i}"
-            image = yn.find(item, "image")
-            if image is None or yn.is_null(image[1]):
-                errors.append(_input_error(location, f"container {name!r} has no image", f"{at}.image"))
-            elif not yn.is_string(image[1]):
-                errors.append(
-                    _input_error(
-                        location,
-                        f"container {name!r}: image is {yn.describe(image[1])}, not a string (quote it)",
-                        f"{at}.image",
-                    )
-                )
-            elif not str(image[1].value).strip():
-                errors.append(_input_error(location, f"container {name!r} has an empty image", f"{at}.image"))
-            else:
-                containers.append(Container(list_field, name, str(image[1].value), i))
-    if not containers and not errors:
-        errors.append(_input_error(location, f"{field} has no containers", f"{field}.containers"))
-    return containers, errors
-
-
-def _object_workloads(
-    parsed: yn.Parsed, node: Any, base: tuple[Any, ...], location: Location, kinds: Kinds, scan: Scan
-) -> None:
-    location = _identify(node, location)
-    if location.kind.endswith("List") and location.kind not in kinds.declared and location.item is None:
-        found = yn.find(node, "items")
-        if found is not None and yn.is_sequence(found[1]):
-            for i, item in enumerate(found[1].value):
-                item_location = location._replace(item=i, kind="", name="", api_version="")
-                if not yn.is_mapping(item):
-                    scan.findings.append(
-                        _input_error(item_location, f"list item is {yn.describe(item)}, not an object")
-                    )
-                    continue
-                _object_workloads(parsed, item, (*base, "items", i), item_location, kinds, scan)
-            return
-    if not location.api_version and (location.kind in BUILTIN or location.kind in kinds.declared):
-        scan.findings.append(_input_error(location, _no_api_version(location.kind)))
-        return
-    try:
-        for path in kinds.paths(location.api_version, location.kind):
-            _path_workloads(parsed, node, base, path, location, scan)
-    except yn.YamlShapeError as exc:
-        scan.findings.append(_input_error(location, str(exc)))
 
 
 def _no_api_version(kind: str) -> str:
@@ -223,122 +214,281 @@ def _no_api_version(kind: str) -> str:
     return f"apiVersion not set; set it ({f'{group}/v1' if group else 'v1'} for a {kind})"
 
 
-def _path_workloads(
-    parsed: yn.Parsed, node: Any, base: tuple[Any, ...], path: Sequence[str], location: Location, scan: Scan
-) -> None:
-    specs, missing = _pod_specs(node, path)
-    if missing:
-        scan.findings.append(_input_error(location, f"no pod spec at {missing}", missing))
-    for pod, key, trail in specs:
-        field = affinity.field_path(trail)
-        if not yn.is_mapping(pod):
-            scan.findings.append(
-                _input_error(location, f"{field} is {yn.describe(pod)}, not a mapping", field)
-            )
+def _containers(
+    pod: Any, location: Location, field: str, incomplete_ok: bool
+) -> tuple[list[Container], list[Finding], str]:
+    """The containers of a pod spec, the errors found, and why it is incomplete ("" if not)."""
+    containers: list[Container] = []
+    errors: list[Finding] = []
+    incomplete = ""
+    for list_field in CONTAINER_FIELDS:
+        found = yn.find(pod, list_field)
+        if found is None or yn.is_null(found.value):
             continue
-        containers, errors = _containers(pod, location, field)
-        if errors:
-            scan.findings.extend(errors)
+        where = f"{field}.{list_field}"
+        if not yn.is_sequence(found.value):
+            errors.append(_input_error(location, f"{where} is {yn.describe(found.value)}, not a list", where))
             continue
-        data: dict[str, Any] = {}
-        budget = [yn.MAX_NODES]
-        for name in RELEVANT_KEYS:
-            found = yn.find(pod, name)
-            if found is not None:
-                if yn.is_alias_value(*found) and name not in READ_ONLY_ALIASES:
-                    raise yn.YamlShapeError(f"{field}.{name} is a YAML alias; pin cannot edit it")
-                data[name] = yn.to_data(found[1], budget)
-        scan.workloads.append(
-            Workload(location, field, tuple(containers), data, parsed, pod, key, node, (*base, *trail))
-        )
+        for i, item in enumerate(yn.deref(found.value).value):
+            at = f"{where}[{i}]"
+            if not yn.is_mapping(item):
+                errors.append(_input_error(location, f"{at} is {yn.describe(item)}, not a mapping", at))
+                continue
+            name = _scalar(item, "name") or f"#{i}"
+            image = yn.find(item, "image")
+            if image is None or yn.is_null(image.value):
+                incomplete = incomplete or f"container {name!r} has no image"
+                if not incomplete_ok:
+                    errors.append(_input_error(location, f"container {name!r} has no image", f"{at}.image"))
+            elif not yn.is_string(image.value):
+                errors.append(
+                    _input_error(
+                        location,
+                        f"container {name!r}: image is {yn.describe(image.value)}, not a string (quote it)",
+                        f"{at}.image",
+                    )
+                )
+            elif not yn.text(image.value).strip():
+                errors.append(_input_error(location, f"container {name!r} has an empty image", f"{at}.image"))
+            else:
+                containers.append(Container(list_field, name, yn.text(image.value), i))
+    if not containers and not errors and not incomplete:
+        incomplete = f"{field} has no containers"
+        if not incomplete_ok:
+            errors.append(_input_error(location, incomplete, f"{field}.containers"))
+    return containers, errors, incomplete
 
 
-def _parse_object(
-    text: str, span: yamltext.Span, location: Location, kinds: Kinds, scan: Scan, item: bool
-) -> None:
-    marks = (len(scan.workloads), len(scan.findings))
-    try:
+class _Reader:
+    """Reads the objects of one parsed document into a :class:`Document`."""
+
+    def __init__(self, parsed: yn.Parsed, kinds: Kinds, incomplete_ok: bool) -> None:
+        self.parsed = parsed
+        self.kinds = kinds
+        self.incomplete_ok = incomplete_ok
+        self.workloads: list[Workload] = []
+        self.findings: list[Finding] = []
+
+    def object(self, node: Any, base: tuple[Any, ...], location: Location, depth: int = 0) -> None:
+        location = _identify(node, location)
+        if location.kind.endswith("List") and location.kind not in self.kinds.declared:
+            found = yn.find(node, "items")
+            items = found.value if found is not None else None
+            if items is not None and yn.is_sequence(items):
+                if depth > 100:
+                    raise yn.YamlShapeError("Lists nest too deeply")
+                for i, item in enumerate(yn.deref(items).value):
+                    if location.item is None:
+                        inner = location._replace(item=i, kind="", name="", api_version="")
+                    else:
+                        inner = location._replace(
+                            inner=(*location.inner, i), kind="", name="", api_version=""
+                        )
+                    if not yn.is_mapping(item):
+                        self.findings.append(
+                            _input_error(inner, f"list item is {yn.describe(item)}, not an object")
+                        )
+                        continue
+                    self.object(item, (*base, "items", i), inner, depth + 1)
+                return
+            if location.kind == "ResourceList" and items is not None and not yn.is_null(items):
+                message = f"ResourceList items is {yn.describe(items)}, not a list"
+                self.findings.append(
+                    _input_error(location._replace(kind="", api_version=""), message, "items")
+                )
+                return
+        if not location.api_version and (location.kind in BUILTIN or location.kind in self.kinds.declared):
+            self.findings.append(_input_error(location, _no_api_version(location.kind)))
+            return
         try:
-            _read_object(text, span, location, kinds, scan, item, full=False)
+            workloads: list[Workload] = []
+            findings: list[Finding] = []
+            incomplete = ""
+            for path in self.kinds.paths(location.api_version, location.kind):
+                why = self._path(node, base, path, location, workloads, findings)
+                incomplete = incomplete or why
+        except yn.YamlShapeError as exc:
+            self.findings.append(_input_error(location, str(exc)))
+            return
+        if incomplete and self.incomplete_ok and not findings:
+            self.findings.append(
+                Finding("warning", f"{INCOMPLETE}: {incomplete}; skipped", location, skipped=True)
+            )
+            return
+        self.workloads.extend(workloads)
+        self.findings.extend(findings)
+
+    def _path(
+        self,
+        node: Any,
+        base: tuple[Any, ...],
+        path: Sequence[str],
+        location: Location,
+        workloads: list[Workload],
+        findings: list[Finding],
+    ) -> str:
+        specs, missing = _pod_specs(node, path)
+        incomplete = ""
+        if missing:
+            incomplete = f"no pod spec at {missing}"
+            if not self.incomplete_ok:
+                findings.append(_input_error(location, f"no pod spec at {missing}", missing))
+        for pod, trail in specs:
+            field = affinity.field_path(trail)
+            if not yn.is_mapping(pod):
+                findings.append(
+                    _input_error(location, f"{field} is {yn.describe(pod)}, not a mapping", field)
+                )
+                continue
+            containers, errors, why = _containers(pod, location, field, self.incomplete_ok)
+            incomplete = incomplete or why
+            if errors:
+                findings.extend(errors)
+                continue
+            if why:
+                continue
+            data: dict[str, Any] = {}
+            budget = [yn.MAX_NODES]
+            for name in RELEVANT_KEYS:
+                found = yn.find(pod, name)
+                if found is not None:
+                    data[name] = yn.to_data(found.value, budget)
+            workloads.append(Workload(location, field, tuple(containers), data, (*base, *trail), base))
+        return incomplete
+
+
+def _control_character(text: str, span: yamltext.Span) -> str | None:
+    """A message naming the first character YAML forbids in the span, with line and column."""
+    bad = _FORBIDDEN.search(text, span.start, span.end)
+    if bad is None:
+        return None
+    at = bad.start()
+    line = text.count("\n", 0, at) + 1
+    column = at - (text.rfind("\n", 0, at) + 1) + 1
+    return (
+        f"control character U+{ord(bad.group()):04X} at line {line}, column {column} is not allowed "
+        "in YAML; remove it"
+    )
+
+
+def _validate(parsed: yn.Parsed) -> None:
+    """What kubectl refuses in a document the fast reader could not read: aliases that
+    expand beyond reason, recursive aliases, keys that are collections."""
+    if yn.expanded_size(parsed.root) > yn.MAX_NODES:
+        raise yn.YamlShapeError("document expands to too many nodes (YAML alias bomb?)")
+    for node in yn.walk(parsed.root):
+        if node.kind == "mapping":
+            for key, _ in node.value:
+                if not yn.is_scalar(key):
+                    raise yn.YamlShapeError("mapping keys must be strings (a complex key: ? ...)")
+
+
+def _read(
+    text: str,
+    span: yamltext.Span,
+    location: Location,
+    kinds: Kinds,
+    incomplete_ok: bool,
+    item: bool,
+) -> Document:
+    """Parse one document (or List item) and read its objects; every fault is a finding."""
+    full = False
+    while True:
+        try:
+            parsed = yn.compose(text, span.start, span.end, full=full)
+            root, base = parsed.root, ()
+            if root is None:
+                return Document(None, location, [], [])
+            if item:
+                sequence = yn.deref(root)
+                root, base = (
+                    (sequence.value[0], (0,))
+                    if sequence.kind == "sequence" and sequence.value
+                    else (None, ())
+                )
+            if not yn.is_mapping(root):
+                if incomplete_ok and not item and yn.is_sequence(root):  # a JSON patch (Kustomize)
+                    message = "not a Kubernetes object but a list (a JSON patch?); skipped"
+                    return Document(None, location, [], [Finding("warning", message, location, skipped=True)])
+                message = f"document is {yn.describe(root)}, not a Kubernetes object (a mapping)"
+                return Document(None, location, [], [_input_error(location, message)])
+            if parsed.full:
+                with contextlib.suppress(yn.YamlShapeError, yn.NeedFullParse):
+                    location = _identify(root, location)  # to name the object in errors
+                _validate(parsed)
+            reader = _Reader(parsed, kinds, incomplete_ok)
+            reader.object(root, base, location)
+            return Document(parsed, location, reader.workloads, reader.findings)
         except yn.NeedFullParse:
-            # A block scalar's value is needed: read this object again with the full parser.
-            del scan.workloads[marks[0] :], scan.findings[marks[1] :]
-            _read_object(text, span, location, kinds, scan, item, full=True)
-    except yn.YamlSyntaxError as exc:
-        scan.findings.append(
-            _input_error(location, f"invalid YAML at line {exc.line}, column {exc.column}: {exc.problem}")
-        )
-    except (yn.YamlShapeError, RecursionError) as exc:
-        message = str(exc) if isinstance(exc, yn.YamlShapeError) else "document nests too deeply"
-        scan.findings.append(_input_error(location, message))
+            if full:  # pragma: no cover - the full reader computes every value
+                raise
+            full = True  # a block scalar's value is needed: read the document fully
+        except yn.YamlSyntaxError as exc:
+            message = f"invalid YAML at line {exc.line}, column {exc.column}: {exc.problem}"
+            return Document(None, location, [], [_input_error(location, message)])
+        except (yn.YamlShapeError, RecursionError) as exc:
+            message = str(exc) if isinstance(exc, yn.YamlShapeError) else "document nests too deeply"
+            return Document(None, location, [], [_input_error(location, message)])
 
 
-def _read_object(
-    text: str, span: yamltext.Span, location: Location, kinds: Kinds, scan: Scan, item: bool, full: bool
-) -> None:
-    parsed = yn.compose(text, span.start, span.end, full=full)
-    root, base = parsed.root, ()
-    if root is None:
-        return
-    if item:
-        root, base = (root.value[0], (0,)) if yn.is_sequence(root) and root.value else (None, ())
-    if not yn.is_mapping(root):
-        scan.findings.append(
-            _input_error(location, f"document is {yn.describe(root)}, not a Kubernetes object (a mapping)")
-        )
-        return
-    _object_workloads(parsed, root, base, location, kinds, scan)
+def unexpected(location: Location | None, exc: BaseException) -> Finding:
+    """A fault of this program met while reading or editing one document, as one error."""
+    detail = str(exc).splitlines()[0] if str(exc) else ""
+    message = f"unexpected {type(exc).__name__}" + (f": {detail}" if detail else "")
+    return Finding("error", f"{message}; please report this with the input", location, None, 2)
 
 
-def scan(text: str, source: str, kinds: Kinds) -> Scan:
-    """Find the workloads of a YAML stream (documents, Lists, or ResourceList items)."""
-    result = Scan(text, [], [])
+def documents(text: str, source: str, kinds: Kinds, incomplete_ok: bool = False) -> Iterator[Document]:
+    """Each document of a stream that may hold workloads (List items one by one, when the
+    layout allows reading them on their own), read in turn."""
     document = 0
     for span in yamltext.split_documents(text):
         if not yamltext.has_content(text, span):
             continue
         document += 1
         location = Location(source, document)
-        sniffed = yamltext.sniff_document(text, span)
-        if sniffed is not None:
-            api_version, kind = sniffed
-            if not kinds.is_candidate(kind):
+        try:
+            bad = _control_character(text, span)
+            if bad is not None:
+                yield Document(None, location, [], [_input_error(location, bad)])
                 continue
-            if kind.endswith("List") and kind not in kinds.declared:
-                items = yamltext.split_items(text, span)
-                if items is not None:
-                    _scan_items(
-                        text,
-                        items,
-                        location._replace(api_version=api_version or "", kind=kind),
-                        kinds,
-                        result,
-                    )
+            sniffed = yamltext.sniff_document(text, span)
+            if sniffed is not None:
+                api_version, kind = sniffed
+                if not kinds.is_candidate(kind):
                     continue
-        _parse_object(text, span, location, kinds, result, item=False)
-    return result
+                if kind.endswith("List") and kind not in kinds.declared:
+                    # Items are read one by one, unless an alias may name another item's anchor.
+                    alias = _ALIAS.search(text, span.start, span.end)
+                    items = yamltext.split_items(text, span) if alias is None else None
+                    if items is not None:
+                        listed = location._replace(api_version=api_version or "", kind=kind)
+                        yield from _items(text, items, listed, kinds, incomplete_ok)
+                        continue
+            result = _read(text, span, location, kinds, incomplete_ok, item=False)
+        except Exception as exc:  # a fault of this program: this document's error only
+            result = Document(None, location, [], [unexpected(location, exc)])
+        yield result
 
 
-def _scan_items(
-    text: str, items: Sequence[yamltext.Item], location: Location, kinds: Kinds, result: Scan
-) -> None:
+def _items(
+    text: str, items: Sequence[yamltext.Item], location: Location, kinds: Kinds, incomplete_ok: bool
+) -> Iterator[Document]:
     for i, item in enumerate(items):
-        sniffed = yamltext.sniff_item(text, item)
-        if (
-            sniffed is not None
-            and not kinds.paths(*sniffed)
-            and (sniffed[0] or not kinds.is_candidate(sniffed[1]))
-        ):
-            continue
-        span = yamltext.Span(item.span.start, item.span.end)
-        _parse_object(
-            text,
-            span,
-            location._replace(item=i, kind="", name="", api_version=""),
-            kinds,
-            result,
-            item=True,
-        )
+        at = location._replace(item=i, kind="", name="", api_version="")
+        try:
+            sniffed = yamltext.sniff_item(text, item)
+            if (
+                sniffed is not None
+                and not kinds.paths(*sniffed)
+                and not sniffed[1].endswith("List")
+                and (sniffed[0] or not kinds.is_candidate(sniffed[1]))  # no apiVersion: said so
+            ):
+                continue
+            result = _read(text, item.span, at, kinds, incomplete_ok, item=True)
+        except Exception as exc:
+            result = Document(None, at, [], [unexpected(at, exc)])
+        yield result
 
 
 def no_workloads(names: Sequence[str], verb: str) -> str:

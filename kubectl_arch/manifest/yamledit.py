@@ -2,21 +2,32 @@
 
 Instead of loading a document and dumping it again (which reflows comments, quotes, indents
 and YAML 1.1 scalars), each operation becomes a splice of the original text at positions
-taken from parser marks: a new key is inserted as lines in the document's own indentation
-style, a removed sequence item loses exactly its lines, a replaced node is re-rendered in
-place. Everything outside the spliced ranges stays byte-identical.
+taken from the parsed nodes: a new key is inserted as lines in the document's own
+indentation style, a removed sequence item loses exactly its lines, a replaced node is
+re-rendered in place. Everything outside the spliced ranges stays byte-identical.
 
-Operations are those of :mod:`kubectl_arch.affinity` (paths relative to a base mapping and
-referring to the original document).
+Nodes shared with other places of the document are never changed in place, since that would
+change every place that shares them:
+
+* a node reached through an alias (``affinity: *common``), or whose key a merge key brings
+  (``<<: *defaults``), is written out at the edit site instead: the alias is replaced by the
+  edited value, or the key is added to the mapping that merges it;
+* a node that carries an anchor other places use (``&zones``) is rewritten at its own place,
+  and the anchor moves, with the node's old value, to the first alias that used it, so every
+  other user still reads exactly what it read before.
+
+Operations are those of :mod:`kubectl_arch.affinity`: paths relative to a base node (the pod
+spec), referring to the original document.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 from . import yamlnodes as yn
+from .node import ALIAS, MAP_TAG, MAPPING, SCALAR, SEQ_TAG, SEQUENCE, Node, Verbatim
 
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-/]*")
 _YAML11_WORDS = frozenset(
@@ -26,9 +37,11 @@ _YAML11_WORDS = frozenset(
     }
 )  # fmt: skip
 
+Op = tuple[Any, ...]
+
 
 class EditError(ValueError):
-    """The document's layout does not allow a safe splice (aliases, odd nesting)."""
+    """The document's layout does not allow this splice (the caller may rewrite more)."""
 
 
 class Style(NamedTuple):
@@ -43,21 +56,47 @@ class Edit(NamedTuple):
     text: str
 
 
+# -- rendering ----------------------------------------------------------------------------------
+
+
 def scalar(value: Any) -> str:
     """A scalar that YAML 1.1 and 1.2 readers both load as the same value: strings stay
-    strings (quoted when they could read as anything else), integers and booleans stay so."""
+    strings (quoted when they could read as anything else), numbers and booleans stay so;
+    :class:`.node.Verbatim` text is written as it is."""
+    if isinstance(value, Verbatim):
+        return str(value)
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, float):
+        return yn.float_text(value)
     text = str(value)
     if _PLAIN.fullmatch(text) and text not in _YAML11_WORDS:
         return text
     from ..safetext import quoted
 
     return quoted(text)  # control and bidi characters escaped: the same string, safe to print
+
+
+_RENDERED: dict[tuple[Any, ...], tuple[Any, list[str]]] = {}
+
+
+def _block_lines_of(key: str | None, value: Any, column: int, style: Style) -> list[str]:
+    """:func:`block_lines` of ``{key: value}`` (or ``[value]`` when ``key`` is None),
+    remembered for the value object: a plan's values are rendered once however many
+    workloads get them."""
+    memo = (key, id(value), column, style)
+    known = _RENDERED.get(memo)
+    if known is not None and known[0] is value:
+        return known[1]
+    lines = block_lines({key: value} if key is not None else [value], column, style)
+    if len(_RENDERED) >= 1024:
+        _RENDERED.clear()
+    _RENDERED[memo] = (value, lines)  # the value is kept alive, so its id stays its own
+    return lines
 
 
 def block_lines(value: Any, column: int, style: Style) -> list[str]:
@@ -86,83 +125,74 @@ def block_lines(value: Any, column: int, style: Style) -> list[str]:
 
 def _inline(value: Any) -> str:
     if isinstance(value, dict):
-        return "{}"
+        return "{}" if not value else flow(value, None, Style())
     if isinstance(value, list):
-        return "[]"
+        return "[]" if not value else flow(value, None, Style())
     return scalar(value)
 
 
-_PLAIN_REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@+\-]*")
+def _flow_scalar(value: Any) -> str:
+    if isinstance(value, Verbatim) or value is None or isinstance(value, bool | int | float):
+        return scalar(value)
+    from ..safetext import quoted
+
+    return quoted(str(value))  # always quoted in flow: `,` `[` `{` are indicators there
 
 
-def _like(node: Any, value: Any, in_flow: bool = False) -> str:
+def flow(value: Any, column: int | None, style: Style) -> str:
+    """Flow style (JSON where the data is JSON); pretty-printed from ``column`` when given."""
+    if column is None:
+        if isinstance(value, dict):
+            return (
+                "{" + ", ".join(f"{_flow_scalar(k)}: {flow(v, None, style)}" for k, v in value.items()) + "}"
+            )
+        if isinstance(value, list):
+            return "[" + ", ".join(flow(v, None, style) for v in value) + "]"
+        return _flow_scalar(value)
+    step = style.mapping_indent
+    inner = " " * (column + step)
+    if isinstance(value, dict) and value:
+        parts = [f"{inner}{_flow_scalar(k)}: {flow(v, column + step, style)}" for k, v in value.items()]
+    elif isinstance(value, list) and value:
+        parts = [f"{inner}{flow(v, column + step, style)}" for v in value]
+    else:
+        return flow(value, None, style)
+    opener, closer = ("{", "}") if isinstance(value, dict) else ("[", "]")
+    nl = style.newline
+    return opener + nl + ("," + nl).join(parts) + nl + " " * column + closer
+
+
+def _like(node: Node, value: Any, in_flow: bool = False) -> str:
     """``value`` as a scalar in the quoting style of the scalar it replaces, when that style
     reads it back as the same string (image references stay plain when they were)."""
-    if isinstance(value, str) and node.style in (None, "") and not in_flow:
+    if isinstance(value, str) and node.kind == SCALAR and node.style is None and not in_flow:
         if (
             _PLAIN_REFERENCE.fullmatch(value)
             and not value.endswith(":")
             and yn.resolve_plain(value) == yn.STR_TAG
         ):
             return value
-    elif isinstance(value, str) and node.style == "'":
+    elif isinstance(value, str) and node.kind == SCALAR and node.style == "'":
         return "'" + value.replace("'", "''") + "'"
-    return _inline(value)
+    return _flow_scalar(value) if in_flow else _inline(value)
 
 
-def flow(value: Any, column: int | None, style: Style) -> str:
-    """JSON (valid YAML flow style); pretty-printed from ``column`` when given."""
-    import json
-
-    if column is None:
-        return json.dumps(value, ensure_ascii=False)
-    text = json.dumps(value, ensure_ascii=False, indent=style.mapping_indent)
-    return text.replace("\n", style.newline + " " * column)
+_PLAIN_REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@+\-]*")
+_SCALAR_TAGS = (yn.PLAIN_TAG, yn.STR_TAG)
 
 
-def detect_style(parsed: yn.Parsed, node: Any) -> Style:
-    """Indentation habits of the document around ``node`` (a block mapping)."""
-    text = parsed.text
-    newline = "\r\n" if "\r\n" in text[parsed.offset : parsed.offset + 4096] else "\n"
-    mapping_indent = sequence_offset = None
-    stack = [node]
-    seen = 0
-    while stack and (mapping_indent is None or sequence_offset is None) and seen < 2000:
-        current = stack.pop(0)
-        seen += 1
-        if not yn.is_mapping(current) or current.flow_style:
-            if yn.is_sequence(current):
-                stack.extend(current.value)
-            continue
-        for key, value in current.value:
-            if yn.is_alias_value(key, value):
-                continue
-            if yn.is_mapping(value) and not value.flow_style and value.value:
-                if mapping_indent is None and value.start_mark.line > key.start_mark.line:
-                    mapping_indent = value.start_mark.column - key.start_mark.column
-                stack.append(value)
-            elif yn.is_sequence(value) and not value.flow_style and value.value:
-                if sequence_offset is None:
-                    dash = _dash_position(parsed, value.value[0])
-                    if dash is not None:
-                        sequence_offset = _column(text, dash) - key.start_mark.column
-                stack.append(value)
-    return Style(
-        mapping_indent if mapping_indent and mapping_indent > 0 else 2,
-        sequence_offset if sequence_offset is not None and sequence_offset >= 0 else 0,
-        newline,
-    )
+# -- layout -------------------------------------------------------------------------------------
 
 
-def _column(text: str, pos: int) -> int:
+def column(text: str, pos: int) -> int:
     return pos - (text.rfind("\n", 0, pos) + 1)
 
 
-def _line_start(text: str, pos: int) -> int:
+def line_start(text: str, pos: int) -> int:
     return text.rfind("\n", 0, pos) + 1
 
 
-def _line_end(text: str, pos: int) -> int:
+def line_end(text: str, pos: int) -> int:
     """Position just after the line containing ``pos`` (or ``pos`` if it starts a line)."""
     if pos > 0 and text[pos - 1] == "\n":
         return pos
@@ -170,237 +200,487 @@ def _line_end(text: str, pos: int) -> int:
     return len(text) if eol < 0 else eol + 1
 
 
-def _dash_position(parsed: yn.Parsed, item: Any) -> int | None:
-    """Position of the ``-`` that introduces a block sequence item."""
+def detect_style(parsed: yn.Parsed, node: Node, near: tuple[Node, Node] | None = None) -> Style:
+    """Indentation habits of the document around ``node`` (a block mapping); ``near``, a
+    (key, value) pair where the edits will be (a pod spec under its key), is looked at first."""
+    import collections
+
     text = parsed.text
-    pos = parsed.start(item)
-    line_start = _line_start(text, pos)
-    before = text[line_start:pos].rstrip()
+    newline = "\r\n" if "\r\n" in text[parsed.start : parsed.start + 4096] else "\n"
+    mapping_indent = sequence_offset = None
+    if near is not None and near[1].kind == MAPPING and not near[1].flow and near[1].value:
+        key, value = near
+        if text[value.start] not in "&!" and "\n" in text[key.end : value.start]:
+            mapping_indent = column(text, value.start) - column(text, key.start)
+    stack = collections.deque([near[1]] if near is not None else [])
+    stack.append(node)
+    seen = 0
+    while stack and (mapping_indent is None or sequence_offset is None) and seen < 2000:
+        current = stack.popleft()
+        seen += 1
+        if current.kind == SEQUENCE:
+            stack.extend(current.value)
+            continue
+        if current.kind != MAPPING or current.flow:
+            continue
+        for key, value in current.value:
+            if value.kind not in (MAPPING, SEQUENCE) or value.flow or not value.value:
+                continue
+            if text[value.start] in "&!":  # anchor or tag: the content starts elsewhere
+                continue
+            key_column = column(text, key.start)
+            if value.kind == MAPPING:
+                if mapping_indent is None and "\n" in text[key.end : value.start]:
+                    mapping_indent = column(text, value.start) - key_column
+            elif sequence_offset is None:
+                dash = _dash_position(text, value.value[0])
+                if dash is not None:
+                    sequence_offset = column(text, dash) - key_column
+            stack.append(value)
+    return Style(
+        mapping_indent if mapping_indent and mapping_indent > 0 else 2,
+        sequence_offset if sequence_offset is not None and sequence_offset >= 0 else 0,
+        newline,
+    )
+
+
+def _dash_position(text: str, item: Node) -> int | None:
+    """Position of the ``-`` that introduces a block sequence item."""
+    pos = item.start
+    begin = line_start(text, pos)
+    before = text[begin:pos].rstrip()
     if before:  # "- item" or "- - item" on one line
-        return line_start + len(before) - 1 if before.endswith("-") else None
-    while line_start > 0:  # "-" (or "- # comment") alone on an earlier line
-        line_end = line_start - 1
-        line_start = _line_start(text, line_end)
-        line = text[line_start:line_end].strip()
+        return begin + len(before) - 1 if before.endswith("-") else None
+    while begin > 0:  # "-" (or "- # comment") alone on an earlier line
+        stop = begin - 1
+        begin = line_start(text, stop)
+        line = text[begin:stop].strip()
         if not line or line.startswith("#"):
             continue
         if line == "-" or (line.startswith("-") and line[1:].lstrip().startswith("#")):
-            return line_start + text[line_start:line_end].index("-")
+            return begin + text[begin:stop].index("-")
         return None
     return None
 
 
-class _Step(NamedTuple):
-    node: Any
-    key: Any  # key node when the node is a mapping value
-    index: int | None  # index when the node is a sequence item
-    parent: Any
+def _empty(node: Node) -> bool:
+    """Whether a node is an empty plain scalar written as nothing at all (``key:``)."""
+    return (
+        node.kind == SCALAR
+        and node.style is None
+        and node.anchor is None
+        and node.tag == yn.PLAIN_TAG
+        and node.value == ""
+    )
+
+
+def content_end(text: str, node: Node) -> int:
+    """End of a node's own text, without the comments and blank lines that may follow it."""
+    if node.kind == ALIAS or node.flow:
+        return node.end
+    if node.kind == SCALAR:
+        if node.style in ("|", ">"):
+            end = node.end
+            while end > node.start and text[end - 1] in " \t\r\n":
+                end -= 1
+            return end
+        return node.end
+    if not node.value:
+        return node.end
+    if node.kind == SEQUENCE:
+        return content_end(text, node.value[-1])
+    key, value = node.value[-1]
+    if _empty(value):
+        return text.index(":", key.end) + 1  # "key:" with no value
+    return content_end(text, value)
+
+
+class Step(NamedTuple):
+    """One node on a path: as written there (``node``, maybe an alias), how it was reached."""
+
+    node: Node
+    parent: Node | None  # the mapping or sequence holding it (aliases followed)
+    key: Node | None  # its key node, in a mapping
+    index: int | None  # its index, in a sequence
+    merge: Node | None  # the merge key (<<) that brings it, when not the mapping's own key
+
+
+# -- the splicer ----------------------------------------------------------------------------------
 
 
 class Splicer:
-    """Turns operations on one base mapping into text edits."""
+    """Turns operations into text edits, for one document (any number of base nodes).
 
-    def __init__(self, parsed: yn.Parsed, base: Any, base_key: Any, style: Style) -> None:
+    :meth:`apply` takes the operations of one base node (a pod spec) at a time;
+    :meth:`finish` completes the document's edits (anchor moves) and returns them.
+    ``rewritten`` says whether any node had to be written out anew (shared nodes, or
+    :meth:`rewrite_entries`), so that the caller reads the whole document back.
+    """
+
+    def __init__(self, parsed: yn.Parsed, style: Style) -> None:
         self.parsed = parsed
         self.text = parsed.text
-        self.base = base
-        self.base_key = base_key
         self.style = style
         self.edits: list[Edit] = []
-        self._flow_removals: dict[int, tuple[Any, set[int]]] = {}
+        self.rewritten = False
+        self._flow_removals: dict[int, tuple[Node, set[int]]] = {}
+        self._users: dict[int, list[Node]] | None = None
+        self._steps: dict[tuple[Any, ...], list[Step]] = {}
+        self._replaced: set[int] = set()  # aliases that edits will write out anew
 
-    # -- navigation ------------------------------------------------------------------------
-    def _resolve(self, path: tuple[Any, ...]) -> _Step:
-        step = _Step(self.base, self.base_key, None, None)
+    # -- navigation --------------------------------------------------------------------------
+    def users(self) -> dict[int, list[Node]]:
+        """The aliases naming each node, by the node's id (only the full reader makes aliases)."""
+        if self._users is None:
+            self._users = {}
+            if self.parsed.full:
+                for node in yn.walk(self.parsed.root):
+                    if node.kind == ALIAS:
+                        self._users.setdefault(id(node.value), []).append(node)
+        return self._users
+
+    def referenced(self) -> set[int]:
+        """Ids of the nodes some alias names."""
+        return set(self.users())
+
+    def expect(self, base: Sequence[Any], ops: Iterable[Op]) -> None:
+        """Say, before :meth:`apply` is called for any base, which operations will be applied:
+        an alias on their way will be written out anew, so an anchored node that only such
+        aliases use is no longer shared (and can be edited in place)."""
+        if not self.users():
+            return
+        base = tuple(base)
+        for op in ops:
+            full = base + tuple(op[1])
+            for step in self.steps(full[:-1] if op[0] == "add" else full):
+                if step.node.kind == ALIAS:
+                    self._replaced.add(id(step.node))
+
+    def steps(self, path: Sequence[Any]) -> list[Step]:
+        """The nodes from the document root along ``path`` (keys and indexes)."""
+        path = tuple(path)
+        known = self._steps.get(path)
+        if known is None:
+            known = self._steps[path] = self._walk(path)
+        return known
+
+    def _walk(self, path: tuple[Any, ...]) -> list[Step]:
+        root = self.parsed.root
+        if root is None:
+            raise EditError("empty document")
+        out = [Step(root, None, None, None, None)]
+        node = root
         for part in path:
-            node = step.node
+            container = yn.deref(node)
             if isinstance(part, int):
-                if not yn.is_sequence(node) or part >= len(node.value):
+                if container.kind != SEQUENCE or part >= len(container.value):
                     raise EditError(f"no item {part} to edit")
-                item = node.value[part]
-                if self.parsed.start(item) < self.parsed.start(node):
-                    raise EditError("cannot edit a list item that is a YAML alias")
-                step = _Step(item, None, part, node)
+                node = container.value[part]
+                out.append(Step(node, container, None, part, None))
             else:
-                if not yn.is_mapping(node):
+                if container.kind != MAPPING:
                     raise EditError(f"cannot edit {part!r}: not inside a mapping")
-                found = yn.find(node, part)
+                found = yn.find(container, part)
                 if found is None:
                     raise EditError(f"no key {part!r} to edit")
-                key, value = found
-                if yn.is_alias_value(key, value):
-                    raise EditError(f"cannot edit {part!r}: its value is a YAML alias")
-                step = _Step(value, key, None, node)
-        return step
+                node = found.value
+                out.append(Step(node, container, found.key, None, found.merge))
+        return out
 
-    def _content_end(self, node: Any) -> int:
-        """End of a node's own text, excluding trailing comments and blank lines."""
-        if yn.is_scalar(node) or node.flow_style or not node.value:
-            return self.parsed.end(node)
-        if yn.is_sequence(node):
-            last = node.value[-1]
-            if self.parsed.start(last) < self.parsed.start(node):
-                raise EditError("cannot edit around a YAML alias")
-            return self._content_end(last)
-        key, value = node.value[-1]
-        if yn.is_alias_value(key, value):
-            raise EditError("cannot edit around a YAML alias")
-        if yn.is_scalar(value) and value.value == "" and value.style is None:
-            return self.text.index(":", self.parsed.end(key)) + 1  # "key:" with no value
-        return self._content_end(value)
+    def _shared(self, step: Step) -> bool:
+        if step.merge is not None or step.node.kind == ALIAS:
+            return True
+        users = self.users().get(id(step.node))
+        return users is not None and any(id(alias) not in self._replaced for alias in users)
+
+    # -- operations on one base ------------------------------------------------------------
+    def apply(self, base: Sequence[Any], ops: Iterable[Op]) -> None:
+        """Splice ``ops`` (paths relative to the node at path ``base`` from the document root).
+
+        An operation whose way from the root passes through a shared node (see the module
+        docstring) is not spliced there: the topmost shared node of its way is written out
+        anew at its place, with every operation under it applied to its data.
+        """
+        base = tuple(base)
+        private: list[Op] = []
+        groups: dict[tuple[Any, ...], list[Op]] = {}
+        for op in ops:
+            full = base + tuple(op[1])
+            point = self._shared_point(op[0], full)
+            if point is None:
+                private.append(op)
+            else:
+                groups.setdefault(full[:point], []).append((op[0], full, *op[2:]))
+        for path, group in groups.items():
+            self._rewrite(path, group)
+        for op in private:
+            self._apply_op(base, op)
+        self._flush_flow()
+
+    def _shared_point(self, kind: str, full: tuple[Any, ...]) -> int | None:
+        """The length of the path to the topmost shared node an operation would change, or
+        None when it changes no shared node."""
+        if kind == "add":  # the mapping or list gains an entry: it and its ancestors change
+            steps = self.steps(full[:-1])
+            last = len(steps)
+        else:  # the node is removed or replaced: its ancestors change
+            steps = self.steps(full)
+            last = len(steps) - 1
+        for i in range(1, last):
+            if self._shared(steps[i]):
+                return i
+        if last < len(steps) and steps[last].merge is not None:
+            return last  # its key comes from a merge: the merging mapping gets its own
+        return None
+
+    def _apply_op(self, base: tuple[Any, ...], op: Op) -> None:
+        kind, path = op[0], base + tuple(op[1])
+        if kind == "add" and path[-1] == "-":
+            self.append(path[:-1], op[2])
+        elif kind == "add":
+            self.add_key(path[:-1], path[-1], op[2])
+        elif kind == "remove":
+            self.remove(path)
+        elif kind == "replace":
+            self.replace(path, op[2])
+        else:
+            raise EditError(f"unknown operation {kind!r}")
+
+    def rewrite_entries(self, base: Sequence[Any], ops: Iterable[Op]) -> None:
+        """The slower, always applicable way: every top-level entry of the base mapping that
+        the operations touch is written out anew, in flow style, with its edited value; the
+        other entries stay as they are (and a shared base is written out as a whole)."""
+        from .. import affinity
+
+        base = tuple(base)
+        ops = list(ops)
+        self.rewritten = True
+        steps = self.steps(base)
+        shared = next((i for i, s in enumerate(steps) if i and self._shared(s)), None)
+        if shared is not None:
+            self._rewrite(base[:shared], [(op[0], base + tuple(op[1]), *op[2:]) for op in ops])
+            return
+        mapping = yn.deref(steps[-1].node)
+        if mapping.kind != MAPPING:
+            raise EditError("not a mapping")
+        new = affinity.apply(yn.to_data(mapping, typed=yn.RENDER), ops)
+        for key in dict.fromkeys(op[1][0] for op in ops):
+            found = yn.find(mapping, key)
+            if found is None:
+                self.add_key(base, key, new[key])
+            elif found.merge is not None:
+                self._add_own_key(mapping, found.key, new[key])
+            else:
+                self._replace_value(Step(found.value, mapping, found.key, None, None), new[key], flat=True)
+
+    def _rewrite(self, path: tuple[Any, ...], ops: list[Op]) -> None:
+        """Write the node at ``path`` out anew at its place, ``ops`` (paths from the root)
+        applied to its data."""
+        from .. import affinity
+
+        self.rewritten = True
+        step = self.steps(path)[-1]
+        moved = [(op[0], tuple(op[1])[len(path) :], *op[2:]) for op in ops]
+        whole = [op for op in moved if not op[1]]
+        # the node itself replaced, or its data with the operations applied
+        value = whole[-1][2] if whole else affinity.apply(yn.to_data(step.node, typed=yn.RENDER), moved)
+        if step.merge is not None:
+            self._add_own_key(step.parent, step.key, value)
+        else:
+            self._replace_value(step, value, flat=False)
+
+    def _add_own_key(self, mapping: Node | None, key: Node | None, value: Any) -> None:
+        """Add ``key`` to a mapping that merges it, after its merge keys, so that it wins."""
+        if mapping is None or key is None:
+            raise EditError("no mapping to add the key to")
+        name = yn.text(key)
+        last_merge = max(i for i, (k, _) in enumerate(mapping.value) if yn.is_merge_key(k))
+        for k, _ in mapping.value[:last_merge]:
+            if k.kind == SCALAR and not yn.is_merge_key(k) and yn.text(k) == name:
+                raise EditError(f"{name!r} is written before a merge key (<<) that overrides it")
+        merge_key, merge_value = mapping.value[last_merge]
+        end = content_end(self.text, merge_value)
+        if mapping.flow:
+            self.edits.append(Edit(end, end, f", {_flow_scalar(name)}: {flow(value, None, self.style)}"))
+            return
+        lines = block_lines({name: value}, column(self.text, merge_key.start), self.style)
+        self._insert_after_line(end, lines)
+
+    def _replace_value(self, step: Step, value: Any, flat: bool) -> None:
+        """Replace a node as written at its place (an alias, an anchored node, a block or flow
+        collection, a scalar) with ``value``; ``flat`` writes collections in flow style."""
+        text, node, parent = self.text, step.node, step.parent
+        end = content_end(text, node)
+        collection = isinstance(value, dict | list) and bool(value)
+        if parent is None:
+            raise EditError("cannot replace the document")
+        if parent.kind == MAPPING and not parent.flow and step.key is not None:
+            colon = text.index(":", step.key.end)
+            if _empty(node):  # "key:" (null): the node is placed where the next token starts
+                end = colon + 1
+            if collection and not flat:
+                column_ = column(text, step.key.start) + (
+                    self.style.mapping_indent if isinstance(value, dict) else self.style.sequence_offset
+                )
+                lines = block_lines(value, column_, self.style)
+                if "\n" in text[colon:end]:
+                    nl = self.style.newline
+                    self.edits.append(Edit(colon + 1, end, nl + nl.join(lines)))
+                else:  # the old value was on the key's line: what follows it there stays
+                    if end > colon + 1:
+                        self.edits.append(Edit(colon + 1, end, ""))
+                    self._insert_after_line(colon, lines)
+            else:
+                rendered = flow(value, None, self.style) if collection else _inline(value)
+                self.edits.append(Edit(colon + 1, end, " " + rendered))
+            return
+        rendered = flow(value, None, self.style) if collection else _inline(value)
+        self.edits.append(Edit(node.start, end, rendered))
+
+    def rollback(self, mark: int) -> None:
+        """Forget the edits made since ``mark`` (a length of :attr:`edits`)."""
+        del self.edits[mark:]
+        self._flow_removals.clear()
+
+    # -- fine-grained operations (nodes no other place shares) ------------------------------
+    def _target(self, path: tuple[Any, ...]) -> Step:
+        return self.steps(path)[-1]
 
     def _insert_after_line(self, pos: int, lines: list[str]) -> None:
         nl = self.style.newline
-        at = _line_end(self.text, pos)
+        at = line_end(self.text, pos)
         prefix = nl if at == len(self.text) and not self.text.endswith("\n") else ""
         self.edits.append(Edit(at, at, prefix + "".join(line + nl for line in lines)))
 
-    # -- operations ------------------------------------------------------------------------
     def add_key(self, path: tuple[Any, ...], key: str, value: Any) -> None:
-        step = self._resolve(path)
-        mapping = step.node
-        if not yn.is_mapping(mapping):
+        step = self._target(path)
+        mapping = yn.deref(step.node)
+        if mapping.kind != MAPPING:
             raise EditError(f"cannot add {key!r}: not a mapping")
         nl = self.style.newline
-        if mapping.flow_style or not mapping.value:
+        if mapping.flow or not mapping.value:
             self._add_flow_key(mapping, key, value)
             return
-        first_key = mapping.value[0][0]
-        column = first_key.start_mark.column
-        lines = block_lines({key: value}, column, self.style)
-        first = self.parsed.start(first_key)
-        own_line = not self.text[_line_start(self.text, first) : first].strip()
+        first = mapping.value[0][0].start
+        before = self.text[line_start(self.text, first) : first]
+        own_line = not before.strip() or before.strip() == "?"  # "? key" (an explicit key)
+        column_ = len(before) - len(before.lstrip(" ")) if own_line else column(self.text, first)
+        lines = _block_lines_of(key, value, column_, self.style)
         if own_line and step.key is not None:
             # Right under the parent key's line, above any comment that heads the first key.
-            self._insert_after_line(self.parsed.end(step.key), lines)
+            self._insert_after_line(step.key.end, lines)
         elif own_line:
-            start = _line_start(self.text, first)
+            start = line_start(self.text, first)
             self.edits.append(Edit(start, start, "".join(line + nl for line in lines)))
         else:  # "- first: ..." : the new key takes the first key's place on the dash line
-            text = lines[0][column:] + nl + "".join(line + nl for line in lines[1:]) + " " * column
+            text = lines[0][column_:] + nl + "".join(line + nl for line in lines[1:]) + " " * column_
             self.edits.append(Edit(first, first, text))
 
-    def _add_flow_key(self, mapping: Any, key: str, value: Any) -> None:
+    def _add_flow_key(self, mapping: Node, key: str, value: Any) -> None:
         import json
 
         text = self.text
-        start, end = self.parsed.start(mapping), self.parsed.end(mapping)
+        start, end = mapping.start, mapping.end
         brace = text.index("{", start, end)
         pair = f"{json.dumps(key)}: "
         if not mapping.value:
             self.edits.append(Edit(brace, end, "{" + pair + flow(value, None, self.style) + "}"))
             return
-        first = self.parsed.start(mapping.value[0][0])
+        first = mapping.value[0][0].start
         if "\n" in text[brace:first]:  # one key per line: keep it that way
-            column = _column(text, first)
-            new = pair + flow(value, column, self.style) + "," + self.style.newline + " " * column
+            column_ = column(text, first)
+            new = pair + flow(value, column_, self.style) + "," + self.style.newline + " " * column_
         else:
             new = pair + flow(value, None, self.style) + ", "
         self.edits.append(Edit(first, first, new))
 
     def append(self, path: tuple[Any, ...], value: Any) -> None:
-        step = self._resolve(path)
-        seq = step.node
-        if not yn.is_sequence(seq):
+        seq = yn.deref(self._target(path).node)
+        if seq.kind != SEQUENCE:
             raise EditError("cannot append: not a list")
-        if seq.flow_style or not seq.value:
+        if seq.flow or not seq.value:
             self._append_flow(seq, value)
             return
-        dash = _dash_position(self.parsed, seq.value[0])
+        dash = _dash_position(self.text, seq.value[0])
         if dash is None:
             raise EditError("cannot find the list's layout")
-        lines = block_lines([value], _column(self.text, dash), self.style)
-        self._insert_after_line(self._content_end(seq.value[-1]), lines)
+        lines = _block_lines_of(None, value, column(self.text, dash), self.style)
+        self._insert_after_line(content_end(self.text, seq.value[-1]), lines)
 
-    def _append_flow(self, seq: Any, value: Any) -> None:
+    def _append_flow(self, seq: Node, value: Any) -> None:
         text = self.text
-        start, end = self.parsed.start(seq), self.parsed.end(seq)
+        start, end = seq.start, seq.end
         if not seq.value:
             bracket = text.index("[", start, end)
             self.edits.append(Edit(bracket, end, "[" + flow(value, None, self.style) + "]"))
             return
-        last_end = self._content_end(seq.value[-1])
-        last_start = self.parsed.start(seq.value[-1])
-        previous = self.parsed.end(seq.value[-2]) if len(seq.value) > 1 else text.index("[", start)
+        last_end = content_end(text, seq.value[-1])
+        last_start = seq.value[-1].start
+        previous = seq.value[-2].end if len(seq.value) > 1 else text.index("[", start)
         if "\n" in text[previous:last_start]:
-            column = _column(text, last_start)
-            new = "," + self.style.newline + " " * column + flow(value, column, self.style)
+            column_ = column(text, last_start)
+            new = "," + self.style.newline + " " * column_ + flow(value, column_, self.style)
         else:
             new = ", " + flow(value, None, self.style)
         self.edits.append(Edit(last_end, last_end, new))
 
     def remove(self, path: tuple[Any, ...]) -> None:
-        step = self._resolve(path)
+        step = self._target(path)
         seq, index = step.parent, step.index
-        if index is None or not yn.is_sequence(seq):
+        if index is None or seq is None or seq.kind != SEQUENCE:
             raise EditError("only list items can be removed")
         if len(seq.value) == 1:
             raise EditError("refusing to empty a list")
         item = step.node
-        if seq.flow_style:  # removals from one flow list become one edit (see _flush_flow)
+        if seq.flow:  # removals from one flow list become one edit (see _flush_flow)
             self._flow_removals.setdefault(id(seq), (seq, set()))[1].add(index)
             return
-        dash = _dash_position(self.parsed, item)
+        dash = _dash_position(self.text, item)
         if dash is None:
             raise EditError("cannot find the list item's layout")
-        start = _line_start(self.text, dash)
+        start = line_start(self.text, dash)
         if self.text[start:dash].strip():
             raise EditError("list item shares its line with other content")
-        self.edits.append(Edit(start, _line_end(self.text, self._content_end(item)), ""))
+        self.edits.append(Edit(start, line_end(self.text, content_end(self.text, item)), ""))
 
     def replace(self, path: tuple[Any, ...], value: Any) -> None:
-        step = self._resolve(path)
+        step = self._target(path)
         node = step.node
         text, nl = self.text, self.style.newline
-        start, end = self.parsed.start(node), self.parsed.end(node)
+        start, end = node.start, node.end
         collection = isinstance(value, dict | list) and bool(value)
-        flow_node = not yn.is_scalar(node) and node.flow_style
-        in_block_mapping = step.key is not None and not step.parent.flow_style
-        if collection and in_block_mapping and (yn.is_scalar(node) or (flow_node and not node.value)):
-            # "key: null", "key:" or "key: []" -> "key:" followed by an indented block
-            colon = text.index(":", self.parsed.end(step.key))
-            if end > start:
-                self.edits.append(Edit(colon + 1, end, ""))
-            inner = step.key.start_mark.column + (
-                self.style.mapping_indent if isinstance(value, dict) else self.style.sequence_offset
-            )
-            self._insert_after_line(colon, block_lines(value, inner, self.style))
+        whole = (
+            node.kind == ALIAS or node.anchor is not None or node.tag not in (MAP_TAG, SEQ_TAG, *_SCALAR_TAGS)
+        )
+        flow_node = node.kind in (MAPPING, SEQUENCE) and node.flow
+        parent = step.parent
+        in_block_mapping = step.key is not None and parent is not None and not parent.flow
+        if whole or (
+            collection and in_block_mapping and (node.kind == SCALAR or (flow_node and not node.value))
+        ):
+            if parent is None:
+                raise EditError("cannot replace the document")
+            self._replace_value(step, value, flat=False)
             return
-        if flow_node or (yn.is_scalar(node) and collection):
-            column = _indent(text, start) if "\n" in text[start:end] else None
-            self.edits.append(Edit(start, end, flow(value, column, self.style)))
+        if flow_node or (node.kind == SCALAR and collection):
+            column_ = _indent(text, start) if "\n" in text[start:end] else None
+            self.edits.append(Edit(start, end, flow(value, column_, self.style)))
             return
-        if yn.is_scalar(node):
-            in_flow = step.parent is not None and bool(step.parent.flow_style)
-            self.edits.append(Edit(start, end, _like(node, value, in_flow)))
+        if node.kind == SCALAR:
+            in_flow = parent is not None and parent.flow
+            self.edits.append(Edit(start, content_end(text, node), _like(node, value, in_flow)))
             return
         if not collection:
             raise EditError("cannot replace a block collection with an empty value")
-        if yn.is_sequence(node):  # a block sequence starts at its first dash
-            dash = _dash_position(self.parsed, node.value[0])
+        if node.kind == SEQUENCE:  # a block sequence starts at its first dash
+            dash = _dash_position(text, node.value[0])
             if dash is None:
                 raise EditError("cannot find the list's layout")
             start = dash
-        column = _column(text, start)
-        lines = block_lines(value, column, self.style)
-        rendered = lines[0][column:] + "".join(nl + line for line in lines[1:])
-        self.edits.append(Edit(start, self._content_end(node), rendered))
-
-    def apply_ops(self, ops: Iterable[tuple[Any, ...]]) -> list[Edit]:
-        for op in ops:
-            kind, path = op[0], tuple(op[1])
-            if kind == "add" and path[-1] == "-":
-                self.append(path[:-1], op[2])
-            elif kind == "add":
-                self.add_key(path[:-1], path[-1], op[2])
-            elif kind == "remove":
-                self.remove(path)
-            elif kind == "replace":
-                self.replace(path, op[2])
-            else:
-                raise EditError(f"unknown operation {kind!r}")
-        self._flush_flow()
-        return self.edits
+        column_ = column(text, start)
+        lines = block_lines(value, column_, self.style)
+        rendered = lines[0][column_:] + "".join(nl + line for line in lines[1:])
+        self.edits.append(Edit(start, content_end(text, node), rendered))
 
     def _flush_flow(self) -> None:
         """Delete each run of removed flow-list items with its separator; kept items, which
@@ -418,30 +698,81 @@ class Splicer:
                 while last + 1 < len(items) and last + 1 in removed:
                     last += 1
                 if index > 0:  # ", removed..." after the previous kept item
-                    start, end = self.parsed.end(items[index - 1]), self.parsed.end(items[last])
+                    start, end = items[index - 1].end, items[last].end
                 else:  # "removed..., " before the first kept item
-                    start, end = self.parsed.start(items[0]), self.parsed.start(items[last + 1])
+                    start, end = items[0].start, items[last + 1].start
                 self.edits.append(Edit(start, end, ""))
                 index = last + 1
         self._flow_removals.clear()
 
+    # -- the document ------------------------------------------------------------------------
+    def finish(self) -> list[Edit]:
+        """The document's edits, with every anchor that an edit removes or rewrites moved, with
+        its old value, to the first alias that still uses it."""
+        if self.parsed.full and self.edits:
+            self._move_anchors()
+        return self.edits
+
+    def _move_anchors(self) -> None:
+        gone = sorted((e.start, e.end) for e in self.edits if e.end > e.start)
+        if not gone:
+            return
+        referenced = self.referenced()
+        if not referenced:
+            return
+
+        import bisect
+
+        starts = [a for a, _ in gone]
+        reach = []  # the furthest end of the ranges up to each one (they may nest)
+        for _, b in gone:
+            reach.append(max(b, reach[-1]) if reach else b)
+
+        def inside(pos: int) -> bool:
+            i = bisect.bisect_right(starts, pos) - 1
+            return i >= 0 and pos < reach[i]
+
+        aliases: dict[int, list[Node]] = {}
+        anchored: list[Node] = []
+        for node in yn.walk(self.parsed.root):
+            if node.kind == ALIAS:
+                aliases.setdefault(id(node.value), []).append(node)
+            elif node.anchor is not None and id(node) in referenced and inside(node.start):
+                anchored.append(node)
+        for node in anchored:
+            users = sorted(
+                (a for a in aliases.get(id(node), ()) if not inside(a.start)), key=lambda a: a.start
+            )
+            if not users:
+                continue
+            first = users[0]
+            value = yn.to_data(node, typed=yn.RENDER)
+            self.edits.append(Edit(first.start, first.end, f"&{node.anchor} {flow(value, None, self.style)}"))
+            self.rewritten = True
+
 
 def _indent(text: str, pos: int) -> int:
-    line_start = _line_start(text, pos)
-    line = text[line_start:pos]
+    line = text[line_start(text, pos) : pos]
     return len(line) - len(line.lstrip(" "))
 
 
-def apply_edits(text: str, edits: Iterable[Edit]) -> str:
-    """Apply non-overlapping edits; insertions at the same position keep their order."""
-    ordered = sorted(enumerate(edits), key=lambda e: (e[1].start, e[1].end, e[0]))
-    out: list[str] = []
-    pos = 0
-    for _, edit in ordered:
+def apply_edits(text: str, edits: Iterable[Edit], start: int = 0, end: int | None = None) -> str:
+    """``text[start:end]`` with non-overlapping edits applied (insertions at the same
+    position keep their order); raises EditError for overlapping edits."""
+    return "".join(pieces(text, edits, start, end))
+
+
+def pieces(text: str, edits: Iterable[Edit], start: int = 0, end: int | None = None) -> Iterable[str]:
+    """The pieces of :func:`apply_edits`, for writing a large text without building it."""
+    stop = len(text) if end is None else end
+    ordered = sorted(edits, key=lambda e: (e.start, e.end))
+    pos = start
+    for edit in ordered:
         if edit.start < pos:
             raise EditError("overlapping edits")
-        out.append(text[pos : edit.start])
-        out.append(edit.text)
+        if edit.start > pos:
+            yield text[pos : edit.start]
+        yield edit.text
         pos = edit.end
-    out.append(text[pos:])
-    return "".join(out)
+    if pos < stop:
+        yield text[pos:stop]

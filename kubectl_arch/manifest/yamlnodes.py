@@ -1,27 +1,60 @@
-"""Parsed YAML with positions: composition of one span of text into nodes with marks,
-conversion of small subtrees to plain data, and navigation by key.
+"""Parsed YAML with positions: one span of text read into nodes (:mod:`.node`), navigation by
+key with aliases and merge keys resolved, and conversion of subtrees to plain data.
 
-Scalars are resolved with YAML 1.1 rules, as the Kubernetes API server reads them, so an
-``image: yes`` is seen as the boolean it is for kubectl. ruamel.yaml is imported here, and
-only when a document actually has to be parsed.
+Reading follows what kubectl does with a manifest (sigs.k8s.io/yaml over go-yaml v2):
+
+* plain scalars are typed with YAML 1.1 rules, so an ``image: yes`` is the boolean it is for
+  the API server;
+* an alias (``*name``) stands for the node its anchor names;
+* a merge key (``<<: *base``, or ``<<: [*a, *b]``) merges mappings into the one holding it,
+  entries applied in document order: a merge sets the keys it brings (over keys set before
+  it), a key written after it overrides it, and of a list of mappings the first wins.
+
+The fast reader (:mod:`.fastyaml`) serves plain block-style documents; any other document,
+or one whose block scalar values are needed, is read by the full reader (:mod:`.fullyaml`,
+ruamel.yaml's parser, imported only then).
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, NamedTuple
 
 from . import fastyaml
-from .fastyaml import PLAIN_TAG, NeedFullParse
+from .fullyaml import YamlSyntaxError
+from .node import (
+    ALIAS,
+    MAPPING,
+    PLAIN_TAG,
+    SCALAR,
+    SEQUENCE,
+    STR_TAG,
+    UNREAD,
+    NeedFullParse,
+    Node,
+    Verbatim,
+    YamlShapeError,
+)
 
-__all__ = ["NeedFullParse", "Parsed", "compose", "tag", "to_data"]
+__all__ = [
+    "NeedFullParse",
+    "Node",
+    "Parsed",
+    "YamlShapeError",
+    "YamlSyntaxError",
+    "compose",
+    "find",
+    "tag",
+    "to_data",
+]
 
-STR_TAG = "tag:yaml.org,2002:str"
 NULL_TAG = "tag:yaml.org,2002:null"
 BOOL_TAG = "tag:yaml.org,2002:bool"
 INT_TAG = "tag:yaml.org,2002:int"
 FLOAT_TAG = "tag:yaml.org,2002:float"
 TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+MERGE_TAG = "tag:yaml.org,2002:merge"
 MAX_NODES = 100_000  # conversion budget: bounds alias expansion ("billion laughs")
 
 # YAML 1.1 implicit types of plain scalars, as the Kubernetes API server (go-yaml v2) reads
@@ -60,120 +93,60 @@ def resolve_plain(value: str) -> str:
     return STR_TAG
 
 
+def deref(node: Any) -> Any:
+    """The node an alias names; any other node (or None) as it is."""
+    return node.value if node is not None and node.kind == ALIAS else node
+
+
 def tag(node: Any) -> str:
     """A node's tag, plain scalars resolved with YAML 1.1 rules."""
-    node_tag = str(node.tag)
-    return resolve_plain(str(node.value)) if node_tag == PLAIN_TAG else node_tag
-
-
-class YamlSyntaxError(ValueError):
-    """Invalid YAML; ``line`` and ``column`` are 1-based positions in the whole text."""
-
-    def __init__(self, problem: str, line: int, column: int) -> None:
-        super().__init__(f"line {line}, column {column}: {problem}")
-        self.problem, self.line, self.column = problem, line, column
-
-
-class YamlShapeError(ValueError):
-    """Valid YAML that pin cannot use as it is (wrong type, alias loop, merge key...)."""
-
-
-_loader: Any = None
-
-
-def _yaml() -> Any:
-    global _loader
-    if _loader is None:
-        from ruamel.yaml import YAML
-        from ruamel.yaml.nodes import MappingNode, ScalarNode
-        from ruamel.yaml.resolver import VersionedResolver
-
-        try:  # ruamel.yaml >= 0.18 wants Tag objects, older releases strings
-            from ruamel.yaml.tag import Tag
-
-            plain: Any = Tag(suffix=PLAIN_TAG)
-            quoted: Any = Tag(suffix=STR_TAG)
-        except ImportError:  # pragma: no cover
-            plain, quoted = PLAIN_TAG, STR_TAG
-
-        class Resolver(VersionedResolver):  # type: ignore[misc]
-            """Tags plain scalars PLAIN_TAG, like fastyaml: typed lazily by ``tag()``."""
-
-            def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-                if kind is ScalarNode:
-                    return plain if implicit[0] else quoted
-                return self.DEFAULT_MAPPING_TAG if kind is MappingNode else self.DEFAULT_SEQUENCE_TAG
-
-        _loader = YAML(typ="safe", pure=True)
-        _loader.Resolver = Resolver
-        _loader.version = (1, 1)
-    return _loader
+    node = deref(node)
+    if node.tag == PLAIN_TAG:
+        return resolve_plain(node.value)
+    return str(node.tag)
 
 
 class Parsed:
-    """A span of ``text`` parsed into nodes whose marks are relative to ``offset``."""
+    """One span of ``text`` (``start`` to ``stop``) read into nodes; ``full`` when the full
+    reader read it. Node positions index ``text``."""
 
-    def __init__(self, text: str, offset: int, stop: int, root: Any) -> None:
+    __slots__ = ("full", "root", "start", "stop", "text")
+
+    def __init__(self, text: str, start: int, stop: int, root: Node | None, full: bool = False) -> None:
         self.text = text
-        self.offset = offset
+        self.start = start
         self.stop = stop
         self.root = root
-
-    def start(self, node: Any) -> int:
-        return int(node.start_mark.index) + self.offset
-
-    def end(self, node: Any) -> int:
-        return int(node.end_mark.index) + self.offset
+        self.full = full
 
 
 def compose(text: str, start: int, end: int, full: bool = False) -> Parsed:
-    """Parse ``text[start:end]``, which holds at most one YAML document.
+    """Read ``text[start:end]``, which holds at most one YAML document.
 
     The fast reader handles plain block-style manifests; anything else, or ``full``, goes
-    to ruamel.yaml, which is only imported then.
+    to the full reader. Raises :class:`YamlSyntaxError` (invalid YAML, with the line and
+    column in ``text``).
     """
     if not full:
         try:
             return Parsed(text, start, end, fastyaml.parse(text, start, end))
         except fastyaml.Unsupported:
             pass
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    from . import fullyaml
 
-    chunk = text[start:end]
-    line_base = text.count("\n", 0, start)
-    try:
-        root = _yaml().compose(chunk)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or "invalid YAML"
-        if exc.context and exc.problem:
-            problem = f"{exc.problem} ({exc.context})"
-        line = mark.line if mark is not None else 0
-        column = mark.column if mark is not None else 0
-        raise YamlSyntaxError(problem, line_base + line + 1, column + 1) from None
-    except YAMLError as exc:  # reader errors: non-printable characters and the like
-        message = str(exc).splitlines()[0]
-        position = getattr(exc, "position", None)
-        if isinstance(position, int):
-            line = line_base + chunk.count("\n", 0, position) + 1
-            column = position - (chunk.rfind("\n", 0, position) + 1) + 1
-            raise YamlSyntaxError(message, line, column) from None
-        raise YamlSyntaxError(message, line_base + 1, 1) from None
-    except RecursionError:
-        raise YamlShapeError("document nests too deeply") from None
-    return Parsed(text, start, end, root)
+    return Parsed(text, start, end, fullyaml.compose(text, start, end), True)
 
 
 def is_mapping(node: Any) -> bool:
-    return node is not None and node.id == "mapping"
+    return node is not None and deref(node).kind == MAPPING
 
 
 def is_sequence(node: Any) -> bool:
-    return node is not None and node.id == "sequence"
+    return node is not None and deref(node).kind == SEQUENCE
 
 
 def is_scalar(node: Any) -> bool:
-    return node is not None and node.id == "scalar"
+    return node is not None and deref(node).kind == SCALAR
 
 
 def is_null(node: Any) -> bool:
@@ -182,6 +155,22 @@ def is_null(node: Any) -> bool:
 
 def is_string(node: Any) -> bool:
     return is_scalar(node) and tag(node) == STR_TAG
+
+
+def is_merge_key(key: Any) -> bool:
+    """Whether a mapping key is the merge key ``<<`` (plain, or tagged ``!!merge``)."""
+    return key.kind == SCALAR and (
+        (key.tag == PLAIN_TAG and key.value == "<<") or (key.tag == MERGE_TAG and key.value == "<<")
+    )
+
+
+def text(node: Any) -> str:
+    """A scalar's text as written (after unescaping, folding...); raises NeedFullParse for a
+    block scalar the fast reader did not compute."""
+    value = deref(node).value
+    if value is UNREAD:
+        raise NeedFullParse("block scalar")
+    return str(value)
 
 
 def describe(node: Any) -> str:
@@ -198,118 +187,295 @@ def describe(node: Any) -> str:
     return "a mapping" if is_mapping(node) else "a list"
 
 
-def entries(mapping: Any) -> list[tuple[Any, Any]]:
-    return list(mapping.value)
+class Entry(NamedTuple):
+    """One key of a mapping as it reads: ``value`` as written (an alias stays an alias),
+    ``merge`` the ``<<`` key node it came through (None for a key of the mapping itself)."""
+
+    key: Node
+    value: Node
+    merge: Node | None = None
 
 
-def find(mapping: Any, key: str) -> tuple[Any, Any] | None:
-    """The (key node, value node) for ``key``; errors on duplicate and merge keys."""
-    found = None
-    for k, v in mapping.value:
-        if not is_scalar(k):
+def _merge_sources(key: Node, value: Node) -> list[Node]:
+    """The mappings a merge key brings, in the order they apply (the last applied wins)."""
+    value = deref(value)
+    if value.kind == MAPPING:
+        return [value]
+    if value.kind == SEQUENCE:
+        sources = [deref(item) for item in value.value]
+        if all(s.kind == MAPPING for s in sources):
+            return sources[::-1]  # of a list of mappings, the first wins
+    raise YamlShapeError("a merge key (<<) must name a mapping or a list of mappings")
+
+
+def effective(mapping: Node, _depth: int = 0) -> dict[str, Entry]:
+    """A mapping's keys as they read, merge keys applied (see the module docstring).
+
+    Raises YamlShapeError for a key that is not a scalar, a key written twice, and merges
+    nested too deeply (a merge loop)."""
+    mapping = deref(mapping)
+    out: dict[str, Entry] = {}
+    own: set[str] = set()
+    for key, value in mapping.value:
+        if key.kind != SCALAR:
+            raise YamlShapeError("mapping keys must be strings (a complex key: ? ...)")
+        if is_merge_key(key):
+            if _depth > 50:
+                raise YamlShapeError("merge keys (<<) nest too deeply")
+            for source in _merge_sources(key, value):
+                for name, entry in effective(source, _depth + 1).items():
+                    out[name] = Entry(entry.key, entry.value, key)
             continue
-        if k.value == "<<" and k.tag == PLAIN_TAG:
-            raise YamlShapeError("merge keys (<<) are not supported here")
-        if k.value == key:
+        name = text(key)
+        if name in own:
+            raise YamlShapeError(f"duplicate key {name!r}")
+        own.add(name)
+        out[name] = Entry(key, value)
+    return out
+
+
+def has_merge(mapping: Node) -> bool:
+    return any(is_merge_key(k) for k, _ in deref(mapping).value)
+
+
+def find(mapping: Any, key: str) -> Entry | None:
+    """The entry for ``key`` as it reads (merge keys applied); errors on duplicate keys."""
+    if mapping.kind == ALIAS:
+        mapping = mapping.value
+    found = None
+    merged = False
+    for k, v in mapping.value:
+        value = k.value
+        if value == key and k.kind == SCALAR:
             if found is not None:
                 raise YamlShapeError(f"duplicate key {key!r}")
-            found = (k, v)
+            found = Entry(k, v)
+        elif value == "<<" and is_merge_key(k):
+            merged = True
+    if merged:
+        return effective(mapping).get(key)
     return found
 
 
-def is_alias_value(key: Any, value: Any) -> bool:
-    """Whether a mapping value is an alias (``*name``): its node was defined earlier."""
-    return int(value.start_mark.index) < int(key.end_mark.index)
+def entries(mapping: Any) -> list[Entry]:
+    """Every key of a mapping as it reads, in the order they are written."""
+    mapping = deref(mapping)
+    if not has_merge(mapping):
+        return [Entry(k, v) for k, v in mapping.value]
+    return list(effective(mapping).values())
 
 
 def typed_scalar(node: Any) -> Any:
     """A scalar's value as YAML 1.1 types it: None, bool, int, float or str."""
-    node_tag, text = tag(node), str(node.value)
+    node_tag, value = tag(node), text(node)
     if node_tag == NULL_TAG:
         return None
     if node_tag == BOOL_TAG:
-        return text.lower() in ("y", "yes", "true", "on")
+        return value.lower() in ("y", "yes", "true", "on")
     if node_tag == INT_TAG:
-        digits = text.replace("_", "")
+        digits = value.replace("_", "")
         sign = -1 if digits.startswith("-") else 1
         digits = digits.lstrip("+-")
         try:
+            if ":" in digits:  # sexagesimal, 1:30 == 90
+                total = 0
+                for part in digits.split(":"):
+                    total = total * 60 + int(part)
+                return sign * total
             if digits.startswith(("0x", "0b", "0o")):
                 return sign * int(digits, 0)
             if digits.startswith("0") and len(digits) > 1:
                 return sign * int(digits, 8)
             return sign * int(digits)
         except ValueError:
-            return text
+            return value
     if node_tag == FLOAT_TAG:
+        lowered = value.replace("_", "").lower()
+        if lowered.endswith(".inf"):
+            return float("-inf") if lowered.startswith("-") else float("inf")
+        if lowered == ".nan":
+            return float("nan")
         try:
-            return float(text.replace("_", ""))
+            return float(lowered) if ":" not in lowered else value
         except ValueError:
-            return text
-    return text
+            return value
+    return value
 
 
-def _start(node: Any) -> int:
-    return int(node.start_mark.index)
+RENDER = "render"
 
 
 def to_data(
-    node: Any,
-    budget: list[int] | None = None,
-    typed: bool = False,
-    raw: Parsed | None = None,
-    _active: set[int] | None = None,
-    _aliased: bool = False,
+    node: Any, budget: list[int] | None = None, typed: bool | str = False, source: str | None = None
 ) -> Any:
-    """Plain data for a subtree: dict/list/scalars. Scalars are their text (None for null),
-    or YAML 1.1 typed values when ``typed``. With ``raw``, a block scalar whose value the fast
-    reader did not compute is ``("raw", its source text)`` instead of an error.
+    """Plain data for a subtree: dict/list/scalars, aliases and merge keys resolved. Scalars
+    are their text (None for null), or YAML 1.1 typed values when ``typed``, or, with
+    ``typed=RENDER``, strings and :class:`.node.Verbatim` text for every other scalar (what
+    writing the subtree out again needs to keep each value's type for every reader).
 
-    Bounded by a budget of nodes expanded from aliases (alias bombs: a plain document costs
-    nothing, however large) and refusing recursive aliases. A node reached through an alias
-    is one that starts before the place it is used.
+    A block scalar whose value the fast reader left uncomputed raises NeedFullParse, or, given
+    the ``source`` text the node was read from, stands as ``("block scalar", its text)``: to
+    tell whether two readings of unchanged text agree, its text is enough.
+
+    Bounded by a budget of nodes reached through aliases (alias bombs: YamlShapeError; a plain
+    document costs nothing, however large), refusing recursive aliases, keys that are not
+    scalars and duplicate keys (YamlShapeError), and deep nesting.
     """
     if budget is None:
         budget = [MAX_NODES]
-    if _active is None:
-        _active = set()
-    if _aliased:
+    try:
+        return _to_data(node, budget, typed, set(), source, False)
+    except RecursionError:
+        raise YamlShapeError("document nests too deeply") from None
+
+
+def _to_data(
+    node: Node, budget: list[int], typed: bool | str, active: set[int], source: str | None, aliased: bool
+) -> Any:
+    if node.kind == ALIAS:
+        node, aliased = node.value, True
+    if aliased:
         budget[0] -= 1
         if budget[0] < 0:
             raise YamlShapeError("document expands to too many nodes (YAML alias bomb?)")
-    if is_scalar(node):
-        try:
-            if typed:
-                return typed_scalar(node)
-            return None if tag(node) == NULL_TAG else str(node.value)
-        except NeedFullParse:
-            if raw is None:
-                raise
-            return ("raw", raw.text[raw.start(node) : raw.end(node)])
-    if id(node) in _active:
+    if node.kind == SCALAR:
+        if typed == RENDER:
+            return _render_scalar(node)
+        if typed:
+            return typed_scalar(node)
+        if node.tag == PLAIN_TAG and node.value in _NULL_WORDS:
+            return None
+        value = node.value
+        if value is UNREAD:
+            if source is None:
+                raise NeedFullParse("block scalar")
+            return ("block scalar", source[node.start : node.end].rstrip())
+        return None if node.tag == NULL_TAG else value
+    if id(node) in active:
         raise YamlShapeError("recursive YAML alias")
-    _active.add(id(node))
+    active.add(id(node))
     try:
-        if is_sequence(node):
-            items = []
-            cursor = _start(node)
-            for index, item in enumerate(node.value):
-                start = _start(item)
-                # An alias of the item just before starts where that item starts.
-                aliased = start < cursor or (index > 0 and start == cursor)
-                items.append(to_data(item, budget, typed, raw, _active, _aliased or aliased))
-                cursor = max(cursor, start)
-            return items
+        if node.kind == SEQUENCE:
+            return [_to_data(item, budget, typed, active, source, aliased) for item in node.value]
         result: dict[str, Any] = {}
+        merged = False
         for k, v in node.value:
-            if not is_scalar(k):
-                raise YamlShapeError("mapping keys must be strings")
-            if k.value == "<<" and k.tag == PLAIN_TAG:
-                raise YamlShapeError("merge keys (<<) are not supported here")
-            if k.value in result:
-                raise YamlShapeError(f"duplicate key {k.value!r}")
-            aliased = _aliased or is_alias_value(k, v)
-            result[str(k.value)] = to_data(v, budget, typed, raw, _active, aliased)
+            if k.kind != SCALAR:
+                raise YamlShapeError("mapping keys must be strings (a complex key: ? ...)")
+            if is_merge_key(k):
+                merged = True
+                break
+            name = text(k)
+            if name in result:
+                raise YamlShapeError(f"duplicate key {name!r}")
+            result[_key(k, name, typed)] = _to_data(v, budget, typed, active, source, aliased)
+        if merged:
+            result = {
+                _key(entry.key, name, typed): _to_data(entry.value, budget, typed, active, source, aliased)
+                for name, entry in effective(node).items()
+            }
         return result
     finally:
-        _active.discard(id(node))
+        active.discard(id(node))
+
+
+def _key(key: Node, name: str, typed: bool | str) -> str:
+    """A mapping key as data; for rendering, a plain key that YAML 1.1 does not read as a
+    string (``on``, ``1``) is written back as it was, so that it keeps its meaning."""
+    if typed == RENDER and deref(key).tag == PLAIN_TAG and resolve_plain(name) != STR_TAG:
+        return Verbatim(name)
+    return name
+
+
+def _render_scalar(node: Node) -> Any:
+    node_tag = tag(node)
+    value = text(node)
+    if node_tag == STR_TAG:
+        return value
+    if node_tag == NULL_TAG:
+        return None
+    if node.tag == PLAIN_TAG:
+        return Verbatim(value)
+    typed = typed_scalar(node)  # "!!int '3'": written plain, it reads as the same value
+    if isinstance(typed, bool | int | float) and node_tag != TIMESTAMP_TAG:
+        return Verbatim(value if resolve_plain(value) == node_tag else _canonical(typed))
+    return value
+
+
+def float_text(value: float) -> str:
+    """A float as a plain scalar every YAML reader takes for that float (YAML 1.1 wants a
+    dot: ``1.0e+20``, ``.inf``, ``.nan``)."""
+    if value != value:
+        return ".nan"
+    if value in (float("inf"), float("-inf")):
+        return ".inf" if value > 0 else "-.inf"
+    text = repr(value)
+    return text if "." in text else text.replace("e", ".0e", 1)
+
+
+def _canonical(value: bool | int | float) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return float_text(value)
+
+
+def walk(node: Node | None) -> Iterator[Node]:
+    """Every node of a tree once, in document order (an alias is visited, not followed)."""
+    if node is None:
+        return
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        if current.kind == SEQUENCE:
+            stack.extend(reversed(current.value))
+        elif current.kind == MAPPING:
+            for k, v in reversed(current.value):
+                stack.append(v)
+                stack.append(k)
+
+
+def expanded_size(root: Node | None, limit: int = MAX_NODES) -> int:
+    """How many nodes the aliases of the tree add once expanded, counted without expanding
+    (so a "billion laughs" costs no more than its text; a large plain document adds none);
+    stops past ``limit``. Raises YamlShapeError for a recursive alias."""
+    if root is None:
+        return 0
+    sizes: dict[int, int] = {}
+    added = [0]  # nodes the aliases stand for
+    state: dict[int, int] = {}  # 1 in progress, 2 done
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if node.kind == ALIAS:
+            node = node.value
+        key = id(node)
+        if done:
+            total = 1
+            if node.kind == SEQUENCE:
+                children: list[Node] = node.value
+            elif node.kind == MAPPING:
+                children = [n for pair in node.value for n in pair]
+            else:
+                children = []
+            for child in children:
+                total += sizes[id(deref(child))]
+                if child.kind == ALIAS:
+                    added[0] = min(added[0] + sizes[id(child.value)], limit + 1)
+            sizes[key] = min(total, limit + 1)
+            state[key] = 2
+            continue
+        seen = state.get(key)
+        if seen == 2:
+            continue
+        if seen == 1:
+            raise YamlShapeError("recursive YAML alias")
+        state[key] = 1
+        stack.append((node, True))
+        if node.kind == SEQUENCE:
+            stack.extend((child, False) for child in node.value)
+        elif node.kind == MAPPING:
+            stack.extend((n, False) for pair in node.value for n in pair)
+    return added[0]

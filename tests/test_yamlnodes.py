@@ -1,0 +1,73 @@
+"""Reading nodes as kubectl does: aliases, merge keys, YAML 1.1 types, bounded expansion; and
+writing data back so that every reader takes it for what it was."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from kubectl_arch.manifest import yamledit
+from kubectl_arch.manifest import yamlnodes as yn
+
+
+def read(text: str) -> Any:
+    return yn.compose(text, 0, len(text)).root
+
+
+def data(text: str, typed: bool | str = False) -> Any:
+    return yn.to_data(read(text), typed=typed)
+
+
+def test_merge_keys_apply_in_document_order() -> None:
+    base = "x: &b {name: relay, image: a, args: [x]}\n"
+    # keys written after a merge win; a merge sets the keys it brings over keys set before it
+    assert data(base + "y: {<<: *b, image: c}\n")["y"] == {"name": "relay", "image": "c", "args": ["x"]}
+    assert data(base + "y: {image: c, <<: *b}\n")["y"] == {"image": "a", "name": "relay", "args": ["x"]}
+    # of a list of mappings, the first wins
+    two = "p: &p {a: 1, b: 1}\nq: &q {b: 2, c: 2}\nr: {<<: [*p, *q]}\n"
+    assert data(two)["r"] == {"a": "1", "b": "1", "c": "2"}
+    assert yaml.safe_load(two)["r"] == {"a": 1, "b": 1, "c": 2}  # PyYAML agrees
+    found = yn.find(read(base + "y:\n  <<: *b\n  image: c\n").value[1][1], "name")
+    assert found is not None and found.merge is not None and yn.text(found.value) == "relay"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a: {<<: 1}\n", "a merge key (<<) must name a mapping or a list of mappings"),
+        ("a: {b: 1, b: 2}\n", "duplicate key 'b'"),
+        ("a: &a [*a]\n", None),  # an alias to the node it is in: read as undefined or recursive
+        ("? [x]\n: y\n", "mapping keys must be strings (a complex key: ? ...)"),
+    ],
+)
+def test_what_kubectl_refuses_is_a_shape_error(text: str, message: str | None) -> None:
+    with pytest.raises((yn.YamlShapeError, yn.YamlSyntaxError)) as caught:
+        data(text)
+    if message is not None:
+        assert str(caught.value) == message
+
+
+def test_alias_bombs_are_bounded_without_expanding() -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 30)]
+    root = read("\n".join(lines) + "\n")
+    assert yn.expanded_size(root) > yn.MAX_NODES  # counted, not expanded: 10**30 nodes
+    with pytest.raises(yn.YamlShapeError, match="alias bomb"):
+        yn.to_data(root)
+
+
+def test_written_anew_every_value_keeps_its_type() -> None:
+    text = "a: {on: yes, port: 8080, mode: 0644, f: 1e3, t: 2024-01-02, n: ~, s: \"8080\", q: 'on'}\n"
+    rendered = yamledit.block_lines(data(text, typed=yn.RENDER), 0, yamledit.Style())
+    again = "\n".join(rendered) + "\n"
+    assert yaml.safe_load(again) == yaml.safe_load(text)  # YAML 1.1, as the API server reads
+    flow = "a: " + yamledit.flow(data(text, typed=yn.RENDER)["a"], None, yamledit.Style()) + "\n"
+    assert yaml.safe_load(flow) == yaml.safe_load(text)
+
+
+@pytest.mark.parametrize("value", [1.5, 1e20, -2.5e-7, float("inf"), float("-inf"), 0.0])
+def test_floats_read_back_as_floats(value: float) -> None:
+    assert yaml.safe_load(yamledit.scalar(value)) == value
+    assert yn.resolve_plain(yamledit.scalar(value)) == yn.FLOAT_TAG
