@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -285,6 +286,14 @@ def command(
     if flags.lock and check:
         raise click.UsageError("--lock writes a file; it cannot be combined with --check")
 
+    # What will be replaced is checked before anything is read or looked up: a FIFO given to
+    # --in-place would otherwise block waiting for a writer, only to be refused afterwards.
+    if in_place:
+        for name in filenames:
+            if not os.path.isdir(name):
+                manifests.writable_target(name)
+    if flags.lock:
+        manifests.writable_target(flags.lock, "--lock")
     sources = manifests.read_sources(filenames, recursive)
     if len(sources) == 1 and sources[0].path is None:
         from .. import krm
