@@ -429,6 +429,9 @@ def documents(text: str, source: str, kinds: Kinds, incomplete_ok: bool = False)
     """Each document of a stream that may hold workloads (List items one by one, when the
     layout allows reading them on their own), read in turn."""
     document = 0
+    # Line breaks kubectl reads as such (a lone CR, NEL, LS, PS) become LF, in place: the
+    # same positions, so edits planned on this text apply to the original.
+    text = yamltext.normalise_breaks(text)
     for span in yamltext.split_documents(text):
         if not yamltext.has_content(text, span):
             continue
@@ -465,7 +468,13 @@ def _items(
         at = location._replace(item=i, kind="", name="", api_version="")
         try:
             sniffed = yamltext.sniff_item(text, item)
-            if sniffed is not None and not kinds.paths(*sniffed) and not sniffed[1].endswith("List"):
+            # Passed over only when both apiVersion and kind were read for sure (None: unsure).
+            if (
+                sniffed is not None
+                and sniffed[0] is not None
+                and not kinds.paths(*sniffed)
+                and not sniffed[1].endswith("List")
+            ):
                 continue
             result = _read(text, item.span, at, kinds, incomplete_ok, item=True)
         except Exception as exc:

@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
-from . import fastyaml
+from . import fastyaml, yamltext
 from .fullyaml import YamlSyntaxError
 from .node import (
     ALIAS,
@@ -127,6 +127,8 @@ def compose(text: str, start: int, end: int, full: bool = False) -> Parsed:
     to the full reader. Raises :class:`YamlSyntaxError` (invalid YAML, with the line and
     column in ``text``).
     """
+    if yamltext.has_odd_breaks(text, start, end):  # read as kubectl does: each is a line break
+        text = yamltext.normalise_breaks(text)
     if not full:
         try:
             return Parsed(text, start, end, fastyaml.parse(text, start, end))

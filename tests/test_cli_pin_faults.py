@@ -1,0 +1,84 @@
+"""``kubectl-arch pin`` on valid manifests a text scanner or an in-place rewrite could get
+wrong: byte order marks inside a stream, line breaks other than LF, merge keys overriding a
+key written before them, aliases reused legitimately, files changed while pin runs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent / "kubectl-arch"
+ARCH = "kubernetes.io/arch"
+DEPLOYMENT = (
+    "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a}\nspec:\n  selector: {matchLabels: {app: web}}\n"
+    "  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers:\n      - name: web\n"
+    "        image: nginx\n"
+)
+
+
+def run(
+    *args: str, stdin: bytes | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    result = subprocess.run(
+        [str(BIN), *args], input=stdin, capture_output=True, cwd=cwd or ROOT, timeout=120, check=False
+    )
+    assert b"Traceback" not in result.stderr, result.stderr.decode()
+    return result
+
+
+def test_a_byte_order_mark_starting_a_later_document(tmp_path: Path) -> None:
+    # "cat a.yaml b.yaml" where b.yaml was saved with a byte order mark: kubectl drops it.
+    path = tmp_path / "bom_mid.yaml"
+    text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\n\ufeff" + DEPLOYMENT
+    path.write_bytes(text.encode())
+    check = run("pin", "--platform", "linux/amd64", "-f", str(path), "--check")
+    assert check.returncode == 1
+    assert check.stderr.decode().splitlines() == [
+        f"would pin {path} doc 2 Deployment/a",
+        "1 workload(s) not pinned",
+    ]
+    out = run("pin", "--platform", "linux/amd64", "-f", str(path))
+    assert out.returncode == 0, out.stderr
+    docs = list(yaml.safe_load_all(out.stdout.decode().replace("\ufeff", "")))
+    assert docs[1]["spec"]["template"]["spec"]["affinity"]["nodeAffinity"]
+    assert out.stdout.decode().count("\ufeff") == 1  # kept where it was
+
+
+def test_line_breaks_that_are_a_lone_carriage_return(tmp_path: Path) -> None:
+    path = tmp_path / "cr.yaml"
+    path.write_bytes(DEPLOYMENT.replace("\n", "\r").encode())
+    check = run("pin", "--platform", "linux/amd64", "-f", str(path), "--check")
+    assert (check.returncode, check.stderr.decode().splitlines()[0]) == (
+        1,
+        f"would pin {path} doc 1 Deployment/a",
+    )
+    result = run("pin", "--platform", "linux/amd64", "-f", str(path), "-i")
+    assert result.returncode == 0, result.stderr
+    written = path.read_bytes().decode()
+    assert "\n" not in written  # the file's own line breaks, new lines included
+    pinned = yaml.safe_load(written.replace("\r", "\n"))
+    terms = pinned["spec"]["template"]["spec"]["affinity"]["nodeAffinity"]
+    assert terms["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0][
+        "matchExpressions"
+    ][1] == {
+        "key": ARCH,
+        "operator": "In",
+        "values": ["amd64"],
+    }
+    again = run("pin", "--platform", "linux/amd64", "-f", str(path), "--check")
+    assert again.returncode == 0, again.stderr
+
+
+def test_yaml_1_1_line_breaks_nel_ls_ps(tmp_path: Path) -> None:
+    for brk in ("\x85", "\u2028", "\u2029"):
+        path = tmp_path / "odd.yaml"
+        path.write_bytes(DEPLOYMENT.replace("\n", brk, 3).encode())
+        result = run("pin", "--platform", "linux/amd64", "-f", str(path))
+        assert result.returncode == 0, result.stderr
+        out = result.stdout.decode()
+        assert out.startswith(DEPLOYMENT.replace("\n", brk, 3)[:40])
+        assert ARCH in out
