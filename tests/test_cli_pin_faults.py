@@ -82,3 +82,21 @@ def test_yaml_1_1_line_breaks_nel_ls_ps(tmp_path: Path) -> None:
         out = result.stdout.decode()
         assert out.startswith(DEPLOYMENT.replace("\n", brk, 3)[:40])
         assert ARCH in out
+
+
+def test_object_and_file_names_reach_the_terminal_escaped(tmp_path: Path) -> None:
+    path = tmp_path / "esc\x1b[2J.yaml"
+    path.write_text(
+        'apiVersion: v1\nkind: Pod\nmetadata: {name: "p\\x1b]0;pwned\\x07\\x1b[2J"}\n'
+        "spec:\n  containers: [{name: a, image: nginx}]\n"
+    )
+    check = run("pin", "--platform", "linux/amd64", "-f", str(tmp_path), "--check")
+    assert check.returncode == 1
+    where = str(tmp_path) + "/esc\\x1b[2J.yaml"
+    assert check.stderr.decode().splitlines() == [
+        f"would pin {where} doc 1 Pod/p\\x1b]0;pwned\\x07\\x1b[2J",
+        "1 workload(s) not pinned",
+    ]
+    diff = run("pin", "--platform", "linux/amd64", "-f", str(tmp_path), "--diff")
+    assert b"\x1b" not in b"".join(line for line in diff.stdout.splitlines(True) if line.startswith((b"---", b"+++")))
+    assert not check.stderr.count(b"\x1b")

@@ -20,6 +20,7 @@ from . import (
     input_files,
     pod_template_path_option,
     recursive_option,
+    say,
 )
 from ._registry import registry_options
 from .clusteropts import cluster_options
@@ -231,7 +232,7 @@ def command(
         line = _summary(results) if results else "no workloads found"
         if judged.skipped:
             line += f"; {len(judged.skipped)} skipped (patches, not complete objects)"
-        click.echo(line, err=True)
+        _say(line)
     return EXIT_PROBLEM if failures else EXIT_OK
 
 
@@ -327,12 +328,7 @@ def _validate(source: manifests.Source, span: Any, flags: config.PinSettings, no
     return _krm_output(source, span, results, [f._replace(message=spelling(f.message)) for f in findings])
 
 
-def _say(line: str) -> None:
-    """A diagnostic line on stderr; node names, labels and taints in it come from the API
-    server or a file, so control characters are escaped."""
-    from ..safetext import printable
-
-    click.echo(printable(line), err=True)
+_say = say  # node names, labels and taints come from the API server or a file
 
 
 def _report(findings: Sequence[scanning.Finding]) -> int:

@@ -21,6 +21,7 @@ from . import (
     input_files,
     pod_template_path_option,
     recursive_option,
+    say,
 )
 from ._registry import registry_options
 from .clusteropts import cluster_options
@@ -137,7 +138,7 @@ def _report(findings: Iterable[scanning.Finding]) -> int:
         if line in seen:
             continue
         seen.add(line)
-        click.echo(line, err=True)
+        click.echo(line, err=True)  # escaped above
         if finding.severity == "error":
             code = max(code, finding.exit_code or EXIT_PROBLEM)
     return code
@@ -367,7 +368,7 @@ def _pin_streams(
     quiet = quiet or not (any(o.workloads for o in outcomes) or skipped)
     if check:
         for location in changed:
-            click.echo(f"would pin {location}", err=True)
+            say(f"would pin {location}")
     lock_file = None
     if settings.lock:
         from .. import lock
@@ -388,7 +389,7 @@ def _pin_streams(
         # The manifests and the lock file change together, or none of them.
         manifests.write_files(rewrites + ([lock_file] if lock_file is not None else []))
         if not quiet:
-            click.echo(_summary(len(changed), unchanged, skipped, len(rewrites)), err=True)
+            say(_summary(len(changed), unchanged, skipped, len(rewrites)))
     elif not check:
         if lock_file is not None:
             manifests.write_files([lock_file], "--lock")

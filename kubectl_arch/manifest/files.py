@@ -217,8 +217,12 @@ def join_pieces(streams: Iterable[tuple[str, Iterable[str]]]) -> Iterator[str]:
 
 
 def unified_diff(name: str, before: str, after: str) -> str:
+    """A unified diff of a file's text; its name in the header with control characters escaped."""
     import difflib
 
+    from ..safetext import printable
+
+    name = printable(name)
     lines = difflib.unified_diff(
         before.splitlines(keepends=True),
         after.splitlines(keepends=True),
