@@ -98,5 +98,31 @@ def test_object_and_file_names_reach_the_terminal_escaped(tmp_path: Path) -> Non
         "1 workload(s) not pinned",
     ]
     diff = run("pin", "--platform", "linux/amd64", "-f", str(tmp_path), "--diff")
-    assert b"\x1b" not in b"".join(line for line in diff.stdout.splitlines(True) if line.startswith((b"---", b"+++")))
+    assert b"\x1b" not in b"".join(
+        line for line in diff.stdout.splitlines(True) if line.startswith((b"---", b"+++"))
+    )
     assert not check.stderr.count(b"\x1b")
+
+
+def test_check_still_reports_the_other_documents_and_files(tmp_path: Path) -> None:
+    pod = "apiVersion: v1\nkind: Pod\nmetadata: {{name: {}}}\nspec:\n  containers: [{{name: a, image: {}}}]\n"
+    mixed = tmp_path / "mixed.yaml"
+    mixed.write_text(
+        pod.format("good1", "nginx")
+        + "---\n"
+        + pod.format("bad", "{x: 1}")
+        + "---\n"
+        + pod.format("good2", "nginx")
+    )
+    (tmp_path / "other.yaml").write_text(pod.format("other", "nginx"))
+    result = run(
+        "pin", "--platform", "linux/amd64", "-f", "mixed.yaml", "-f", "other.yaml", "--check", cwd=tmp_path
+    )
+    assert result.returncode == 2
+    assert result.stderr.decode().splitlines() == [
+        "error: mixed.yaml doc 2 Pod/bad: container 'a': image is a mapping, not a string (quote it)",
+        "would pin mixed.yaml doc 1 Pod/good1",
+        "would pin mixed.yaml doc 3 Pod/good2",
+        "would pin other.yaml doc 1 Pod/other",
+        "3 workload(s) not pinned",
+    ]

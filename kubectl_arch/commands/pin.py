@@ -358,10 +358,15 @@ def _pin_streams(
     if not any(o.workloads for o in outcomes) and not any(f.severity == "error" for f in findings):
         findings.append(scanning.Finding("warning", scanning.no_workloads(inputs, "pin")))
     code = _report(findings)
+    changed = [location for o in outcomes for location in o.changed]
     if code != EXIT_OK:
+        if check:  # the other documents and files are still judged; the exit code is the error's
+            for location in changed:
+                say(f"would pin {location}")
+            if changed:
+                say(f"{len(changed)} workload(s) not pinned")
         return code  # nothing is written when anything failed
 
-    changed = [location for o in outcomes for location in o.changed]
     unchanged = sum(o.unchanged for o in outcomes)
     skipped = sum(o.skipped for o in outcomes)
     # No workload at all: the warning above says it all.
