@@ -55,7 +55,9 @@ class Location(NamedTuple):
         return out
 
     def object(self) -> str:
-        return f"{self.kind}/{self.name}" if self.kind else "object"
+        if not self.kind:
+            return "object"
+        return f"{self.kind}/{self.name}" if self.name else self.kind  # a List has no name
 
     def __str__(self) -> str:
         return f"{self.where()} {self.object()}" if self.kind else self.where()
@@ -361,8 +363,7 @@ def _control_character(text: str, span: yamltext.Span) -> str | None:
 def _validate(parsed: yn.Parsed) -> None:
     """What kubectl refuses in a document the fast reader could not read: aliases that
     expand beyond reason, recursive aliases, keys that are collections."""
-    if yn.expanded_size(parsed.root) > yn.MAX_NODES:
-        raise yn.YamlShapeError("document expands to too many nodes (YAML alias bomb?)")
+    yn.check_aliasing(parsed.root)
     for node in yn.walk(parsed.root):
         if node.kind == "mapping":
             for key, _ in node.value:
