@@ -337,7 +337,7 @@ class _Reader:
             if why:
                 continue
             data: dict[str, Any] = {}
-            budget = [yn.MAX_NODES]
+            budget = yn.new_budget()
             for name in RELEVANT_KEYS:
                 found = yn.find(pod, name)
                 if found is not None:

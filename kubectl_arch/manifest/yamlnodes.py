@@ -318,12 +318,14 @@ def to_data(
     the ``source`` text the node was read from, stands as ``("block scalar", its text)``: to
     tell whether two readings of unchanged text agree, its text is enough.
 
-    Bounded by a budget of nodes reached through aliases (alias bombs: YamlShapeError; a plain
-    document costs nothing, however large), refusing recursive aliases, keys that are not
-    scalars and duplicate keys (YamlShapeError), and deep nesting.
+    Bounded as go-yaml bounds aliases (:func:`allowed_alias_ratio`; ``budget``, from
+    :func:`new_budget`, counts the nodes converted and those reached through aliases, and may
+    be shared by several calls on one document; alias bombs: YamlShapeError), refusing
+    recursive aliases, keys that are not scalars and duplicate keys (YamlShapeError), and
+    deep nesting.
     """
     if budget is None:
-        budget = [MAX_NODES]
+        budget = new_budget()
     try:
         return _to_data(node, budget, typed, set(), source, False)
     except RecursionError:
@@ -335,10 +337,11 @@ def _to_data(
 ) -> Any:
     if node.kind == ALIAS:
         node, aliased = node.value, True
+    budget[0] += 1
     if aliased:
-        budget[0] -= 1
-        if budget[0] < 0:
-            raise YamlShapeError("document expands to too many nodes (YAML alias bomb?)")
+        budget[1] += 1
+        if budget[1] > 100 and _excessive(budget[1], budget[0]):
+            raise YamlShapeError(EXCESSIVE)
     if node.kind == SCALAR:
         if typed == RENDER:
             return _render_scalar(node)
@@ -459,10 +462,13 @@ def _excessive(aliased: int, decoded: int) -> bool:
     return aliased > 100 and decoded > 1000 and aliased / decoded > allowed_alias_ratio(decoded)
 
 
-# The most nodes go-yaml's rule lets aliases add to one document (at about 2.2 million decoded
-# nodes): the budget of :func:`to_data`, which counts only nodes reached through aliases.
-MAX_NODES = max(int(d * allowed_alias_ratio(d)) for d in range(ALIAS_RATIO_LOW, ALIAS_RATIO_HIGH, 10_000))
+EXCESSIVE = "document contains excessive aliasing (a YAML alias bomb?)"
 _CAP = 1 << 40  # sizes beyond this are all "too many"
+
+
+def new_budget() -> list[int]:
+    """A :func:`to_data` budget: [nodes converted, nodes reached through aliases]."""
+    return [0, 0]
 
 
 def check_aliasing(root: Node | None) -> None:
@@ -484,10 +490,10 @@ def check_aliasing(root: Node | None) -> None:
             decoded += size
             aliased += size
             if _excessive(aliased, decoded):
-                raise YamlShapeError("document contains excessive aliasing (a YAML alias bomb?)")
+                raise YamlShapeError(EXCESSIVE)
             continue
         if aliased > 100 and _excessive(aliased, decoded):
-            raise YamlShapeError("document contains excessive aliasing (a YAML alias bomb?)")
+            raise YamlShapeError(EXCESSIVE)
         if node.kind == SEQUENCE:
             stack.extend(reversed(node.value))
         elif node.kind == MAPPING:
