@@ -4,10 +4,15 @@ key written before them, aliases reused legitimately, files changed while pin ru
 
 from __future__ import annotations
 
+import os
+import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -170,3 +175,92 @@ def test_an_alias_bomb_in_a_list_is_named_by_its_kind(tmp_path: Path) -> None:
     assert result.stderr.decode().splitlines() == [
         f"error: {path} doc 1 List: document contains excessive aliasing (a YAML alias bomb?)"
     ]
+
+
+def _deployment(name: str) -> str:
+    return DEPLOYMENT.replace("{name: a}", f"{{name: {name}}}")
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv")
+def test_in_place_in_a_sticky_directory_changes_nothing_when_one_file_is_not_ours() -> None:
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="sticky", dir="/tmp"))  # pytest's own is root's alone (0700)
+    base.chmod(0o755)
+    sticky = base / "sticky"
+    sticky.mkdir()
+    sticky.chmod(0o1777)
+    try:
+        _sticky(sticky)
+    finally:
+        shutil.rmtree(base)
+
+
+def _sticky(sticky: Path) -> None:
+    (sticky / "mine.yaml").write_text(_deployment("mine"))
+    os.chown(sticky / "mine.yaml", 65534, 65534)
+    (sticky / "theirs.yaml").write_text(_deployment("theirs"))
+    (sticky / "theirs.yaml").chmod(0o666)  # root's, writable by all: still not renamed over
+    result = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", str(BIN), "pin", "--platform",
+         "linux/amd64", "-f", "mine.yaml", "-f", "theirs.yaml", "-i"],
+        capture_output=True, cwd=sticky, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 3
+    assert result.stderr.decode().splitlines() == [
+        f"error: theirs.yaml: cannot write: the directory {sticky} is sticky (like /tmp) and the file belongs "
+        "to another user"
+    ]
+    assert (sticky / "mine.yaml").read_text() == _deployment("mine")
+    assert sorted(p.name for p in sticky.iterdir()) == ["mine.yaml", "theirs.yaml"]
+
+
+def test_a_signal_during_in_place_leaves_all_files_or_none_changed(tmp_path: Path) -> None:
+    names = [f"f{i:03}.yaml" for i in range(120)]
+    outcomes = set()
+    for delay in (0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2):
+        for name in names:
+            (tmp_path / name).write_text(_deployment(name[:4]))
+        args = [
+            str(BIN),
+            "pin",
+            "--platform",
+            "linux/amd64",
+            "-i",
+            "-q",
+            *(a for n in names for a in ("-f", n)),
+        ]
+        process = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(delay)
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=60)
+        pinned = sum(ARCH in (tmp_path / n).read_text() for n in names)
+        assert pinned in (0, len(names)), (delay, pinned)
+        outcomes.add(pinned)
+        assert sorted(p.name for p in tmp_path.iterdir()) == names  # no temporary file, no original kept
+    assert outcomes  # which of the two depends on the machine's speed
+
+
+def test_the_same_file_given_twice_is_read_once(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(DEPLOYMENT)
+    (tmp_path / "link.yaml").symlink_to("a.yaml")
+    result = run(
+        "pin",
+        "--platform",
+        "linux/amd64",
+        "-f",
+        "a.yaml",
+        "-f",
+        "a.yaml",
+        "-f",
+        "link.yaml",
+        "-i",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.decode().splitlines() == [
+        "warning: a.yaml: given more than once; read once",
+        "warning: link.yaml: given more than once; read once",
+        "pinned 1 workload(s) in 1 file(s); 0 workload(s) already pinned",
+    ]
+    assert (tmp_path / "link.yaml").is_symlink()

@@ -295,7 +295,7 @@ def command(
                 manifests.writable_target(name)
     if flags.lock:
         manifests.writable_target(flags.lock, "--lock")
-    sources = manifests.read_sources(filenames, recursive)
+    sources = _once(manifests.read_sources(filenames, recursive))
     if len(sources) == 1 and sources[0].path is None:
         from .. import krm
 
@@ -392,7 +392,10 @@ def _pin_streams(
             if outcome.edits and source.path is not None
         ]
         # The manifests and the lock file change together, or none of them.
-        manifests.write_files(rewrites + ([lock_file] if lock_file is not None else []))
+        read_as = {s.path: s.identity for s in sources if s.path is not None}
+        manifests.write_files(
+            rewrites + ([lock_file] if lock_file is not None else []), expected=read_as, verb="pin"
+        )
         if not quiet:
             say(_summary(len(changed), unchanged, skipped, len(rewrites)))
     elif not check:
@@ -410,6 +413,23 @@ def _pin_streams(
     if check and not quiet:
         click.echo(_summary(0, unchanged, skipped, None), err=True)
     return EXIT_OK
+
+
+def _once(sources: list[manifests.Source]) -> list[manifests.Source]:
+    """Each file once, however often it was given (``-f a.yaml -f a.yaml``, or through a
+    directory and a symlink): pinning it twice would write it twice and count its workloads
+    twice. Says so on stderr."""
+    seen: set[tuple[int, int]] = set()
+    out = []
+    for source in sources:
+        if source.identity is not None:
+            key = source.identity[:2]
+            if key in seen:
+                say(f"warning: {source.name}: given more than once; read once")
+                continue
+            seen.add(key)
+        out.append(source)
+    return out
 
 
 def _summary(pinned: int, unchanged: int, skipped: int, files: int | None) -> str:
