@@ -264,3 +264,45 @@ def test_the_same_file_given_twice_is_read_once(tmp_path: Path) -> None:
         "pinned 1 workload(s) in 1 file(s); 0 workload(s) already pinned",
     ]
     assert (tmp_path / "link.yaml").is_symlink()
+
+
+REQ = "requiredDuringSchedulingIgnoredDuringExecution"
+OWN = "{nodeSelectorTerms: [{matchExpressions: [{key: zone, operator: In, values: [own]}]}]}"
+MERGED = "{nodeSelectorTerms: [{matchExpressions: [{key: zone, operator: In, values: [merged]}]}]}"
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        # the pod spec's own affinity, then a merge key bringing another (go-yaml v2: the merge wins)
+        f"  affinity: {{nodeAffinity: {{{REQ}: {OWN}}}}}\n  <<: {{affinity: {{nodeAffinity: {{{REQ}: {MERGED}}}}}}}\n"
+        "  containers: [{name: a, image: nginx}]\n",
+        f"  affinity:\n    nodeAffinity: {{{REQ}: {OWN}}}\n  <<: {{affinity: {{nodeAffinity: {{{REQ}: {MERGED}}}}}}}\n"
+        "  containers:\n  - {name: a, image: nginx}\n",
+        # one level down: nodeAffinity written before a merge into affinity
+        f"  affinity:\n    nodeAffinity: {{{REQ}: {OWN}}}\n    <<: {{nodeAffinity: {{{REQ}: {MERGED}}}}}\n"
+        "  containers: [{name: a, image: nginx}]\n",
+        f"  affinity: {{nodeAffinity: {{{REQ}: {OWN}}}, <<: {{nodeAffinity: {{{REQ}: {MERGED}}}}}}}\n"
+        "  containers: [{name: a, image: nginx}]\n",
+    ],
+)
+def test_a_key_written_before_a_merge_that_overrides_it(tmp_path: Path, spec: str) -> None:
+    path = tmp_path / "mo.yaml"
+    path.write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n" + spec)
+    result = run("pin", "--platform", "linux/amd64", "-f", str(path))
+    assert (result.returncode, result.stderr) == (0, b"")
+    out = result.stdout.decode()
+    pod = yaml.safe_load(out)["spec"]
+    terms = pod["affinity"]["nodeAffinity"][REQ]["nodeSelectorTerms"]
+    assert terms == [
+        {
+            "matchExpressions": [
+                {"key": "zone", "operator": "In", "values": ["merged"]},
+                {"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]},
+                {"key": ARCH, "operator": "In", "values": ["amd64"]},
+            ]
+        }
+    ]
+    path.write_text(out)
+    again = run("pin", "--platform", "linux/amd64", "-f", str(path), "--check")
+    assert again.returncode == 0, again.stderr
