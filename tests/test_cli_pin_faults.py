@@ -306,3 +306,45 @@ def test_a_key_written_before_a_merge_that_overrides_it(tmp_path: Path, spec: st
     path.write_text(out)
     again = run("pin", "--platform", "linux/amd64", "-f", str(path), "--check")
     assert again.returncode == 0, again.stderr
+
+
+def test_a_json_list_is_read_item_by_item(tmp_path: Path) -> None:
+    import json
+
+    def deployment(i: int) -> dict[str, object]:
+        return {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": f"d{i}"},
+            "spec": {"template": {"spec": {"containers": [{"name": "a", "image": "nginx"}]}}},
+        }
+
+    nested = {"apiVersion": "v1", "kind": "List", "items": [deployment(9)]}
+    document = {
+        "apiVersion": "v1",
+        "kind": "List",
+        "metadata": {"resourceVersion": ""},
+        "items": [
+            deployment(0),
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}},
+            nested,
+        ],
+    }
+    path = tmp_path / "list.json"
+    path.write_text(json.dumps(document, indent=4) + "\n")
+    check = run("pin", "--platform", "linux/amd64", "-f", str(path), "--check")
+    assert check.stderr.decode().splitlines() == [
+        f"would pin {path} doc 1 item 0 Deployment/d0",
+        f"would pin {path} doc 1 item 2.0 Deployment/d9",
+        "2 workload(s) not pinned",
+    ]
+    out = run("pin", "--platform", "linux/amd64", "-f", str(path))
+    pinned = json.loads(out.stdout)  # still JSON
+    for pod in (
+        pinned["items"][0]["spec"]["template"]["spec"],
+        pinned["items"][2]["items"][0]["spec"]["template"]["spec"],
+    ):
+        assert pod["affinity"]["nodeAffinity"][REQ]["nodeSelectorTerms"][0]["matchExpressions"][1][
+            "values"
+        ] == ["amd64"]
+    assert pinned["items"][1] == document["items"][1]

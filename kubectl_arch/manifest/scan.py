@@ -443,6 +443,16 @@ def documents(text: str, source: str, kinds: Kinds, incomplete_ok: bool = False)
             if bad is not None:
                 yield Document(None, location, [], [_input_error(location, bad)])
                 continue
+            if yamltext.starts_json(text, span):  # kubectl get -o json: items read one by one
+                found = yamltext.json_items(text, span)
+                if found is not None and found[1] is not None:
+                    api_version, kind, json_items = found
+                    if not kinds.is_candidate(kind):
+                        continue
+                    if kind.endswith("List") and kind not in kinds.declared:
+                        listed = location._replace(api_version=api_version or "", kind=kind)
+                        yield from _json_items(text, json_items, listed, kinds, incomplete_ok)
+                        continue
             sniffed = yamltext.sniff_document(text, span)
             if sniffed is not None:
                 api_version, kind = sniffed
@@ -478,6 +488,25 @@ def _items(
             ):
                 continue
             result = _read(text, item.span, at, kinds, incomplete_ok, item=True)
+        except Exception as exc:
+            result = Document(None, at, [], [unexpected(at, exc)])
+        yield result
+
+
+def _json_items(
+    text: str, items: Sequence[yamltext.JsonItem], location: Location, kinds: Kinds, incomplete_ok: bool
+) -> Iterator[Document]:
+    for i, item in enumerate(items):
+        at = location._replace(item=i, kind="", name="", api_version="")
+        if (
+            item.kind is not None
+            and item.api_version is not None
+            and not kinds.paths(item.api_version, item.kind)
+            and not item.kind.endswith("List")
+        ):
+            continue
+        try:
+            result = _read(text, item.span, at, kinds, incomplete_ok, item=False)
         except Exception as exc:
             result = Document(None, at, [], [unexpected(at, exc)])
         yield result

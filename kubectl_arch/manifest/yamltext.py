@@ -294,3 +294,87 @@ def top_level_keys(text: str, span: Span) -> dict[str, Span] | None:
         end = found[i + 1][1] if i + 1 < len(found) else span.end
         sections[name] = Span(start, end)
     return sections
+
+
+class JsonItem(NamedTuple):
+    span: Span  # the item's JSON object, "{" to "}"
+    api_version: str | None
+    kind: str | None
+
+
+def starts_json(text: str, span: Span) -> bool:
+    """Whether a document's content starts with ``{`` (JSON, or YAML in flow style)."""
+    head = _JSON_HEAD.match(text, span.start, span.end)
+    return head is not None and text.startswith("{", head.end(), span.end)
+
+
+def json_items(text: str, span: Span) -> tuple[str | None, str | None, list[JsonItem]] | None:
+    """(apiVersion, kind, items) of a document written in JSON (``kubectl get -o json``): each
+    item's span and its apiVersion and kind, decoded one at a time by the json module and
+    dropped, so a List of any size costs the memory of one item. None when the document is
+    not a JSON object with an ``items`` array (the caller parses)."""
+    import json
+
+    decoder = json.JSONDecoder()
+    ws = re.compile(r"[ \t\r\n]*")
+    pos = _JSON_HEAD.match(text, span.start, span.end).end()  # type: ignore[union-attr]
+    if pos >= span.end or text[pos] != "{":
+        return None
+    top: dict[str, object] = {}
+    items: list[JsonItem] | None = None
+    pos += 1
+    try:
+        while True:
+            pos = ws.match(text, pos).end()  # type: ignore[union-attr]
+            if text[pos] == "}" and not top and items is None:
+                break
+            if text[pos] != '"':
+                return None
+            key, pos = json.decoder.scanstring(text, pos + 1)
+            pos = ws.match(text, pos).end()  # type: ignore[union-attr]
+            if text[pos] != ":" or key in top or (key == "items" and items is not None):
+                return None
+            pos = ws.match(text, pos + 1).end()  # type: ignore[union-attr]
+            if key == "items" and text[pos] == "[":
+                items = []
+                pos = ws.match(text, pos + 1).end()  # type: ignore[union-attr]
+                while text[pos] != "]":
+                    start = pos
+                    value, pos = decoder.raw_decode(text, pos)
+                    if not isinstance(value, dict):
+                        return None
+                    api, kind = value.get("apiVersion"), value.get("kind")
+                    items.append(
+                        JsonItem(
+                            Span(start, pos),
+                            api if isinstance(api, str) else None,
+                            kind if isinstance(kind, str) else None,
+                        )
+                    )
+                    pos = ws.match(text, pos).end()  # type: ignore[union-attr]
+                    if text[pos] == ",":
+                        pos = ws.match(text, pos + 1).end()  # type: ignore[union-attr]
+                    elif text[pos] != "]":
+                        return None
+                pos += 1
+                top[key] = None
+            else:
+                top[key], pos = decoder.raw_decode(text, pos)
+            pos = ws.match(text, pos).end()  # type: ignore[union-attr]
+            if text[pos] == ",":
+                pos += 1
+                continue
+            if text[pos] != "}":
+                return None
+            break
+        rest = text[pos + 1 : span.end]
+    except (ValueError, IndexError, RecursionError):
+        return None
+    if items is None or not _NOISE_TAIL.fullmatch(rest):
+        return None
+    api, kind = top.get("apiVersion"), top.get("kind")
+    return (api if isinstance(api, str) else None, kind if isinstance(kind, str) else None, items)
+
+
+_JSON_HEAD = re.compile(r"(?:---[ \t]*(?:#[^\n]*)?\r?\n)?(?:[ \t]*(?:#[^\n]*)?\r?\n)*[ \t]*")
+_NOISE_TAIL = re.compile(r"(?:[ \t]*(?:#[^\n]*)?\r?\n?)*(?:\.\.\.[^\n]*\n?)?[\s]*")
