@@ -348,3 +348,46 @@ def test_a_json_list_is_read_item_by_item(tmp_path: Path) -> None:
             "values"
         ] == ["amd64"]
     assert pinned["items"][1] == document["items"][1]
+
+
+def _resource_list() -> dict[str, object]:
+    return {
+        "apiVersion": "config.kubernetes.io/v1",
+        "kind": "ResourceList",
+        "functionConfig": {"apiVersion": "v1", "kind": "ConfigMap", "data": {"platform": "linux/amd64"}},
+        "items": [
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": "web", "annotations": {"config.kubernetes.io/path": "web.yaml"}},
+                "spec": {
+                    "replicas": 2,
+                    "template": {"spec": {"containers": [{"name": "a", "image": "nginx"}]}},
+                },
+            }
+        ],
+    }
+
+
+@pytest.mark.parametrize("form", ["json", "flow", "utf-16"])
+def test_a_resource_list_in_json_flow_style_or_utf_16_is_answered_in_utf_8_yaml(form: str) -> None:
+    import json
+
+    document = _resource_list()
+    if form == "json":
+        stdin = json.dumps(document, indent=2).encode()
+    elif form == "flow":
+        stdin = yaml.safe_dump(document, default_flow_style=True).encode()
+    else:
+        stdin = b"\xff\xfe" + yaml.safe_dump(document, sort_keys=False).encode("utf-16-le")
+    result = run("pin", stdin=stdin)
+    assert (result.returncode, result.stderr) == (0, b"")
+    text = result.stdout.decode("utf-8")  # UTF-8, no byte order mark
+    assert not text.startswith("\ufeff") and not text.lstrip().startswith("{")
+    answer = yaml.safe_load(text)
+    assert answer["kind"] == "ResourceList"
+    item = answer["items"][0]
+    assert item["metadata"] == document["items"][0]["metadata"]  # type: ignore[index]
+    assert item["spec"]["replicas"] == 2
+    terms = item["spec"]["template"]["spec"]["affinity"]["nodeAffinity"][REQ]["nodeSelectorTerms"]
+    assert terms[0]["matchExpressions"][1] == {"key": ARCH, "operator": "In", "values": ["amd64"]}

@@ -205,9 +205,9 @@ def command(
     if len(sources) == 1 and sources[0].path is None:
         from .. import krm
 
-        span = krm.resource_list_span(sources[0].text)
-        if span is not None:
-            return _validate(sources[0], span, settings, nodes_file)
+        found = krm.resource_list(sources[0])
+        if found is not None:
+            return _validate(*found, settings, nodes_file)
     judged = _judge(sources, settings, nodes_file, filenames)
     if judged.failed:
         return _report(judged.findings)

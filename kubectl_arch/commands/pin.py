@@ -299,12 +299,13 @@ def command(
     if len(sources) == 1 and sources[0].path is None:
         from .. import krm
 
-        span = krm.resource_list_span(sources[0].text)
-        if span is not None:
+        found = krm.resource_list(sources[0])
+        if found is not None:
+            source, span = found
             if in_place or show_diff or check:
                 raise click.UsageError("--in-place, --diff and --check do not apply to a ResourceList")
-            output, findings = krm.process(sources[0].text, span, flags, _resolve, _placement)
-            sys.stdout.buffer.write(sources[0].encode(output))
+            output, findings = krm.process(source.text, span, flags, _resolve, _placement)
+            sys.stdout.buffer.write(source.encode(output))
             return _report(findings)
     return _pin_streams(
         sources, flags, in_place=in_place, show_diff=show_diff, check=check, quiet=quiet, inputs=filenames
