@@ -451,7 +451,7 @@ def documents(text: str, source: str, kinds: Kinds, incomplete_ok: bool = False)
                         continue
                     if kind.endswith("List") and kind not in kinds.declared:
                         listed = location._replace(api_version=api_version or "", kind=kind)
-                        yield from _json_items(text, json_items, listed, kinds, incomplete_ok)
+                        yield from _items(text, json_items, listed, kinds, incomplete_ok)
                         continue
             sniffed = yamltext.sniff_document(text, span)
             if sniffed is not None:
@@ -473,12 +473,23 @@ def documents(text: str, source: str, kinds: Kinds, incomplete_ok: bool = False)
 
 
 def _items(
-    text: str, items: Sequence[yamltext.Item], location: Location, kinds: Kinds, incomplete_ok: bool
+    text: str,
+    items: Sequence[yamltext.Item] | Sequence[yamltext.JsonItem],
+    location: Location,
+    kinds: Kinds,
+    incomplete_ok: bool,
 ) -> Iterator[Document]:
+    """The items of a List read one by one: block sequence entries (``- ...``, kinds found by
+    the text scanner) or the objects of a JSON ``items`` array (kinds found by the json
+    module)."""
     for i, item in enumerate(items):
         at = location._replace(item=i, kind="", name="", api_version="")
+        entry = isinstance(item, yamltext.Item)
         try:
-            sniffed = yamltext.sniff_item(text, item)
+            if isinstance(item, yamltext.Item):
+                sniffed = yamltext.sniff_item(text, item)
+            else:
+                sniffed = (item.api_version, item.kind) if item.kind is not None else None
             # Passed over only when both apiVersion and kind were read for sure (None: unsure).
             if (
                 sniffed is not None
@@ -487,26 +498,7 @@ def _items(
                 and not sniffed[1].endswith("List")
             ):
                 continue
-            result = _read(text, item.span, at, kinds, incomplete_ok, item=True)
-        except Exception as exc:
-            result = Document(None, at, [], [unexpected(at, exc)])
-        yield result
-
-
-def _json_items(
-    text: str, items: Sequence[yamltext.JsonItem], location: Location, kinds: Kinds, incomplete_ok: bool
-) -> Iterator[Document]:
-    for i, item in enumerate(items):
-        at = location._replace(item=i, kind="", name="", api_version="")
-        if (
-            item.kind is not None
-            and item.api_version is not None
-            and not kinds.paths(item.api_version, item.kind)
-            and not item.kind.endswith("List")
-        ):
-            continue
-        try:
-            result = _read(text, item.span, at, kinds, incomplete_ok, item=False)
+            result = _read(text, item.span, at, kinds, incomplete_ok, item=entry)
         except Exception as exc:
             result = Document(None, at, [], [unexpected(at, exc)])
         yield result
