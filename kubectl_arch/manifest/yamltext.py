@@ -25,7 +25,6 @@ _ODD_BREAK = re.compile("\r(?!\n)|[\x85\u2028\u2029]")
 # plain simple key, a block sequence entry, a comment, a marker or a directive (a quoted or
 # complex key, an anchor, a tag, a merge key, a flow collection, a tab: a "kind" the scanner
 # would not see, or a "kind:" line inside a multi-line flow collection or quoted scalar).
-_ODD_CHAR = "\\r(?!\\n)|[\\x85\\u2028\\u2029\\ufeff]"
 _KEY_LINE = r"[A-Za-z0-9_][\w.\-/]*:(?:[ ]|\r?\n|$)|-(?:[ ]|\r?\n|$)|[ ]|#|\r?\n|---|\.\.\.|%|$"
 _UNSURE: dict[int, re.Pattern[str]] = {}
 _CONTINUED = re.compile(r"(?:[ \t]*(?:#[^\n]*)?\r?\n)*([ \t]*)[^ \t\r\n#]")
@@ -36,11 +35,21 @@ class Span(NamedTuple):
     end: int
 
 
+def _odd_characters(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` holds a byte order mark or a line break other than LF and
+    CRLF, found with character scans."""
+    if any(text.find(c, start, end) >= 0 for c in "\ufeff\x85\u2028\u2029"):
+        return True
+    return text.count("\r", start, end) != text.count("\r\n", start, end)
+
+
 def _unsure(column: int) -> re.Pattern[str]:
+    """A line (after its line feed) at ``column`` that is not what :data:`_KEY_LINE` allows;
+    a literal prefix, so that the search runs at the speed of a character scan."""
     found = _UNSURE.get(column)
     if found is None:
         key = _KEY_LINE if column == 0 else _KEY_LINE.replace("|-(?:[ ]|\\r?\\n|$)", "")
-        found = _UNSURE[column] = re.compile(rf"{_ODD_CHAR}|^[ ]{{{column}}}(?!{key})", re.M)
+        found = _UNSURE[column] = re.compile(rf"\n[ ]{{{column}}}(?!{key})")
     return found
 
 
@@ -79,7 +88,13 @@ def plain_layout(text: str, span: Span, column: int = 0, first: int | None = Non
     sequence entry), and nothing less indented. ``first`` is where the mapping's first key
     starts (after an item's ``- ``); by default, the span's first content line, which must
     start at ``column``."""
-    if _unsure(column).search(text, first if first is not None else span.start, span.end) is not None:
+    start = first if first is not None else span.start
+    if _odd_characters(text, start, span.end):
+        return False
+    unsure = _unsure(column)
+    if start == 0 and unsure.match("\n" + text[: _line_end(text, 0, span.end)]) is not None:
+        return False  # the text's first line, which no line feed precedes
+    if unsure.search(text, max(start - 1, 0), span.end) is not None:
         return False
     if first is not None:
         return True
