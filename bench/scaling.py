@@ -10,6 +10,7 @@ to Kustomize at 1,000 and 4,000 Deployments are reported.
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import tempfile
@@ -128,6 +129,20 @@ def main() -> None:
         ]
         if min(peaks) < 0:
             raise b.BenchError("the pin run measured for memory failed")
+        # The same Deployments as one JSON List, as ``kubectl get -o json`` writes them.
+        as_json = tmpdir / f"deployments-{SIZES[-1]}.json"
+        objects = list(yaml.load_all(largest.read_bytes(), Loader=yaml.CSafeLoader))
+        as_json.write_text(
+            json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}, indent=4) + "\n"
+        )
+        del objects
+        json_size = as_json.stat().st_size
+        json_argv = [*pin, str(as_json)]
+        if count_pinned(b.check_output(json_argv)) != SIZES[-1]:
+            raise b.BenchError("pin on the JSON List did not pin every Deployment")
+        json_peak = max(
+            int(b.check_output([sys.executable, "-c", PEAK, *json_argv]).decode()) for _ in range(opts.runs)
+        )
         kustomize: dict[int, b.Series] = {}
         if not opts.no_kustomize:
             kubectl = b.require("kubectl")
@@ -149,6 +164,12 @@ def main() -> None:
     print(
         f"scaling memory 16000: peak {peak / 2**20:.1f} MiB, at most {limit / 2**20:.1f} MiB "
         f"(3x the {largest_size / 2**20:.1f} MiB file + 40 MiB) {b.verdict(peak <= limit)}"
+    )
+    json_limit = MEMORY_GOAL_FACTOR * json_size + MEMORY_GOAL_EXTRA
+    print(
+        f"scaling memory 16000 JSON List: peak {json_peak * 1024 / 2**20:.1f} MiB, "
+        f"at most {json_limit / 2**20:.1f} MiB "
+        f"(3x the {json_size / 2**20:.1f} MiB file + 40 MiB) {b.verdict(json_peak * 1024 <= json_limit)}"
     )
     print(b.goal_line("scaling floor 16000 vs csafeloader", large, floor, FLOOR_GOAL))
     for count, k in kustomize.items():

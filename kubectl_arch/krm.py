@@ -30,13 +30,41 @@ def resource_list_span(text: str) -> yamltext.Span | None:
         return None
     sniffed = yamltext.sniff_document(text, spans[0])
     if sniffed is None:
-        head = text.lstrip()[:1]
-        if head in "{[" and "ResourceList" in text[:65536]:
-            raise InputError("ResourceList input must be YAML in block style, as kpt and kustomize write it")
         return None
     if sniffed[1] != "ResourceList" or sniffed[0] not in VERSIONS:
         return None
     return spans[0]
+
+
+def resource_list(source: Any) -> tuple[Any, yamltext.Span] | None:
+    """The ResourceList a function reads from stdin (``source``, a :class:`~.manifest.files.Source`)
+    and its document span, or None when the input is no ResourceList. A ResourceList in JSON
+    or YAML flow style (kustomize and kpt may send JSON) is read fully and written in block
+    style first, which the answer keeps; the answer is UTF-8 whatever the input's encoding."""
+    text = source.text
+    source = source._replace(encoding="utf-8", bom=False)
+    span = resource_list_span(text)
+    if span is not None:
+        return source, span
+    spans = [s for s in yamltext.split_documents(text) if yamltext.has_content(text, s)]
+    if len(spans) != 1 or "ResourceList" not in text[:65536] or not yamltext.starts_json(text, spans[0]):
+        return None
+    from .manifest.yamledit import Style, block_lines
+
+    try:
+        root = yn.compose(text, spans[0].start, spans[0].end, full=True).root
+        data = yn.to_data(root, typed=yn.RENDER) if root is not None and yn.is_mapping(root) else None
+    except (yn.YamlSyntaxError, yn.YamlShapeError, RecursionError):
+        return None  # read again as a stream, whose errors name the place
+    if (
+        not isinstance(data, dict)
+        or data.get("kind") != "ResourceList"
+        or data.get("apiVersion") not in VERSIONS
+    ):
+        return None
+    block = "".join(line + "\n" for line in block_lines(data, 0, Style()))
+    span = resource_list_span(block)
+    return (source._replace(text=block), span) if span is not None else None
 
 
 def _function_config(text: str, sections: Mapping[str, yamltext.Span]) -> Any:

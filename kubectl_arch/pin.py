@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from . import affinity, podspec
 from . import platforms as plat
 from .manifest import scan as scanning
-from .manifest import yamledit
+from .manifest import yamledit, yamltext
 from .manifest import yamlnodes as yn
 from .manifest.scan import Container, Finding, Location, Scan, Workload
 from .platforms import Platform
@@ -149,11 +149,23 @@ class Outcome:
     @property
     def text(self) -> str:
         """The pinned text (the source as it was when nothing is to change)."""
-        return yamledit.apply_edits(self.source, self.edits) if self.edits else self.source
+        return yamledit.apply_edits(self.source, self._edits()) if self.edits else self.source
 
     def pieces(self) -> Iterable[str]:
         """The pinned text in pieces, for writing a large stream without building it."""
-        return yamledit.pieces(self.source, self.edits) if self.edits else (self.source,)
+        return yamledit.pieces(self.source, self._edits()) if self.edits else (self.source,)
+
+    def _edits(self) -> list[yamledit.Edit]:
+        """The edits, their new lines ending as the line they are spliced into does, where
+        the source ends lines otherwise than with LF or CRLF (the edits were planned on the
+        text with those breaks read as LF, which has the same positions)."""
+        if not yamltext.has_odd_breaks(self.source):
+            return self.edits
+        out = []
+        for edit in self.edits:
+            line_end = yamltext.line_break_at(self.source, edit.start)
+            out.append(edit._replace(text=edit.text.replace("\n", line_end)) if line_end != "\n" else edit)
+        return out
 
 
 class _Planned(NamedTuple):

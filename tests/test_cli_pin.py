@@ -354,7 +354,7 @@ def test_alias_bomb_is_bounded(tmp_path: Path) -> None:
     result = run("pin", "--platform", BOTH, "-f", str(path))
     assert result.returncode == 2
     assert error_lines(result) == [
-        f"error: {path} doc 1 Pod/bomb: document expands to too many nodes (YAML alias bomb?)"
+        f"error: {path} doc 1 Pod/bomb: document contains excessive aliasing (a YAML alias bomb?)"
     ]
 
 

@@ -76,3 +76,66 @@ def test_a_new_file_is_0644_and_its_directory_must_exist(tmp_path: Path) -> None
     assert (tmp_path / "new.lock").stat().st_mode & 0o777 == 0o644
     with pytest.raises(InputError, match="no such directory"):
         files.write_atomic(str(tmp_path / "missing" / "x.lock"), b"{}", "--lock")
+
+
+def _prepared(tmp_path: Path, name: str, old: bytes | None, new: bytes) -> files._Prepared:
+    target = tmp_path / name
+    if old is not None:
+        target.write_bytes(old)
+    temp = tmp_path / f".{name}.tmp"
+    temp.write_bytes(new)
+    return files._Prepared(name, str(target), str(temp))
+
+
+def test_a_rename_refused_after_others_puts_the_originals_back(tmp_path: Path) -> None:
+    first = _prepared(tmp_path, "a.yaml", b"a: old\n", b"a: new\n")
+    new_file = _prepared(tmp_path, "n.yaml", None, b"n: new\n")
+    missing = files._Prepared("b.yaml", str(tmp_path / "b.yaml"), str(tmp_path / "gone.tmp"))  # fails
+    renamed: set[str] = set()
+    with pytest.raises(files.WriteError, match=r"b\.yaml: cannot write"):
+        files._commit([first, new_file, missing], "", {}, "pin", renamed)
+    assert (tmp_path / "a.yaml").read_bytes() == b"a: old\n"
+    assert not (tmp_path / "n.yaml").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.yaml"]  # no original kept beside it
+
+
+def test_a_file_changed_since_it_was_read_is_not_overwritten(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a.write_text("a: 1\n")
+    b.write_text("b: 1\n")
+    read = {s.path: s.identity for s in files.read_sources([str(a), str(b)])}
+    b.write_text("b: 2 # the user's edit\n")
+    with pytest.raises(files.WriteError) as caught:
+        files.write_files([(str(a), [b"a: pinned\n"]), (str(b), [b"b: pinned\n"])], expected=read, verb="pin")
+    assert str(caught.value) == (
+        f"{b}: the file changed while pin ran (modified or replaced since it was read), so nothing was "
+        "written; run it again"
+    )
+    assert caught.value.exit_code == 3
+    assert (a.read_text(), b.read_text()) == ("a: 1\n", "b: 2 # the user's edit\n")
+    os.replace(a, tmp_path / "x")  # replaced by another file of the same content
+    (tmp_path / "x").rename(tmp_path / "y")
+    a.write_text("a: 1\n")
+    with pytest.raises(files.WriteError, match="changed while pin ran"):
+        files.write_files([(str(a), [b"a: pinned\n"])], expected=read, verb="pin")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.yaml", "b.yaml", "y"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to make a file immutable and to change owners")
+def test_renames_that_would_be_refused_are_found_before_the_first(tmp_path: Path) -> None:
+    import subprocess
+
+    a, imm = tmp_path / "a.yaml", tmp_path / "imm.yaml"
+    a.write_text("a: 1\n")
+    imm.write_text("i: 1\n")
+    if subprocess.run(["chattr", "+i", str(imm)], capture_output=True, check=False).returncode != 0:
+        pytest.skip("this file system has no immutable flag")
+    try:
+        with pytest.raises(
+            files.WriteError, match=r"imm.yaml: cannot write: the file is immutable \(chattr \+i\)"
+        ):
+            files.write_files([(str(a), [b"a: 2\n"]), (str(imm), [b"i: 2\n"])])
+    finally:
+        subprocess.run(["chattr", "-i", str(imm)], check=True)
+    assert (a.read_text(), imm.read_text()) == ("a: 1\n", "i: 1\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.yaml", "imm.yaml"]

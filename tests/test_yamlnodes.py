@@ -53,9 +53,49 @@ def test_alias_bombs_are_bounded_without_expanding() -> None:
     lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
     lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 30)]
     root = read("\n".join(lines) + "\n")
-    assert yn.expanded_size(root) > yn.MAX_NODES  # counted, not expanded: 10**30 nodes
+    with pytest.raises(yn.YamlShapeError, match="excessive aliasing"):
+        yn.check_aliasing(root)  # counted, not expanded: 10**30 nodes
     with pytest.raises(yn.YamlShapeError, match="alias bomb"):
         yn.to_data(root)
+
+
+def _aliased_list(items: int, keys: int) -> str:
+    head = "items:\n- spec: &spec\n" + "".join(f"    k{i}: v{i}\n" for i in range(keys))
+    return head + "".join(f"- {{name: d{i}, spec: *spec}}\n" for i in range(1, items))
+
+
+@pytest.mark.parametrize(
+    ("items", "keys", "refused"),
+    [
+        (6000, 12, False),  # about 150,000 nodes, 95% through aliases: under 400,000 any share to 99%
+        (20_000, 30, True),  # 1.34 million decoded, 91% through aliases where 76% are allowed
+        (20_000, 3, False),  # 260,000 decoded, 78% through aliases
+        (3000, 400, True),  # 2.4 million decoded, 99.6% through aliases
+        (500, 10, False),
+    ],
+)
+def test_aliases_are_bounded_as_go_yaml_bounds_them(items: int, keys: int, refused: bool) -> None:
+    root = read(_aliased_list(items, keys))
+    # What go-yaml's decoder counts: per item the item mapping, 2 keys, a name, the alias node
+    # and the spec mapping with its keys and values through it.
+    per_alias = 1 + 2 * keys
+    decoded = 2 + 1 + 2 + 1 + per_alias + (items - 1) * (1 + 4 + 1 + per_alias)
+    aliased = (items - 1) * per_alias
+    expected = aliased > 100 and aliased / decoded > yn.allowed_alias_ratio(decoded)
+    assert expected == refused
+    if expected:
+        with pytest.raises(yn.YamlShapeError, match="excessive aliasing"):
+            yn.check_aliasing(root)
+    else:
+        yn.check_aliasing(root)
+
+
+def test_the_allowed_alias_share_falls_as_go_yaml_has_it() -> None:
+    assert yn.allowed_alias_ratio(1000) == 0.99
+    assert yn.allowed_alias_ratio(400_000) == 0.99
+    assert yn.allowed_alias_ratio(2_200_000) == pytest.approx(0.545)
+    assert yn.allowed_alias_ratio(4_000_000) == 0.10
+    assert yn.allowed_alias_ratio(40_000_000) == 0.10
 
 
 def test_written_anew_every_value_keeps_its_type() -> None:

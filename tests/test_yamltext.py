@@ -90,3 +90,116 @@ def test_top_level_sections() -> None:
         "functionConfig:\n  data: {}\n"
     )
     assert text[sections["results"].start : sections["results"].end] == "results: []\n"
+
+
+# -- the scanner against the parser ---------------------------------------------------------------
+# Whatever the scanner says of a document or a List item (its apiVersion and kind), the parser
+# must say the same; where they could differ the scanner must be unsure (None), never wrong.
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from kubectl_arch.manifest import yamlnodes as yn  # noqa: E402
+
+_BODY = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: a\nspec:\n  replicas: 1\n"
+_ODD = ["\ufeff", "\u200b", "\r", "\x85", "\u2028", "\u2029", "\t", " ", "\r\n", "#", "&a ", "!!str ", '"', "'",
+        "? ", "<<: {kind: Pod}\n", "%YAML 1.1\n", "--- ", "...\n", "{", "}", "[", ",", "  ", "\n", "kind: ConfigMap\n",
+        "kind:", "Pod", "  kind: Job\n", "x: {a: 1,\n", "x: 'a\n", "x: \"a\n", "- "]  # fmt: skip
+
+
+def _parsed_kind(text: str, span: Span, item: bool = False) -> tuple[str | None, str | None] | str:
+    """(apiVersion, kind) as the parser reads them; "error" for invalid YAML or a non-mapping."""
+    try:
+        root = yn.compose(text, span.start, span.end, full=True).root
+        if item:
+            root = yn.deref(root).value[0] if root is not None and yn.is_sequence(root) else None
+        if root is None or not yn.is_mapping(root):
+            return "error"
+
+        def scalar(key: str) -> str | None:
+            found = yn.find(root, key)
+            return yn.text(found.value) if found is not None and yn.is_scalar(found.value) else None
+
+        return scalar("apiVersion"), scalar("kind")  # type: ignore[return-value]
+    except (yn.YamlSyntaxError, yn.YamlShapeError):
+        return "error"
+
+
+def _check_document(text: str) -> None:
+    for span in split_documents(text):
+        if not has_content(text, span):
+            continue
+        sniffed = sniff_document(text, span)
+        if sniffed is None:
+            continue
+        parsed = _parsed_kind(text, span)
+        if parsed == "error":
+            continue  # invalid YAML: reported when read, and the scanner never reads it
+        assert parsed[1] == sniffed[1], (text, span)  # the kind, for sure
+        assert sniffed[0] in (None, parsed[0]), (text, span)  # the apiVersion, or unsure (None)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.tuples(st.integers(0, len(_BODY)), st.sampled_from(_ODD)), max_size=3))
+def test_scanner_agrees_with_the_parser_on_documents(inserts: list[tuple[int, str]]) -> None:
+    body = _BODY
+    for at, piece in sorted(inserts, reverse=True):
+        body = body[:at] + piece + body[at:]
+    _check_document("apiVersion: v1\nkind: ConfigMap\n---\n" + body)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.tuples(st.integers(0, len(_BODY)), st.sampled_from(_ODD)), max_size=3))
+def test_scanner_agrees_with_the_parser_on_list_items(inserts: list[tuple[int, str]]) -> None:
+    item = _BODY
+    for at, piece in sorted(inserts, reverse=True):
+        item = item[:at] + piece + item[at:]
+    lines = item.split("\n")
+    text = (
+        "apiVersion: v1\nkind: List\nitems:\n- "
+        + "\n  ".join(lines)
+        + "\n- kind: Service\n  apiVersion: v1\n"
+    )
+    span = Span(0, len(text))
+    if sniff_document(text, span) is None:
+        return
+    items = split_items(text, span)
+    if not items:
+        return
+    for found in items:
+        sniffed = sniff_item(text, found)
+        if sniffed is None:
+            continue
+        parsed = _parsed_kind(text, found.span, item=True)
+        if parsed == "error":
+            continue
+        assert parsed[1] == sniffed[1], (text, found)
+        assert sniffed[0] in (None, parsed[0]), (text, found)
+
+
+def test_what_the_scanner_must_not_trust() -> None:
+    # Each would have the scanner name another kind than the parser reads, or none at all.
+    for text in [
+        "apiVersion: v1\n\ufeffkind: Deployment\n",  # a byte order mark inside: part of the key
+        "\ufeffapiVersion: apps/v1\nkind: Deployment\n",
+        "apiVersion: v1\rkind: ConfigMap\rx: 1\r",  # lone CR line breaks
+        "apiVersion: v1\nkind: ConfigMap\u2028metadata: {}\n",
+        'x: {a: 1,\nkind: ConfigMap}\n"kind": Deployment\n',  # kind: inside a multi-line flow mapping
+        'x: "a\nkind: ConfigMap"\n"kind": Deployment\n',  # inside a multi-line quoted scalar
+        "<<: {kind: Deployment}\nkind: ConfigMap\n",  # hmm: a key after the merge wins, but be unsure
+        "kind: Config\n  Map\n",  # a multi-line plain scalar
+        "\tkind: ConfigMap\n",
+        "  kind: ConfigMap\n",
+        "kind: Deploy\u200bment\n",
+    ]:
+        assert sniff_document(text, Span(0, len(text))) is None, repr(text)
+
+
+def test_a_byte_order_mark_that_starts_a_later_document_is_dropped_as_kubectl_does() -> None:
+    text = "apiVersion: v1\nkind: ConfigMap\n---\n\ufeffapiVersion: apps/v1\nkind: Deployment\n"
+    spans = split_documents(text)
+    assert sniff_document(text, spans[1]) is None
+    assert _parsed_kind(text, spans[1]) == ("apps/v1", "Deployment")
+    parsed = yn.compose(text, spans[1].start, spans[1].end)
+    key = yn.find(parsed.root, "kind").key
+    assert text[key.start : key.end] == "kind"  # positions still index the whole text

@@ -6,6 +6,16 @@ from collections.abc import Callable
 from typing import Any
 
 
+def say(line: str, err: bool = True) -> None:
+    """Print one message line (stderr by default). Messages carry text from files, objects,
+    flags and servers, so its control and bidi characters are escaped (:func:`printable`)."""
+    import click
+
+    from ..safetext import printable
+
+    click.echo(printable(line), err=err)
+
+
 def complete_with(kind: str) -> Callable[[Any, Any, str], list[Any]]:
     """A click ``shell_complete`` callback for option values of ``kind`` ("platform",
     "manifest", "file", "command"); the completion code loads only when a shell asks for candidates."""

@@ -13,7 +13,7 @@ import click
 from .. import log
 from ..errors import EXIT_OK, EXIT_PROBLEM, ConflictError, InputError
 from ..platforms import Platform
-from . import complete_with
+from . import complete_with, say
 from ._registry import registry_options
 
 if TYPE_CHECKING:
@@ -285,7 +285,7 @@ def command(
         raise InputError(str(exc)) from None
 
     platforms, choice = _choose_platforms(platform_value, kubeconfig, kube_context, request_timeout or None)
-    click.echo(choice, err=True)
+    say(choice)  # node labels from the cluster
 
     settings = registry.Settings(
         insecure=insecure_registries,
@@ -356,13 +356,10 @@ def _report(result: Result, target: Reference, file_output: str) -> int:
         return EXIT_PROBLEM
     if result.final is None:
         left = f" (the incomplete image is left under {result.left.tag})" if result.left is not None else ""
-        click.echo(
-            f"error: {len(failed)} of {len(result.rows)} build(s) failed; nothing pushed as {target}{left}",
-            err=True,
-        )
+        say(f"error: {len(failed)} of {len(result.rows)} build(s) failed; nothing pushed as {target}{left}")
         return EXIT_PROBLEM
     if not result.pushed:
-        click.echo(f"{target}: unchanged (the tag already points to this index)", err=True)
+        say(f"{target}: unchanged (the tag already points to this index)")
     final = result.final
     text = f"{final.name}:{final.tag}@{final.digest}"
     if file_output:

@@ -21,6 +21,7 @@ from . import (
     krm_exit,
     pod_template_path_option,
     recursive_option,
+    say,
 )
 from ._registry import registry_options
 from .clusteropts import cluster_options
@@ -211,9 +212,9 @@ def command(
     if len(sources) == 1 and sources[0].path is None:
         from .. import krm
 
-        span = krm.resource_list_span(sources[0].text)
-        if span is not None:
-            return _validate(sources[0], span, settings, nodes_file)
+        found = krm.resource_list(sources[0])
+        if found is not None:
+            return _validate(*found, settings, nodes_file)
     judged = _judge(sources, settings, nodes_file, filenames)
     if judged.failed:
         return _report(judged.findings)
@@ -238,7 +239,7 @@ def command(
         line = _summary(results) if results else "no workloads found"
         if judged.skipped:
             line += f"; {len(judged.skipped)} skipped (patches, not complete objects)"
-        click.echo(line, err=True)
+        _say(line)
     return EXIT_PROBLEM if failures else EXIT_OK
 
 
@@ -339,12 +340,7 @@ def _validate(source: manifests.Source, span: Any, flags: config.PinSettings, no
     return _krm_output(source, span, results, [f._replace(message=spelling(f.message)) for f in findings])
 
 
-def _say(line: str) -> None:
-    """A diagnostic line on stderr; node names, labels and taints in it come from the API
-    server or a file, so control characters are escaped."""
-    from ..safetext import printable
-
-    click.echo(printable(line), err=True)
+_say = say  # node names, labels and taints come from the API server or a file
 
 
 def _report(findings: Sequence[scanning.Finding]) -> int:

@@ -11,7 +11,7 @@ import click
 from .. import log
 from .. import platforms as plat
 from ..errors import EXIT_OK, EXIT_PROBLEM, Error, InputError
-from . import filename_option, pod_template_path_option, recursive_option
+from . import filename_option, pod_template_path_option, recursive_option, say
 from ._registry import progress_meter, registry_options
 
 HELP = """Report which platforms images really support.
@@ -67,7 +67,7 @@ def _references(
             found.extend(c.image for w in scan.workloads for c in w.containers)
             scans.append(scan)
         if scanning.holds_no_workload(scans):
-            click.echo(f"warning: {scanning.no_workloads(filenames, 'inspect')}", err=True)
+            say(f"warning: {scanning.no_workloads(filenames, 'inspect')}")
     return list(dict.fromkeys(r.strip() for r in found if r.strip()))
 
 

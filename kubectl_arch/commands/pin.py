@@ -22,6 +22,7 @@ from . import (
     krm_exit,
     pod_template_path_option,
     recursive_option,
+    say,
 )
 from ._registry import registry_options
 from .clusteropts import cluster_options
@@ -146,7 +147,7 @@ def _report(findings: Iterable[scanning.Finding]) -> int:
         if line in seen:
             continue
         seen.add(line)
-        click.echo(line, err=True)
+        click.echo(line, err=True)  # escaped above
         if finding.severity == "error":
             code = max(code, finding.exit_code or EXIT_PROBLEM)
     return code
@@ -303,16 +304,17 @@ def command(
                 manifests.writable_target(name)
     if flags.lock:
         manifests.writable_target(flags.lock, "--lock")
-    sources = manifests.read_sources(filenames, recursive)
+    sources = _once(manifests.read_sources(filenames, recursive))
     if len(sources) == 1 and sources[0].path is None:
         from .. import krm
 
-        span = krm.resource_list_span(sources[0].text)
-        if span is not None:
+        found = krm.resource_list(sources[0])
+        if found is not None:
+            source, span = found
             if in_place or show_diff or check:
                 raise click.UsageError("--in-place, --diff and --check do not apply to a ResourceList")
-            output, findings = krm.process(sources[0].text, span, flags, _resolve, _placement)
-            sys.stdout.buffer.write(sources[0].encode(output))
+            output, findings = krm.process(source.text, span, flags, _resolve, _placement)
+            sys.stdout.buffer.write(source.encode(output))
             return krm_exit(findings)
     return _pin_streams(
         sources, flags, in_place=in_place, show_diff=show_diff, check=check, quiet=quiet, inputs=filenames
@@ -366,17 +368,22 @@ def _pin_streams(
     if not any(o.workloads for o in outcomes) and not any(f.severity == "error" for f in findings):
         findings.append(scanning.Finding("warning", scanning.no_workloads(inputs, "pin")))
     code = _report(findings)
+    changed = [location for o in outcomes for location in o.changed]
     if code != EXIT_OK:
+        if check:  # the other documents and files are still judged; the exit code is the error's
+            for location in changed:
+                say(f"would pin {location}")
+            if changed:
+                say(f"{len(changed)} workload(s) not pinned")
         return code  # nothing is written when anything failed
 
-    changed = [location for o in outcomes for location in o.changed]
     unchanged = sum(o.unchanged for o in outcomes)
     skipped = sum(o.skipped for o in outcomes)
     # No workload at all: the warning above says it all.
     quiet = quiet or not (any(o.workloads for o in outcomes) or skipped)
     if check:
         for location in changed:
-            click.echo(f"would pin {location}", err=True)
+            say(f"would pin {location}")
     lock_file = None
     if settings.lock:
         from .. import lock
@@ -395,9 +402,12 @@ def _pin_streams(
             if outcome.edits and source.path is not None
         ]
         # The manifests and the lock file change together, or none of them.
-        manifests.write_files(rewrites + ([lock_file] if lock_file is not None else []))
+        read_as = {s.path: s.identity for s in sources if s.path is not None}
+        manifests.write_files(
+            rewrites + ([lock_file] if lock_file is not None else []), expected=read_as, verb="pin"
+        )
         if not quiet:
-            click.echo(_summary(len(changed), unchanged, skipped, len(rewrites)), err=True)
+            say(_summary(len(changed), unchanged, skipped, len(rewrites)))
     elif not check:
         if lock_file is not None:
             manifests.write_files([lock_file], "--lock")
@@ -413,6 +423,23 @@ def _pin_streams(
     if check and not quiet:
         click.echo(_summary(0, unchanged, skipped, None), err=True)
     return EXIT_OK
+
+
+def _once(sources: list[manifests.Source]) -> list[manifests.Source]:
+    """Each file once, however often it was given (``-f a.yaml -f a.yaml``, or through a
+    directory and a symlink): pinning it twice would write it twice and count its workloads
+    twice. Says so on stderr."""
+    seen: set[tuple[int, int]] = set()
+    out = []
+    for source in sources:
+        if source.identity is not None:
+            key = source.identity[:2]
+            if key in seen:
+                say(f"warning: {source.name}: given more than once; read once")
+                continue
+            seen.add(key)
+        out.append(source)
+    return out
 
 
 def _summary(pinned: int, unchanged: int, skipped: int, files: int | None) -> str:

@@ -15,6 +15,7 @@ using it raises :class:`NeedFullParse`, so the caller can read that document ful
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .node import MAP_TAG, PLAIN_TAG, SEQ_TAG, STR_TAG, UNREAD, NeedFullParse, Node
@@ -30,6 +31,9 @@ _ESCAPES = {
 _HEX = {"x": 2, "u": 4, "U": 8}
 
 
+_ODD = re.compile("\r(?!\n)|[\x85\u2028\u2029\ufeff]")
+
+
 class Unsupported(Exception):
     """The text is outside the subset this reader accepts (not necessarily invalid)."""
 
@@ -42,6 +46,8 @@ class _Reader:
         lines: list[tuple[int, int, int, int]] = []
         pos = start
         seen_marker = False
+        if _ODD.search(text, start, end):
+            raise Unsupported("byte order mark or a line break other than LF and CRLF")
         parts = text[start:end].split("\n")
         if parts[-1] == "":
             parts.pop()  # the text ends with a line break

@@ -18,7 +18,7 @@ import errno
 import os
 import stat
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from ..errors import Error, InputError
@@ -56,6 +56,8 @@ class Source(NamedTuple):
     bom: bool = False
     encoding: str = "utf-8"
     walked: bool = False
+    # (device, inode, size, mtime_ns) of the file as read: a rewrite refuses a file changed since.
+    identity: tuple[int, int, int, int] | None = None
 
     def encode(self, text: str) -> bytes:
         return b"".join(self.encode_pieces((text,)))
@@ -120,6 +122,7 @@ def _read_file(path: str, name: str, walked: bool = False) -> Source:
             if stat.S_ISDIR(info.st_mode):
                 raise InputError(f"{name}: is a directory")
             data = read_bounded(handle, name, info.st_size if stat.S_ISREG(info.st_mode) else 0)
+            after = os.fstat(handle.fileno())  # as read to the end (a file still growing differs)
     except FileNotFoundError:
         raise InputError(f"{name}: no such file or directory") from None
     except IsADirectoryError:
@@ -131,7 +134,14 @@ def _read_file(path: str, name: str, walked: bool = False) -> Source:
     except OSError as exc:
         raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from None
     text, bom, encoding = decode_as(data, name)
-    return Source(name, path, text, bom, encoding, walked)
+    identity = identity_of(after) if stat.S_ISREG(after.st_mode) else None
+    return Source(name, path, text, bom, encoding, walked, identity)
+
+
+def identity_of(info: os.stat_result) -> tuple[int, int, int, int]:
+    """What tells a file's version apart: (device, inode, size, mtime_ns), as ``kubectl edit``
+    and editors compare before they overwrite."""
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
 
 
 def _walk(directory: str, recursive: bool, seen: set[tuple[int, int]]) -> list[str]:
@@ -217,8 +227,12 @@ def join_pieces(streams: Iterable[tuple[str, Iterable[str]]]) -> Iterator[str]:
 
 
 def unified_diff(name: str, before: str, after: str) -> str:
+    """A unified diff of a file's text; its name in the header with control characters escaped."""
     import difflib
 
+    from ..safetext import printable
+
+    name = printable(name)
     lines = difflib.unified_diff(
         before.splitlines(keepends=True),
         after.splitlines(keepends=True),
@@ -366,28 +380,118 @@ def _prepare(path: str, chunks: Iterable[bytes], what: str, temps: list[str]) ->
     return _Prepared(path, target, temp)
 
 
-def write_files(files: Sequence[tuple[str, Iterable[bytes]]], what: str = "") -> None:
+_FS_IOC_GETFLAGS = 0x80086601  # Linux: the inode flags chattr sets
+_FLAGS = ((0x10, "immutable (chattr +i)"), (0x20, "append-only (chattr +a)"))
+
+
+def _inode_flag(path: str, directory: bool = False) -> str | None:
+    """Why the inode flags of ``path`` forbid replacing it, or None (unknown counts as none)."""
+    try:
+        import fcntl
+        import struct
+
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | (os.O_DIRECTORY if directory else 0))
+        try:
+            (flags,) = struct.unpack("i", fcntl.ioctl(fd, _FS_IOC_GETFLAGS, b"\0" * 4))
+        finally:
+            os.close(fd)
+    except (OSError, ImportError):
+        return None
+    return next((words for bit, words in _FLAGS if flags & bit), None)
+
+
+def _rename_refused(target: str) -> str | None:
+    """Why renaming a new file over ``target`` would be refused, as far as can be told first:
+    the directory's permissions, a sticky directory (the file and the directory belong to
+    others), inode flags (immutable, append-only) on the file or the directory."""
+    directory = os.path.dirname(target) or "."
+    try:
+        dinfo = os.stat(directory)
+        tinfo: os.stat_result | None = os.stat(target)
+    except FileNotFoundError:
+        tinfo = None
+    except OSError as exc:
+        return _why(exc)
+    if not os.access(directory, os.W_OK | os.X_OK):
+        return f"permission denied (directory {directory})"
+    euid = os.geteuid()
+    if (
+        tinfo is not None
+        and dinfo.st_mode & stat.S_ISVTX
+        and euid != 0
+        and euid not in (tinfo.st_uid, dinfo.st_uid)
+    ):
+        return f"the directory {directory} is sticky (like /tmp) and the file belongs to another user"
+    flag = _inode_flag(directory, directory=True)
+    if flag is not None:
+        return f"the directory {directory} is {flag}"
+    if tinfo is not None:
+        flag = _inode_flag(target)
+        if flag is not None:
+            return f"the file is {flag}"
+    return None
+
+
+def _changed(item: _Prepared, expected: tuple[int, int, int, int] | None) -> bool:
+    if expected is None:
+        return False
+    try:
+        return identity_of(os.stat(item.target)) != expected
+    except OSError:
+        return True
+
+
+def _changed_error(label: str, verb: str) -> WriteError:
+    return WriteError(
+        f"{label}: the file changed while {verb} ran (modified or replaced since it was read), "
+        "so nothing was written; run it again"
+    )
+
+
+def write_files(
+    files: Sequence[tuple[str, Iterable[bytes]]],
+    what: str = "",
+    expected: Mapping[str, tuple[int, int, int, int] | None] | None = None,
+    verb: str = "kubectl-arch",
+) -> None:
     """Replace each ``(path, chunks)`` at once, or none of them.
 
     Every replacement is written in full to a temporary file beside its target (mode, owner,
-    group and extended attributes kept; a symlink is followed, so it stays a link) and every
-    target checked before the first rename. Raises InputError (a target that is not a regular
-    file) or WriteError (the system refused); then no target has changed and no temporary file
-    is left. SIGTERM, SIGINT and SIGHUP leave no temporary file either.
+    group and extended attributes kept; a symlink is followed, so it stays a link), and
+    every target checked before the first rename: that it is a regular file, that the rename
+    would be allowed (directory permissions, sticky directories, immutable and append-only
+    flags), and, for the paths in ``expected`` (path -> :func:`identity_of` as read), that
+    it has not changed since it was read. The renames then run with SIGTERM, SIGINT and
+    SIGHUP held back, each original kept (a hard link beside it) until all succeeded: a
+    rename refused anyway puts back those done. Raises InputError (a target that is not a
+    regular file) or WriteError (the system refused; a file changed: exit 3); then no target
+    has changed and no temporary file is left. A signal leaves no temporary file either.
     """
+    import signal
+
+    expected = expected or {}
     temps: list[str] = []
     renamed: set[str] = set()
     interrupted = 0
     try:
         with _signals_raise():
-            prepared = [_prepare(path, chunks, what, temps) for path, chunks in files]
+            prepared = []
+            for path, chunks in files:
+                label = f"{what} {path}".strip()
+                target = writable_target(path, what)
+                if _changed(_Prepared(path, target, ""), expected.get(path)):
+                    raise _changed_error(label, verb)
+                prepared.append(_prepare(path, chunks, what, temps))
             for item in prepared:
-                label = f"{what} {item.path}".strip()
-                try:
-                    os.replace(item.temp, item.target)
-                except OSError as exc:
-                    raise WriteError(f"{label}: cannot write: {_why(exc)}") from None
-                renamed.add(item.temp)
+                why = _rename_refused(item.target)
+                if why is not None:
+                    raise WriteError(f"{f'{what} {item.path}'.strip()}: cannot write: {why}")
+            blocked = {signal.SIGTERM, signal.SIGHUP, signal.SIGINT}
+            previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+            try:
+                _commit(prepared, what, expected, verb, renamed)
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, previous)
     except _Interrupted as exc:
         interrupted = exc.signum
     finally:
@@ -396,10 +500,62 @@ def write_files(files: Sequence[tuple[str, Iterable[bytes]]], what: str = "") ->
                 with contextlib.suppress(OSError):
                     os.unlink(temp)
     if interrupted:  # die of the signal, as the caller expects, now that nothing is left over
-        import signal
-
         signal.signal(interrupted, signal.SIG_DFL)
         os.kill(os.getpid(), interrupted)
+
+
+def _commit(
+    prepared: Sequence[_Prepared],
+    what: str,
+    expected: Mapping[str, tuple[int, int, int, int] | None],
+    verb: str,
+    renamed: set[str],
+) -> None:
+    """Rename every prepared file over its target, keeping each original until all are done;
+    on any failure put the originals back and raise WriteError."""
+    import secrets
+
+    done: list[tuple[_Prepared, str | None, bool]] = []  # (item, original kept as, moved aside)
+    try:
+        for item in prepared:
+            if _changed(item, expected.get(item.path)):
+                raise _changed_error(f"{what} {item.path}".strip(), verb)
+        for item in prepared:
+            label = f"{what} {item.path}".strip()
+            kept, moved = None, False
+            if os.path.lexists(item.target):
+                directory, base = os.path.split(item.target)
+                kept = os.path.join(directory, f".{base}.{secrets.token_hex(6)}.orig")
+                try:
+                    os.link(item.target, kept)
+                except OSError:
+                    try:  # no hard links here (or not allowed): move the original aside
+                        os.rename(item.target, kept)
+                        moved = True
+                    except OSError as exc:
+                        raise WriteError(f"{label}: cannot write: {_why(exc)}") from None
+            try:
+                os.replace(item.temp, item.target)
+            except OSError as exc:
+                if moved and kept is not None:
+                    os.rename(kept, item.target)
+                elif kept is not None:
+                    os.unlink(kept)
+                raise WriteError(f"{label}: cannot write: {_why(exc)}") from None
+            renamed.add(item.temp)
+            done.append((item, kept, moved))
+    except BaseException:
+        for item, kept, _moved in reversed(done):  # put the originals back
+            with contextlib.suppress(OSError):
+                if kept is not None:
+                    os.replace(kept, item.target)
+                else:
+                    os.unlink(item.target)
+        raise
+    for _item, kept, _moved in done:
+        if kept is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(kept)
 
 
 def write_atomic(path: str, data: bytes, what: str = "") -> None:

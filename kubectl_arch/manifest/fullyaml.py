@@ -103,6 +103,22 @@ def compose(text: str, start: int, end: int, reader: str | None = None) -> Node 
     if _DEEP.search(text, start, end):
         raise YamlShapeError(f"document nests more than {MAX_DEPTH} levels deep")
     chunk = text[start:end]
+    # A byte order mark that starts the document (before or right after its "---" line) is
+    # dropped, as kubectl does (it reads each document on its own, and go-yaml drops a mark
+    # at the start of its input): "cat a.yaml b.yaml" where b was saved with one.
+    cut = _document_bom(chunk)
+    if cut is not None:
+        chunk = chunk[:cut] + chunk[cut + 1 :]
+        base = start
+
+        def at(index: int) -> int:
+            return base + index + (index >= cut)
+    else:
+        offset = start
+
+        def at(index: int) -> int:
+            return offset + index
+
     anchors: dict[str, Node] = {}
     stack: list[list[Any]] = []  # [collection node, pending mapping key]
     root: Node | None = None
@@ -118,8 +134,8 @@ def compose(text: str, start: int, end: int, reader: str | None = None) -> Node 
                     SCALAR,
                     str(tag),
                     event.value,
-                    start + event.start_mark.index,
-                    start + event.end_mark.index,
+                    at(event.start_mark.index),
+                    at(event.end_mark.index),
                     event.style or None,
                     False,
                     event.anchor,
@@ -129,7 +145,7 @@ def compose(text: str, start: int, end: int, reader: str | None = None) -> Node 
                 if target is None:
                     line, column = _position(text, start, event.start_mark.line, event.start_mark.column)
                     raise YamlSyntaxError(f"found undefined alias {event.anchor!r}", line, column)
-                node = Node(ALIAS, None, target, start + event.start_mark.index, start + event.end_mark.index)
+                node = Node(ALIAS, None, target, at(event.start_mark.index), at(event.end_mark.index))
             elif kind is events.MappingStartEvent or kind is events.SequenceStartEvent:
                 mapping = kind is events.MappingStartEvent
                 tag = event.tag
@@ -139,8 +155,8 @@ def compose(text: str, start: int, end: int, reader: str | None = None) -> Node 
                     MAPPING if mapping else SEQUENCE,
                     str(tag),
                     [],
-                    start + event.start_mark.index,
-                    start + event.start_mark.index,
+                    at(event.start_mark.index),
+                    at(event.start_mark.index),
                     None,
                     bool(event.flow_style),
                     event.anchor,
@@ -156,7 +172,7 @@ def compose(text: str, start: int, end: int, reader: str | None = None) -> Node 
                 if pending is not None:  # pragma: no cover - the parser always pairs keys
                     raise YamlSyntaxError("mapping key without a value", 1, 1)
                 if node.flow:
-                    node.end = start + event.end_mark.index
+                    node.end = at(event.end_mark.index)
                 elif node.value:
                     last = node.value[-1]
                     node.end = (last[1] if isinstance(last, tuple) else last).end
@@ -197,12 +213,24 @@ def compose(text: str, start: int, end: int, reader: str | None = None) -> Node 
         message = str(exc).splitlines()[0]
         position = getattr(exc, "position", None)
         if isinstance(position, int):
-            at = start + position
-            line = text.count("\n", 0, at) + 1
-            column = at - (text.rfind("\n", 0, at) + 1) + 1
+            where = start + position
+            line = text.count("\n", 0, where) + 1
+            column = where - (text.rfind("\n", 0, where) + 1) + 1
             raise YamlSyntaxError(message, line, column) from None
         raise YamlSyntaxError(message, text.count("\n", 0, start) + 1, 1) from None
     return root
+
+
+def _document_bom(chunk: str) -> int | None:
+    """Where a byte order mark starts the document ``chunk``: at its start, or right after
+    its ``---`` line; None when it does not."""
+    if chunk.startswith("\ufeff"):
+        return 0
+    if chunk.startswith("---"):
+        eol = chunk.find("\n")
+        if eol >= 0 and chunk.startswith("\ufeff", eol + 1):
+            return eol + 1
+    return None
 
 
 def _in_ruamel_words(text: str, start: int, end: int) -> Node | None:

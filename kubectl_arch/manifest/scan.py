@@ -56,7 +56,9 @@ class Location(NamedTuple):
         return out
 
     def object(self) -> str:
-        return f"{self.kind}/{self.name}" if self.kind else "object"
+        if not self.kind:
+            return "object"
+        return f"{self.kind}/{self.name}" if self.name else self.kind  # a List has no name
 
     def __str__(self) -> str:
         return f"{self.where()} {self.object()}" if self.kind else self.where()
@@ -348,7 +350,7 @@ class _Reader:
             if why:
                 continue
             data: dict[str, Any] = {}
-            budget = [yn.MAX_NODES]
+            budget = yn.new_budget()
             for name in RELEVANT_KEYS:
                 found = yn.find(pod, name)
                 if found is not None:
@@ -374,8 +376,7 @@ def _control_character(text: str, span: yamltext.Span) -> str | None:
 def _validate(parsed: yn.Parsed) -> None:
     """What kubectl refuses in a document the fast reader could not read: aliases that
     expand beyond reason, recursive aliases, keys that are collections."""
-    if yn.expanded_size(parsed.root) > yn.MAX_NODES:
-        raise yn.YamlShapeError("document expands to too many nodes (YAML alias bomb?)")
+    yn.check_aliasing(parsed.root)
     for node in yn.walk(parsed.root):
         if node.kind == "mapping":
             for key, _ in node.value:
@@ -442,6 +443,9 @@ def documents(text: str, source: str, kinds: Kinds, incomplete_ok: bool = False)
     """Each document of a stream that may hold workloads (List items one by one, when the
     layout allows reading them on their own), read in turn."""
     document = 0
+    # Line breaks kubectl reads as such (a lone CR, NEL, LS, PS) become LF, in place: the
+    # same positions, so edits planned on this text apply to the original.
+    text = yamltext.normalise_breaks(text)
     for span in yamltext.split_documents(text):
         if not yamltext.has_content(text, span):
             continue
@@ -452,6 +456,16 @@ def documents(text: str, source: str, kinds: Kinds, incomplete_ok: bool = False)
             if bad is not None:
                 yield Document(None, location, [], [_input_error(location, bad)])
                 continue
+            if yamltext.starts_json(text, span):  # kubectl get -o json: items read one by one
+                found = yamltext.json_items(text, span)
+                if found is not None and found[1] is not None:
+                    api_version, kind, json_items = found
+                    if not kinds.is_candidate(kind):
+                        continue
+                    if kind.endswith("List") and kind not in kinds.declared:
+                        listed = location._replace(api_version=api_version or "", kind=kind)
+                        yield from _items(text, json_items, listed, kinds, incomplete_ok)
+                        continue
             sniffed = yamltext.sniff_document(text, span)
             if sniffed is not None:
                 api_version, kind = sniffed
@@ -472,20 +486,33 @@ def documents(text: str, source: str, kinds: Kinds, incomplete_ok: bool = False)
 
 
 def _items(
-    text: str, items: Sequence[yamltext.Item], location: Location, kinds: Kinds, incomplete_ok: bool
+    text: str,
+    items: Sequence[yamltext.Item] | Sequence[yamltext.JsonItem],
+    location: Location,
+    kinds: Kinds,
+    incomplete_ok: bool,
 ) -> Iterator[Document]:
+    """The items of a List read one by one: block sequence entries (``- ...``, kinds found by
+    the text scanner) or the objects of a JSON ``items`` array (kinds found by the json
+    module)."""
     for i, item in enumerate(items):
         at = location._replace(item=i, kind="", name="", api_version="")
+        entry = isinstance(item, yamltext.Item)
         try:
-            sniffed = yamltext.sniff_item(text, item)
+            if isinstance(item, yamltext.Item):
+                sniffed = yamltext.sniff_item(text, item)
+            else:
+                sniffed = (item.api_version, item.kind) if item.kind is not None else None
+            # Passed over only when both apiVersion and kind were read for sure (None: unsure).
             if (
                 sniffed is not None
+                and sniffed[0] is not None
                 and not kinds.paths(*sniffed)
                 and not sniffed[1].endswith("List")
                 and (sniffed[0] or not kinds.is_candidate(sniffed[1]))  # no apiVersion: said so
             ):
                 continue
-            result = _read(text, item.span, at, kinds, incomplete_ok, item=True)
+            result = _read(text, item.span, at, kinds, incomplete_ok, item=entry)
         except Exception as exc:
             result = Document(None, at, [], [unexpected(at, exc)])
         yield result

@@ -464,12 +464,19 @@ class Splicer:
         if mapping.kind != MAPPING:
             raise EditError("not a mapping")
         new = affinity.apply(yn.to_data(mapping, typed=yn.RENDER), ops)
+        mark = len(self.edits)
         for key in dict.fromkeys(op[1][0] for op in ops):
             found = yn.find(mapping, key)
             if found is None:
                 self.add_key(base, key, new[key])
             elif found.merge is not None:
-                self._add_own_key(mapping, found.key, new[key])
+                try:
+                    self._add_own_key(mapping, found.key, new[key])
+                except EditError:  # its own key is written before the merge that overrides it
+                    del self.edits[mark:]
+                    # the whole mapping written out anew, merges applied: the same meaning
+                    self._rewrite(base, [(op[0], base + tuple(op[1]), *op[2:]) for op in ops])
+                    return
             else:
                 self._replace_value(Step(found.value, mapping, found.key, None, None), new[key], flat=True)
 

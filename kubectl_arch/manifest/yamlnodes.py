@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
-from . import fastyaml
+from . import fastyaml, yamltext
 from .fullyaml import YamlSyntaxError
 from .node import (
     ALIAS,
@@ -55,7 +55,6 @@ INT_TAG = "tag:yaml.org,2002:int"
 FLOAT_TAG = "tag:yaml.org,2002:float"
 TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 MERGE_TAG = "tag:yaml.org,2002:merge"
-MAX_NODES = 100_000  # conversion budget: bounds alias expansion ("billion laughs")
 
 # YAML 1.1 implicit types of plain scalars, as the Kubernetes API server (go-yaml v2) reads
 # them: "yes", "on" and "y" are booleans, 0644 is an octal number, "~" is null.
@@ -127,6 +126,8 @@ def compose(text: str, start: int, end: int, full: bool = False) -> Parsed:
     to the full reader. Raises :class:`YamlSyntaxError` (invalid YAML, with the line and
     column in ``text``).
     """
+    if yamltext.has_odd_breaks(text, start, end):  # read as kubectl does: each is a line break
+        text = yamltext.normalise_breaks(text)
     if not full:
         try:
             return Parsed(text, start, end, fastyaml.parse(text, start, end))
@@ -317,12 +318,14 @@ def to_data(
     the ``source`` text the node was read from, stands as ``("block scalar", its text)``: to
     tell whether two readings of unchanged text agree, its text is enough.
 
-    Bounded by a budget of nodes reached through aliases (alias bombs: YamlShapeError; a plain
-    document costs nothing, however large), refusing recursive aliases, keys that are not
-    scalars and duplicate keys (YamlShapeError), and deep nesting.
+    Bounded as go-yaml bounds aliases (:func:`allowed_alias_ratio`; ``budget``, from
+    :func:`new_budget`, counts the nodes converted and those reached through aliases, and may
+    be shared by several calls on one document; alias bombs: YamlShapeError), refusing
+    recursive aliases, keys that are not scalars and duplicate keys (YamlShapeError), and
+    deep nesting.
     """
     if budget is None:
-        budget = [MAX_NODES]
+        budget = new_budget()
     try:
         return _to_data(node, budget, typed, set(), source, False)
     except RecursionError:
@@ -334,10 +337,11 @@ def _to_data(
 ) -> Any:
     if node.kind == ALIAS:
         node, aliased = node.value, True
+    budget[0] += 1
     if aliased:
-        budget[0] -= 1
-        if budget[0] < 0:
-            raise YamlShapeError("document expands to too many nodes (YAML alias bomb?)")
+        budget[1] += 1
+        if budget[1] > 100 and _excessive(budget[1], budget[0]):
+            raise YamlShapeError(EXCESSIVE)
     if node.kind == SCALAR:
         if typed == RENDER:
             return _render_scalar(node)
@@ -437,14 +441,72 @@ def walk(node: Node | None) -> Iterator[Node]:
                 stack.append(k)
 
 
-def expanded_size(root: Node | None, limit: int = MAX_NODES) -> int:
-    """How many nodes the aliases of the tree add once expanded, counted without expanding
-    (so a "billion laughs" costs no more than its text; a large plain document adds none);
-    stops past ``limit``. Raises YamlShapeError for a recursive alias."""
+# go-yaml's rule against alias bombs (gopkg.in/yaml.v2 and v3 decode.go, which kubectl reads
+# manifests with): once more than 100 of the nodes decoded came through aliases and more than
+# 1,000 were decoded, their share may not pass 99% up to 400,000 decoded nodes, a share that
+# falls linearly to 10% at 4,000,000 and stays there.
+ALIAS_RATIO_LOW = 400_000
+ALIAS_RATIO_HIGH = 4_000_000
+
+
+def allowed_alias_ratio(decoded: int) -> float:
+    """The share of ``decoded`` nodes that may come through aliases (go-yaml's allowedAliasRatio)."""
+    if decoded <= ALIAS_RATIO_LOW:
+        return 0.99
+    if decoded >= ALIAS_RATIO_HIGH:
+        return 0.10
+    return 0.99 - 0.89 * (decoded - ALIAS_RATIO_LOW) / (ALIAS_RATIO_HIGH - ALIAS_RATIO_LOW)
+
+
+def _excessive(aliased: int, decoded: int) -> bool:
+    return aliased > 100 and decoded > 1000 and aliased / decoded > allowed_alias_ratio(decoded)
+
+
+EXCESSIVE = "document contains excessive aliasing (a YAML alias bomb?)"
+_CAP = 1 << 40  # sizes beyond this are all "too many"
+
+
+def new_budget() -> list[int]:
+    """A :func:`to_data` budget: [nodes converted, nodes reached through aliases]."""
+    return [0, 0]
+
+
+def check_aliasing(root: Node | None) -> None:
+    """Refuse a tree that go-yaml (and so kubectl) would refuse as excessive aliasing, with
+    its rule (:func:`allowed_alias_ratio`), counting nodes as its decoder visits them (keys,
+    values, items, alias nodes; an alias's target once more for each alias) in document
+    order. Linear in the tree, never expanding it: a subtree's size is computed once.
+    Raises YamlShapeError for excessive aliasing and for a recursive alias."""
     if root is None:
-        return 0
+        return
+    sizes = _sizes(root)
+    decoded = aliased = 0
+    stack: list[Node] = [root]
+    while stack:
+        node = stack.pop()
+        decoded += 1
+        if node.kind == ALIAS:
+            size = sizes[id(node.value)]
+            decoded += size
+            aliased += size
+            if _excessive(aliased, decoded):
+                raise YamlShapeError(EXCESSIVE)
+            continue
+        if aliased > 100 and _excessive(aliased, decoded):
+            raise YamlShapeError(EXCESSIVE)
+        if node.kind == SEQUENCE:
+            stack.extend(reversed(node.value))
+        elif node.kind == MAPPING:
+            for k, v in reversed(node.value):
+                stack.append(v)
+                if not is_merge_key(k):
+                    stack.append(k)
+
+
+def _sizes(root: Node) -> dict[int, int]:
+    """Nodes decoded for each collection and scalar of the tree (aliases expanded, capped),
+    by id. Raises YamlShapeError for a recursive alias."""
     sizes: dict[int, int] = {}
-    added = [0]  # nodes the aliases stand for
     state: dict[int, int] = {}  # 1 in progress, 2 done
     stack: list[tuple[Node, bool]] = [(root, False)]
     while stack:
@@ -457,14 +519,12 @@ def expanded_size(root: Node | None, limit: int = MAX_NODES) -> int:
             if node.kind == SEQUENCE:
                 children: list[Node] = node.value
             elif node.kind == MAPPING:
-                children = [n for pair in node.value for n in pair]
+                children = [n for k, v in node.value for n in ((v,) if is_merge_key(k) else (k, v))]
             else:
                 children = []
             for child in children:
-                total += sizes[id(deref(child))]
-                if child.kind == ALIAS:
-                    added[0] = min(added[0] + sizes[id(child.value)], limit + 1)
-            sizes[key] = min(total, limit + 1)
+                total += sizes[id(deref(child))] + (child.kind == ALIAS)
+            sizes[key] = min(total, _CAP)
             state[key] = 2
             continue
         seen = state.get(key)
@@ -478,4 +538,4 @@ def expanded_size(root: Node | None, limit: int = MAX_NODES) -> int:
             stack.extend((child, False) for child in node.value)
         elif node.kind == MAPPING:
             stack.extend((n, False) for pair in node.value for n in pair)
-    return added[0]
+    return sizes

@@ -17,11 +17,96 @@ from typing import NamedTuple
 
 _MARKER = re.compile(r"^(?:---|\.\.\.)(?=[ \t\r\n]|$)|^%", re.M)
 _NOISE_LINE = re.compile(r"[ \t]*(?:#[^\n]*)?\r?\n?")
+# Line breaks other than LF and CRLF: a lone CR (YAML 1.1 and 1.2), NEL, LS and PS (YAML 1.1,
+# and so go-yaml v2, which kubectl reads manifests with). Each is one character, as LF is.
+_ODD_BREAK = re.compile("\r(?!\n)|[\x85\u2028\u2029]")
+# What makes a text scanner unsure of a span: odd line breaks, a byte order mark (kubectl drops
+# one that starts a document), and any line at the column of the mapping's keys that is not a
+# plain simple key, a block sequence entry, a comment, a marker or a directive (a quoted or
+# complex key, an anchor, a tag, a merge key, a flow collection, a tab: a "kind" the scanner
+# would not see, or a "kind:" line inside a multi-line flow collection or quoted scalar).
+_KEY_LINE = r"[A-Za-z0-9_][\w.\-/]*:(?:[ ]|\r?\n|$)|-(?:[ ]|\r?\n|$)|[ ]|#|\r?\n|---|\.\.\.|%|$"
+_UNSURE: dict[int, re.Pattern[str]] = {}
+_CONTINUED = re.compile(r"(?:[ \t]*(?:#[^\n]*)?\r?\n)*([ \t]*)[^ \t\r\n#]")
 
 
 class Span(NamedTuple):
     start: int
     end: int
+
+
+def _odd_characters(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` holds a byte order mark or a line break other than LF and
+    CRLF, found with character scans."""
+    if any(text.find(c, start, end) >= 0 for c in "\ufeff\x85\u2028\u2029"):
+        return True
+    return text.count("\r", start, end) != text.count("\r\n", start, end)
+
+
+def _unsure(column: int) -> re.Pattern[str]:
+    """A line (after its line feed) at ``column`` that is not what :data:`_KEY_LINE` allows;
+    a literal prefix, so that the search runs at the speed of a character scan."""
+    found = _UNSURE.get(column)
+    if found is None:
+        key = _KEY_LINE if column == 0 else _KEY_LINE.replace("|-(?:[ ]|\\r?\\n|$)", "")
+        found = _UNSURE[column] = re.compile(rf"\n[ ]{{{column}}}(?!{key})")
+    return found
+
+
+def normalise_breaks(text: str) -> str:
+    """``text`` with every line break other than LF and CRLF (see :data:`_ODD_BREAK`) turned
+    into LF: the same length, so positions hold in both texts, and the same meaning for
+    kubectl's reader, to which each of them is a line break. ``text`` itself when it has none."""
+    if _ODD_BREAK.search(text) is None:
+        return text
+    return _ODD_BREAK.sub("\n", text)
+
+
+def has_odd_breaks(text: str, start: int = 0, end: int | None = None) -> bool:
+    """Whether ``text[start:end]`` holds a line break that :func:`normalise_breaks` changes."""
+    return _ODD_BREAK.search(text, start, len(text) if end is None else end) is not None
+
+
+_BREAK = re.compile("\r\n?|[\n\x85\u2028\u2029]")
+
+
+def line_break_at(text: str, pos: int) -> str:
+    """The line break ending the line that holds ``pos`` (else the one before it): LF for LF
+    and CRLF (whose carriage return a splice keeps), else the odd break itself."""
+    found = _BREAK.search(text, pos)
+    if found is None:
+        found = next(_BREAK.finditer(text[max(0, pos - 4096) : pos][::-1]), None)
+    if found is None or found.group() in ("\n", "\r\n"):
+        return "\n"
+    return found.group()
+
+
+def plain_layout(text: str, span: Span, column: int = 0, first: int | None = None) -> bool:
+    """Whether a text scanner may trust the lines at ``column`` of ``span`` (the keys of a
+    block mapping there): LF or CRLF line breaks only, no byte order mark, every line at that
+    column a plain simple key, a comment, a marker or a directive (or, at column 0, a block
+    sequence entry), and nothing less indented. ``first`` is where the mapping's first key
+    starts (after an item's ``- ``); by default, the span's first content line, which must
+    start at ``column``."""
+    start = first if first is not None else span.start
+    if _odd_characters(text, start, span.end):
+        return False
+    unsure = _unsure(column)
+    if start == 0 and unsure.match("\n" + text[: _line_end(text, 0, span.end)]) is not None:
+        return False  # the text's first line, which no line feed precedes
+    if unsure.search(text, max(start - 1, 0), span.end) is not None:
+        return False
+    if first is not None:
+        return True
+    pos = span.start
+    while pos < span.end:
+        line_end = _line_end(text, pos, span.end)
+        line = text[pos:line_end]
+        if line.startswith(("---", "%")) or _NOISE_LINE.fullmatch(line):
+            pos = line_end
+            continue
+        return len(line) - len(line.lstrip(" \t")) == column
+    return True
 
 
 def split_documents(text: str) -> list[Span]:
@@ -94,6 +179,10 @@ def _top_key(text: str, span: Span, key: str, prefixes: tuple[str, ...]) -> str 
     if start < span.end and text[start] not in " \t\r\n":
         return None
     eol = text.find("\n", start, span.end)
+    if eol >= 0:
+        following = _CONTINUED.match(text, eol + 1, span.end)
+        if following is not None and len(following.group(1)) > len(prefixes[0]):
+            return None  # the next line may continue the value (a multi-line plain scalar)
     line = text[start : span.end if eol < 0 else eol].rstrip("\r")
     comment = line.find(" #")
     return _value(line if comment < 0 else line[:comment])
@@ -105,6 +194,8 @@ def sniff_document(text: str, span: Span) -> tuple[str | None, str] | None:
     first = text[span.start : span.end if first_eol < 0 else first_eol]
     if first.startswith("---") and first[3:].strip() and not first[3:].strip().startswith("#"):
         return None  # content on the marker line: not plain block style
+    if not plain_layout(text, span):
+        return None
     kind = _top_key(text, span, "kind", ("",))
     if kind is None:
         return None
@@ -192,6 +283,12 @@ def sniff_item(text: str, item: Item) -> tuple[str | None, str] | None:
     gap = c - d - 1
     if gap < 1:
         return None
+    line_end = _line_end(text, item.span.start, item.span.end)
+    first = item.span.start + c
+    if first < line_end and not re.match(_KEY_LINE, text[first:line_end]):
+        return None
+    if not plain_layout(text, item.span, c, line_end if first < line_end else first):
+        return None
     prefixes = (" " * c, " " * d + "-" + " " * gap)
     kind = _top_key(text, item.span, "kind", prefixes)
     if kind is None:
@@ -212,3 +309,87 @@ def top_level_keys(text: str, span: Span) -> dict[str, Span] | None:
         end = found[i + 1][1] if i + 1 < len(found) else span.end
         sections[name] = Span(start, end)
     return sections
+
+
+class JsonItem(NamedTuple):
+    span: Span  # the item's JSON object, "{" to "}"
+    api_version: str | None
+    kind: str | None
+
+
+def starts_json(text: str, span: Span) -> bool:
+    """Whether a document's content starts with ``{`` (JSON, or YAML in flow style)."""
+    head = _JSON_HEAD.match(text, span.start, span.end)
+    return head is not None and text.startswith("{", head.end(), span.end)
+
+
+def json_items(text: str, span: Span) -> tuple[str | None, str | None, list[JsonItem]] | None:
+    """(apiVersion, kind, items) of a document written in JSON (``kubectl get -o json``): each
+    item's span and its apiVersion and kind, decoded one at a time by the json module and
+    dropped, so a List of any size costs the memory of one item. None when the document is
+    not a JSON object with an ``items`` array (the caller parses)."""
+    import json
+
+    decoder = json.JSONDecoder()
+    ws = re.compile(r"[ \t\r\n]*")
+    pos = _JSON_HEAD.match(text, span.start, span.end).end()  # type: ignore[union-attr]
+    if pos >= span.end or text[pos] != "{":
+        return None
+    top: dict[str, object] = {}
+    items: list[JsonItem] | None = None
+    pos += 1
+    try:
+        while True:
+            pos = ws.match(text, pos).end()  # type: ignore[union-attr]
+            if text[pos] == "}" and not top and items is None:
+                break
+            if text[pos] != '"':
+                return None
+            key, pos = json.decoder.scanstring(text, pos + 1)
+            pos = ws.match(text, pos).end()  # type: ignore[union-attr]
+            if text[pos] != ":" or key in top or (key == "items" and items is not None):
+                return None
+            pos = ws.match(text, pos + 1).end()  # type: ignore[union-attr]
+            if key == "items" and text[pos] == "[":
+                items = []
+                pos = ws.match(text, pos + 1).end()  # type: ignore[union-attr]
+                while text[pos] != "]":
+                    start = pos
+                    value, pos = decoder.raw_decode(text, pos)
+                    if not isinstance(value, dict):
+                        return None
+                    api, kind = value.get("apiVersion"), value.get("kind")
+                    items.append(
+                        JsonItem(
+                            Span(start, pos),
+                            api if isinstance(api, str) else None,
+                            kind if isinstance(kind, str) else None,
+                        )
+                    )
+                    pos = ws.match(text, pos).end()  # type: ignore[union-attr]
+                    if text[pos] == ",":
+                        pos = ws.match(text, pos + 1).end()  # type: ignore[union-attr]
+                    elif text[pos] != "]":
+                        return None
+                pos += 1
+                top[key] = None
+            else:
+                top[key], pos = decoder.raw_decode(text, pos)
+            pos = ws.match(text, pos).end()  # type: ignore[union-attr]
+            if text[pos] == ",":
+                pos += 1
+                continue
+            if text[pos] != "}":
+                return None
+            break
+        rest = text[pos + 1 : span.end]
+    except (ValueError, IndexError, RecursionError):
+        return None
+    if items is None or not _NOISE_TAIL.fullmatch(rest):
+        return None
+    api, kind = top.get("apiVersion"), top.get("kind")
+    return (api if isinstance(api, str) else None, kind if isinstance(kind, str) else None, items)
+
+
+_JSON_HEAD = re.compile(r"(?:---[ \t]*(?:#[^\n]*)?\r?\n)?(?:[ \t]*(?:#[^\n]*)?\r?\n)*[ \t]*")
+_NOISE_TAIL = re.compile(r"(?:[ \t]*(?:#[^\n]*)?\r?\n?)*(?:\.\.\.[^\n]*\n?)?[\s]*")
