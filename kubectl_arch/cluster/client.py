@@ -482,6 +482,78 @@ def _read_bounded(conn: _Connection, response: Any, path: str) -> bytes:
         chunks.append(chunk)
 
 
+# How much of a list page's start is searched for its continue token (the list metadata comes
+# before the items in what API servers send: kind, apiVersion, metadata, items).
+HEAD_BYTES = 64 * 1024
+
+
+def _continue_token(body: bytes) -> str | None:
+    """The continue token of a list page, read from the members that come before its
+    ``items`` (the API server writes ``kind``, ``apiVersion``, ``metadata``, then ``items``),
+    without decoding the items; None when the start of the page does not say (the page is
+    then decoded before the next is asked for). A guess: the caller checks it against the
+    decoded page."""
+    import json
+
+    head = body[:HEAD_BYTES].decode("utf-8", "replace")
+    decoder = json.JSONDecoder()
+
+    def skip(i: int) -> int:  # past JSON whitespace
+        while head[i : i + 1] in (" ", "\t", "\r", "\n"):
+            i += 1
+        return i
+
+    try:
+        i = skip(0)
+        if head[i : i + 1] != "{":
+            return None
+        i += 1
+        while True:
+            key, i = decoder.raw_decode(head, skip(i))
+            i = skip(i)
+            if not isinstance(key, str) or key == "items" or head[i : i + 1] != ":":
+                return None
+            value, i = decoder.raw_decode(head, skip(i + 1))
+            if key == "metadata":
+                token = value.get("continue") if isinstance(value, dict) else None
+                return token if isinstance(token, str) and token else None
+            i = skip(i)
+            if head[i : i + 1] != ",":
+                return None
+            i += 1
+    except (ValueError, RecursionError):
+        return None
+
+
+class _Ahead:
+    """One GET running in a thread of its own: the next page of a list, fetched while the
+    current one is decoded and reduced. A daemon thread: a page nobody waits for any more
+    (the list failed, or was interrupted) never keeps the process from exiting."""
+
+    def __init__(self, fetch: Callable[[], _Answer]) -> None:
+        import threading
+
+        self._done = threading.Event()
+        self._answer: _Answer | None = None
+        self._error: BaseException | None = None
+        threading.Thread(target=self._run, args=(fetch,), name="list-page", daemon=True).start()
+
+    def _run(self, fetch: Callable[[], _Answer]) -> None:
+        try:
+            self._answer = fetch()
+        except BaseException as exc:  # handed to the reader, raised in its thread
+            self._error = exc
+        finally:
+            self._done.set()
+
+    def result(self) -> _Answer:
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        assert self._answer is not None
+        return self._answer
+
+
 def _pages(
     conn: _Connection,
     resource: Resource,
@@ -492,25 +564,39 @@ def _pages(
 ) -> Iterator[dict[str, Any]]:
     """Each page of a list (``limit``/``continue``), as decoded JSON (:mod:`..jsonload`: deep
     nesting and huge numbers are errors, never a crash). The list ends with an error when the
-    server repeats a continue token or sends more than MAX_PAGES pages."""
+    server repeats a continue token or sends more than MAX_PAGES pages.
+
+    One page ahead: the next page is fetched (in a thread, with the same size limit and
+    deadline) while the caller reduces the current one, and, when the start of the page names
+    its continue token (:func:`_continue_token`), while the current one is decoded too; at
+    most two pages are held at once."""
     from ..jsonload import JsonError, loads
 
     singular = resource.kind.lower() or resource.plural
-    token: str | None = None
     seen: set[str] = set()
     pages = 0
-    while True:
+
+    def fetch(token: str | None) -> _Answer:
         query: list[tuple[str, Any]] = [("limit", PAGE_SIZE)]
         if selector:
             query.append(("labelSelector", selector))
         if token:
             query.append(("continue", token))
-        answer = _get(conn, resource.path(namespace), query, timeout)
+        return _get(conn, resource.path(namespace), query, timeout)
+
+    def may_follow(token: str | None) -> bool:
+        return isinstance(token, str) and bool(token) and token not in seen and pages + 1 < MAX_PAGES
+
+    token: str | None = None
+    answer = fetch(None)
+    while True:
         body = answer.body
         if answer.status == 410 and token:
             raise _Expired()
         if not 200 <= answer.status <= 299:
             raise _http_error(conn, answer.status, answer.reason, body, selector, instead, resource)
+        guess = _continue_token(body)
+        ahead = _Ahead(lambda guess=guess: fetch(guess)) if may_follow(guess) else None
         try:
             page = loads(body)
         except JsonError as exc:
@@ -521,11 +607,14 @@ def _pages(
             raise ClusterError(
                 f"API server {conn.server} answered listing {resource.name} without a {resource.kind}List"
             )
-        yield page
-        del body
-        pages += 1
+        del body, answer
         metadata = page.get("metadata") if isinstance(page.get("metadata"), dict) else {}
         token = metadata.get("continue") or None
+        if token != guess:  # the start of the page did not say, or said otherwise: not that one
+            ahead = _Ahead(lambda token=token: fetch(token)) if may_follow(token) else None
+        yield page
+        del page
+        pages += 1
         if not token:
             return
         if not isinstance(token, str) or token in seen:
@@ -539,6 +628,8 @@ def _pages(
                 f"{PAGE_SIZE} {resource.plural}: the list would never end; the server is faulty"
             )
         seen.add(token)
+        assert ahead is not None
+        answer = ahead.result()
 
 
 class _Expired(Exception):
