@@ -161,10 +161,23 @@ def read_cluster(
         if progress is not None:
             progress.objects(len(nodes))
 
-    for resource in resources:
+    # The lists in the order they are read (the nodes just before the pods); each list's
+    # first page is asked for while the one before it is read.
+    order = [r for r in resources if (r.group, r.kind) != PODS] + [cluster.NODES]
+    order += [r for r in resources if (r.group, r.kind) == PODS]
+    selector = settings.selector or None
+    for index, resource in enumerate(order):
+        if index + 1 < len(order):
+            following = order[index + 1]
+            if following is cluster.NODES:
+                session.prefetch(cluster.NODES)
+            else:
+                session.prefetch(following, namespace, selector)
+        if resource is cluster.NODES:
+            read_nodes()  # the pods' nodes give their platforms
+            continue
         key = (resource.group, resource.kind)
         if key == PODS:
-            read_nodes()  # the pods' nodes give their platforms
 
             def reduce(item: dict[str, Any]) -> None:
                 pod = inventory.add_pod(item)
@@ -182,14 +195,12 @@ def read_cluster(
                         note(t.containers)
 
         try:
-            session.list(resource, reduce, namespace, settings.selector or None, on_page)
+            session.list(resource, reduce, namespace, selector, on_page)
         except cluster.Forbidden as exc:
             unreadable.append(audit.Unreadable(resource.name, str(exc)))
             warnings.append(f"{exc}; the rest is audited without it")
             continue
         listed.append(key)
-    if not nodes:
-        read_nodes()
     if resources and not listed:
         # Permissions granted by RoleBindings hold in their namespaces only, never for -A.
         hint = (

@@ -10,8 +10,9 @@ context. Client certificates, bearer tokens and token files, exec credential plu
 Listing: ``GET /api/v1/nodes`` in pages of :data:`PAGE_SIZE` (``limit`` and ``continue``),
 with ``-l/--selector`` sent to the server as ``labelSelector``, through the client's
 connection pool and credentials. Each page is read as raw JSON and turned into
-:class:`~.nodeinfo.NodeInfo` records before the next is fetched; the client's model objects
-are never built (for thousands of nodes they cost more than the transfer).
+:class:`~.nodeinfo.NodeInfo` records before the next is decoded (which is fetched meanwhile:
+one page ahead); the client's model objects are never built (for thousands of nodes they
+cost more than the transfer).
 
 Every failure is one :class:`ClusterError` line (exit 3) saying what happened and what to do;
 tokens, keys and credential plugin output never appear in it. The ``kubernetes`` package is
@@ -554,6 +555,15 @@ class _Ahead:
         return self._answer
 
 
+def _list_query(selector: str | None, token: str | None = None) -> list[tuple[str, Any]]:
+    query: list[tuple[str, Any]] = [("limit", PAGE_SIZE)]
+    if selector:
+        query.append(("labelSelector", selector))
+    if token:
+        query.append(("continue", token))
+    return query
+
+
 def _pages(
     conn: _Connection,
     resource: Resource,
@@ -561,6 +571,7 @@ def _pages(
     selector: str | None = None,
     namespace: str | None = None,
     instead: str = "",
+    first: _Ahead | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Each page of a list (``limit``/``continue``), as decoded JSON (:mod:`..jsonload`: deep
     nesting and huge numbers are errors, never a crash). The list ends with an error when the
@@ -569,7 +580,8 @@ def _pages(
     One page ahead: the next page is fetched (in a thread, with the same size limit and
     deadline) while the caller reduces the current one, and, when the start of the page names
     its continue token (:func:`_continue_token`), while the current one is decoded too; at
-    most two pages are held at once."""
+    most two pages are held at once. ``first``: the first page, asked for already
+    (:meth:`Session.prefetch`)."""
     from ..jsonload import JsonError, loads
 
     singular = resource.kind.lower() or resource.plural
@@ -577,18 +589,13 @@ def _pages(
     pages = 0
 
     def fetch(token: str | None) -> _Answer:
-        query: list[tuple[str, Any]] = [("limit", PAGE_SIZE)]
-        if selector:
-            query.append(("labelSelector", selector))
-        if token:
-            query.append(("continue", token))
-        return _get(conn, resource.path(namespace), query, timeout)
+        return _get(conn, resource.path(namespace), _list_query(selector, token), timeout)
 
     def may_follow(token: str | None) -> bool:
         return isinstance(token, str) and bool(token) and token not in seen and pages + 1 < MAX_PAGES
 
     token: str | None = None
-    answer = fetch(None)
+    answer = first.result() if first is not None else fetch(None)
     while True:
         body = answer.body
         if answer.status == 410 and token:
@@ -636,10 +643,12 @@ class _Expired(Exception):
     """A continue token expired (410): the list changed while it was being read."""
 
 
-def _read_all(conn: _Connection, options: Options, timeout: float | None) -> Listing:
+def _read_all(
+    conn: _Connection, options: Options, timeout: float | None, first: _Ahead | None = None
+) -> Listing:
     nodes: list[NodeInfo] = []
     warnings: list[str] = []
-    for page in _pages(conn, NODES, timeout, options.selector, instead=options.instead):
+    for page in _pages(conn, NODES, timeout, options.selector, instead=options.instead, first=first):
         for item in page.get("items") or ():
             try:
                 nodes.append(from_object(item, warnings))
@@ -678,6 +687,7 @@ class Session:
         self.timeout = parse_timeout(options.request_timeout)
         self._temp_dir = ""
         self._conn: _Connection | None = None
+        self._ahead: dict[tuple[Resource, str | None, str | None], _Ahead] = {}
 
     def __enter__(self) -> Session:
         import tempfile
@@ -715,7 +725,12 @@ class Session:
 
     def nodes(self) -> Listing:
         """The cluster's nodes (those matching ``options.selector``), read page by page."""
-        return _twice(self.conn, "node", lambda: _read_all(self.conn, self.options, self.timeout))
+        first = [self._ahead.pop((NODES, None, self.options.selector), None)]  # asked for already
+
+        def read() -> Listing:  # a second read (410) asks for its first page again
+            return _read_all(self.conn, self.options, self.timeout, first.pop() if first else None)
+
+        return _twice(self.conn, "node", read)
 
     def list(
         self,
@@ -727,14 +742,20 @@ class Session:
     ) -> list[T]:
         """Every object of ``resource`` (in ``namespace``, or all namespaces; matching
         ``selector``, evaluated by the server), each reduced by ``reduce`` as its page is read
-        (None: left out), so that no page is held once the next is read. ``on_page`` gets the
+        (None: left out), so that no page is held once the next is decoded (the next is fetched
+        while one is reduced: see :func:`_pages`). ``on_page`` gets the
         number of items of each page (progress). A list that changed between pages is read
         again from the start, once. Errors: :class:`Forbidden` (403), :class:`ClusterError`,
         InputError for a selector the server rejects."""
 
+        first = self._ahead.pop((resource, namespace, selector), None)
+
         def read() -> list[T]:
+            nonlocal first
             found: list[T] = []
-            for page in _pages(self.conn, resource, self.timeout, selector, namespace):
+            pages = _pages(self.conn, resource, self.timeout, selector, namespace, first=first)
+            first = None  # read again from the start (410): asked for again
+            for page in pages:
                 items = page.get("items") or ()
                 for item in items:
                     if isinstance(item, dict):
@@ -743,9 +764,20 @@ class Session:
                             found.append(reduced)
                 if on_page is not None:
                     on_page(len(items))
+                del page, items  # not held while the next page is decoded
             return found
 
         return _twice(self.conn, resource.kind.lower(), read)
+
+    def prefetch(self, resource: Resource, namespace: str | None = None, selector: str | None = None) -> None:
+        """Ask for the first page of a list that :meth:`list` will read next (with the same
+        arguments), while another list is read: the lists of several resources overlap by
+        one page. Its answer, or its error, is met by :meth:`list`."""
+        key = (resource, namespace, selector)
+        if key in self._ahead:
+            return
+        conn, timeout, query = self.conn, self.timeout, _list_query(selector)
+        self._ahead[key] = _Ahead(lambda: _get(conn, resource.path(namespace), query, timeout))
 
     def _discovery(self, path: str) -> Any:
         """A discovery document (None when the server does not serve it: 404)."""
