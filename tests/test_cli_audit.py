@@ -683,3 +683,23 @@ def test_discovery_of_a_group_that_fails_or_a_kind_not_served(
     )  # fmt: skip
     assert (proc.returncode, proc.stderr) == (1, "")
     assert json.loads(proc.stdout) == expected(images, server)
+
+
+def test_images_looked_up_in_batches_say_once_that_the_cache_answered(
+    tmp_path: Path, images: Images, server: ApiServer
+) -> None:
+    """Images are looked up from the page that first names them (a batch per list here); a
+    second run answered from the cache says so in one line, not one per batch."""
+    first = audit(tmp_path, server, "-A", "-o", "json", "--tag-cache-ttl", "1h")
+    again = audit(tmp_path, server, "-A", "-o", "json", "--tag-cache-ttl", "1h")
+    assert first.returncode == again.returncode == 1
+    assert json.loads(again.stdout) == json.loads(first.stdout)
+    assert not [line for line in first.stderr.splitlines() if "answered from the cache" in line]
+    notes = [line for line in again.stderr.splitlines() if "answered from the cache" in line]
+    answered = {
+        i["image"] for w in json.loads(again.stdout)["workloads"] for i in w["images"] if "error" not in i
+    }
+    assert notes == [
+        f"note: {len(answered)} image tag(s) answered from the cache without asking the registry "
+        + notes[0].split("registry ", 1)[1]
+    ]
