@@ -4,12 +4,14 @@ prints.
 
 Data flow::
 
-    cluster.client.Session --nodes--> NodeInfo records
+    cluster.client.Session
         | discover(): which resources serve the workload kinds (built-in, declared)
-        | list(resource, reduce) page by page: controllers (owners.controller), then pods
-        v       (owners.Inventory.add_pod), each page reduced before the next is read
+        | list(resource, reduce) page by page (the next page fetched while one is reduced):
+        |       controllers (owners.controller), then the nodes (NodeInfo records) and the pods
+        v       (owners.Inventory.add_pod)
     owners.Inventory.workloads() --> Workload records (pods attributed to top-level owners)
-        | every distinct image once: registry.Inspector.inspect_all, or a lock file
+        | every distinct image once: registry.Inspector.inspect_all in the background from the
+        | page that first names it, or a lock file
         | --target: registry.updates.search (tag lists, bounded look-ups)
         v
     audit.judge / audit.summarize --> findings, summary, the -o json document
@@ -17,7 +19,7 @@ Data flow::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, Protocol
 
 from . import audit
@@ -115,35 +117,73 @@ def read_cluster(
     settings: Settings,
     namespace: str | None,
     progress: Progress | None,
-    before_pods: Callable[[list[str]], None] | None = None,
+    on_images: Callable[[list[str]], None] | None = None,
 ) -> tuple[list[Any], list[Any], list[audit.Unreadable], list[str]]:
-    """Nodes, workloads, what the server refused, and warnings. ``before_pods`` gets the images
-    of the pod templates read, before the pods are listed (their look-ups can start then)."""
+    """Nodes, workloads, what the server refused, and warnings. ``on_images`` gets the image
+    references not seen before after each list page (their look-ups can start while the rest
+    is read): the workloads are read before the nodes, so that the first page of Deployments
+    names most of a cluster's images."""
     from .cluster import owners
     from .cluster.nodeinfo import lacking_ga_labels
     from .manifest.workloads import Kinds
 
-    listing = session.nodes()
-    nodes = list(listing.nodes)
-    warnings = list(listing.warnings)
-    legacy = lacking_ga_labels(nodes)
-    if legacy is not None:
-        warnings.append(legacy)
-    if progress is not None:
-        progress.objects(len(nodes))
     kinds = Kinds.parse(settings.pod_template_paths)
+    warnings: list[str] = []
     resources = _resources(session.discover(kinds.known(), warnings))
-    inventory = owners.Inventory({n.name: audit.platform_key(n) for n in nodes})
+    platforms: dict[str, owners.PlatformKey] = {}
+    inventory = owners.Inventory(platforms)
     unreadable: list[audit.Unreadable] = []
     listed: list[tuple[str, str]] = []
-    on_page = progress.objects if progress is not None else None
-    for resource in resources:
+    seen: set[str] = set()
+    fresh: list[str] = []  # images met on the current page, not seen before
+
+    def note(found: Iterable[Any]) -> None:
+        for container in found:
+            if container.image not in seen:
+                seen.add(container.image)
+                fresh.append(container.image)
+
+    def on_page(count: int) -> None:
+        if progress is not None:
+            progress.objects(count)
+        if fresh and on_images is not None:
+            on_images(list(fresh))
+        fresh.clear()
+
+    nodes: list[Any] = []
+
+    def read_nodes() -> None:
+        listing = session.nodes()
+        nodes.extend(listing.nodes)
+        legacy = lacking_ga_labels(nodes)
+        warnings[:0] = [*listing.warnings, *([legacy] if legacy is not None else [])]
+        platforms.update((n.name, audit.platform_key(n)) for n in nodes)
+        if progress is not None:
+            progress.objects(len(nodes))
+
+    # The lists in the order they are read (the nodes just before the pods); each list's
+    # first page is asked for while the one before it is read.
+    order = [r for r in resources if (r.group, r.kind) != PODS] + [cluster.NODES]
+    order += [r for r in resources if (r.group, r.kind) == PODS]
+    selector = settings.selector or None
+    for index, resource in enumerate(order):
+        if index + 1 < len(order):
+            following = order[index + 1]
+            if following is cluster.NODES:
+                session.prefetch(cluster.NODES)
+            else:
+                session.prefetch(following, namespace, selector)
+        if resource is cluster.NODES:
+            read_nodes()  # the pods' nodes give their platforms
+            continue
         key = (resource.group, resource.kind)
         if key == PODS:
-            if before_pods is not None:
-                templates = (t for c in inventory.controllers.values() for t in c.templates)
-                before_pods(list(dict.fromkeys(c.image for t in templates for c in t.containers)))
-            reduce: Callable[[dict[str, Any]], Any] = inventory.add_pod
+
+            def reduce(item: dict[str, Any]) -> None:
+                pod = inventory.add_pod(item)
+                if pod is not None:
+                    note(pod.containers)
+
         else:
             paths = kinds.paths(resource.api_version, resource.kind)
 
@@ -151,9 +191,11 @@ def read_cluster(
                 found = owners.controller(item, resource.kind, resource.api_version, paths)
                 if found is not None:
                     inventory.add_controller(found)
+                    for t in found.templates:
+                        note(t.containers)
 
         try:
-            session.list(resource, reduce, namespace, settings.selector or None, on_page)
+            session.list(resource, reduce, namespace, selector, on_page)
         except cluster.Forbidden as exc:
             unreadable.append(audit.Unreadable(resource.name, str(exc)))
             warnings.append(f"{exc}; the rest is audited without it")
@@ -233,15 +275,22 @@ def run(settings: Settings, progress: Progress | None = None) -> Report:
 
 
 class _Lookups:
-    """The image look-ups of a run: from a lock file, or from the registries, where the images
-    of the pod templates are looked up in the background while the pods are listed."""
+    """The image look-ups of a run: from a lock file, or from the registries, where each image
+    is looked up in the background from the list page that first names it, while the rest of
+    the cluster is read (each batch through :meth:`Inspector.inspect_all`: the registry
+    client's per-host bound on concurrent requests holds across batches)."""
 
     def __init__(self, settings: Settings, progress: Progress | None) -> None:
+        import threading
+
         self.settings = settings
         self.progress = progress
         self.inspector: Any = None
-        self.early: dict[str, Any] = {}
-        self.thread: Any = None
+        self.found: dict[str, Any] = {}
+        self.threads: list[Any] = []
+        self.lock = threading.Lock()
+        self.asked = 0
+        self.answered = 0
 
     def _open(self) -> Any:
         if self.inspector is None:
@@ -259,23 +308,34 @@ class _Lookups:
             )
         return self.inspector
 
+    def _on_answer(self, done: int, total: int) -> None:
+        with self.lock:
+            self.answered += 1
+            answered, asked = self.answered, self.asked
+        if self.progress is not None:
+            self.progress.images(answered, asked)
+
     def start(self, images: list[str]) -> None:
         """Look ``images`` up in the background (registry mode only)."""
-        if self.settings.locked or not images or self.thread is not None:
+        if self.settings.locked or not images:
             return
         import threading
 
         inspector = self._open()
-        progress = self.progress.images if self.progress is not None else None
+        with self.lock:
+            self.asked += len(images)
 
         def run() -> None:
             try:
-                self.early = inspector.inspect_all(images, progress)
-            except Exception:
-                self.early = {}
+                found = inspector.inspect_all(images, self._on_answer, note_cached=False)
+            except Exception:  # looked up again by finish(), where the error is reported
+                return
+            with self.lock:
+                self.found.update(found)
 
-        self.thread = threading.Thread(target=run, name="lookups", daemon=True)
-        self.thread.start()
+        thread = threading.Thread(target=run, name="lookups", daemon=True)
+        thread.start()
+        self.threads.append(thread)
 
     def finish(self, images: list[str]) -> Mapping[str, Any]:
         """The answer (an ImageInfo, or an Error) for every image."""
@@ -284,13 +344,18 @@ class _Lookups:
 
             locked = lock.load(self.settings.locked)
             return {image: locked.answer(image) for image in images}
-        if self.thread is not None:
-            self.thread.join()
-        rest = [image for image in images if image not in self.early]
-        found = dict(self.early)
+        for thread in self.threads:
+            thread.join()
+        found = dict(self.found)
+        rest = [image for image in images if image not in found]
         if rest:
-            progress = self.progress.images if self.progress is not None else None
-            found.update(self._open().inspect_all(rest, progress))
+            with self.lock:
+                self.asked += len(rest)
+            found.update(self._open().inspect_all(rest, self._on_answer, note_cached=False))
+        if self.inspector is not None:
+            from .registry.images import note_cached_answers
+
+            note_cached_answers(found.values(), self.inspector.cache.tag_ttl)
         return found
 
     def close(self) -> None:

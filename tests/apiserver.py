@@ -289,6 +289,11 @@ class ApiServer:
     list_status: int = 200  # the status list_body is sent with
     list_headers: Mapping[str, str] = field(default_factory=dict)  # and these headers (Location...)
     repeat_items: bool = False  # every page after the first starts with the last item of the one before
+    # Pages laid out otherwise than the API server writes them (valid JSON all the same):
+    # "items-first" (the list metadata after the items), "stale-metadata" (a first metadata
+    # member naming a continue token from the start of the list; the second, which JSON
+    # readers keep, the right one).
+    page_layout: str = ""
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -440,6 +445,13 @@ class ApiServer:
             "items": items,
         }
         data = json.dumps(body, separators=(",", ":")).encode()
+        if self.page_layout == "items-first":
+            data = json.dumps({k: body[k] for k in ("kind", "apiVersion", "items", "metadata")}).encode()
+        elif self.page_layout == "stale-metadata" and "continue" in metadata:
+            stale = dict(metadata, **{"continue": base64.urlsafe_b64encode(json.dumps(
+                {"v": "meta.k8s.io/v1", "rv": self.resource_version, "start": 0, "selector": selector}
+            ).encode()).decode()})  # fmt: skip
+            data = b'{"metadata":' + json.dumps(stale).encode() + b"," + data[1:]
         with self._lock:
             self._pages[key] = data
         return 200, data

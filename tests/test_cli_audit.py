@@ -612,7 +612,9 @@ def test_a_hostile_registry_makes_workloads_unknown_never_a_crash(tmp_path: Path
 
     amd64 = {"architecture": "amd64", "os": "linux"}
     deep = Answer(200, b"[" * 100_000, {"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
-    with faulty() as registry:
+    # The realm fault is served by a registry of its own: a registry's challenge is the same
+    # for every repository, and is reused for its other repositories as Docker's client does.
+    with faulty() as registry, faulty() as other:
         host = registry.host
         serve_image(registry, "audit/web", "1.0", amd64)
         tags = json.dumps({"name": "audit/web", "tags": ["1.0", "1.1", "9.9", "1.2\x1b]0;x\x07"]}).encode()
@@ -624,19 +626,21 @@ def test_a_hostile_registry_makes_workloads_unknown_never_a_crash(tmp_path: Path
         registry.on("/v2/audit/exporter/manifests/1.7", deep)
         registry.on("/v2/audit/report/manifests/latest", Answer(200, b"{}" * 50, drip=0.5))
         realm = {"WWW-Authenticate": 'Bearer realm="http://127.0.0.2:9/token",service="x"'}
-        registry.on("/v2/audit/multi/manifests/3.1", Answer(401, b"", realm))
+        other.on("/v2/audit/multi/manifests/3.1", Answer(401, b"", realm))
         objects = load_objects(WORKLOADS, REGISTRY=host, WEB_DIGEST="sha256:" + "a" * 64, API_OLD_DIGEST="")
+        objects = json.loads(json.dumps(objects).replace(f"{host}/audit/multi", f"{other.host}/audit/multi"))
         with ApiServer(load_nodes(EKS), objects=objects) as server:
             started = __import__("time").monotonic()
             proc = audit(
-                tmp_path, server, "-A", "-o", "json", "--target", "linux/arm64", "--request-timeout", "2s",
-                "--insecure-registry", host,
+                tmp_path, server, "-A", "-o", "json", "--target", "linux/arm64", "--request-timeout", "5s",
+                "--insecure-registry", host, "--insecure-registry", other.host,
             )  # fmt: skip
             elapsed = __import__("time").monotonic() - started
             table = audit(
-                tmp_path, server, "-A", "-o", "wide", "--request-timeout", "2s", "--insecure-registry", host
-            )
-        seen = [s.path for s in registry.seen]
+                tmp_path, server, "-A", "-o", "wide", "--request-timeout", "2s", "--insecure-registry", host,
+                "--insecure-registry", other.host,
+            )  # fmt: skip
+        seen = [s.path for s in (*registry.seen, *other.seen)]
     assert proc.returncode == 1, proc.stderr  # web is at risk
     assert elapsed < 60
     for text in (proc.stdout, proc.stderr, table.stdout, table.stderr):
@@ -683,3 +687,23 @@ def test_discovery_of_a_group_that_fails_or_a_kind_not_served(
     )  # fmt: skip
     assert (proc.returncode, proc.stderr) == (1, "")
     assert json.loads(proc.stdout) == expected(images, server)
+
+
+def test_images_looked_up_in_batches_say_once_that_the_cache_answered(
+    tmp_path: Path, images: Images, server: ApiServer
+) -> None:
+    """Images are looked up from the page that first names them (a batch per list here); a
+    second run answered from the cache says so in one line, not one per batch."""
+    first = audit(tmp_path, server, "-A", "-o", "json", "--tag-cache-ttl", "1h")
+    again = audit(tmp_path, server, "-A", "-o", "json", "--tag-cache-ttl", "1h")
+    assert first.returncode == again.returncode == 1
+    assert json.loads(again.stdout) == json.loads(first.stdout)
+    assert not [line for line in first.stderr.splitlines() if "answered from the cache" in line]
+    notes = [line for line in again.stderr.splitlines() if "answered from the cache" in line]
+    answered = {
+        i["image"] for w in json.loads(again.stdout)["workloads"] for i in w["images"] if "error" not in i
+    }
+    assert notes == [
+        f"note: {len(answered)} image tag(s) answered from the cache without asking the registry "
+        + notes[0].split("registry ", 1)[1]
+    ]

@@ -216,17 +216,60 @@ def test_workload_pages_it_cannot_read(tmp_path: Path, body: bytes, why: str) ->
 
 
 def test_a_workload_list_that_changes_between_pages_is_read_again(tmp_path: Path) -> None:
-    objects = load_objects(WORKLOADS, REGISTRY="127.0.0.1:1", WEB_DIGEST="", API_OLD_DIGEST="")
-    debug = next(o for o in objects if o["metadata"]["name"] == "debug")
-    for i in range(600):
-        pod = json.loads(json.dumps(debug))
-        pod["metadata"].update(name=f"debug-{i:04d}", uid=f"00000000-0000-4000-9000-{i:012d}")
-        objects.append(pod)
-    server, _, proc = audit_served(tmp_path, "-o", "json", objects=objects, expire_next_continue=True)
+    server, _, proc = audit_served(tmp_path, "-o", "json", objects=_many_pods(600), expire_next_continue=True)
     assert proc.returncode == 0, proc.stderr  # every image unknown: nothing certain is wrong
     assert json.loads(proc.stdout)["summary"]["workloads"] == 608
     pods = [r.query for r in server.list_requests("/api/v1/pods")]
     assert ["continue" in q for q in pods] == [False, True, False, True]  # 410, then from the start
+
+
+def _many_pods(count: int) -> list[dict[str, Any]]:
+    objects = load_objects(WORKLOADS, REGISTRY="127.0.0.1:1", WEB_DIGEST="", API_OLD_DIGEST="")
+    debug = next(o for o in objects if o["metadata"]["name"] == "debug")
+    for i in range(count):
+        pod = json.loads(json.dumps(debug))
+        pod["metadata"].update(name=f"debug-{i:04d}", uid=f"00000000-0000-4000-9000-{i:012d}")
+        objects.append(pod)
+    return objects
+
+
+@pytest.mark.parametrize(
+    ("layout", "requests"),
+    [
+        ("", [False, True]),  # the next page asked for while the first is read
+        ("items-first", [False, True]),  # asked for once the first is decoded
+        ("stale-metadata", [False, True, True]),  # the page guessed from its start is not used
+    ],
+)
+def test_pages_read_one_ahead_whatever_their_layout(
+    tmp_path: Path, layout: str, requests: list[bool]
+) -> None:
+    server, _, proc = audit_served(tmp_path, "-o", "json", objects=_many_pods(600), page_layout=layout)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["summary"]["workloads"] == 608
+    pods = [r.query for r in server.list_requests("/api/v1/pods")]
+    assert ["continue" in q for q in pods] == requests
+
+
+@pytest.mark.parametrize(
+    ("body", "token"),
+    [
+        (b'{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"7","continue":"eyJ"},"items":[]}',
+         "eyJ"),
+        (b' {\n "kind" : "PodList" ,\t"metadata" : { "continue" : "a\\u00e9" } , "items" : [ ] }', "a\u00e9"),
+        (b'{"kind":"PodList","metadata":{"resourceVersion":"7"},"items":[]}', None),
+        (b'{"kind":"PodList","metadata":{"continue":""},"items":[]}', None),
+        (b'{"kind":"PodList","metadata":{"continue":7},"items":[]}', None),
+        (b'{"items":[],"metadata":{"continue":"eyJ"}}', None),  # after the items: not guessed
+        (b'{"kind":"PodList","metadata":' + b"[" * 100_000, None),
+        (b'{"kind":"PodList","metadata":{"continue":"' + b"x" * client.HEAD_BYTES + b'"}}', None),
+        (b"[]", None),
+        (b"\xff\xfe", None),
+        (b"", None),
+    ],
+)  # fmt: skip
+def test_the_continue_token_read_from_the_start_of_a_page(body: bytes, token: str | None) -> None:
+    assert client._continue_token(body) == token
 
 
 def test_control_characters_in_workload_names_never_reach_the_terminal(tmp_path: Path) -> None:

@@ -10,8 +10,9 @@ context. Client certificates, bearer tokens and token files, exec credential plu
 Listing: ``GET /api/v1/nodes`` in pages of :data:`PAGE_SIZE` (``limit`` and ``continue``),
 with ``-l/--selector`` sent to the server as ``labelSelector``, through the client's
 connection pool and credentials. Each page is read as raw JSON and turned into
-:class:`~.nodeinfo.NodeInfo` records before the next is fetched; the client's model objects
-are never built (for thousands of nodes they cost more than the transfer).
+:class:`~.nodeinfo.NodeInfo` records before the next is decoded (which is fetched meanwhile:
+one page ahead); the client's model objects are never built (for thousands of nodes they
+cost more than the transfer).
 
 Every failure is one :class:`ClusterError` line (exit 3) saying what happened and what to do;
 tokens, keys and credential plugin output never appear in it. The ``kubernetes`` package is
@@ -541,6 +542,87 @@ def _identity(item: Any) -> str | None:
     return None
 
 
+# How much of a list page's start is searched for its continue token (the list metadata comes
+# before the items in what API servers send: kind, apiVersion, metadata, items).
+HEAD_BYTES = 64 * 1024
+
+
+def _continue_token(body: bytes) -> str | None:
+    """The continue token of a list page, read from the members that come before its
+    ``items`` (the API server writes ``kind``, ``apiVersion``, ``metadata``, then ``items``),
+    without decoding the items; None when the start of the page does not say (the page is
+    then decoded before the next is asked for). A guess: the caller checks it against the
+    decoded page."""
+    import json
+
+    head = body[:HEAD_BYTES].decode("utf-8", "replace")
+    decoder = json.JSONDecoder()
+
+    def skip(i: int) -> int:  # past JSON whitespace
+        while head[i : i + 1] in (" ", "\t", "\r", "\n"):
+            i += 1
+        return i
+
+    try:
+        i = skip(0)
+        if head[i : i + 1] != "{":
+            return None
+        i += 1
+        while True:
+            key, i = decoder.raw_decode(head, skip(i))
+            i = skip(i)
+            if not isinstance(key, str) or key == "items" or head[i : i + 1] != ":":
+                return None
+            value, i = decoder.raw_decode(head, skip(i + 1))
+            if key == "metadata":
+                token = value.get("continue") if isinstance(value, dict) else None
+                return token if isinstance(token, str) and token else None
+            i = skip(i)
+            if head[i : i + 1] != ",":
+                return None
+            i += 1
+    except (ValueError, RecursionError):
+        return None
+
+
+class _Ahead:
+    """One GET running in a thread of its own: the next page of a list, fetched while the
+    current one is decoded and reduced. A daemon thread: a page nobody waits for any more
+    (the list failed, or was interrupted) never keeps the process from exiting."""
+
+    def __init__(self, fetch: Callable[[], _Answer]) -> None:
+        import threading
+
+        self._done = threading.Event()
+        self._answer: _Answer | None = None
+        self._error: BaseException | None = None
+        threading.Thread(target=self._run, args=(fetch,), name="list-page", daemon=True).start()
+
+    def _run(self, fetch: Callable[[], _Answer]) -> None:
+        try:
+            self._answer = fetch()
+        except BaseException as exc:  # handed to the reader, raised in its thread
+            self._error = exc
+        finally:
+            self._done.set()
+
+    def result(self) -> _Answer:
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        assert self._answer is not None
+        return self._answer
+
+
+def _list_query(selector: str | None, token: str | None = None) -> list[tuple[str, Any]]:
+    query: list[tuple[str, Any]] = [("limit", PAGE_SIZE)]
+    if selector:
+        query.append(("labelSelector", selector))
+    if token:
+        query.append(("continue", token))
+    return query
+
+
 def _pages(
     conn: _Connection,
     resource: Resource,
@@ -548,6 +630,7 @@ def _pages(
     selector: str | None = None,
     namespace: str | None = None,
     instead: str = "",
+    first: _Ahead | None = None,
     notes: list[str] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Each page of a list (``limit``/``continue``), as decoded JSON (:mod:`..jsonload`: deep
@@ -556,10 +639,15 @@ def _pages(
     The list ends with an error when the server repeats a continue token, sends one that is
     not a string, sends more than MAX_PAGES pages, or (with --request-timeout) takes longer
     than :func:`list_budget` allows for the items received. Items sent again on a later page
-    (the same uid, or name) are dropped, with a note in ``notes``."""
+    (the same uid, or name) are dropped, with a note in ``notes``.
+
+    One page ahead: the next page is fetched (in a thread, with the same size limit and
+    deadline) while the caller reduces the current one, and, when the start of the page names
+    its continue token (:func:`_continue_token`), while the current one is decoded too; at
+    most two pages are held at once. ``first``: the first page, asked for already
+    (:meth:`Session.prefetch`)."""
     from ..jsonload import JsonError, loads
 
-    token: str | None = None
     seen: set[str] = set()
     pages = 0
     began = time.monotonic()
@@ -568,18 +656,23 @@ def _pages(
     repeated = 0
     where = f"API server {conn.server}"
     counted = f"{resource.kind.lower()}(s)" if resource.kind else resource.plural
+
+    def fetch(token: str | None) -> _Answer:
+        return _get(conn, resource.path(namespace), _list_query(selector, token), timeout)
+
+    def may_follow(token: str | None) -> bool:
+        return isinstance(token, str) and bool(token) and token not in seen and pages + 1 < MAX_PAGES
+
+    token: str | None = None
+    answer = first.result() if first is not None else fetch(None)
     while True:
-        query: list[tuple[str, Any]] = [("limit", PAGE_SIZE)]
-        if selector:
-            query.append(("labelSelector", selector))
-        if token:
-            query.append(("continue", token))
-        answer = _get(conn, resource.path(namespace), query, timeout)
         body = answer.body
         if answer.status == 410 and token:
             raise _Expired()
         if not 200 <= answer.status <= 299:
             raise _http_error(conn, answer.status, answer.reason, body, selector, instead, resource)
+        guess = _continue_token(body)
+        ahead = _Ahead(lambda guess=guess: fetch(guess)) if may_follow(guess) else None
         try:
             page = loads(body)
         except JsonError as exc:
@@ -588,6 +681,7 @@ def _pages(
             ) from None
         if not isinstance(page, dict) or not isinstance(page.get("items", []), list):
             raise ClusterError(f"{where} answered listing {resource.name} without a {resource.kind}List")
+        del body, answer
         items = page.get("items") or []
         received += len(items)
         kept = []
@@ -600,11 +694,13 @@ def _pages(
                 known.add(identity)
             kept.append(item)
         page["items"] = kept
-        yield page
-        del body
-        pages += 1
         metadata = page.get("metadata") if isinstance(page.get("metadata"), dict) else {}
         token = metadata.get("continue") or None
+        if token != guess:  # the start of the page did not say, or said otherwise: not that one
+            ahead = _Ahead(lambda token=token: fetch(token)) if may_follow(token) else None
+        yield page
+        del page
+        pages += 1
         if not token:
             if repeated and notes is not None:
                 notes.append(
@@ -637,16 +733,22 @@ def _pages(
                 "--request-timeout"
             )
         seen.add(token)
+        assert ahead is not None
+        answer = ahead.result()
 
 
 class _Expired(Exception):
     """A continue token expired (410): the list changed while it was being read."""
 
 
-def _read_all(conn: _Connection, options: Options, timeout: float | None) -> Listing:
+def _read_all(
+    conn: _Connection, options: Options, timeout: float | None, first: _Ahead | None = None
+) -> Listing:
     nodes: list[NodeInfo] = []
     warnings: list[str] = []
-    for page in _pages(conn, NODES, timeout, options.selector, instead=options.instead, notes=warnings):
+    for page in _pages(
+        conn, NODES, timeout, options.selector, instead=options.instead, first=first, notes=warnings
+    ):
         for item in page.get("items") or ():
             try:
                 nodes.append(from_object(item, warnings))
@@ -685,6 +787,7 @@ class Session:
         self.timeout = parse_timeout(options.request_timeout)
         self._temp_dir = ""
         self._conn: _Connection | None = None
+        self._ahead: dict[tuple[Resource, str | None, str | None], _Ahead] = {}
 
     def __enter__(self) -> Session:
         import tempfile
@@ -728,7 +831,12 @@ class Session:
 
     def nodes(self) -> Listing:
         """The cluster's nodes (those matching ``options.selector``), read page by page."""
-        return _twice(self.conn, "node", lambda: _read_all(self.conn, self.options, self.timeout))
+        first = [self._ahead.pop((NODES, None, self.options.selector), None)]  # asked for already
+
+        def read() -> Listing:  # a second read (410) asks for its first page again
+            return _read_all(self.conn, self.options, self.timeout, first.pop() if first else None)
+
+        return _twice(self.conn, "node", read)
 
     def list(
         self,
@@ -740,14 +848,20 @@ class Session:
     ) -> list[T]:
         """Every object of ``resource`` (in ``namespace``, or all namespaces; matching
         ``selector``, evaluated by the server), each reduced by ``reduce`` as its page is read
-        (None: left out), so that no page is held once the next is read. ``on_page`` gets the
+        (None: left out), so that no page is held once the next is decoded (the next is fetched
+        while one is reduced: see :func:`_pages`). ``on_page`` gets the
         number of items of each page (progress). A list that changed between pages is read
         again from the start, once. Errors: :class:`Forbidden` (403), :class:`ClusterError`,
         InputError for a selector the server rejects."""
 
+        first = self._ahead.pop((resource, namespace, selector), None)
+
         def read() -> list[T]:
+            nonlocal first
             found: list[T] = []
-            for page in _pages(self.conn, resource, self.timeout, selector, namespace):
+            pages = _pages(self.conn, resource, self.timeout, selector, namespace, first=first)
+            first = None  # read again from the start (410): asked for again
+            for page in pages:
                 items = page.get("items") or ()
                 for item in items:
                     if isinstance(item, dict):
@@ -756,9 +870,20 @@ class Session:
                             found.append(reduced)
                 if on_page is not None:
                     on_page(len(items))
+                del page, items  # not held while the next page is decoded
             return found
 
         return _twice(self.conn, resource.kind.lower(), read)
+
+    def prefetch(self, resource: Resource, namespace: str | None = None, selector: str | None = None) -> None:
+        """Ask for the first page of a list that :meth:`list` will read next (with the same
+        arguments), while another list is read: the lists of several resources overlap by
+        one page. Its answer, or its error, is met by :meth:`list`."""
+        key = (resource, namespace, selector)
+        if key in self._ahead:
+            return
+        conn, timeout, query = self.conn, self.timeout, _list_query(selector)
+        self._ahead[key] = _Ahead(lambda: _get(conn, resource.path(namespace), query, timeout))
 
     def _discovery(self, path: str) -> Any:
         """A discovery document (None when the server does not serve it: 404)."""

@@ -232,12 +232,13 @@ class Inventory:
     def add_controller(self, found: Controller) -> None:
         self.controllers.setdefault(found.uid, found)
 
-    def add_pod(self, obj: Mapping[str, Any]) -> bool:
-        """Count one Pod object; False when it is not one (no metadata.name)."""
+    def add_pod(self, obj: Mapping[str, Any]) -> Template | None:
+        """Count one Pod object; its spec reduced, or None when it is not one (no
+        metadata.name)."""
         metadata = _mapping(obj.get("metadata"))
         name = _text(metadata.get("name"))
         if not name:
-            return False
+            return None
         namespace = _text(metadata.get("namespace"))
         spec = _mapping(obj.get("spec"))
         status = _mapping(obj.get("status"))
@@ -277,7 +278,7 @@ class Inventory:
                 digest = running_digest(item.get("imageID"))
                 if image and digest:
                     group.running[(image, digest)] = group.running.get((image, digest), 0) + 1
-        return True
+        return found
 
     def _top(self, found: Controller) -> Controller:
         seen = {found.uid}

@@ -63,6 +63,36 @@ def pod_template_path_option() -> Any:
     )
 
 
+LOCKED_HELP = "Take the image platforms from a pin --lock file; no registry is contacted."
+
+
+def locked_option(help: str = LOCKED_HELP) -> Any:
+    """``--locked FILE``: image answers from a lock file (``pin --lock``), no registry."""
+    import click
+
+    return click.option("--locked", "locked_path", metavar="FILE", default="", help=help)
+
+
+def on_unknown_image_option(default: str = "fail") -> Any:
+    """``--on-unknown-image``: what to do with an image that cannot be looked up; ``default``
+    (``fail`` or ``skip``) is what the command does when the flag is not given (the value is
+    then "")."""
+    import click
+
+    actions = {
+        "fail": "fail (exit 3{})",
+        "skip": "report its workloads unknown (skip{})" if default == "skip" else "skip its workloads{}",
+    }
+    first, second = (default, "skip" if default == "fail" else "fail")
+    said = [actions[first].format(", the default"), actions[second].format("")]
+    return click.option(
+        "--on-unknown-image",
+        metavar=f"{first}|{second}|assume:OS/ARCH[,...]",
+        default="",
+        help=f"An image that cannot be looked up: {said[0]}, {said[1]}, or assume platforms.",
+    )
+
+
 def images_from_option(help: str) -> Any:
     import click
 

@@ -11,7 +11,7 @@ import click
 
 from .. import log
 from ..errors import EXIT_OK, EXIT_PROBLEM, EXIT_REMOTE
-from . import complete_with, pod_template_path_option
+from . import complete_with, locked_option, on_unknown_image_option, pod_template_path_option
 from ._registry import registry_options
 from .clusteropts import cluster_options
 
@@ -179,20 +179,8 @@ def _details(report: Any) -> None:
     metavar="N",
     help="With --target: look up at most N newer tags of each image that lacks a target (0: none).",
 )
-@click.option(
-    "--locked",
-    "locked_path",
-    metavar="FILE",
-    default="",
-    help="Take the image platforms from a pin --lock file; no registry is contacted.",
-)
-@click.option(
-    "--on-unknown-image",
-    metavar="skip|fail|assume:OS/ARCH[,...]",
-    default="",
-    help="An image that cannot be looked up: report its workloads unknown (skip, the default), fail "
-    "(exit 3), or assume platforms.",
-)
+@locked_option()
+@on_unknown_image_option("skip")
 @pod_template_path_option()
 @cluster_options(
     timeout_help="Give up on a request after this long, e.g. 30s or 2m: registry requests (default 10s) "

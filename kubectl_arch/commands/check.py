@@ -19,6 +19,8 @@ from . import (
     images_from_option,
     input_files,
     krm_exit,
+    locked_option,
+    on_unknown_image_option,
     pod_template_path_option,
     recursive_option,
     say,
@@ -127,20 +129,8 @@ def _failure(r: checks.WorkloadCheck) -> str:
     "--locked, an upper bound.",
 )
 @click.option("--from-registry", is_flag=True, help="Look images up even though --platform is given.")
-@click.option(
-    "--locked",
-    "locked_path",
-    metavar="FILE",
-    default="",
-    help="Take the image platforms from a pin --lock file; no registry is contacted.",
-)
-@click.option(
-    "--on-unknown-image",
-    metavar="fail|skip|assume:OS/ARCH[,...]",
-    default="",
-    help="An image that cannot be looked up: fail (exit 3, the default), skip its workloads, or assume "
-    "platforms.",
-)
+@locked_option()
+@on_unknown_image_option()
 @images_from_option(
     "Check the built images named in this build artifacts file (kubectl arch build --file-output) in "
     "place of the images they replace (repeatable)."

@@ -20,6 +20,8 @@ from . import (
     images_from_option,
     input_files,
     krm_exit,
+    locked_option,
+    on_unknown_image_option,
     pod_template_path_option,
     recursive_option,
     say,
@@ -170,21 +172,9 @@ def _report(findings: Iterable[scanning.Finding]) -> int:
     is_flag=True,
     help="Look images up even though --platform is given (it then bounds them).",
 )
-@click.option(
-    "--on-unknown-image",
-    metavar="fail|skip|assume:OS/ARCH[,...]",
-    default="",
-    help="An image that cannot be looked up: fail (exit 3, the default), skip its workloads, "
-    "or assume platforms.",
-)
+@on_unknown_image_option()
 @click.option("--lock", "lock_path", metavar="FILE", default="", help="Write the registry's answers to FILE.")
-@click.option(
-    "--locked",
-    "locked_path",
-    metavar="FILE",
-    default="",
-    help="Take the platforms from FILE; no network at all.",
-)
+@locked_option("Take the platforms from FILE; no network at all.")
 @click.option("--digests", is_flag=True, help="Rewrite image references to name:tag@digest of their index.")
 @images_from_option(
     "Replace the images named in this build artifacts file (kubectl arch build --file-output, skaffold "

@@ -293,9 +293,12 @@ class Inspector:
         self,
         texts: Sequence[str],
         progress: Callable[[int, int], None] | None = None,
+        note_cached: bool = True,
     ) -> dict[str, ImageInfo | Error]:
         """Every reference's answer or error, each distinct image looked up once. An
-        interrupt (Ctrl-C) returns at once: look-ups still running are abandoned."""
+        interrupt (Ctrl-C) returns at once: look-ups still running are abandoned.
+        ``note_cached``: say on stderr how many answers came from the cache (a caller looking
+        images up in several batches says it once, with :func:`note_cached_answers`)."""
         refs: dict[str, Reference] = {}
         results: dict[str, ImageInfo | Error] = {}
         for text in dict.fromkeys(texts):
@@ -337,11 +340,12 @@ class Inspector:
             # exits without them.
             pool.shutdown(wait=False, cancel_futures=True)
         answered = {text: results[text] for text in dict.fromkeys(texts)}
-        _note_cached(answered.values(), self.cache.tag_ttl)
+        if note_cached:
+            note_cached_answers(answered.values(), self.cache.tag_ttl)
         return answered
 
 
-def _note_cached(results: Iterable[ImageInfo | Error], ttl: float) -> None:
+def note_cached_answers(results: Iterable[ImageInfo | Error], ttl: float) -> None:
     """Say on stderr when answers came from the cache without asking the registry."""
     cached = {id(r): r for r in results if isinstance(r, ImageInfo) and r.cached_age is not None}
     if not cached:
