@@ -108,10 +108,15 @@ def _where(loc: Any) -> dict[str, Any]:
 
 
 def to_json(
-    results: Sequence[WorkloadCheck], cluster: ClusterSummary, skipped: Sequence[Any] = ()
+    results: Sequence[WorkloadCheck],
+    cluster: ClusterSummary,
+    skipped: Sequence[Any] = (),
+    unchecked: Sequence[Any] = (),
 ) -> dict[str, Any]:
     """The ``check -o json`` document (a contract: see the README). ``skipped``: findings for
-    objects left out (incomplete workloads), listed with the reason."""
+    objects left out (incomplete workloads), listed with the reason; ``unchecked``: findings
+    for objects whose pods could not be judged (a kind nobody declared, pods made from another
+    object), listed as ``notChecked``."""
     workloads = []
     for r in results:
         entry = _where(r.workload.location)
@@ -149,4 +154,6 @@ def to_json(
     }
     if skipped:
         document["skipped"] = [{**_where(f.location), "reason": f.message} for f in skipped]
+    if unchecked:
+        document["notChecked"] = [{**_where(f.location), "reason": f.message} for f in unchecked]
     return document

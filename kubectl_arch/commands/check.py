@@ -191,13 +191,10 @@ def command(
         selector=selector or "",
     )
     from .. import resolve
-    from ..manifest.workloads import KindError, parse_declaration
+    from .pin import _check_declaration
 
     for value in settings.pod_template_paths:
-        try:
-            parse_declaration(value)
-        except KindError as exc:
-            raise InputError(f"--pod-template-path: {exc}") from None
+        _check_declaration(value)
     resolve.check(settings)
 
     sources = manifests.read_sources(filenames, recursive)
@@ -211,8 +208,11 @@ def command(
     if judged.failed:
         return _report(judged.findings)
     results, summary = judged.results, judged.summary
+    from ..manifest import units
+
+    unchecked = units.not_checked(judged.findings)
     if output in ("json", "yaml"):
-        document = checks.to_json(results, summary, judged.skipped)
+        document = checks.to_json(results, summary, judged.skipped, unchecked)
         if output == "json":
             sys.stdout.write(json.dumps(document, indent=2) + "\n")
         else:
@@ -227,12 +227,16 @@ def command(
     failures = [r for r in results if r.fits is False]
     for r in failures:
         _say(f"error: {r.workload.location}: {_failure(r)}")
-    if output == "table" and (results or judged.skipped):
+    if output == "table" and (results or judged.skipped or unchecked):
         line = _summary(results) if results else "no workloads found"
         if judged.skipped:
             line += f"; {len(judged.skipped)} skipped (patches, not complete objects)"
-        click.echo(line, err=True)
-    return EXIT_PROBLEM if failures else EXIT_OK
+        if unchecked:
+            line += f"; {len(unchecked)} object(s) not checked: " + ", ".join(
+                str(f.location) for f in unchecked
+            )
+        _say(line)
+    return EXIT_PROBLEM if failures or units.gate_fails(judged.findings) else EXIT_OK
 
 
 class _Judged(NamedTuple):
@@ -296,7 +300,7 @@ def _judge(
         for r in results
         if r.fits is None
     ]
-    if not results:
+    if not results and not any(f.unchecked for f in input_findings):
         notes.append(scanning.Finding("warning", scanning.no_workloads(inputs, "check")))
     skipped = tuple(f for f in input_findings if f.skipped)
     findings = [*input_findings, *resolution.findings, *notes]
@@ -336,9 +340,10 @@ def _say(line: str) -> None:
 
 
 def _report(findings: Sequence[scanning.Finding]) -> int:
+    from ..manifest.units import said_once
 
     code = EXIT_OK
-    for finding in dict.fromkeys(findings):
+    for finding in dict.fromkeys(said_once(findings)):
         _say(f"{finding.severity}: {finding}")
         if finding.severity == "error":
             code = max(code, finding.exit_code or EXIT_PROBLEM)

@@ -127,11 +127,12 @@ def _placement(settings: config.PinSettings) -> pinning.Placement:
 
 def _report(findings: Iterable[scanning.Finding]) -> int:
     """Print findings to stderr (each once); return the exit code they call for."""
+    from ..manifest.units import said_once
     from ..safetext import printable
 
     code = EXIT_OK
     seen: set[str] = set()
-    for finding in findings:
+    for finding in said_once(list(findings)):
         line = printable(f"{finding.severity}: {finding}")
         if line in seen:
             continue
@@ -302,12 +303,14 @@ def command(
 
 
 def _check_declaration(value: str) -> None:
-    from ..manifest.workloads import KindError, parse_declaration
+    from ..manifest.workloads import KindError, core_kind_warning, parse_declaration
 
     try:
-        parse_declaration(value)
+        warning = core_kind_warning(parse_declaration(value))
     except KindError as exc:
         raise InputError(f"--pod-template-path: {exc}") from None
+    if warning:
+        click.echo(f"warning: --pod-template-path: {warning}", err=True)
 
 
 def _pin_streams(
@@ -345,7 +348,9 @@ def _pin_streams(
     ]
     notes = [scanning.Finding("warning", w) for w in placement.warnings]
     findings = [*resolution.findings, *notes, *(f for o in outcomes for f in o.findings)]
-    if not any(o.workloads for o in outcomes) and not any(f.severity == "error" for f in findings):
+    if not any(o.workloads for o in outcomes) and not any(
+        f.severity == "error" or f.unchecked for f in findings
+    ):
         findings.append(scanning.Finding("warning", scanning.no_workloads(inputs, "pin")))
     code = _report(findings)
     if code != EXIT_OK:
@@ -356,9 +361,14 @@ def _pin_streams(
     skipped = sum(o.skipped for o in outcomes)
     # No workload at all: the warning above says it all.
     quiet = quiet or not (any(o.workloads for o in outcomes) or skipped)
+    from ..manifest import units
+
+    unchecked = units.not_checked(findings)
     if check:
-        for location in changed:
+        for location in dict.fromkeys(changed):
             click.echo(f"would pin {location}", err=True)
+        for finding in unchecked:
+            click.echo(f"not checked {finding.location}", err=True)
     lock_file = None
     if settings.lock:
         from .. import lock
@@ -379,7 +389,7 @@ def _pin_streams(
         # The manifests and the lock file change together, or none of them.
         manifests.write_files(rewrites + ([lock_file] if lock_file is not None else []))
         if not quiet:
-            click.echo(_summary(len(changed), unchanged, skipped, len(rewrites)), err=True)
+            click.echo(_summary(len(changed), unchanged, skipped, len(rewrites), len(unchecked)), err=True)
     elif not check:
         if lock_file is not None:
             manifests.write_files([lock_file], "--lock")
@@ -389,15 +399,18 @@ def _pin_streams(
         stream = sys.stdout.buffer
         for chunk in out.encode_pieces(manifests.join_pieces((o.source, o.pieces()) for o in outcomes)):
             stream.write(chunk)
-    if check and changed:
-        click.echo(f"{len(changed)} workload(s) not pinned", err=True)
+    if check and (changed or units.gate_fails(findings)):
+        line = f"{len(changed)} workload(s) not pinned"
+        if unchecked:
+            line += f", {len(unchecked)} object(s) not checked"
+        click.echo(line, err=True)
         return EXIT_PROBLEM
     if check and not quiet:
-        click.echo(_summary(0, unchanged, skipped, None), err=True)
+        click.echo(_summary(0, unchanged, skipped, None, len(unchecked)), err=True)
     return EXIT_OK
 
 
-def _summary(pinned: int, unchanged: int, skipped: int, files: int | None) -> str:
+def _summary(pinned: int, unchanged: int, skipped: int, files: int | None, unchecked: int = 0) -> str:
     """The one line --in-place and a passing --check end with."""
     parts = []
     if files is not None:
@@ -405,4 +418,6 @@ def _summary(pinned: int, unchanged: int, skipped: int, files: int | None) -> st
     parts.append(f"{unchanged} workload(s) already pinned")
     if skipped:
         parts.append(f"{skipped} skipped (patches, not complete objects)")
+    if unchecked:
+        parts.append(f"{unchecked} object(s) not checked")
     return "; ".join(parts)
