@@ -87,6 +87,23 @@ def check(
     return results
 
 
+def several_pods(results: Sequence[WorkloadCheck]) -> set[Any]:
+    """The locations of objects with several pods (a Workflow's templates, a RayCluster's
+    groups), whose pods are named by their field too."""
+    seen: set[Any] = set()
+    several: set[Any] = set()
+    for r in results:
+        (several if r.workload.location in seen else seen).add(r.workload.location)
+    return several
+
+
+def name(r: WorkloadCheck, several: set[Any]) -> str:
+    """``file doc N Kind/name``, and the pod's field when the object has several pods."""
+    if r.workload.location in several:
+        return f"{r.workload.location} {r.workload.field}"
+    return str(r.workload.location)
+
+
 def _platforms(pairs: Iterable[tuple[str, str]]) -> list[str]:
     return [f"{os}/{arch}" for os, arch in sorted(set(pairs))]
 
@@ -118,8 +135,11 @@ def to_json(
     for objects whose pods could not be judged (a kind nobody declared, pods made from another
     object), listed as ``notChecked``."""
     workloads = []
+    several = several_pods(results)
     for r in results:
         entry = _where(r.workload.location)
+        if r.workload.location in several:
+            entry["pod"] = r.workload.field
         entry["containers"] = [
             {
                 "name": i.container,

@@ -400,6 +400,10 @@ def test_check_judges_every_pod(tmp_path: Path) -> None:
     document = json.loads(result.stdout)
     total = sum(EXPECTED_PODS.values())
     assert len(document["workloads"]) == total
+    spark = [(w["name"], w.get("pod")) for w in document["workloads"] if w["kind"] == "SparkApplication"]
+    assert spark == [("spark-pi", "spec.driver"), ("spark-pi", "spec.executor")]
+    rollouts = [w for w in document["workloads"] if w["kind"] == "Rollout"]
+    assert len(rollouts) == 1 and "pod" not in rollouts[0]
     assert [e["name"] for e in document["notChecked"]] == ["cart", "from-task", "etl", "reports"]
     assert result.returncode == 1  # the undeclared kind
 
@@ -423,3 +427,141 @@ def test_kpt_fn_eval(tmp_path: Path) -> None:
         docs = [d for d in yaml.safe_load_all((package / name).read_text())]
         for pod in (p for d in docs for p in pods(d)):
             assert _fits(pod, "arm64") and not _fits(pod, "amd64"), (name, pod, describe(proc))
+
+
+def test_image_rewrites_of_a_shared_image_are_made_once(tmp_path: Path) -> None:
+    """A SparkApplication's driver and executors share spec.image: --images-from rewrites it
+    once (two edits of one field would not splice)."""
+    digest = "sha256:" + "0123456789abcdef" * 4
+    artifacts = tmp_path / "builds.json"
+    artifacts.write_text(json.dumps({"builds": [{"imageName": "spark", "tag": f"spark:3.5.1@{digest}"}]}))
+    source = KINDS / "spark.yaml"
+    result = arch("pin", "--platform", "linux/arm64", "--images-from", str(artifacts), "-f", str(source))
+    assert result.returncode == 0, result.stderr.decode()
+    app, scheduled = yaml.safe_load_all(result.stdout)
+    assert app["spec"]["image"] == scheduled["spec"]["template"]["image"] == f"spark:3.5.1@{digest}"
+    assert app["spec"]["executor"]["image"] == "registry.example.com/spark/executor:3.5.1"
+    assert result.stdout.count(digest.encode()) == 2
+
+
+def _scan(text: str) -> list[Any]:
+    from kubectl_arch.manifest import scan as scanning
+    from kubectl_arch.manifest.workloads import Kinds
+
+    found = scanning.scan(text, "t.yaml", Kinds())
+    assert not found.findings, found.findings
+    return found.workloads
+
+
+def test_placement_the_controllers_fall_back_to() -> None:
+    workflow = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: w}
+spec:
+  nodeSelector: {pool: batch}
+  tolerations: [{key: dedicated, operator: Exists}]
+  templateDefaults:
+    affinity: {podAntiAffinity: {}}
+  templates:
+  - name: a
+    nodeSelector: {}
+    tolerations: []
+    container: {image: alpine}
+  - name: b
+    nodeSelector: {pool: gpu}
+    affinity: {}
+    container: {image: alpine}
+"""
+    a, b = _scan(workflow)
+    assert (a.field, a.pod, sorted(a.inherited)) == (
+        "spec.templates[0]",
+        {
+            "affinity": {"podAntiAffinity": {}},
+            "nodeSelector": {"pool": "batch"},
+            "tolerations": [{"key": "dedicated", "operator": "Exists"}],
+        },
+        ["affinity", "nodeSelector", "tolerations"],
+    )
+    assert (b.pod, sorted(b.inherited)) == (
+        {
+            "affinity": {},
+            "nodeSelector": {"pool": "gpu"},
+            "tolerations": [{"key": "dedicated", "operator": "Exists"}],
+        },
+        ["tolerations"],
+    )
+    spark = (KINDS / "spark.yaml").read_text().split("---\n")[0]
+    driver, executor = _scan(spark)
+    assert (driver.field, driver.pod, [c.image for c in driver.containers]) == (
+        "spec.driver",
+        {"nodeSelector": {"pool": "spark"}},
+        ["spark:3.5.1"],
+    )
+    assert [c.image for c in executor.containers] == [
+        "registry.example.com/spark/executor:3.5.1",
+        "prom/statsd-exporter:v0.26.1",
+    ]
+    assert executor.pod["nodeSelector"] == {"pool": "spark"}
+
+
+def test_inherited_tolerations_are_kept_where_the_template_gets_its_own() -> None:
+    source = KINDS / "argo-workflows.yaml"
+    result = arch(
+        "pin",
+        "--platform",
+        "linux/arm64",
+        "--arch-taint",
+        "kubernetes.io/arch=arm64:NoSchedule",
+        "-f",
+        str(source),
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    cron = list(yaml.safe_load_all(result.stdout))[3]
+    spec = cron["spec"]["workflowSpec"]
+    assert spec["tolerations"] == [
+        {"key": "dedicated", "operator": "Equal", "value": "batch", "effect": "NoSchedule"}
+    ]
+    assert spec["templates"][0]["tolerations"] == [
+        *spec["tolerations"],
+        {"key": "kubernetes.io/arch", "operator": "Equal", "value": "arm64", "effect": "NoSchedule"},
+    ]
+    again = arch(
+        "pin",
+        "--platform",
+        "linux/arm64",
+        "--arch-taint",
+        "kubernetes.io/arch=arm64:NoSchedule",
+        stdin=result.stdout,
+    )
+    assert again.stdout == result.stdout
+
+
+def test_policies_and_chart_values_are_no_workloads(tmp_path: Path) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: no-latest}\nspec:\n  rules:\n"
+        "  - name: no-latest\n    validate:\n      pattern:\n        spec:\n          containers:\n"
+        "          - image: '!*:latest'\n"
+    )
+    result = arch("pin", "--platform", "linux/arm64", "-f", str(path), "--check")
+    assert result.returncode == 0
+    assert "pod template" not in result.stderr.decode()
+
+
+def test_check_as_a_krm_validator_fails_on_undeclared_kinds() -> None:
+    items = (KINDS / "undeclared.yaml").read_text().split("---\n")[0]
+    stdin = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n" + "".join(
+        ("- " if i == 0 else "  ") + line + "\n" for i, line in enumerate(items.splitlines())
+    )
+    result = arch("check", "--platform", "linux/arm64", "--nodes-file", str(GKE), stdin=stdin.encode())
+    assert result.returncode == 1, result.stderr.decode()
+    out = yaml.safe_load(result.stdout)
+    assert out["items"] == yaml.safe_load(stdin)["items"]
+    (entry,) = out["results"]
+    assert entry["severity"] == "error"
+    # In a function, options are named as the functionConfig spells them.
+    assert entry["message"] == UNDECLARED_WARNING.removeprefix("warning: ").replace(
+        "--pod-template-path", "pod-template-path"
+    )
+    assert entry["resourceRef"]["name"] == "etl"

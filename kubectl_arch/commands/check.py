@@ -69,12 +69,13 @@ def table(results: Sequence[checks.WorkloadCheck], cluster: checks.ClusterSummar
         return ",".join(f"{o}/{a}" for o, a in sorted(pairs)) or "<none>"
 
     rows = []
+    several = checks.several_pods(results)
     for r in results:
         fit = "unknown" if r.fit is None else f"{len(r.fit.nodes)}/{r.fit.total}"
         unrestricted = cluster.platforms and r.allowed_platforms == cluster.platforms
         rows.append(
             [
-                str(r.workload.location),
+                checks.name(r, several),
                 names(r.image_platforms) if r.fit is not None else "?",
                 "<any>" if unrestricted else names(r.allowed_platforms),
                 fit,
@@ -225,8 +226,9 @@ def command(
         _say(f"warning: {warning}")
     _report(judged.findings)
     failures = [r for r in results if r.fits is False]
+    several = checks.several_pods(results)
     for r in failures:
-        _say(f"error: {r.workload.location}: {_failure(r)}")
+        _say(f"error: {checks.name(r, several)}: {_failure(r)}")
     if output == "table" and (results or judged.skipped or unchecked):
         line = _summary(results) if results else "no workloads found"
         if judged.skipped:
@@ -325,7 +327,14 @@ def _validate(source: manifests.Source, span: Any, flags: config.PinSettings, no
             raise InputError(f"{where}: kubeconfig, context and selector do not apply with --nodes-file")
         judged = _judge([source], settings, nodes_file, ["ResourceList"])
         results = judged.results
-        findings = [*judged.findings, *(scanning.Finding("warning", w) for w in judged.warnings)]
+        from ..manifest.units import KIND
+
+        # As the command fails for an undeclared kind holding pods, the validator does.
+        found = [
+            f._replace(severity="error", exit_code=EXIT_PROBLEM) if f.unchecked == KIND else f
+            for f in judged.findings
+        ]
+        findings = [*found, *(scanning.Finding("warning", w) for w in judged.warnings)]
     except (InputError, RemoteError) as exc:
         findings = [scanning.Finding("error", str(exc), exit_code=exc.exit_code)]
     return _krm_output(source, span, results, [f._replace(message=spelling(f.message)) for f in findings])

@@ -270,6 +270,12 @@ NOT_WORKLOADS: frozenset[tuple[str, str]] = frozenset(
         ("tekton.dev", "ClusterTask"),
         ("tekton.dev", "Pipeline"),  # from PipelineRuns
         ("tekton.dev", "StepAction"),
+        # Values for charts, and policies that match containers: no pods of their own.
+        ("argoproj.io", "Application"),
+        ("argoproj.io", "ApplicationSet"),
+        ("helm.toolkit.fluxcd.io", "HelmRelease"),
+        ("kyverno.io", "ClusterPolicy"),
+        ("kyverno.io", "Policy"),
     }
 )
 

@@ -163,14 +163,14 @@ def _pod(
     own = mapping if not create else None
     for name in RELEVANT_KEYS:
         value = yn.find(own, name) if own is not None else None
-        if value is not None and _set(value.value):
+        if value is not None and _set(value.value, name):
             data[name] = yn.to_data(value.value, budget)
             continue
         for default in unit.defaults:
             source = _pod_specs(root, tuple(default.split(".")))[0]
             holder = source[0][0] if source else None
             found = yn.find(holder, name) if holder is not None and yn.is_mapping(holder) else None
-            if found is not None and _set(found.value):
+            if found is not None and _set(found.value, name):
                 # Typed as written: the value is written out whole where the pod is pinned.
                 data[name] = yn.to_data(found.value, budget, typed=yn.RENDER)
                 inherited.add(name)
@@ -186,14 +186,14 @@ def _pod(
     )
 
 
-def _set(node: Any) -> bool:
+def _set(node: Any, name: str) -> bool:
     """Whether a placement key counts as set: the controllers take an empty nodeSelector or
-    tolerations list (and a null anything) as unset (Argo Workflows: ``len(...) > 0``)."""
+    tolerations list (and a null anything) as unset (Argo Workflows: ``len(...) > 0``), and
+    any affinity, even ``{}``, as set (a non-nil pointer)."""
     if yn.is_null(node):
         return False
-    if yn.is_mapping(node) or yn.is_sequence(node):
-        target = yn.deref(node)
-        return bool(target.value) or target.kind == "mapping"  # affinity: {} is set
+    if name != "affinity" and (yn.is_mapping(node) or yn.is_sequence(node)):
+        return bool(yn.deref(node).value)
     return True
 
 
