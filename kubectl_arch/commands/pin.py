@@ -127,12 +127,16 @@ def _placement(settings: config.PinSettings) -> pinning.Placement:
 
 def _report(findings: Iterable[scanning.Finding]) -> int:
     """Print findings to stderr (each once); return the exit code they call for."""
-    from ..manifest.units import said_once
     from ..safetext import printable
 
+    findings = list(findings)
+    if any(f.unchecked for f in findings):
+        from ..manifest.units import said_once
+
+        findings = said_once(findings)
     code = EXIT_OK
     seen: set[str] = set()
-    for finding in said_once(list(findings)):
+    for finding in findings:
         line = printable(f"{finding.severity}: {finding}")
         if line in seen:
             continue
@@ -361,9 +365,7 @@ def _pin_streams(
     skipped = sum(o.skipped for o in outcomes)
     # No workload at all: the warning above says it all.
     quiet = quiet or not (any(o.workloads for o in outcomes) or skipped)
-    from ..manifest import units
-
-    unchecked = units.not_checked(findings)
+    unchecked = [f for f in findings if f.unchecked and f.location is not None]  # see manifest/units.py
     if check:
         for location in dict.fromkeys(changed):
             click.echo(f"would pin {location}", err=True)
@@ -399,7 +401,7 @@ def _pin_streams(
         stream = sys.stdout.buffer
         for chunk in out.encode_pieces(manifests.join_pieces((o.source, o.pieces()) for o in outcomes)):
             stream.write(chunk)
-    if check and (changed or units.gate_fails(findings)):
+    if check and (changed or _gate_fails(unchecked)):
         line = f"{len(changed)} workload(s) not pinned"
         if unchecked:
             line += f", {len(unchecked)} object(s) not checked"
@@ -408,6 +410,14 @@ def _pin_streams(
     if check and not quiet:
         click.echo(_summary(0, unchanged, skipped, None, len(unchecked)), err=True)
     return EXIT_OK
+
+
+def _gate_fails(unchecked: Sequence[scanning.Finding]) -> bool:
+    if not unchecked:
+        return False
+    from ..manifest import units
+
+    return units.gate_fails(unchecked)
 
 
 def _summary(pinned: int, unchanged: int, skipped: int, files: int | None, unchecked: int = 0) -> str:

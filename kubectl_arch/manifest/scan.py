@@ -505,9 +505,9 @@ def _may_hold_pods(text: str, span: yamltext.Span, api_version: str | None, kind
     """Whether a document of a kind that is not a workload may hold a pod spec (to be said:
     ``manifest/units.py``), judged from its text without parsing it."""
     return (
-        not kinds.ignored(api_version, kind)
-        and _CONTAINERS.search(text, span.start, span.end) is not None
+        _CONTAINERS.search(text, span.start, span.end) is not None
         and text.find("image", span.start, span.end) >= 0
+        and not kinds.ignored(api_version, kind)
     )
 
 

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from . import kinds as table
+if TYPE_CHECKING:  # the table is read on the first object of a kind Kubernetes does not have
+    from .kinds import Unit
 
 CONTAINER_FIELDS = ("initContainers", "containers", "ephemeralContainers")
 
@@ -58,7 +59,7 @@ class PodTemplatePath(NamedTuple):
     kind: str
     group: str | None  # None: any group but the core one
     path: tuple[str, ...]  # empty, and no units: not a workload
-    units: tuple[table.Unit, ...] = ()  # containers and placement apart
+    units: tuple[Unit, ...] = ()  # containers and placement apart
 
 
 def parse_declaration(text: str) -> PodTemplatePath:
@@ -68,14 +69,18 @@ def parse_declaration(text: str) -> PodTemplatePath:
     if not m:
         raise KindError(f"invalid pod template path {text!r}: {_FORMS}")
     if m["containers"]:
-        unit = table.Unit("", tuple(m["containers"].split("+")), m["placement"])
+        from .kinds import Unit
+
+        unit = Unit("", tuple(m["containers"].split("+")), m["placement"])
         return PodTemplatePath(m["kind"], m["group"], (), (unit,))
     return PodTemplatePath(m["kind"], m["group"], tuple(m["path"].split(".")) if m["path"] else ())
 
 
 def core_kind_warning(declaration: PodTemplatePath) -> str | None:
     """What to say of a declaration without a group naming a kind of the core group."""
-    if declaration.group is not None or declaration.kind not in table.CORE_KINDS:
+    from .kinds import CORE_KINDS
+
+    if declaration.group is not None or declaration.kind not in CORE_KINDS:
         return None
     return (
         f"{declaration.kind} without a group matches {declaration.kind} objects of every API group "
@@ -90,21 +95,28 @@ class Shape(NamedTuple):
     that mean its pods are defined in another object."""
 
     pods: tuple[tuple[tuple[str, ...], bool], ...] = ()
-    units: tuple[table.Unit, ...] = ()
+    units: tuple[Unit, ...] = ()
     refs: tuple[tuple[str, ...], ...] = ()
 
 
-def _pod_kind(kind: table.PodKind) -> Shape:
-    pods = tuple((tuple(p.rstrip("?").split(".")), p.endswith("?")) for p in kind.pods)
-    return Shape(pods, (), tuple(tuple(r.split(".")) for r in kind.refs))
+_Table = dict[tuple[str, str], list[tuple[frozenset[str] | None, Shape]]]
+_TABLE: _Table = {}
+_TABLE_KINDS: set[str] = set()
 
 
-_TABLE: dict[tuple[str, str], list[tuple[frozenset[str] | None, Shape]]] = {}
-for _kind in table.POD_KINDS:
-    _TABLE.setdefault((_kind.group, _kind.kind), []).append((_kind.versions, _pod_kind(_kind)))
-for _split in table.SPLIT_KINDS:
-    _TABLE.setdefault((_split.group, _split.kind), []).append((_split.versions, Shape((), _split.units)))
-_TABLE_KINDS = frozenset(k for _, k in _TABLE)
+def _table() -> _Table:
+    """The kinds of :mod:`.kinds` by (group, kind), read once."""
+    if not _TABLE:
+        from . import kinds
+
+        for pod_kind in kinds.POD_KINDS:
+            pods = tuple((tuple(p.rstrip("?").split(".")), p.endswith("?")) for p in pod_kind.pods)
+            shape = Shape(pods, (), tuple(tuple(r.split(".")) for r in pod_kind.refs))
+            _TABLE.setdefault((pod_kind.group, pod_kind.kind), []).append((pod_kind.versions, shape))
+        for split in kinds.SPLIT_KINDS:
+            _TABLE.setdefault((split.group, split.kind), []).append((split.versions, Shape((), split.units)))
+        _TABLE_KINDS.update(kind for _, kind in _TABLE)
+    return _TABLE
 
 
 def group_of(api_version: str | None) -> str:
@@ -127,7 +139,9 @@ class Kinds:
 
     def is_candidate(self, kind: str) -> bool:
         """Whether a document of this kind may need editing (workloads and lists)."""
-        return kind in BUILTIN or kind in _TABLE_KINDS or kind in self.declared or kind.endswith("List")
+        if kind in BUILTIN or kind in self.declared or kind.endswith("List"):
+            return True
+        return bool(_table()) and kind in _TABLE_KINDS
 
     def workload(self, api_version: str | None, kind: str) -> Shape | None:
         """Where an object keeps its pods; None when it is not a workload (a declaration
@@ -138,14 +152,14 @@ class Kinds:
             pods = tuple((d.path, False) for d in found if d.path)
             units = tuple(u for d in found for u in d.units)
             return Shape(pods, units) if pods or units else None
-        if group and api_version:
-            version = api_version.split("/", 1)[1]
-            for versions, known in _TABLE.get((group, kind), ()):
-                if versions is None or version in versions:
-                    return known
         builtin = BUILTIN.get(kind)
         if builtin is not None and api_version and group in builtin[0]:
             return Shape(((builtin[1], False),))
+        if group and api_version:
+            version = api_version.split("/", 1)[1]
+            for versions, known in _table().get((group, kind), ()):
+                if versions is None or version in versions:
+                    return known
         return None
 
     def paths(self, api_version: str | None, kind: str) -> list[tuple[str, ...]]:
@@ -158,8 +172,8 @@ class Kinds:
         group = group_of(api_version)
         if any(d.group == group or (d.group is None and group) for d in self.declared.get(kind, ())):
             return True  # declared: a workload, or declared not to be one
-        return (group, kind) in table.NOT_WORKLOADS or kind in (
-            "CustomResourceDefinition",
-            "ConfigMap",
-            "Secret",
-        )
+        if kind in ("CustomResourceDefinition", "ConfigMap", "Secret"):
+            return True
+        from .kinds import NOT_WORKLOADS
+
+        return (group, kind) in NOT_WORKLOADS
