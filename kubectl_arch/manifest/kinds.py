@@ -162,6 +162,12 @@ def _pipeline_containers(spec: str) -> tuple[str, ...]:
     return tuple(f"{spec}.{section}.*.taskSpec.{c}" for section in ("tasks", "finally") for c in _TEKTON_TASK)
 
 
+def _pipeline_run(placement: str, versions: frozenset[str]) -> SplitKind:
+    spec = "spec.pipelineSpec"
+    unit = Unit("", _pipeline_containers(spec), placement, (), _pipeline_refs(spec))
+    return SplitKind("tekton.dev", "PipelineRun", (unit,), versions, project="Tekton Pipelines")
+
+
 def _pipeline_refs(spec: str) -> tuple[str, ...]:
     sections = ("tasks", "finally")
     refs = (f"{spec}.{section}.*.{ref}" for section in sections for ref in ("taskRef", "pipelineRef"))
@@ -211,36 +217,8 @@ SPLIT_KINDS: tuple[SplitKind, ...] = (
         ),
         project="Tekton Pipelines",
     ),
-    SplitKind(
-        "tekton.dev",
-        "PipelineRun",
-        (
-            Unit(
-                "",
-                _pipeline_containers("spec.pipelineSpec"),
-                "spec.taskRunTemplate.podTemplate",
-                (),
-                _pipeline_refs("spec.pipelineSpec"),
-            ),
-        ),
-        _V1,
-        project="Tekton Pipelines",
-    ),
-    SplitKind(
-        "tekton.dev",
-        "PipelineRun",
-        (
-            Unit(
-                "",
-                _pipeline_containers("spec.pipelineSpec"),
-                "spec.podTemplate",
-                (),
-                _pipeline_refs("spec.pipelineSpec"),
-            ),
-        ),
-        _V1BETA1,
-        project="Tekton Pipelines",
-    ),
+    _pipeline_run("spec.taskRunTemplate.podTemplate", _V1),
+    _pipeline_run("spec.podTemplate", _V1BETA1),
     SplitKind("sparkoperator.k8s.io", "SparkApplication", _spark("spec"), project="Spark operator"),
     SplitKind(
         "sparkoperator.k8s.io", "ScheduledSparkApplication", _spark("spec.template"), project="Spark operator"
