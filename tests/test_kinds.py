@@ -565,3 +565,111 @@ def test_check_as_a_krm_validator_fails_on_undeclared_kinds() -> None:
         "--pod-template-path", "pod-template-path"
     )
     assert entry["resourceRef"]["name"] == "etl"
+
+
+# -- properties: a Workflow's template pods, as the workflow controller builds them --------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_NODES = [
+    {"kubernetes.io/os": os_, "kubernetes.io/arch": arch_, **({"pool": pool} if pool else {})}
+    for os_ in ("linux", "windows")
+    for arch_ in ("amd64", "arm64")
+    for pool in ("a", "b", None)
+]
+
+
+def _term(key: str, operator: str, values: list[str]) -> dict[str, Any]:
+    return {"matchExpressions": [{"key": key, "operator": operator, "values": values}]}
+
+
+_AFFINITY = st.sampled_from(
+    [
+        None,
+        {},
+        {
+            "podAntiAffinity": {
+                "preferredDuringSchedulingIgnoredDuringExecution": [
+                    {"weight": 5, "podAffinityTerm": {"topologyKey": "kubernetes.io/hostname"}}
+                ]
+            }
+        },
+        {
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {
+                    "nodeSelectorTerms": [_term("kubernetes.io/arch", "In", ["amd64"])]
+                }
+            }
+        },
+        {
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {
+                    "nodeSelectorTerms": [
+                        _term("pool", "In", ["a"]),
+                        _term("kubernetes.io/os", "In", ["windows"]),
+                    ]
+                }
+            }
+        },
+    ]
+)
+_SELECTOR = st.sampled_from(
+    [None, {}, {"pool": "a"}, {"kubernetes.io/os": "linux"}, {"kubernetes.io/arch": "arm64"}]
+)
+_PLACEMENT = st.fixed_dictionaries({}, optional={"affinity": _AFFINITY, "nodeSelector": _SELECTOR})
+_PLATFORMS = st.sets(st.sampled_from(["linux/amd64", "linux/arm64", "windows/amd64"]), min_size=1)
+
+
+def _controller_pod(template: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+    """The workflow controller: each of affinity, nodeSelector is the template's when set
+    (an empty nodeSelector is unset), else the workflow's."""
+    pod = {}
+    for key in ("affinity", "nodeSelector"):
+        own = template.get(key)
+        if own is not None and (own or key == "affinity"):
+            pod[key] = own
+        elif spec.get(key):
+            pod[key] = spec[key]
+    return pod
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(workflow=_PLACEMENT, templates=st.lists(_PLACEMENT, min_size=1, max_size=3), platforms=_PLATFORMS)
+def test_workflow_pods_are_pinned_never_loosened(
+    workflow: dict[str, Any], templates: list[dict[str, Any]], platforms: set[str]
+) -> None:
+    from kubectl_arch import pin
+    from kubectl_arch.manifest import scan as scanning
+    from kubectl_arch.manifest.workloads import Kinds
+    from kubectl_arch.platforms import parse
+
+    spec = {k: v for k, v in workflow.items() if v is not None}
+    spec["templates"] = [
+        {"name": f"t{i}", **{k: v for k, v in t.items() if v is not None}, "container": {"image": "alpine"}}
+        for i, t in enumerate(templates)
+    ]
+    doc = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": {"name": "w"}, "spec": spec}
+    text = yaml.safe_dump(doc, sort_keys=False)
+    supported = pin.AllImages(frozenset(parse(p) for p in platforms))
+    allowed = {tuple(p.split("/")) for p in platforms}
+    outcome = pin.pin(scanning.scan(text, "w.yaml", Kinds()), supported)
+    after = yaml.safe_load(outcome.text)
+    assert after["spec"] == {**after["spec"], **{k: v for k, v in spec.items() if k != "templates"}}
+    possible = []
+    for before_t, after_t in zip(spec["templates"], after["spec"]["templates"], strict=True):
+        old = _controller_pod(before_t, spec)
+        new = _controller_pod(after_t, after["spec"])
+        runs = []
+        for labels in _NODES:
+            platform = (labels["kubernetes.io/os"], labels["kubernetes.io/arch"])
+            was = pod_matches_node(old, labels, "n")
+            runs.append(was and platform in allowed)
+            if not outcome.failed:
+                assert pod_matches_node(new, labels, "n") == (was and platform in allowed), (old, new, labels)
+        possible.append(any(runs))
+    # A conflict (nothing written) only when some template's pod could run on no allowed node.
+    assert outcome.failed == (not all(possible))
+    if not outcome.failed:
+        again = pin.pin(scanning.scan(outcome.text, "w.yaml", Kinds()), supported)
+        assert again.text == outcome.text
