@@ -673,3 +673,19 @@ def test_workflow_pods_are_pinned_never_loosened(
     if not outcome.failed:
         again = pin.pin(scanning.scan(outcome.text, "w.yaml", Kinds()), supported)
         assert again.text == outcome.text
+
+
+def test_flink_role_placement_is_named_as_not_read(tmp_path: Path) -> None:
+    path = tmp_path / "flink.yaml"
+    path.write_text(
+        "apiVersion: flink.apache.org/v1beta1\nkind: FlinkDeployment\nmetadata: {name: f}\nspec:\n"
+        "  image: flink:1.19\n  jobManager:\n    podTemplate:\n      spec:\n        nodeSelector: {pool: jm}\n"
+    )
+    result = arch("pin", "--platform", "linux/arm64", "-f", str(path))
+    assert result.returncode == 0
+    assert error_lines(result) == [
+        f"warning: {path} doc 1 FlinkDeployment/f: spec.jobManager.podTemplate.spec.nodeSelector is not read: "
+        "the operator merges it over the placement pinned; check that it admits the platforms pinned"
+    ]
+    pod = yaml.safe_load(result.stdout)["spec"]["podTemplate"]["spec"]
+    assert _fits(pod, "arm64") and not _fits(pod, "amd64")

@@ -52,7 +52,9 @@ class Unit(NamedTuple):
     Workflow's ``spec.affinity``). ``refs``: paths from the unit that, when present, mean
     containers are defined in another object (a TaskRun's ``taskRef``).
     ``needs``: the unit is a pod only when one of these paths is present (a Workflow template
-    with a ``container``, ``script`` or ``containerSet``; ``steps`` and ``dag`` make none)."""
+    with a ``container``, ``script`` or ``containerSet``; ``steps`` and ``dag`` make none).
+    ``unread``: paths from the unit to placement the controller merges in that is not read
+    (a warning names each one present)."""
 
     at: str
     containers: tuple[str, ...]
@@ -60,6 +62,7 @@ class Unit(NamedTuple):
     defaults: tuple[str, ...] = ()
     refs: tuple[str, ...] = ()
     needs: tuple[str, ...] = ()
+    unread: tuple[str, ...] = ()
 
 
 class SplitKind(NamedTuple):
@@ -231,6 +234,11 @@ SPLIT_KINDS: tuple[SplitKind, ...] = (
                 "spec",
                 ("image", *(f"{t}.spec.{c}" for t in _FLINK_TEMPLATES for c in CONTAINER_LISTS)),
                 "podTemplate.spec",
+                unread=tuple(
+                    f"{role}.podTemplate.spec.{key}"
+                    for role in ("jobManager", "taskManager")
+                    for key in ("affinity", "nodeSelector")
+                ),
             ),
         ),
         project="Flink Kubernetes operator",

@@ -84,7 +84,7 @@ def _present(node: Any, path: Sequence[str]) -> bool:
 
 
 def _unit(reader: _Reader, root: Any, base: tuple[Any, ...], location: Location, unit: Unit) -> None:
-    from .scan import _pod_specs
+    from .scan import Finding, _pod_specs
 
     at = tuple(unit.at.split(".")) if unit.at else ()
     for node, trail in _pod_specs(root, at)[0]:
@@ -98,6 +98,14 @@ def _unit(reader: _Reader, root: Any, base: tuple[Any, ...], location: Location,
                 break
         else:
             _pod(reader, root, node, (*base, *trail), base, location, unit)
+            for path in unit.unread:
+                if _present(node, tuple(path.split("."))):
+                    field = affinity.field_path((*at, *path.split(".")))
+                    message = (
+                        f"{field} is not read: the operator merges it over the placement pinned; "
+                        "check that it admits the platforms pinned"
+                    )
+                    reader.findings.append(Finding("warning", message, location, field))
 
 
 def _pod(
