@@ -120,6 +120,23 @@ def variant_warnings(
     return tuple(out)
 
 
+def several_pods(results: Sequence[WorkloadCheck]) -> set[Any]:
+    """The locations of objects with several pods (a Workflow's templates, a RayCluster's
+    groups), whose pods are named by their field too."""
+    seen: set[Any] = set()
+    several: set[Any] = set()
+    for r in results:
+        (several if r.workload.location in seen else seen).add(r.workload.location)
+    return several
+
+
+def name(r: WorkloadCheck, several: set[Any]) -> str:
+    """``file doc N Kind/name``, and the pod's field when the object has several pods."""
+    if r.workload.location in several:
+        return f"{r.workload.location} {r.workload.field}"
+    return str(r.workload.location)
+
+
 def _platforms(pairs: Iterable[tuple[str, str]]) -> list[str]:
     return [f"{os}/{arch}" for os, arch in sorted(set(pairs))]
 
@@ -141,13 +158,21 @@ def _where(loc: Any) -> dict[str, Any]:
 
 
 def to_json(
-    results: Sequence[WorkloadCheck], cluster: ClusterSummary, skipped: Sequence[Any] = ()
+    results: Sequence[WorkloadCheck],
+    cluster: ClusterSummary,
+    skipped: Sequence[Any] = (),
+    unchecked: Sequence[Any] = (),
 ) -> dict[str, Any]:
     """The ``check -o json`` document (a contract: see the README). ``skipped``: findings for
-    objects left out (incomplete workloads), listed with the reason."""
+    objects left out (incomplete workloads), listed with the reason; ``unchecked``: findings
+    for objects whose pods could not be judged (a kind nobody declared, pods made from another
+    object), listed as ``notChecked``."""
     workloads = []
+    several = several_pods(results)
     for r in results:
         entry = _where(r.workload.location)
+        if r.workload.location in several:
+            entry["pod"] = r.workload.field
         entry["containers"] = [
             {
                 "name": i.container,
@@ -183,4 +208,6 @@ def to_json(
     }
     if skipped:
         document["skipped"] = [{**_where(f.location), "reason": f.message} for f in skipped]
+    if unchecked:
+        document["notChecked"] = [{**_where(f.location), "reason": f.message} for f in unchecked]
     return document

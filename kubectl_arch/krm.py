@@ -171,7 +171,7 @@ def process(
     )
     notes = [scanning.Finding("warning", w) for w in placement.warnings]
     findings = [*resolution.findings, *notes, *outcome.findings]
-    if not outcome.workloads and not any(f.severity == "error" for f in findings):
+    if not outcome.workloads and not any(f.severity == "error" or f.unchecked for f in findings):
         findings.append(scanning.Finding("warning", scanning.no_workloads([SOURCE], "pin")))
     failed = any(f.severity == "error" for f in findings)
     if not failed and settings.lock:

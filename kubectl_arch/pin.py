@@ -255,8 +255,12 @@ def _plan(
         if extra.ops:
             plan = plan._replace(ops=plan.ops + extra.ops)
             field = workload.field if len(plan.ops) > len(extra.ops) else f"{workload.field}.tolerations"
+    if workload.placement or workload.inherited:  # containers and placement apart
+        from .manifest import units
+
+        plan = plan._replace(ops=units.relocate(workload, plan.ops))
     image_ops = tuple(
-        ("replace", (c.field, c.index, "image"), rewrites[c.image])
+        ("replace", c.at if c.at is not None else (c.field, c.index, "image"), rewrites[c.image])
         for c in workload.containers
         if c.image in rewrites and rewrites[c.image] != c.image
     )
@@ -362,6 +366,7 @@ def pin(
         if document.parsed is None or not document.workloads:
             continue
         planned: list[_Planned] = []
+        images: set[tuple[Any, ...]] = set()  # image fields rewritten in this document
         outcome.workloads += len(document.workloads)
         for workload in document.workloads:
             try:
@@ -371,6 +376,7 @@ def pin(
             outcome.findings.extend(findings)
             if result is None:
                 continue
+            result = _once(result, images)
             if result.plan.ops:
                 planned.append(result)
             else:
@@ -388,6 +394,22 @@ def pin(
     if outcome.failed:
         outcome.edits = []
     return outcome
+
+
+def _once(item: _Planned, seen: set[tuple[Any, ...]]) -> _Planned:
+    """The plan without the image rewrites another workload of the document already makes
+    (a SparkApplication's driver and executors share ``spec.image``)."""
+    ops = []
+    for op in item.plan.ops:
+        if op[0] == "replace" and op[1] and op[1][-1] == "image":
+            where = (*item.workload.path, *op[1])
+            if where in seen:
+                continue
+            seen.add(where)
+        ops.append(op)
+    if len(ops) == len(item.plan.ops):
+        return item
+    return item._replace(plan=item.plan._replace(ops=tuple(ops)))
 
 
 def _edit(parsed: yn.Parsed, planned: list[_Planned]) -> tuple[list[yamledit.Edit], list[Finding]]:
@@ -495,6 +517,9 @@ def _reads_back(
     text = yamledit.apply_edits(parsed.text, edits, parsed.start, parsed.stop)
     expected = _data(parsed)
     for item in planned:
+        if not item.workload.path:  # the document is the unit (a Tekton TaskRun)
+            expected = affinity.apply(expected, item.plan.ops)
+            continue
         *up, last = item.workload.path
         parent = expected
         for part in up:

@@ -406,7 +406,9 @@ def test_function_config_without_platforms_looks_images_up(tmp_path: Path, confi
         (
             "{platform: linux/arm64, pod-template-path: Rollout}",
             "ResourceList functionConfig ConfigMap: pod-template-path: invalid pod template path "
-            "'Rollout': expected Kind[.group]=dotted.path, e.g. Rollout.argoproj.io=spec.template.spec",
+            "'Rollout': expected Kind[.group]=dotted.path, e.g. Rollout.argoproj.io=spec.template.spec; "
+            "Kind[.group]=containers:PATH[+PATH...];placement:PATH when containers and placement are apart; "
+            "or Kind[.group]= for a kind that makes no pods",
         ),
     ],
     ids=["typo", "plural", "unknown", "bad-platform", "bad-pod-template-path"],
@@ -435,8 +437,9 @@ PLATFORMPIN = "functionConfig:\n  apiVersion: kubectl-arch.dev/v1alpha1\n  kind:
         (
             "  platforms: [linux/arm64]\n"
             "  podTemplatePaths: [Rollout.argoproj.io=spec.template.spec, Rollout]\n",
-            "podTemplatePaths[1]: invalid pod template path 'Rollout': expected Kind[.group]=dotted.path, "
-            "e.g. Rollout.argoproj.io=spec.template.spec",
+            "podTemplatePaths[1]: invalid pod template path 'Rollout': expected Kind[.group]=dotted.path, e.g. Rollout.argoproj.io=spec.template.spec; "
+            "Kind[.group]=containers:PATH[+PATH...];placement:PATH when containers and placement are apart; "
+            "or Kind[.group]= for a kind that makes no pods",
         ),
         (
             "  platforms: [linux/arm46]\n",

@@ -59,7 +59,8 @@ def pod_template_path_option() -> Any:
         "pod_template_paths",
         multiple=True,
         metavar="KIND[.GROUP]=PATH",
-        help="Treat KIND as a workload whose pod spec is at PATH, e.g. Rollout=spec.template.spec.",
+        help="Treat KIND as a workload whose pod spec is at PATH, "
+        "e.g. Pipeline.example.com=spec.stages.*.template.spec.",
     )
 
 

@@ -72,12 +72,13 @@ def table(results: Sequence[checks.WorkloadCheck], cluster: checks.ClusterSummar
         return ",".join(f"{o}/{a}" for o, a in sorted(pairs)) or "<none>"
 
     rows = []
+    several = checks.several_pods(results)
     for r in results:
         fit = "unknown" if r.fit is None else f"{len(r.fit.nodes)}/{r.fit.total}"
         unrestricted = cluster.platforms and r.allowed_platforms == cluster.platforms
         rows.append(
             [
-                str(r.workload.location),
+                checks.name(r, several),
                 names(r.image_platforms) if r.fit is not None else "?",
                 "<any>" if unrestricted else names(r.allowed_platforms),
                 fit,
@@ -189,13 +190,10 @@ def command(
         selector=selector or "",
     )
     from .. import resolve
-    from ..manifest.workloads import KindError, parse_declaration
+    from .pin import _check_declaration
 
     for value in settings.pod_template_paths:
-        try:
-            parse_declaration(value)
-        except KindError as exc:
-            raise InputError(f"--pod-template-path: {exc}") from None
+        _check_declaration(value)
     resolve.check(settings)
 
     sources = manifests.read_sources(filenames, recursive)
@@ -209,8 +207,11 @@ def command(
     if judged.failed:
         return _report(judged.findings)
     results, summary = judged.results, judged.summary
+    from ..manifest import units
+
+    unchecked = units.not_checked(judged.findings)
     if output in ("json", "yaml"):
-        document = checks.to_json(results, summary, judged.skipped)
+        document = checks.to_json(results, summary, judged.skipped, unchecked)
         if output == "json":
             sys.stdout.write(json.dumps(document, indent=2) + "\n")
         else:
@@ -223,14 +224,19 @@ def command(
         _say(f"warning: {warning}")
     _report(judged.findings)
     failures = [r for r in results if r.fits is False]
+    several = checks.several_pods(results)
     for r in failures:
-        _say(f"error: {r.workload.location}: {_failure(r)}")
-    if output == "table" and (results or judged.skipped):
+        _say(f"error: {checks.name(r, several)}: {_failure(r)}")
+    if output == "table" and (results or judged.skipped or unchecked):
         line = _summary(results) if results else "no workloads found"
         if judged.skipped:
             line += f"; {len(judged.skipped)} skipped (patches, not complete objects)"
+        if unchecked:
+            line += f"; {len(unchecked)} object(s) not checked: " + ", ".join(
+                str(f.location) for f in unchecked
+            )
         _say(line)
-    return EXIT_PROBLEM if failures else EXIT_OK
+    return EXIT_PROBLEM if failures or units.gate_fails(judged.findings) else EXIT_OK
 
 
 class _Judged(NamedTuple):
@@ -299,7 +305,7 @@ def _judge(
         if r.fits is None
     ]
     notes.extend(scanning.Finding("warning", w, r.workload.location) for r in results for w in r.warnings)
-    if not results:
+    if not results and not any(f.unchecked for f in input_findings):
         notes.append(scanning.Finding("warning", scanning.no_workloads(inputs, "check")))
     skipped = tuple(f for f in input_findings if f.skipped)
     findings = [*input_findings, *resolution.findings, *notes]
@@ -324,7 +330,14 @@ def _validate(source: manifests.Source, span: Any, flags: config.PinSettings, no
             raise InputError(f"{where}: kubeconfig, context and selector do not apply with --nodes-file")
         judged = _judge([source], settings, nodes_file, ["ResourceList"])
         results = judged.results
-        findings = [*judged.findings, *(scanning.Finding("warning", w) for w in judged.warnings)]
+        from ..manifest.units import KIND
+
+        # As the command fails for an undeclared kind holding pods, the validator does.
+        found = [
+            f._replace(severity="error", exit_code=EXIT_PROBLEM) if f.unchecked == KIND else f
+            for f in judged.findings
+        ]
+        findings = [*found, *(scanning.Finding("warning", w) for w in judged.warnings)]
     except (InputError, RemoteError) as exc:
         findings = [scanning.Finding("error", str(exc), exit_code=exc.exit_code)]
     return _krm_output(source, span, results, [f._replace(message=spelling(f.message)) for f in findings])
@@ -334,9 +347,10 @@ _say = say  # node names, labels and taints come from the API server or a file
 
 
 def _report(findings: Sequence[scanning.Finding]) -> int:
+    from ..manifest.units import said_once
 
     code = EXIT_OK
-    for finding in dict.fromkeys(findings):
+    for finding in dict.fromkeys(said_once(findings)):
         _say(f"{finding.severity}: {finding}")
         if finding.severity == "error":
             code = max(code, finding.exit_code or EXIT_PROBLEM)

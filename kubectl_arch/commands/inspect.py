@@ -66,7 +66,12 @@ def _references(
                 raise InputError(str(errors[0]))
             found.extend(c.image for w in scan.workloads for c in w.containers)
             scans.append(scan)
-        if scanning.holds_no_workload(scans):
+        from ..manifest.units import said_once
+
+        unchecked = said_once([f for s in scans for f in s.findings if f.unchecked])
+        for finding in unchecked:
+            say(f"warning: {finding}")
+        if scanning.holds_no_workload(scans) and not unchecked:
             say(f"warning: {scanning.no_workloads(filenames, 'inspect')}")
     return list(dict.fromkeys(r.strip() for r in found if r.strip()))
 

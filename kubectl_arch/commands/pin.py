@@ -142,6 +142,11 @@ def _report(findings: Iterable[scanning.Finding]) -> int:
     """Print findings to stderr (each once); return the exit code they call for."""
     from ..safetext import printable
 
+    findings = list(findings)
+    if any(f.unchecked for f in findings):
+        from ..manifest.units import said_once
+
+        findings = said_once(findings)
     code = EXIT_OK
     seen: set[str] = set()
     for finding in findings:
@@ -312,12 +317,14 @@ def command(
 
 
 def _check_declaration(value: str) -> None:
-    from ..manifest.workloads import KindError, parse_declaration
+    from ..manifest.workloads import KindError, core_kind_warning, parse_declaration
 
     try:
-        parse_declaration(value)
+        warning = core_kind_warning(parse_declaration(value))
     except KindError as exc:
         raise InputError(f"--pod-template-path: {exc}") from None
+    if warning:
+        click.echo(f"warning: --pod-template-path: {warning}", err=True)
 
 
 def _pin_streams(
@@ -355,7 +362,9 @@ def _pin_streams(
     ]
     notes = [scanning.Finding("warning", w) for w in placement.warnings]
     findings = [*resolution.findings, *notes, *(f for o in outcomes for f in o.findings)]
-    if not any(o.workloads for o in outcomes) and not any(f.severity == "error" for f in findings):
+    if not any(o.workloads for o in outcomes) and not any(
+        f.severity == "error" or f.unchecked for f in findings
+    ):
         findings.append(scanning.Finding("warning", scanning.no_workloads(inputs, "pin")))
     code = _report(findings)
     changed = [location for o in outcomes for location in o.changed]
@@ -371,9 +380,12 @@ def _pin_streams(
     skipped = sum(o.skipped for o in outcomes)
     # No workload at all: the warning above says it all.
     quiet = quiet or not (any(o.workloads for o in outcomes) or skipped)
+    unchecked = [f for f in findings if f.unchecked and f.location is not None]  # see manifest/units.py
     if check:
-        for location in changed:
+        for location in dict.fromkeys(changed):
             say(f"would pin {location}")
+        for finding in unchecked:
+            say(f"not checked {finding.location}")
     lock_file = None
     if settings.lock:
         from .. import lock
@@ -397,7 +409,7 @@ def _pin_streams(
             rewrites + ([lock_file] if lock_file is not None else []), expected=read_as, verb="pin"
         )
         if not quiet:
-            say(_summary(len(changed), unchanged, skipped, len(rewrites)))
+            say(_summary(len(changed), unchanged, skipped, len(rewrites), len(unchecked)))
     elif not check:
         if lock_file is not None:
             manifests.write_files([lock_file], "--lock")
@@ -407,11 +419,14 @@ def _pin_streams(
         stream = sys.stdout.buffer
         for chunk in out.encode_pieces(manifests.join_pieces((o.source, o.pieces()) for o in outcomes)):
             stream.write(chunk)
-    if check and changed:
-        click.echo(f"{len(changed)} workload(s) not pinned", err=True)
+    if check and (changed or _gate_fails(unchecked)):
+        line = f"{len(changed)} workload(s) not pinned"
+        if unchecked:
+            line += f", {len(unchecked)} object(s) not checked"
+        click.echo(line, err=True)
         return EXIT_PROBLEM
     if check and not quiet:
-        click.echo(_summary(0, unchanged, skipped, None), err=True)
+        click.echo(_summary(0, unchanged, skipped, None, len(unchecked)), err=True)
     return EXIT_OK
 
 
@@ -432,7 +447,15 @@ def _once(sources: list[manifests.Source]) -> list[manifests.Source]:
     return out
 
 
-def _summary(pinned: int, unchanged: int, skipped: int, files: int | None) -> str:
+def _gate_fails(unchecked: Sequence[scanning.Finding]) -> bool:
+    if not unchecked:
+        return False
+    from ..manifest import units
+
+    return units.gate_fails(unchecked)
+
+
+def _summary(pinned: int, unchanged: int, skipped: int, files: int | None, unchecked: int = 0) -> str:
     """The one line --in-place and a passing --check end with."""
     parts = []
     if files is not None:
@@ -440,4 +463,6 @@ def _summary(pinned: int, unchanged: int, skipped: int, files: int | None) -> st
     parts.append(f"{unchanged} workload(s) already pinned")
     if skipped:
         parts.append(f"{skipped} skipped (patches, not complete objects)")
+    if unchecked:
+        parts.append(f"{unchecked} object(s) not checked")
     return "; ".join(parts)

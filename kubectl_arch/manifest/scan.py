@@ -71,6 +71,7 @@ class Finding(NamedTuple):
     field: str | None = None
     exit_code: int = 0  # for errors: 1 conflict, 2 input
     skipped: bool = False  # a warning about an object left out (an incomplete workload)
+    unchecked: str = ""  # a warning about pods not pinned nor checked: "kind" or "ref" (units.py)
 
     def __str__(self) -> str:
         if self.location is None:
@@ -83,6 +84,7 @@ class Container(NamedTuple):
     name: str
     image: str
     index: int = 0  # position in its list
+    at: tuple[Any, ...] | None = None  # the image's path from the workload's path, when not field[index]
 
 
 class Workload(NamedTuple):
@@ -92,6 +94,12 @@ class Workload(NamedTuple):
     pod: dict[str, Any]  # plain data of RELEVANT_KEYS
     path: tuple[Any, ...]  # from the document's root node to the pod spec
     object_path: tuple[Any, ...] = ()  # from the document's root node to the object
+    # Kinds whose containers and placement live apart (manifest/units.py): the placement
+    # mapping's path from ``path``, how many of its last keys are absent, and the keys of
+    # ``pod`` that come from the kind's defaults rather than from that mapping.
+    placement: tuple[Any, ...] = ()
+    create: int = 0
+    inherited: frozenset[str] = frozenset()
 
 
 class Document(NamedTuple):
@@ -303,11 +311,17 @@ class _Reader:
             self.findings.append(_input_error(location, _no_api_version(location.kind)))
             return
         try:
+            shape = self.kinds.workload(location.api_version, location.kind)
+            if shape is None or shape.refs or shape.units:
+                from . import units
+
+                if units.read(self, node, base, location, shape):
+                    return
             workloads: list[Workload] = []
             findings: list[Finding] = []
             incomplete = ""
-            for path in self.kinds.paths(location.api_version, location.kind):
-                why = self._path(node, base, path, location, workloads, findings)
+            for path, optional in shape.pods if shape is not None else ():
+                why = self._path(node, base, path, location, workloads, findings, optional)
                 incomplete = incomplete or why
         except yn.YamlShapeError as exc:
             self.findings.append(_input_error(location, str(exc)))
@@ -328,10 +342,11 @@ class _Reader:
         location: Location,
         workloads: list[Workload],
         findings: list[Finding],
+        optional: bool = False,
     ) -> str:
         specs, missing = _pod_specs(node, path)
         incomplete = ""
-        if missing:
+        if missing and not optional:
             incomplete = f"no pod spec at {missing}"
             if not self.incomplete_ok:
                 findings.append(_input_error(location, f"no pod spec at {missing}", missing))
@@ -460,17 +475,22 @@ def documents(text: str, source: str, kinds: Kinds, incomplete_ok: bool = False)
                 found = yamltext.json_items(text, span)
                 if found is not None and found[1] is not None:
                     api_version, kind, json_items = found
-                    if not kinds.is_candidate(kind):
+                    if not kinds.is_candidate(kind) and not _may_hold_pods(
+                        text, span, api_version, kind, kinds
+                    ):
                         continue
                     if kind.endswith("List") and kind not in kinds.declared:
                         listed = location._replace(api_version=api_version or "", kind=kind)
                         yield from _items(text, json_items, listed, kinds, incomplete_ok)
                         continue
             sniffed = yamltext.sniff_document(text, span)
+            probing = False
             if sniffed is not None:
                 api_version, kind = sniffed
                 if not kinds.is_candidate(kind):
-                    continue
+                    if not _may_hold_pods(text, span, api_version, kind, kinds):
+                        continue
+                    probing = True  # read only to say that it holds pods: its faults are not ours
                 if kind.endswith("List") and kind not in kinds.declared:
                     # Items are read one by one, unless an alias may name another item's anchor.
                     alias = _ALIAS.search(text, span.start, span.end)
@@ -480,6 +500,8 @@ def documents(text: str, source: str, kinds: Kinds, incomplete_ok: bool = False)
                         yield from _items(text, items, listed, kinds, incomplete_ok)
                         continue
             result = _read(text, span, location, kinds, incomplete_ok, item=False)
+            if probing:
+                result = result._replace(findings=[f for f in result.findings if f.severity != "error"])
         except Exception as exc:  # a fault of this program: this document's error only
             result = Document(None, location, [], [unexpected(location, exc)])
         yield result
@@ -503,19 +525,36 @@ def _items(
                 sniffed = yamltext.sniff_item(text, item)
             else:
                 sniffed = (item.api_version, item.kind) if item.kind is not None else None
-            # Passed over only when both apiVersion and kind were read for sure (None: unsure).
-            if (
+            # Passed over only when both apiVersion and kind were read for sure (None: unsure)
+            # and name no workload; a kind that is not one is probed for a pod spec to be said.
+            probing = (
                 sniffed is not None
                 and sniffed[0] is not None
-                and not kinds.paths(*sniffed)
+                and kinds.workload(*sniffed) is None
                 and not sniffed[1].endswith("List")
                 and (sniffed[0] or not kinds.is_candidate(sniffed[1]))  # no apiVersion: said so
-            ):
+            )
+            if probing and not _may_hold_pods(text, item.span, *sniffed, kinds):
                 continue
             result = _read(text, item.span, at, kinds, incomplete_ok, item=entry)
+            if probing:
+                result = result._replace(findings=[f for f in result.findings if f.severity != "error"])
         except Exception as exc:
             result = Document(None, at, [], [unexpected(at, exc)])
         yield result
+
+
+_CONTAINERS = re.compile(r"""\bcontainers["']?\s*:""")
+
+
+def _may_hold_pods(text: str, span: yamltext.Span, api_version: str | None, kind: str, kinds: Kinds) -> bool:
+    """Whether a document of a kind that is not a workload may hold a pod spec (to be said:
+    ``manifest/units.py``), judged from its text without parsing it."""
+    return (
+        _CONTAINERS.search(text, span.start, span.end) is not None
+        and text.find("image", span.start, span.end) >= 0
+        and not kinds.ignored(api_version, kind)
+    )
 
 
 def no_workloads(names: Sequence[str], verb: str) -> str:
@@ -530,8 +569,9 @@ def no_workloads(names: Sequence[str], verb: str) -> str:
 
 
 def holds_no_workload(scans: Iterable[Scan]) -> bool:
-    """Whether ``scans`` found no workload and no faulty one."""
+    """Whether ``scans`` found no workload, no faulty one, and no object holding pods that is
+    not checked (an undeclared kind with a pod template, whose verdict is its own)."""
     scans = list(scans)
     return not any(s.workloads for s in scans) and not any(
-        f.severity == "error" for s in scans for f in s.findings
+        f.severity == "error" or f.unchecked for s in scans for f in s.findings
     )

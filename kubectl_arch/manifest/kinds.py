@@ -1,0 +1,287 @@
+"""The workload kinds of the ecosystem's operators that pin knows without being told.
+
+Pure data, read at start-up: nothing is imported. Each kind is named by API group and kind
+(and, where its shape changed between versions, the versions); :mod:`.workloads` matches
+objects against it.
+
+Two shapes:
+
+* :class:`PodKind`: the kind keeps whole pod specs (containers and placement together) at
+  dotted paths, ``*`` standing for every key or item (``spec.tasks.*.template.spec``);
+* :class:`SplitKind`: the kind keeps a pod's containers and its placement (``affinity``,
+  ``nodeSelector``, ``tolerations``) in different places, and its controller builds the pod
+  from both. Each :class:`Unit` is one pod the controller creates (or one kind of pod: a
+  Workflow's template, a SparkApplication's driver).
+
+Paths, groups and the pod each controller builds come from each project's API reference
+(CRD documentation); the README lists them.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+CONTAINER_LISTS = ("initContainers.*", "containers.*", "ephemeralContainers.*")
+
+
+class PodKind(NamedTuple):
+    """A kind that keeps whole pod specs at ``pods`` (dotted paths from the object).
+
+    A path ending in ``?`` may be absent (LeaderWorkerSet's leader template); the others must
+    match. ``refs``: paths that, when present, mean the pod template lives in another object
+    (Rollout ``spec.workloadRef``): such an object is not pinned, and it is said."""
+
+    group: str
+    kind: str
+    pods: tuple[str, ...]
+    refs: tuple[str, ...] = ()
+    versions: frozenset[str] | None = None  # None: every version
+    project: str = ""
+
+
+class Unit(NamedTuple):
+    """One pod a controller builds from several places of its object.
+
+    ``at``: the path of the unit from the object (``*`` for every key or item; "" the object).
+    ``containers``: paths from the unit to container mappings (with ``image``) or straight to
+    image strings; ``a|b`` takes the first that is present (an image that overrides another).
+    ``placement``: the path from the unit to the mapping whose ``affinity``, ``nodeSelector``
+    and ``tolerations`` the pod gets ("" the unit itself); created when absent.
+    ``defaults``: paths from the object to mappings whose ``affinity``, ``nodeSelector`` and
+    ``tolerations`` the pod gets when the placement has none of its own, first first (a
+    Workflow's ``spec.affinity``). ``refs``: paths from the unit that, when present, mean
+    containers are defined in another object (a TaskRun's ``taskRef``).
+    ``needs``: the unit is a pod only when one of these paths is present (a Workflow template
+    with a ``container``, ``script`` or ``containerSet``; ``steps`` and ``dag`` make none).
+    ``unread``: paths from the unit to placement the controller merges in that is not read
+    (a warning names each one present)."""
+
+    at: str
+    containers: tuple[str, ...]
+    placement: str = ""
+    defaults: tuple[str, ...] = ()
+    refs: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()
+    unread: tuple[str, ...] = ()
+
+
+class SplitKind(NamedTuple):
+    group: str
+    kind: str
+    units: tuple[Unit, ...]
+    versions: frozenset[str] | None = None
+    project: str = ""
+
+
+def _template(prefix: str) -> str:
+    return f"{prefix}.template.spec"
+
+
+_KRUISE = "apps.kruise.io"
+_KUBEFLOW_TRAINING = ("PyTorchJob", "pytorch"), ("TFJob", "tf"), ("MPIJob", "mpi"), ("XGBoostJob", "xgb")
+_KUBEFLOW_TRAINING += ("PaddleJob", "paddle"), ("JAXJob", "jax"), ("MXJob", "mx")
+_RAY_CLUSTER = ("headGroupSpec.template.spec", "workerGroupSpecs.*.template.spec")
+
+POD_KINDS: tuple[PodKind, ...] = (
+    PodKind(
+        "argoproj.io", "Rollout", ("spec.template.spec",), ("spec.workloadRef",), project="Argo Rollouts"
+    ),
+    PodKind("serving.knative.dev", "Service", ("spec.template.spec",), project="Knative Serving"),
+    PodKind("serving.knative.dev", "Configuration", ("spec.template.spec",), project="Knative Serving"),
+    PodKind("serving.knative.dev", "Revision", ("spec",), project="Knative Serving"),
+    PodKind(_KRUISE, "CloneSet", ("spec.template.spec",), project="OpenKruise"),
+    PodKind(_KRUISE, "StatefulSet", ("spec.template.spec",), project="OpenKruise (Advanced StatefulSet)"),
+    PodKind(_KRUISE, "DaemonSet", ("spec.template.spec",), project="OpenKruise (Advanced DaemonSet)"),
+    PodKind(_KRUISE, "BroadcastJob", ("spec.template.spec",), project="OpenKruise"),
+    PodKind(
+        _KRUISE,
+        "AdvancedCronJob",
+        (
+            "spec.template.jobTemplate.spec.template.spec?",
+            "spec.template.broadcastJobTemplate.spec.template.spec?",
+        ),
+        project="OpenKruise",
+    ),
+    PodKind("keda.sh", "ScaledJob", ("spec.jobTargetRef.template.spec",), project="KEDA"),
+    *(
+        PodKind(
+            "kubeflow.org", kind, (f"spec.{prefix}ReplicaSpecs.*.template.spec",), project="Kubeflow Training"
+        )
+        for kind, prefix in _KUBEFLOW_TRAINING
+    ),
+    PodKind("kubeflow.org", "Notebook", ("spec.template.spec",), project="Kubeflow Notebooks"),
+    PodKind("ray.io", "RayCluster", tuple(f"spec.{p}" for p in _RAY_CLUSTER), project="KubeRay"),
+    PodKind(
+        "ray.io",
+        "RayJob",
+        (*(f"spec.rayClusterSpec.{p}" for p in _RAY_CLUSTER), "spec.submitterPodTemplate.spec?"),
+        ("spec.clusterSelector",),
+        project="KubeRay",
+    ),
+    PodKind(
+        "ray.io", "RayService", tuple(f"spec.rayClusterConfig.{p}" for p in _RAY_CLUSTER), project="KubeRay"
+    ),
+    PodKind("batch.volcano.sh", "Job", ("spec.tasks.*.template.spec",), project="Volcano"),
+    PodKind(
+        "jobset.x-k8s.io", "JobSet", ("spec.replicatedJobs.*.template.spec.template.spec",), project="JobSet"
+    ),
+    PodKind(
+        "leaderworkerset.x-k8s.io",
+        "LeaderWorkerSet",
+        ("spec.leaderWorkerTemplate.leaderTemplate.spec?", "spec.leaderWorkerTemplate.workerTemplate.spec"),
+        project="LeaderWorkerSet",
+    ),
+)
+
+# Argo Workflows: each template with a container, script or containerSet is a pod. Its
+# affinity, nodeSelector and tolerations are the template's own when it sets them, else the
+# workflow's (spec.affinity...), as the workflow controller builds the pod.
+_ARGO_CONTAINERS = (
+    "container",
+    "script",
+    "containerSet.containers.*",
+    "initContainers.*",
+    "sidecars.*",
+)
+
+
+def _argo(spec: str) -> Unit:
+    return Unit(
+        f"{spec}.templates.*",
+        _ARGO_CONTAINERS,
+        "",
+        (f"{spec}.templateDefaults", spec),
+        needs=("container", "script", "containerSet"),
+    )
+
+
+# Tekton: a TaskRun is one pod, its steps and sidecars; a PipelineRun's tasks share the
+# PipelineRun's pod template (and, with a workspace, a node: the affinity assistant), so all
+# of its embedded tasks' images constrain it.
+_TEKTON_TASK = ("steps.*", "sidecars.*", "stepTemplate")
+
+
+def _pipeline_containers(spec: str) -> tuple[str, ...]:
+    return tuple(f"{spec}.{section}.*.taskSpec.{c}" for section in ("tasks", "finally") for c in _TEKTON_TASK)
+
+
+def _pipeline_run(placement: str, versions: frozenset[str]) -> SplitKind:
+    spec = "spec.pipelineSpec"
+    unit = Unit("", _pipeline_containers(spec), placement, (), _pipeline_refs(spec))
+    return SplitKind("tekton.dev", "PipelineRun", (unit,), versions, project="Tekton Pipelines")
+
+
+def _pipeline_refs(spec: str) -> tuple[str, ...]:
+    sections = ("tasks", "finally")
+    refs = (f"{spec}.{section}.*.{ref}" for section in sections for ref in ("taskRef", "pipelineRef"))
+    return ("spec.pipelineRef", *refs)
+
+
+_V1 = frozenset({"v1"})
+_V1BETA1 = frozenset({"v1beta1", "v1alpha1"})
+
+
+# The Spark operator: the driver and the executors are pods of their own; each runs
+# spec.image unless its own image overrides it, with its sidecars and init containers; the
+# application's spec.nodeSelector applies to both unless they set their own.
+def _spark(spec: str) -> tuple[Unit, ...]:
+    return tuple(
+        Unit(
+            spec,
+            (f"{role}.image|image", f"{role}.initContainers.*", f"{role}.sidecars.*"),
+            role,
+            (spec,),
+        )
+        for role in ("driver", "executor")
+    )
+
+
+# Flink: the JobManager and TaskManager pods run spec.image and the containers of the pod
+# templates (spec.podTemplate, merged with each role's own); the placement pinned is the
+# shared spec.podTemplate's.
+_FLINK_TEMPLATES = ("podTemplate", "jobManager.podTemplate", "taskManager.podTemplate")
+
+SPLIT_KINDS: tuple[SplitKind, ...] = (
+    SplitKind("argoproj.io", "Workflow", (_argo("spec"),), project="Argo Workflows"),
+    SplitKind("argoproj.io", "WorkflowTemplate", (_argo("spec"),), project="Argo Workflows"),
+    SplitKind("argoproj.io", "ClusterWorkflowTemplate", (_argo("spec"),), project="Argo Workflows"),
+    SplitKind("argoproj.io", "CronWorkflow", (_argo("spec.workflowSpec"),), project="Argo Workflows"),
+    SplitKind(
+        "tekton.dev",
+        "TaskRun",
+        (
+            Unit(
+                "",
+                tuple(f"spec.taskSpec.{c}" for c in _TEKTON_TASK),
+                "spec.podTemplate",
+                (),
+                ("spec.taskRef",),
+            ),
+        ),
+        project="Tekton Pipelines",
+    ),
+    _pipeline_run("spec.taskRunTemplate.podTemplate", _V1),
+    _pipeline_run("spec.podTemplate", _V1BETA1),
+    SplitKind("sparkoperator.k8s.io", "SparkApplication", _spark("spec"), project="Spark operator"),
+    SplitKind(
+        "sparkoperator.k8s.io", "ScheduledSparkApplication", _spark("spec.template"), project="Spark operator"
+    ),
+    SplitKind(
+        "flink.apache.org",
+        "FlinkDeployment",
+        (
+            Unit(
+                "spec",
+                ("image", *(f"{t}.spec.{c}" for t in _FLINK_TEMPLATES for c in CONTAINER_LISTS)),
+                "podTemplate.spec",
+                unread=tuple(
+                    f"{role}.podTemplate.spec.{key}"
+                    for role in ("jobManager", "taskManager")
+                    for key in ("affinity", "nodeSelector")
+                ),
+            ),
+        ),
+        project="Flink Kubernetes operator",
+    ),
+)
+
+# Kinds that hold containers with images but make no pod of their own: not warned about.
+NOT_WORKLOADS: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("apps.kruise.io", "SidecarSet"),  # injected into other workloads' pods
+        ("apps.kruise.io", "ImagePullJob"),
+        ("serving.kserve.io", "ServingRuntime"),  # pods come from InferenceServices
+        ("serving.kserve.io", "ClusterServingRuntime"),
+        ("tekton.dev", "Task"),  # pods come from TaskRuns
+        ("tekton.dev", "ClusterTask"),
+        ("tekton.dev", "Pipeline"),  # from PipelineRuns
+        ("tekton.dev", "StepAction"),
+        # Values for charts, and policies that match containers: no pods of their own.
+        ("argoproj.io", "Application"),
+        ("argoproj.io", "ApplicationSet"),
+        ("helm.toolkit.fluxcd.io", "HelmRelease"),
+        ("kyverno.io", "ClusterPolicy"),
+        ("kyverno.io", "Policy"),
+    }
+)
+
+# Kinds of the core group (``apiVersion: v1``) whose names other groups reuse.
+CORE_KINDS = frozenset(
+    {
+        "Pod",
+        "PodTemplate",
+        "ReplicationController",
+        "Service",
+        "ConfigMap",
+        "Secret",
+        "Namespace",
+        "Node",
+        "Endpoints",
+        "Event",
+        "ServiceAccount",
+        "PersistentVolume",
+        "PersistentVolumeClaim",
+        "LimitRange",
+        "ResourceQuota",
+    }
+)
