@@ -218,7 +218,7 @@ def read_cluster(
         qualified = f"{kind}.{group}" if group else kind
         if any(r.kind == kind and r.group == group and r.name in refused for r in resources):
             continue
-        if kinds.paths(f"{group}/v1" if group else "v1", kind):
+        if any(kind == k and (groups is None or group in groups) for k, groups in kinds.known()):
             continue  # a kind it reads, whose discovery or list failed: said above
         warnings.append(
             f"{count} object(s) are owned by {qualified} objects, a kind the audit does not read: they "

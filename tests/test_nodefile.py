@@ -136,7 +136,7 @@ def deep(depth: int) -> str:
         # kubectl never writes aliases: each alias of a node counts its whole node against the budget,
         # an alias of the item just before included.
         (b"kind: List\nitems:\n- &n {kind: Node, metadata: {name: a, labels: {x: y, z: w}}}\n"
-         + b"- *n\n" * 40_000, "nodes.json: document expands to too many nodes (YAML alias bomb?)"),
+         + b"- *n\n" * 40_000, "nodes.json: document contains excessive aliasing (a YAML alias bomb?)"),
         (b'{"kind": "List", "items": [{"kind": "Node", "metadata": {"labels": ' + deep(100_000).encode() + b"}}]}",
          "nodes.json: JSON nests too deeply"),
         (deep(100_000).encode(), "nodes.json: JSON nests too deeply"),
