@@ -174,13 +174,21 @@ def pod_specs(obj: Any, path: Sequence[str], where: str = "") -> list[tuple[str,
 
 
 def controller(
-    obj: Mapping[str, Any], kind: str, api_version: str, paths: Iterable[Sequence[str]]
+    obj: Mapping[str, Any],
+    kind: str,
+    api_version: str,
+    paths: Iterable[Sequence[str]] = (),
+    templates: Sequence[Template] | None = None,
 ) -> Controller | None:
-    """An object with pod templates at ``paths``, reduced; None when it has none there."""
+    """An object with pod templates, reduced: the templates at ``paths`` (None when it has
+    none there), or ``templates`` as read elsewhere (a kind whose pods are built from several
+    places, :func:`..manifest.scan.read_object`), which may be none: an object whose pods are
+    defined in another object (a TaskRun's ``taskRef``) still owns them."""
     metadata = _mapping(obj.get("metadata"))
-    templates = tuple(template(spec, where) for path in paths for where, spec in pod_specs(obj, path))
-    if not templates:
-        return None
+    if templates is None:
+        templates = tuple(template(spec, where) for path in paths for where, spec in pod_specs(obj, path))
+        if not templates:
+            return None
     return Controller(
         _text(metadata.get("uid"))
         or f"{kind}/{_text(metadata.get('namespace'))}/{_text(metadata.get('name'))}",
@@ -189,7 +197,7 @@ def controller(
         _text(metadata.get("namespace")),
         _text(metadata.get("name")),
         controller_ref(obj),
-        templates,
+        tuple(templates),
     )
 
 
@@ -354,6 +362,8 @@ class Inventory:
     def _workload(self, top: Controller, groups: Sequence[_Group]) -> Workload:
         count, placed, running = self._summaries(groups)
         containers = tuple(dict.fromkeys(c for t in top.templates for c in t.containers))
+        if not top.templates:  # its pods are made from another object: their own containers
+            containers = tuple(dict.fromkeys(c for g in groups for c in g.containers))
         return Workload(
             top.kind,
             top.api_version,
