@@ -330,6 +330,7 @@ class _Lookups:
                     timeout=registry.timeout(settings.request_timeout),
                     refresh=settings.refresh,
                     tag_ttl=registry.tag_ttl(settings.tag_cache_ttl),
+                    trust_platforms=True,  # a cold image: one request, or two
                 )
             )
         return self.inspector
