@@ -8,6 +8,8 @@ registry:
 * ml/nightly: an Argo Workflow (containers in its templates, placement from the workflow's
   spec.nodeSelector, as the workflow controller builds the pod) -> ok;
 * ml/build: a Tekton PipelineRun -> TaskRun -> Pod, the TaskRun's image amd64 only -> at-risk;
+* ml/etl: a SparkApplication -> driver Pod -> executor Pod on an arm64 node, amd64-only image
+  -> broken, the executor attributed to the application through its driver;
 * ray.io (KubeRay) is not served: nothing is asked of it, nothing said.
 """
 
@@ -27,6 +29,7 @@ CUSTOM = (
     Kind("kubeflow.org", "v1", "pytorchjobs", "PyTorchJob", True),
     Kind("tekton.dev", "v1", "pipelineruns", "PipelineRun", True, ("pr",)),
     Kind("tekton.dev", "v1", "taskruns", "TaskRun", True, ("tr",)),
+    Kind("sparkoperator.k8s.io", "v1beta2", "sparkapplications", "SparkApplication", True),
 )
 NS = "ml"
 
@@ -107,11 +110,17 @@ def objects(images: Images) -> list[dict[str, Any]]:
         {"pipelineSpec": {"tasks": [{"name": "compile", "taskSpec": steps}]}},
     )
     task = _obj("tekton.dev/v1", "TaskRun", "build-compile", {"taskSpec": steps}, pipeline)
+    spark = _obj(
+        "sparkoperator.k8s.io/v1beta2", "SparkApplication", "etl",
+        {"image": app, "nodeSelector": {"kubernetes.io/arch": "amd64"}, "driver": {}, "executor": {"instances": 1}},
+    )  # fmt: skip
+    driver = _pod("etl-driver", spark, AMD1, "spark-kubernetes-driver", app)
     return [
         rollout, replicas, _pod("front-7c5d9f-zq8xw", replicas, ARM1, "front", app),
         job, _pod("train-master-0", job, AMD1, "pytorch", train), _pod("train-worker-0", job, ARM1, "pytorch", train),
         workflow, _pod("nightly-main-1", workflow, AMD1, "main", app),
         pipeline, task, _pod("build-compile-pod", task, AMD1, "step-compile", app),
+        spark, driver, _pod("etl-exec-1", driver, ARM1, "spark-kubernetes-executor", app),
     ]  # fmt: skip
 
 
@@ -150,6 +159,12 @@ def expected_workloads(images: Images, forbidden_job: bool = False) -> list[dict
             broken=[{"platform": "linux/arm64", "pods": 1, "nodes": [ARM1]}],
         ),
         workload(
+            "SparkApplication", "sparkoperator.k8s.io/v1beta2", NS, "etl", "broken",
+            [_image("spec.image", app, images.app, AMD)], 2,
+            reason=f"1 pod on linux/arm64 nodes ({ARM1}), which image {app} cannot run on",
+            broken=[{"platform": "linux/arm64", "pods": 1, "nodes": [ARM1]}],
+        ),
+        workload(
             "Workflow", "argoproj.io/v1alpha1", NS, "nightly", "ok",
             [_image("spec.templates[1].container", app, images.app, AMD)], 1,
         ),
@@ -166,7 +181,7 @@ def test_ecosystem_kinds_are_listed_and_own_their_pods(
     assert document["workloads"] == expected_workloads(images)
     assert document["unreadable"] == []
     assert document["warnings"] == []
-    assert document["summary"]["text"] == "4 workloads in 1 namespace: 2 ok, 1 at risk, 1 broken (1 pod)"
+    assert document["summary"]["text"] == "5 workloads in 1 namespace: 2 ok, 1 at risk, 2 broken (2 pods)"
     # One discovery pass: /apis, then the documents of the groups served that hold kinds it
     # lists, each once; nothing of the groups not served; each served kind listed once.
     paths = [r.path for r in server.requests]
@@ -176,7 +191,7 @@ def test_ecosystem_kinds_are_listed_and_own_their_pods(
     assert discovery == sorted(
         [
             "/api/v1", "/apis", "/apis/apps/v1", "/apis/batch/v1", "/apis/argoproj.io/v1alpha1",
-            "/apis/kubeflow.org/v1", "/apis/tekton.dev/v1",
+            "/apis/kubeflow.org/v1", "/apis/tekton.dev/v1", "/apis/sparkoperator.k8s.io/v1beta2",
         ]
     )  # fmt: skip
     listed = sorted(p for p in paths if p not in discovery)
@@ -187,6 +202,7 @@ def test_ecosystem_kinds_are_listed_and_own_their_pods(
             "/apis/batch/v1/cronjobs", "/apis/batch/v1/jobs",
             "/apis/argoproj.io/v1alpha1/rollouts", "/apis/argoproj.io/v1alpha1/workflows",
             "/apis/kubeflow.org/v1/pytorchjobs", "/apis/tekton.dev/v1/pipelineruns", "/apis/tekton.dev/v1/taskruns",
+            "/apis/sparkoperator.k8s.io/v1beta2/sparkapplications",
         ]
     )  # fmt: skip
 
@@ -215,9 +231,10 @@ def test_the_table_names_the_top_level_owners(tmp_path: Path, images: Images, se
     proc = audit(tmp_path, server, "-n", NS)
     assert proc.returncode == 1
     assert proc.stdout == (
-        "NAMESPACE   WORKLOAD            STATUS    PLATFORMS\n"
-        "ml          PipelineRun/build   at-risk   linux/amd64\n"
-        "ml          PyTorchJob/train    ok        linux/amd64,linux/arm64\n"
-        "ml          Rollout/front       broken    linux/amd64\n"
-        "ml          Workflow/nightly    ok        linux/amd64\n"
+        "NAMESPACE   WORKLOAD               STATUS    PLATFORMS\n"
+        "ml          PipelineRun/build      at-risk   linux/amd64\n"
+        "ml          PyTorchJob/train       ok        linux/amd64,linux/arm64\n"
+        "ml          Rollout/front          broken    linux/amd64\n"
+        "ml          SparkApplication/etl   broken    linux/amd64\n"
+        "ml          Workflow/nightly       ok        linux/amd64\n"
     )
