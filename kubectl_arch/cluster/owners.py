@@ -10,9 +10,8 @@ Attribution follows ``ownerReferences`` entries marked ``controller: true``, as 
 collector and ``kubectl describe`` do: Pod -> ReplicaSet -> Deployment, Pod -> Job ->
 CronJob, Pod -> ReplicaSet -> Rollout, Pod -> TaskRun -> PipelineRun; a pod owned by a pod of
 an ecosystem's kind belongs where that pod does (Spark executor -> driver -> SparkApplication).
-The top-level
-owner among the objects read is the workload; ReplicaSets and Jobs that something read owns
-are not workloads of their own. A Pod without a controller (or whose controller is its Node:
+The top-level owner among the objects read is the workload; ReplicaSets and Jobs that something
+read owns are not workloads of their own. A Pod without a controller (or whose controller is its Node:
 static pods) is a workload of its own. Pods whose controller was not read (its kind is not
 one the audit lists, or the server refused to list it) are grouped under that controller,
 judged from the pods alone; with a label selector, objects whose controller exists but was
