@@ -230,15 +230,20 @@ def read_cluster(
 def _controller(item: dict[str, Any], resource: cluster.Resource, kinds: Any) -> Any:
     """One listed object reduced to an :class:`.owners.Controller` (None: not a workload).
     Kubernetes' own kinds keep their one pod template at a fixed path, read straight from the
-    data; every other kind is read by the manifest reader (:func:`.manifest.scan.read_object`),
-    so that audit judges the pod templates and units ``pin`` and ``check`` find in the same
-    object: optional templates, a Workflow's templates with the workflow's placement as
-    default, a SparkApplication's driver and executor."""
+    data (unless a declaration says otherwise); every other kind is read by the manifest
+    reader (:func:`.manifest.scan.read_object`), so that audit judges the pod templates and
+    units ``pin`` and ``check`` find in the same object: optional templates, a Workflow's
+    templates with the workflow's placement as default, a SparkApplication's driver and
+    executor."""
     from .cluster import owners
     from .manifest.workloads import BUILTIN
 
     builtin = BUILTIN.get(resource.kind)
-    if builtin is not None and resource.group in builtin[0]:
+    if (
+        builtin is not None
+        and resource.group in builtin[0]
+        and not kinds.declared_in(resource.kind, resource.group)
+    ):
         return owners.controller(item, resource.kind, resource.api_version, [builtin[1]])
     from .manifest import scan
 

@@ -152,7 +152,7 @@ class Kinds:
         out.extend(
             (kind, frozenset({group}))
             for group, kind in _table()
-            if (group, kind) not in TEMPLATES_ONLY and not self._declared_in(kind, group)
+            if (group, kind) not in TEMPLATES_ONLY and not self.declared_in(kind, group)
         )
         for kind, declarations in self.declared.items():
             for d in declarations:
@@ -160,7 +160,9 @@ class Kinds:
                     out.append((kind, None if d.group is None else frozenset({d.group})))
         return out
 
-    def _declared_in(self, kind: str, group: str) -> bool:
+    def declared_in(self, kind: str, group: str) -> bool:
+        """Whether a declaration names this kind in this group (which then overrides any
+        built-in or ecosystem shape)."""
         return any(d.group == group or (d.group is None and group) for d in self.declared.get(kind, ()))
 
     def is_candidate(self, kind: str) -> bool:
