@@ -185,10 +185,9 @@ def read_cluster(
                     note(pod.containers)
 
         else:
-            paths = kinds.paths(resource.api_version, resource.kind)
 
-            def reduce(item: dict[str, Any], paths: Any = paths, resource: Any = resource) -> None:
-                found = owners.controller(item, resource.kind, resource.api_version, paths)
+            def reduce(item: dict[str, Any], resource: Any = resource) -> None:
+                found = _controller(item, resource, kinds)
                 if found is not None:
                     inventory.add_controller(found)
                     for t in found.templates:
@@ -226,6 +225,38 @@ def read_cluster(
             "as one workload"
         )
     return nodes, workloads, unreadable, warnings
+
+
+def _controller(item: dict[str, Any], resource: cluster.Resource, kinds: Any) -> Any:
+    """One listed object reduced to an :class:`.owners.Controller` (None: not a workload).
+    Kubernetes' own kinds keep their one pod template at a fixed path, read straight from the
+    data (unless a declaration says otherwise); every other kind is read by the manifest
+    reader (:func:`.manifest.scan.read_object`), so that audit judges the pod templates and
+    units ``pin`` and ``check`` find in the same object: optional templates, a Workflow's
+    templates with the workflow's placement as default, a SparkApplication's driver and
+    executor."""
+    from .cluster import owners
+    from .manifest.workloads import BUILTIN
+
+    builtin = BUILTIN.get(resource.kind)
+    if (
+        builtin is not None
+        and resource.group in builtin[0]
+        and not kinds.declared_in(resource.kind, resource.group)
+    ):
+        return owners.controller(item, resource.kind, resource.api_version, [builtin[1]])
+    from .manifest import scan
+
+    obj = {**item, "kind": resource.kind, "apiVersion": resource.api_version}  # lists may leave them out
+    read = scan.read_object(obj, kinds, resource.name)
+    templates = []
+    for w in read.workloads:
+        placement = {k: w.pod[k] for k in owners.PLACEMENT_KEYS if w.pod.get(k) is not None}
+        containers = tuple(
+            owners.Container(c.field, c.name, c.image.strip()) for c in w.containers if c.image.strip()
+        )
+        templates.append(owners.Template(w.field, placement, containers))
+    return owners.controller(item, resource.kind, resource.api_version, templates=templates)
 
 
 def images_of(workloads: Sequence[Any]) -> list[str]:
@@ -304,6 +335,7 @@ class _Lookups:
                     timeout=registry.timeout(settings.request_timeout),
                     refresh=settings.refresh,
                     tag_ttl=registry.tag_ttl(settings.tag_cache_ttl),
+                    trust_platforms=True,  # a cold image: one request, or two
                 )
             )
         return self.inspector

@@ -5,7 +5,8 @@ It serves recorded Node objects and workloads with the semantics clients rely on
 * discovery: ``/version``, ``/api``, ``/api/v1``, ``/apis`` and ``/apis/GROUP/VERSION`` for
   ``v1`` (nodes, pods, replicationcontrollers), ``apps/v1`` (deployments, statefulsets,
   daemonsets, replicasets), ``batch/v1`` (jobs, cronjobs) and one custom group
-  (``argoproj.io/v1alpha1`` rollouts), enough for real ``kubectl get``;
+  (``argoproj.io/v1alpha1`` rollouts), enough for real ``kubectl get``, and the custom
+  resources a test adds (``custom_kinds``);
 * lists (``GET /api/v1/nodes``, ``/apis/apps/v1/deployments``, and for namespaced resources
   ``.../namespaces/NS/PLURAL``) with ``limit`` and ``continue`` paging (opaque continue tokens
   that expire with a 410 ``Expired`` Status when the list changes, like etcd compaction), and
@@ -294,6 +295,13 @@ class ApiServer:
     # member naming a continue token from the start of the list; the second, which JSON
     # readers keep, the right one).
     page_layout: str = ""
+    # Custom resources served besides KINDS (an operator's kinds: Kubeflow's pytorchjobs...),
+    # through discovery and lists like the others, their items with kind and apiVersion.
+    custom_kinds: Sequence[Kind] = ()
+
+    @property
+    def kinds(self) -> tuple[Kind, ...]:
+        return (*KINDS, *self.custom_kinds)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -436,7 +444,9 @@ class ApiServer:
             metadata["continue"] = base64.urlsafe_b64encode(json.dumps(token).encode()).decode()
             metadata["remainingItemCount"] = len(matching) - end
         items = matching[start:end]
-        if kind.group not in CUSTOM_GROUPS:  # typed lists carry kind and apiVersion once, not per item
+        if (
+            kind.group not in CUSTOM_GROUPS and kind not in self.custom_kinds
+        ):  # typed lists carry kind and apiVersion once, not per item
             items = [{k: v for k, v in item.items() if k not in ("kind", "apiVersion")} for item in items]
         body = {
             "kind": f"{kind.kind}List",
@@ -503,7 +513,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(401, status(401, "Unauthorized", "Unauthorized"))
             return
         path = parts.path.rstrip("/") or "/"
-        listed = _list_path(path)
+        listed = _list_path(path, self.api.kinds)
         if path == "/version":
             self._send(200, VERSION)
         elif path == "/api":
@@ -514,14 +524,14 @@ class _Handler(BaseHTTPRequestHandler):
             }
             self._send(200, body)
         elif path == "/apis":
-            self._send(200, _group_list())
+            self._send(200, _group_list(self.api.kinds))
         elif path == "/api/v1" or (path.startswith("/apis/") and path.count("/") == 3):
             version = path[len("/api/") :] if path == "/api/v1" else path[len("/apis/") :]
             if version.split("/")[0] in self.api.unavailable_groups:
                 message = "the server is currently unable to handle the request"
                 self._send(503, status(503, "ServiceUnavailable", message))
                 return
-            resources = [k.resource() for k in KINDS if k.group_version == version]
+            resources = [k.resource() for k in self.api.kinds if k.group_version == version]
             if not resources:
                 self._send(404, status(404, "NotFound", "the server could not find the requested resource"))
             else:
@@ -567,7 +577,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(self.api.list_status, self.api.list_body, self.api.list_headers)
             return
         if self.api.continue_forever and faulty:
-            pages = sum(1 for r in self.api.requests if _list_path(r.path) == (kind, namespace))
+            pages = sum(
+                1 for r in self.api.requests if _list_path(r.path, self.api.kinds) == (kind, namespace)
+            )
             token = "c2FtZQ" if self.api.continue_forever == "same" else f"page-{pages}"
             items = [] if query.get("continue") else list(self.api.served(kind)[:1])
             metadata = {"resourceVersion": str(self.api.resource_version), "continue": token}
@@ -641,7 +653,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(404, status(404, "NotFound", f'nodes "{name}" not found', {"name": name, "kind": "nodes"}))
 
 
-def _list_path(path: str) -> tuple[Kind, str] | None:
+def _list_path(path: str, kinds: Sequence[Kind] = KINDS) -> tuple[Kind, str] | None:
     """(the resource, the namespace or "") of a list path, or None."""
     parts = path.strip("/").split("/")
     if parts[:2] == ["api", "v1"]:
@@ -657,7 +669,7 @@ def _list_path(path: str) -> tuple[Kind, str] | None:
         namespace, rest = rest[1], rest[2:]
     if len(rest) != 1:
         return None
-    for kind in KINDS:
+    for kind in kinds:
         if (kind.group, kind.version, kind.plural) == (group, version, rest[0]):
             if namespace and not kind.namespaced:
                 return None
@@ -665,9 +677,9 @@ def _list_path(path: str) -> tuple[Kind, str] | None:
     return None
 
 
-def _group_list() -> dict[str, Any]:
+def _group_list(kinds: Sequence[Kind] = KINDS) -> dict[str, Any]:
     groups: dict[str, list[str]] = {}
-    for kind in KINDS:
+    for kind in kinds:
         if kind.group:
             groups.setdefault(kind.group, [])
             if kind.version not in groups[kind.group]:

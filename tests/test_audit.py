@@ -261,3 +261,21 @@ def test_more_platforms_never_make_a_workload_worse(have: set[str], more: set[st
     assert rank[after.status] <= rank[before.status]
     # and judging is a function of its input: the same answer twice
     assert judge(workload(placement, placed=placed), {"app:1": image(*have)}, nodes) == before
+
+
+def test_the_kinds_audit_lists() -> None:
+    """Kubernetes' own workloads, the ecosystem's, the declared ones; not the templates that
+    nothing runs, nor a kind declared not to be a workload."""
+    from kubectl_arch.manifest.kinds import POD_KINDS, SPLIT_KINDS
+    from kubectl_arch.manifest.workloads import Kinds
+
+    known = Kinds.parse(["Canary.example.com=spec.template.spec", "Rollout.argoproj.io="]).known()
+    pairs = {(kind, group) for kind, groups in known for group in (groups or {None})}
+    assert ("Deployment", "apps") in pairs and ("Pod", "") in pairs and ("PodTemplate", "") not in pairs
+    assert ("Canary", "example.com") in pairs
+    assert ("Rollout", "argoproj.io") not in pairs  # declared no workload
+    ecosystem = {(k.kind, k.group) for k in (*POD_KINDS, *SPLIT_KINDS)} - {("Rollout", "argoproj.io")}
+    templates = {("WorkflowTemplate", "argoproj.io"), ("ClusterWorkflowTemplate", "argoproj.io")}
+    assert ecosystem - templates <= pairs
+    assert not templates & pairs
+    assert ("Rollout", "argoproj.io") in {(k, g) for k, gs in Kinds().known() for g in (gs or {None})}

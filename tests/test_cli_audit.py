@@ -307,20 +307,19 @@ def test_table_details_and_summary(tmp_path: Path, images: Images, server: ApiSe
     proc = audit(tmp_path, server, "-A", "--target", "linux/arm64")
     assert proc.returncode == 1
     assert proc.stdout == (
-        "NAMESPACE   WORKLOAD                        STATUS    PLATFORMS                 LINUX/ARM64\n"
-        "ops         CronJob/report                  ok        linux/amd64               blocked\n"
-        "ops         DaemonSet/node-exporter         ok        linux/amd64               blocked\n"
-        "shop        Deployment/api                  broken    linux/amd64               blocked\n"
-        "shop        Deployment/web                  at-risk   linux/amd64               blocked\n"
-        "shop        Pod/debug                       ok        linux/amd64,linux/arm64   ready\n"
-        "shop        ReplicaSet/checkout-6c9d8b7f4   ok        linux/amd64,linux/arm64   ready\n"
-        "shop        ReplicationController/legacy    ok        linux/amd64               blocked\n"
-        "shop        StatefulSet/db                  unknown   ?                         unknown\n"
+        "NAMESPACE   WORKLOAD                       STATUS    PLATFORMS                 LINUX/ARM64\n"
+        "ops         CronJob/report                 ok        linux/amd64               blocked\n"
+        "ops         DaemonSet/node-exporter        ok        linux/amd64               blocked\n"
+        "shop        Deployment/api                 broken    linux/amd64               blocked\n"
+        "shop        Deployment/web                 at-risk   linux/amd64               blocked\n"
+        "shop        Pod/debug                      ok        linux/amd64,linux/arm64   ready\n"
+        "shop        ReplicationController/legacy   ok        linux/amd64               blocked\n"
+        "shop        Rollout/checkout               ok        linux/amd64,linux/arm64   ready\n"
+        "shop        StatefulSet/db                 unknown   ?                         unknown\n"
     )
-    document = expected(images, server, target=True, rollout=False)
+    document = expected(images, server, target=True)
     ref = images.ref
     assert proc.stderr.splitlines() == [
-        f"warning: {document['warnings'][0]}",
         f"broken: shop/Deployment/api: {document['workloads'][2]['reason']}",
         f"note: shop/Deployment/api container 'api': 1 pod(s) run {images.api_old}, but {ref('api:2.3')} now "
         f"points to {images.api}",
@@ -335,12 +334,22 @@ def test_table_details_and_summary(tmp_path: Path, images: Images, server: ApiSe
     ]
 
 
-def test_without_the_declaration_the_rollouts_replicaset_is_reported(
+def test_the_rollout_is_audited_without_a_declaration(
     tmp_path: Path, images: Images, server: ApiServer
 ) -> None:
+    """Argo Rollouts is among the ecosystem's kinds: the server serves it, so it is listed."""
     proc = audit(tmp_path, server, "-A", "-o", "json")
     assert proc.returncode == 1
+    assert json.loads(proc.stdout) == expected(images, server)
+
+
+def test_a_kind_declared_no_workload_leaves_its_replicaset_reported(
+    tmp_path: Path, images: Images, server: ApiServer
+) -> None:
+    proc = audit(tmp_path, server, "-A", "-o", "json", "--pod-template-path", "Rollout.argoproj.io=")
+    assert proc.returncode == 1
     assert json.loads(proc.stdout) == expected(images, server, rollout=False)
+    assert not any(r.path.endswith("/rollouts") for r in server.requests)
 
 
 def test_forbidden_daemonsets_are_unreadable_and_the_rest_is_audited(
@@ -516,7 +525,7 @@ def test_the_cluster_cannot_be_read(tmp_path: Path, images: Images, server: ApiS
     server.forbidden = False
     server.forbidden_resources = frozenset(
         {"pods", "deployments", "statefulsets", "daemonsets", "replicasets", "jobs", "cronjobs",
-         "replicationcontrollers"}
+         "replicationcontrollers", "rollouts"}
     )  # fmt: skip
     proc = audit(tmp_path, server, "-A")
     assert proc.returncode == 3
@@ -536,7 +545,7 @@ def test_progress_only_on_a_terminal(tmp_path: Path, images: Images, server: Api
     env = arch_env(tmp_path, KUBECONFIG=str(config))
     controller, terminal = pty.openpty()
     proc = subprocess.Popen(
-        [str(KUBECTL_ARCH), "audit", "-A", "-o", "json"],
+        [str(KUBECTL_ARCH), "audit", "-A", "-o", "json", "--pod-template-path", "Rollout.argoproj.io="],
         stdout=subprocess.PIPE,
         stderr=terminal,
         stdin=subprocess.DEVNULL,
@@ -649,7 +658,7 @@ def test_a_hostile_registry_makes_workloads_unknown_never_a_crash(tmp_path: Path
     status = {w["name"]: w["status"] for w in document["workloads"]}
     assert status == {
         "report": "unknown", "node-exporter": "unknown", "api": "unknown", "web": "at-risk",
-        "debug": "unknown", "legacy": "ok", "checkout-6c9d8b7f4": "unknown", "db": "unknown",
+        "debug": "unknown", "legacy": "ok", "checkout": "unknown", "db": "unknown",
     }  # fmt: skip
     web = next(w for w in document["workloads"] if w["name"] == "web")
     assert web["target"] == [

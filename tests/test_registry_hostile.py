@@ -812,6 +812,53 @@ def test_an_sbom_tagged_with_a_platform_is_not_a_platform(tmp_path: Path) -> Non
         ]
 
 
+def test_trusting_platforms_costs_the_index_only_and_keeps_what_the_index_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """audit's inspector (trust_platforms) takes an OCI index's entries with a platform for
+    the images they say they are, without opening them; artifacts and attestations the index
+    names stay out, and an entry without a platform is still opened (its config says)."""
+    from kubectl_arch import registry
+
+    with faulty() as server:
+        amd64 = serve_image(server, "app", "amd64", {"os": "linux", "architecture": "amd64"})
+        arm64 = serve_image(server, "app", "arm64", {"os": "linux", "architecture": "arm64"})
+        s390x = serve_image(server, "app", "s390x", {"os": "linux", "architecture": "s390x"})
+        sbom = manifest_of(b"{}", "application/vnd.oci.empty.v1+json", artifactType="application/spdx+json")
+        serve_index(
+            server,
+            "app",
+            "1",
+            [
+                entry(amd64, {"os": "linux", "architecture": "amd64"}),
+                entry(arm64, {"os": "linux", "architecture": "arm64"}),
+                entry(sbom, {"os": "linux", "architecture": "ppc64le"}, artifactType="application/spdx+json"),
+                entry(b"att", {"os": "unknown", "architecture": "unknown"}),
+                entry(s390x),  # no platform: opened, then its config read
+            ],
+        )
+        for key, value in arch_env(tmp_path).items():
+            monkeypatch.setenv(key, value)
+        ref = f"{server.host}/app:1"
+        trusting = registry.open_inspector(registry.Settings(trust_platforms=True))
+        try:
+            (info,) = trusting.inspect_all([ref]).values()
+        finally:
+            trusting.client.close()
+        assert not isinstance(info, Exception), info
+        assert [(p.platform.architecture, p.digest) for p in info.platforms] == [
+            ("amd64", digest(amd64)),
+            ("arm64", digest(arm64)),
+            ("s390x", digest(s390x)),
+        ]
+        config = json.loads(s390x)["config"]["digest"]
+        assert [(s.method, s.path) for s in server.seen] == [
+            ("GET", "/v2/app/manifests/1"),
+            ("GET", f"/v2/app/manifests/{digest(s390x)}"),
+            ("GET", f"/v2/app/blobs/{config}"),
+        ]
+
+
 def test_an_index_that_vouches_for_its_images_costs_one_request(tmp_path: Path) -> None:
     """BuildKit's attestations name the images they attest, and Docker schema 2 manifests have
     no artifacts: such entries are taken as they are, without opening them."""

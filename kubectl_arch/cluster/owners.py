@@ -8,9 +8,10 @@ the raw objects: pods of one workload on nodes of one platform are one counter.
 
 Attribution follows ``ownerReferences`` entries marked ``controller: true``, as the garbage
 collector and ``kubectl describe`` do: Pod -> ReplicaSet -> Deployment, Pod -> Job ->
-CronJob, Pod -> a declared kind (Argo Rollouts' Rollout -> ReplicaSet -> Pod). The top-level
-owner among the objects read is the workload; ReplicaSets and Jobs that something read owns
-are not workloads of their own. A Pod without a controller (or whose controller is its Node:
+CronJob, Pod -> ReplicaSet -> Rollout, Pod -> TaskRun -> PipelineRun; a pod owned by a pod of
+an ecosystem's kind belongs where that pod does (Spark executor -> driver -> SparkApplication).
+The top-level owner among the objects read is the workload; ReplicaSets and Jobs that something
+read owns are not workloads of their own. A Pod without a controller (or whose controller is its Node:
 static pods) is a workload of its own. Pods whose controller was not read (its kind is not
 one the audit lists, or the server refused to list it) are grouped under that controller,
 judged from the pods alone; with a label selector, objects whose controller exists but was
@@ -38,6 +39,10 @@ MAX_NODE_NAMES = 20
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}")
 
 PlatformKey = tuple[str, str, str]  # (os, architecture, Windows build or "")
+# Kubernetes' own kinds that own pods (and a static pod's Node): their pods own no pods.
+_POD_CONTROLLERS = frozenset(
+    {"ReplicaSet", "Job", "StatefulSet", "DaemonSet", "ReplicationController", "Node"}
+)
 
 
 class Container(NamedTuple):
@@ -174,13 +179,21 @@ def pod_specs(obj: Any, path: Sequence[str], where: str = "") -> list[tuple[str,
 
 
 def controller(
-    obj: Mapping[str, Any], kind: str, api_version: str, paths: Iterable[Sequence[str]]
+    obj: Mapping[str, Any],
+    kind: str,
+    api_version: str,
+    paths: Iterable[Sequence[str]] = (),
+    templates: Sequence[Template] | None = None,
 ) -> Controller | None:
-    """An object with pod templates at ``paths``, reduced; None when it has none there."""
+    """An object with pod templates, reduced: the templates at ``paths`` (None when it has
+    none there), or ``templates`` as read elsewhere (a kind whose pods are built from several
+    places, :func:`..manifest.scan.read_object`), which may be none: an object whose pods are
+    defined in another object (a TaskRun's ``taskRef``) still owns them."""
     metadata = _mapping(obj.get("metadata"))
-    templates = tuple(template(spec, where) for path in paths for where, spec in pod_specs(obj, path))
-    if not templates:
-        return None
+    if templates is None:
+        templates = tuple(template(spec, where) for path in paths for where, spec in pod_specs(obj, path))
+        if not templates:
+            return None
     return Controller(
         _text(metadata.get("uid"))
         or f"{kind}/{_text(metadata.get('namespace'))}/{_text(metadata.get('name'))}",
@@ -189,7 +202,7 @@ def controller(
         _text(metadata.get("namespace")),
         _text(metadata.get("name")),
         controller_ref(obj),
-        templates,
+        tuple(templates),
     )
 
 
@@ -228,6 +241,10 @@ class Inventory:
         self.platforms = platforms
         self.controllers: dict[str, Controller] = {}
         self.groups: dict[str, _Group] = {}
+        # Pods owned by a kind that is not Kubernetes' own, by uid: a pod of theirs may own
+        # pods in turn (a Spark driver owns its executors), which then belong to the same
+        # workload. Kubernetes' own controllers' pods own none: they are not kept.
+        self.pod_owners: dict[str, OwnerRef] = {}
 
     def add_controller(self, found: Controller) -> None:
         self.controllers.setdefault(found.uid, found)
@@ -248,6 +265,10 @@ class Inventory:
             uid = _text(metadata.get("uid")) or f"Pod/{namespace}/{name}"
             owner = OwnerRef(uid, "Pod", "v1", name)
         assert owner is not None
+        if not bare and owner.kind not in _POD_CONTROLLERS and owner.kind != "Pod":
+            uid = _text(metadata.get("uid"))
+            if uid:
+                self.pod_owners[uid] = owner
         group = self.groups.get(owner.uid)
         if group is None:
             group = self.groups[owner.uid] = _Group(namespace, owner)
@@ -300,6 +321,7 @@ class Inventory:
         selector limited what was read (an object whose controller is of a listed kind but
         was not read is then left out: its controller does not match)."""
         read = set(listed)
+        self._regroup()
         tops: dict[str, Controller] = {}
         reported: dict[str, Controller] = {}
         unlisted: dict[tuple[str, str], int] = {}
@@ -331,6 +353,27 @@ class Inventory:
         out.sort(key=lambda w: (w.namespace, w.kind, w.name, w.api_version))
         return out, unlisted
 
+    def _regroup(self) -> None:
+        """Pods owned by a pod that an ecosystem's controller owns join that pod's group."""
+        for uid, group in list(self.groups.items()):
+            owner = group.owner
+            if owner.kind != "Pod" or owner.api_version != "v1" or owner.uid not in self.pod_owners:
+                continue
+            top = self.pod_owners[owner.uid]
+            target = self.groups.get(top.uid)
+            if target is None:
+                target = self.groups[top.uid] = _Group(group.namespace, top)
+            target.pods += group.pods
+            for key, (count, nodes) in group.placed.items():
+                entry = target.placed.setdefault(key, [0, []])
+                entry[0] += count
+                entry[1].extend(n for n in nodes if n not in entry[1] and len(entry[1]) < MAX_NODE_NAMES)
+            for key, count in group.running.items():
+                target.running[key] = target.running.get(key, 0) + count
+            for container in group.containers:
+                target.containers.setdefault(container, None)
+            del self.groups[uid]
+
     @staticmethod
     def _summaries(groups: Sequence[_Group]) -> tuple[int, tuple[Placed, ...], tuple[Running, ...]]:
         placed: dict[tuple[PlatformKey, tuple[str, ...]], list[Any]] = {}
@@ -354,6 +397,8 @@ class Inventory:
     def _workload(self, top: Controller, groups: Sequence[_Group]) -> Workload:
         count, placed, running = self._summaries(groups)
         containers = tuple(dict.fromkeys(c for t in top.templates for c in t.containers))
+        if not top.templates:  # its pods are made from another object: their own containers
+            containers = tuple(dict.fromkeys(c for g in groups for c in g.containers))
         return Workload(
             top.kind,
             top.api_version,

@@ -265,6 +265,16 @@ NOT_WORKLOADS: frozenset[tuple[str, str]] = frozenset(
     }
 )
 
+# Workload kinds whose objects are templates that something else runs (a Workflow made from
+# a WorkflowTemplate): pin edits them; audit does not list them (they run nothing themselves).
+TEMPLATES_ONLY: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("", "PodTemplate"),
+        ("argoproj.io", "WorkflowTemplate"),
+        ("argoproj.io", "ClusterWorkflowTemplate"),
+    }
+)
+
 # Kinds of the core group (``apiVersion: v1``) whose names other groups reuse.
 CORE_KINDS = frozenset(
     {

@@ -153,6 +153,24 @@ def lazy(text: str, source: str, kinds: Kinds, incomplete_ok: bool = False) -> S
     return Scan(text, source, kinds, incomplete_ok, read=False)
 
 
+def read_object(obj: Any, kinds: Kinds, source: str) -> Document:
+    """The workloads of one object given as plain data (an API server's object, as JSON
+    decodes it, with its ``kind`` and ``apiVersion``), read by the same reader as a manifest's
+    objects (:func:`.yamlnodes.from_data` gives it the node tree that reader walks): the same
+    pod templates, units and placement as ``pin`` and ``check`` find in its manifest. Faults
+    are findings, as for a document (``incomplete_ok``: an object without its pod template is
+    a warning); ``source`` names the object in them."""
+    location = Location(source, 0)
+    try:
+        root = yn.from_data(obj)
+        reader = _Reader(None, kinds, incomplete_ok=True)
+        reader.object(root, (), location)
+    except (yn.YamlShapeError, RecursionError) as exc:
+        message = str(exc) if isinstance(exc, yn.YamlShapeError) else "object nests too deeply"
+        return Document(None, location, [], [_input_error(location, message)])
+    return Document(None, location, reader.workloads, reader.findings)
+
+
 def _input_error(location: Location, message: str, field: str | None = None) -> Finding:
     return Finding("error", message, location, field, 2)
 
@@ -272,7 +290,7 @@ def _containers(
 class _Reader:
     """Reads the objects of one parsed document into a :class:`Document`."""
 
-    def __init__(self, parsed: yn.Parsed, kinds: Kinds, incomplete_ok: bool) -> None:
+    def __init__(self, parsed: yn.Parsed | None, kinds: Kinds, incomplete_ok: bool) -> None:
         self.parsed = parsed
         self.kinds = kinds
         self.incomplete_ok = incomplete_ok

@@ -139,14 +139,31 @@ class Kinds:
 
     def known(self) -> list[tuple[str, frozenset[str] | None]]:
         """Every kind this set treats as a workload, with its API groups (None: any group):
-        what ``audit`` lists from a cluster. PodTemplate is left out: nothing runs it."""
+        what ``audit`` lists from a cluster. The built-in kinds, the ecosystem's
+        (:mod:`.kinds`) and the declared ones; kinds whose objects only hold templates for
+        others to run are left out (PodTemplate, Argo's WorkflowTemplate and
+        ClusterWorkflowTemplate: nothing runs them as they are), and so is a kind declared not
+        to be a workload (``Kind.group=``)."""
+        from .kinds import TEMPLATES_ONLY
+
         out: list[tuple[str, frozenset[str] | None]] = [
-            (kind, groups) for kind, (groups, _) in BUILTIN.items() if kind != "PodTemplate"
+            (kind, groups) for kind, (groups, _) in BUILTIN.items() if ("", kind) not in TEMPLATES_ONLY
         ]
+        out.extend(
+            (kind, frozenset({group}))
+            for group, kind in _table()
+            if (group, kind) not in TEMPLATES_ONLY and not self.declared_in(kind, group)
+        )
         for kind, declarations in self.declared.items():
             for d in declarations:
-                out.append((kind, None if d.group is None else frozenset({d.group})))
+                if d.path or d.units:
+                    out.append((kind, None if d.group is None else frozenset({d.group})))
         return out
+
+    def declared_in(self, kind: str, group: str) -> bool:
+        """Whether a declaration names this kind in this group (which then overrides any
+        built-in or ecosystem shape)."""
+        return any(d.group == group or (d.group is None and group) for d in self.declared.get(kind, ()))
 
     def is_candidate(self, kind: str) -> bool:
         """Whether a document of this kind may need editing (workloads and lists)."""

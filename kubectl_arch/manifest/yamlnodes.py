@@ -25,9 +25,11 @@ from . import fastyaml, yamltext
 from .fullyaml import YamlSyntaxError
 from .node import (
     ALIAS,
+    MAP_TAG,
     MAPPING,
     PLAIN_TAG,
     SCALAR,
+    SEQ_TAG,
     SEQUENCE,
     STR_TAG,
     UNREAD,
@@ -539,3 +541,22 @@ def _sizes(root: Node) -> dict[int, int]:
         elif node.kind == MAPPING:
             stack.extend((n, False) for pair in node.value for n in pair)
     return sizes
+
+
+def from_data(value: Any) -> Node:
+    """A node tree for plain data as JSON decodes it (an API server's object): strings are
+    quoted scalars (so ``"yes"`` stays a string), booleans, numbers and null plain scalars
+    in the form YAML 1.1 types as the same value; keys are strings. What the reader of
+    :mod:`.scan` reads from a manifest, it then reads the same way from the object."""
+    if isinstance(value, str):
+        return Node(SCALAR, STR_TAG, value, 0, 0, '"')
+    if isinstance(value, dict):
+        pairs = [(Node(SCALAR, STR_TAG, str(k), 0, 0, '"'), from_data(v)) for k, v in value.items()]
+        return Node(MAPPING, MAP_TAG, pairs, 0, 0, flow=True)
+    if isinstance(value, list):
+        return Node(SEQUENCE, SEQ_TAG, [from_data(v) for v in value], 0, 0, flow=True)
+    if value is None:
+        return Node(SCALAR, PLAIN_TAG, "null", 0, 0)
+    if isinstance(value, bool | int | float):
+        return Node(SCALAR, PLAIN_TAG, _canonical(value), 0, 0)
+    raise YamlShapeError(f"a value of type {type(value).__name__} is not JSON data")

@@ -32,6 +32,8 @@ class Settings(NamedTuple):
     timeout: float = DEFAULT_TIMEOUT
     refresh: bool = False
     tag_ttl: float | None = None  # seconds a tag's answer is trusted; None: the config file's
+    # Index entries taken for the images their platforms say, unopened (.images: audit).
+    trust_platforms: bool = False
 
 
 def timeout(value: str | None, default: float = DEFAULT_TIMEOUT) -> float:
@@ -129,4 +131,6 @@ def open_inspector(settings: Settings) -> Inspector:
     ttl = settings.tag_ttl if settings.tag_ttl is not None else base.tag_ttl
     options = Options(insecure=insecure, ca_file=ca_file or None, timeout=settings.timeout)
     cache = Cache(default_root(), DEFAULT_TAG_TTL if ttl is None else ttl, settings.refresh)
-    return Inspector(Client(options, CredentialStore(timeout=settings.timeout)), cache)
+    return Inspector(
+        Client(options, CredentialStore(timeout=settings.timeout)), cache, settings.trust_platforms
+    )

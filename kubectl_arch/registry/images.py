@@ -23,6 +23,20 @@ schema 2 manifest (a format without artifacts). Any other entry with a platform 
 manifest in an index without attestations) is opened: one GET per such entry the first time
 its digest is seen, never again (manifests by digest are cached for good).
 
+An Inspector made with ``trust_platforms`` (``audit``, which looks up every image of a
+cluster at once) opens none of those: it takes an index entry for the image its descriptor
+says it is when the descriptor has a ``platform``, an image manifest media type (OCI or
+Docker schema 2), no ``artifactType``, no BuildKit attestation annotation
+(``vnd.docker.reference.type``) and a platform other than ``unknown/unknown``. The OCI
+image-index specification defines an entry's ``platform`` as "the minimum runtime
+requirements of the image" and gives artifacts ``artifactType``; containerd, selecting the
+manifest to pull for a node, trusts the descriptor's platform in the same way and reads a
+config only when the platform is absent. A cold image then costs one request (its index),
+or two (a single manifest and its config). What it gives up, and ``inspect``, ``pin`` and
+``check`` keep: an artifact listed with a platform and without ``artifactType`` in its
+descriptor (only its own manifest says it is one) counts as that platform, and an entry
+labelled a manifest whose content is an index is not followed.
+
 Indexes nest at most :data:`MAX_DEPTH` deep below the top, whatever their entries claim to
 be: an entry labelled a manifest whose content is an index counts as a level too.
 
@@ -118,9 +132,10 @@ class Inspector:
     """Looks images up through a client and a cache; thread-safe, memoised per reference and
     per manifest digest."""
 
-    def __init__(self, client: Client, cache: Cache) -> None:
+    def __init__(self, client: Client, cache: Cache, trust_platforms: bool = False) -> None:
         self.client = client
         self.cache = cache
+        self.trust_platforms = trust_platforms  # see the module's docstring
         self._lock = threading.Lock()
         self._digest_locks: dict[str, threading.Lock] = {}
         self._expanded: dict[str, _Expansion | Exception] = {}
@@ -201,7 +216,11 @@ class Inspector:
             if descriptor.media_type in index.INDEX_TYPES:
                 below = self._expand(ref, descriptor.digest, depth + 1)
             elif descriptor.platform is not None:
-                trusted = descriptor.media_type == index.DOCKER_MANIFEST or descriptor.digest in vouched
+                trusted = (
+                    descriptor.media_type == index.DOCKER_MANIFEST
+                    or descriptor.digest in vouched
+                    or (self.trust_platforms and descriptor.media_type in index.IMAGE_TYPES)
+                )
                 try:
                     if not trusted and not self._is_image(ref, descriptor, depth):
                         continue  # an artifact tagged with a platform
