@@ -30,7 +30,7 @@ RELEVANT_KEYS = ("affinity", "nodeSelector", "tolerations", "os", "nodeName", "h
 # feed and carriage return, DEL, C1 controls but NEL, surrogates, U+FFFE and U+FFFF.
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
 INCOMPLETE = "not a complete workload"
-_ALIAS = re.compile(r"[\s\[{,]\*[^\s,\[\]{}]")  # what may be an alias (*name), or false alarms
+_ALIAS = r"[\s\[{,]\*[^\s,\[\]{}]"  # what may be an alias (*name), or false alarms (Lists only)
 
 
 class Location(NamedTuple):
@@ -493,7 +493,7 @@ def documents(text: str, source: str, kinds: Kinds, incomplete_ok: bool = False)
                     probing = True  # read only to say that it holds pods: its faults are not ours
                 if kind.endswith("List") and kind not in kinds.declared:
                     # Items are read one by one, unless an alias may name another item's anchor.
-                    alias = _ALIAS.search(text, span.start, span.end)
+                    alias = re.compile(_ALIAS).search(text, span.start, span.end)
                     items = yamltext.split_items(text, span) if alias is None else None
                     if items is not None:
                         listed = location._replace(api_version=api_version or "", kind=kind)
@@ -544,14 +544,14 @@ def _items(
         yield result
 
 
-_CONTAINERS = re.compile(r"""\bcontainers["']?\s*:""")
+_CONTAINERS = r"""\bcontainers["']?\s*:"""  # compiled on first use (re's own cache)
 
 
 def _may_hold_pods(text: str, span: yamltext.Span, api_version: str | None, kind: str, kinds: Kinds) -> bool:
     """Whether a document of a kind that is not a workload may hold a pod spec (to be said:
     ``manifest/units.py``), judged from its text without parsing it."""
     return (
-        _CONTAINERS.search(text, span.start, span.end) is not None
+        re.compile(_CONTAINERS).search(text, span.start, span.end) is not None
         and text.find("image", span.start, span.end) >= 0
         and not kinds.ignored(api_version, kind)
     )

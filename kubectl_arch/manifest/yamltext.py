@@ -385,11 +385,11 @@ def json_items(text: str, span: Span) -> tuple[str | None, str | None, list[Json
         rest = text[pos + 1 : span.end]
     except (ValueError, IndexError, RecursionError):
         return None
-    if items is None or not _NOISE_TAIL.fullmatch(rest):
+    if items is None or not re.fullmatch(_NOISE_TAIL, rest):
         return None
     api, kind = top.get("apiVersion"), top.get("kind")
     return (api if isinstance(api, str) else None, kind if isinstance(kind, str) else None, items)
 
 
 _JSON_HEAD = re.compile(r"(?:---[ \t]*(?:#[^\n]*)?\r?\n)?(?:[ \t]*(?:#[^\n]*)?\r?\n)*[ \t]*")
-_NOISE_TAIL = re.compile(r"(?:[ \t]*(?:#[^\n]*)?\r?\n?)*(?:\.\.\.[^\n]*\n?)?[\s]*")
+_NOISE_TAIL = r"(?:[ \t]*(?:#[^\n]*)?\r?\n?)*(?:\.\.\.[^\n]*\n?)?[\s]*"  # JSON Lists only: compiled when met
