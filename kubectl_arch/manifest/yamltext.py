@@ -229,11 +229,150 @@ def _item_column(text: str, span: Span, dash: int) -> int | None:
     return None
 
 
+# What a line's scan (:func:`_line_layout`) ends with.
+_ONE_LINE, _SPANS_LINES, _BLOCK_SCALAR = "one line", "spans lines", "block scalar"
+_BLANK = " \t"
+
+
+def _quoted_end(line: str, i: int) -> int | None:
+    """Where the quoted scalar starting at ``line[i]`` ends (after its closing quote), or
+    None when it does not end on this line. Double quotes take backslash escapes, single
+    quotes ``''`` (YAML 1.2 7.3.1, 7.3.2)."""
+    quote, j = line[i], i + 1
+    while j < len(line):
+        char = line[j]
+        if quote == '"' and char == "\\":
+            j += 2
+            continue
+        if char == quote:
+            if quote == "'" and line.startswith("'", j + 1):
+                j += 2
+                continue
+            return j + 1
+        j += 1
+    return None
+
+
+def _flow_end(line: str, i: int) -> int | None:
+    """Where the flow collection opening at ``line[i]`` closes (after its bracket), or None
+    when it does not close on this line, or when the line cannot be told (a comment inside,
+    a quote that may or may not start a scalar): the caller is then unsure as well."""
+    depth, j, node = 0, i, True  # node: a node may start here (quotes are quoting there only)
+    while j < len(line):
+        char = line[j]
+        if char in _BLANK:
+            j += 1
+            continue
+        if char in "[{":
+            depth, j, node = depth + 1, j + 1, True
+        elif char in "]}":
+            depth, j, node = depth - 1, j + 1, False
+            if depth == 0:
+                return j
+        elif char == "," or (char == ":" and (not node or j + 1 == len(line) or line[j + 1] in " \t,[]{}")):
+            j, node = j + 1, True  # between entries, or after a key: a node may start
+        elif char in "\"'" and node:
+            end = _quoted_end(line, j)
+            if end is None:
+                return None
+            j, node = end, False
+        elif char == "#" or char in "\"'":
+            return None  # a comment ends the line with brackets open; a quote mid-scalar: unsure
+        else:  # a plain scalar: up to a flow indicator or ": "
+            while j < len(line) and line[j] not in ",[]{}" and not line.startswith((": ", ":\t"), j):
+                if line[j] in "\"'#":
+                    return None
+                j += 1
+            node = False
+    return None
+
+
+def _line_layout(line: str) -> tuple[str, int]:
+    """What the block-context line ``line`` (no line break) holds that a line-by-line text
+    scanner must know: ``(_ONE_LINE, 0)`` when every quoted scalar and flow collection on it
+    ends on it (plain scalars, comments and keys are never a concern); ``(_SPANS_LINES, 0)``
+    when one goes on to the next line, or the line cannot be told (explicit keys, tabs where
+    indentation goes); ``(_BLOCK_SCALAR, column)`` when a block scalar starts (``|``, ``>``),
+    whose lines are those indented more than ``column`` (the key or ``-`` that holds it)."""
+    stripped = line.lstrip(" ")
+    i = len(line) - len(stripped)
+    if stripped.startswith("\t"):
+        return _SPANS_LINES, 0
+    parent = i
+    while i < len(line):
+        char = line[i]
+        if char in _BLANK:
+            i += 1
+        elif char == "#":
+            return _ONE_LINE, 0
+        elif char == "-" and (i + 1 == len(line) or line[i + 1] in _BLANK):
+            parent, i = i, i + 1  # a block sequence entry; its node follows
+        elif char in "?:" and (i + 1 == len(line) or line[i + 1] in _BLANK):
+            return _SPANS_LINES, 0  # explicit keys: not for a line scanner
+        elif char in "&!":  # an anchor or a tag before the node
+            while i < len(line) and line[i] not in _BLANK:
+                i += 1
+        elif char in "|>":
+            return _BLOCK_SCALAR, parent
+        else:
+            start = i
+            if char in "\"'":
+                end = _quoted_end(line, i)
+            elif char in "[{":
+                end = _flow_end(line, i)
+            else:  # a plain scalar, or a plain key: up to ": " or " #"
+                end = i
+                while end < len(line) and not line.startswith((": ", ":\t", " #", "\t#"), end):
+                    end += 1
+                if end == len(line) or line[end] != ":":
+                    # A plain value or comment ("key:" at the end included): a plain scalar
+                    # may go on, plainly, on lines indented more than its key.
+                    return _ONE_LINE, 0
+            if end is None:
+                return _SPANS_LINES, 0
+            rest = line[end:].lstrip(_BLANK)
+            if rest.startswith(":") and (len(rest) == 1 or rest[1] in _BLANK):
+                parent, i = start, len(line) - len(rest) + 1  # it was a key; its value follows
+            elif not rest or rest.startswith("#"):
+                return _ONE_LINE, 0
+            else:
+                return _SPANS_LINES, 0  # more after a node: not plain block style
+    return _ONE_LINE, 0
+
+
+def spans_lines(text: str, start: int, end: int) -> bool:
+    """Whether a quoted scalar or a flow collection in the block-style ``text[start:end]``
+    goes on past the end of its line (or a line cannot be told: explicit keys, tabs as
+    indentation): the lines of such a node are text, whatever they look like (a ``- `` at an
+    item's column, a ``kind:``), so a scanner that reads lines must leave the span to the
+    parser. Block scalars' lines are passed over, as are plain scalars' (which cannot hold
+    a line less indented than their key, where items and keys start)."""
+    pos, inside = start, -1  # inside: the column a block scalar's lines are indented beyond
+    while pos < end:
+        line_end = _line_end(text, pos, end)
+        line = text[pos:line_end].rstrip("\r\n")
+        pos = line_end
+        content = line.lstrip(" ")
+        if not content.strip(_BLANK):
+            continue
+        if inside >= 0 and len(line) - len(content) > inside:
+            continue
+        inside = -1
+        layout, column = _line_layout(line)
+        if layout == _SPANS_LINES:
+            return True
+        if layout == _BLOCK_SCALAR:
+            inside = column
+    return False
+
+
 def split_items(text: str, span: Span, indent: int = 0) -> list[Item] | None:
     """The items of the ``items:`` block sequence at column ``indent`` of a document.
 
     ``[]`` when there is no ``items`` key or it is an empty flow sequence; None when the
-    layout is not plain block style (the caller must parse).
+    layout is not plain block style (the caller must parse), which includes a quoted scalar
+    or a flow collection over several lines anywhere up to the items' end (:func:`spans_lines`):
+    its lines may look like items.
     """
     pad = " " * indent
     key = re.compile(rf"^{pad}items:[ \t]*(?P<rest>[^\n#]*?)[ \t]*(?:#[^\n]*)?\r?$", re.M)
@@ -265,6 +404,8 @@ def split_items(text: str, span: Span, indent: int = 0) -> list[Item] | None:
     stop_re = re.compile(rf"^(?! {{{dash}}}-(?:[ \t\r\n]|$))(?! {{{dash + 1}}})(?=[ ]*[^\s#])", re.M)
     stop = stop_re.search(text, pos, span.end)
     region_end = stop.start() if stop else span.end
+    if spans_lines(text, span.start, region_end):
+        return None
     starts = [m.start() for m in start_re.finditer(text, pos, region_end)]
     items = []
     for i, start in enumerate(starts):
