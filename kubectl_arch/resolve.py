@@ -52,9 +52,7 @@ def parse_policy(value: str) -> Policy:
         except plat.PlatformError as exc:
             raise InputError(f"--on-unknown-image: {exc}") from None
         return Policy("assume", platforms)
-    raise InputError(
-        f"--on-unknown-image: invalid value {value!r}; use fail, skip or assume:os/arch[,os/arch...]"
-    )
+    raise InputError(f"--on-unknown-image: {value!r} is not fail, skip or assume:os/arch[,os/arch...]")
 
 
 def mode(settings: Any) -> str:
