@@ -234,6 +234,10 @@ def _list_items(draw: st.DrawFn) -> tuple[str, int]:
                 )
             )
             out += inner + form.format(key="notes", value=value) + "\n"
+        if draw(st.booleans()):  # one-line nodes, and a block scalar whose lines look like items
+            trap = draw(st.lists(st.sampled_from(_TRAPS), min_size=1, max_size=3))
+            out += inner + 'args: ["a, b", \'c]\', {d: "e"}]\n' + inner + "script: |\n"
+            out += "".join(inner + "  " + t + "\n" for t in trap)
     return out, dash
 
 
@@ -284,3 +288,46 @@ def test_multi_line_scalars_and_flow_collections_make_the_splitter_unsure() -> N
         "  kind: ConfigMap",
         "  kind: Service",
     ]
+
+
+_LINE_CHARS = st.sampled_from(
+    [
+        " ",
+        " ",
+        "-",
+        ":",
+        '"',
+        "'",
+        "[",
+        "]",
+        "{",
+        "}",
+        ",",
+        "#",
+        "a",
+        "b",
+        "|",
+        ">",
+        "&",
+        "!",
+        "?",
+        "\\",
+        "\t",
+    ]
+)
+
+
+@settings(max_examples=2000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(_LINE_CHARS, max_size=14).map("".join))
+def test_line_patterns_agree_with_the_line_scanner(line: str) -> None:
+    """The fast paths of :func:`spans_lines` (patterns) say of a line what the scanner says."""
+    import re
+
+    from kubectl_arch.manifest import yamltext
+
+    layout, column = yamltext._line_layout(line)
+    if re.fullmatch(yamltext._ONE_LINE_NODES, line):
+        assert layout == yamltext._ONE_LINE, line
+    header = re.fullmatch(yamltext._BLOCK_HEADER, line)
+    if header is not None:
+        assert (layout, column) == (yamltext._BLOCK_SCALAR, yamltext._holder(header)), line

@@ -296,6 +296,8 @@ def _line_layout(line: str) -> tuple[str, int]:
     whose lines are those indented more than ``column`` (the key or ``-`` that holds it)."""
     stripped = line.lstrip(" ")
     i = len(line) - len(stripped)
+    if not stripped.lstrip(_BLANK) or stripped.lstrip(_BLANK).startswith("#"):
+        return _ONE_LINE, 0  # blank, or a comment
     if stripped.startswith("\t"):
         return _SPANS_LINES, 0
     parent = i
@@ -321,9 +323,8 @@ def _line_layout(line: str) -> tuple[str, int]:
             elif char in "[{":
                 end = _flow_end(line, i)
             else:  # a plain scalar, or a plain key: up to ": " or " #"
-                end = i
-                while end < len(line) and not line.startswith((": ", ":\t", " #", "\t#"), end):
-                    end += 1
+                found = (line.find(token, i) for token in (": ", ":\t", " #", "\t#"))
+                end = min((k for k in found if k >= 0), default=len(line))
                 if end == len(line) or line[end] != ":":
                     # A plain value or comment ("key:" at the end included): a plain scalar
                     # may go on, plainly, on lines indented more than its key.
@@ -340,6 +341,39 @@ def _line_layout(line: str) -> tuple[str, int]:
     return _ONE_LINE, 0
 
 
+# The shapes most lines have, as patterns (a fast path before :func:`_line_layout`, which
+# says the same of them): a double- or single-quoted scalar, a plain key (no colon in it),
+# a plain scalar in a flow collection (no colon, quote or indicator in it), a flow collection
+# without nesting whose quotes start its entries, and a block-style line whose nodes all end
+# on it: entries, a key, then one of those or a plain scalar (whose quotes are text; no ": "
+# in it, which would make it a key), and a comment.
+_DQ = r'"(?:[^"\\\n]|\\.)*"'
+_SQ = r"'(?:[^'\n]|'')*'"
+_PLAIN_KEY = r"[^\s\"'\[\]{}#&*!|>%@`?:,-][^:\n\"'\[\]{}#]*"
+_FLOW_PLAIN = r"[^\s\"'\[\]{},#:][^\"'\[\]{},#:\n]*"
+_FLOW_ENTRY = (
+    rf"[ ]*(?:(?:{_DQ}|{_SQ})[ ]*(?::[ ]*(?:{_DQ}|{_SQ}|{_FLOW_PLAIN})?)?"
+    rf"|{_FLOW_PLAIN}(?::[ ]+(?:{_DQ}|{_SQ}|{_FLOW_PLAIN})?)?)?[ ]*"
+)
+_ONE_LINE_NODES = (
+    rf"[ ]*(?:-[ ]+)*(?:{_PLAIN_KEY}:(?:[ ]+|$))?"
+    rf"(?:{_DQ}|{_SQ}|\[{_FLOW_ENTRY}(?:,{_FLOW_ENTRY})*\]|\{{{_FLOW_ENTRY}(?:,{_FLOW_ENTRY})*\}}"
+    r"|(?:[^\s\"'\[\]{}|>#&!%@`?:,-]|[?:-](?![ \t]|$))(?:[^:\n]|:(?![ \t]|$))*)?"
+    r"(?:[ \t]+#[^\n]*)?[ \t]*"
+)
+# A block scalar's header line: entries, a plain key, then | or > with its indicators.
+_BLOCK_HEADER = rf"([ ]*(?:-[ ]+)*)(?:({_PLAIN_KEY}):[ ]+)?[|>][-+0-9]*(?:[ \t]+#[^\n]*)?[ \t]*"
+
+
+def _holder(header: re.Match[str]) -> int:
+    """The column of what holds a block scalar (:data:`_BLOCK_HEADER`): its key, else its
+    ``-``, else the line's indentation."""
+    entries = header.group(1)
+    if header.group(2):
+        return header.start(2)
+    return len(entries.rstrip(" ")) - 1 if "-" in entries else len(entries)
+
+
 def spans_lines(text: str, start: int, end: int) -> bool:
     """Whether a quoted scalar or a flow collection in the block-style ``text[start:end]``
     goes on past the end of its line (or a line cannot be told: explicit keys, tabs as
@@ -347,22 +381,33 @@ def spans_lines(text: str, start: int, end: int) -> bool:
     item's column, a ``kind:``), so a scanner that reads lines must leave the span to the
     parser. Block scalars' lines are passed over, as are plain scalars' (which cannot hold
     a line less indented than their key, where items and keys start)."""
-    pos, inside = start, -1  # inside: the column a block scalar's lines are indented beyond
+    # Only lines that may start such a node are looked at: those with a quote, a bracket or a
+    # block scalar indicator, or an explicit key or a tab where the line's content starts.
+    candidate = re.compile(r"[\"'\[{|>]|\n[ ]*[?:\t]")
+    one_line, block_header = re.compile(_ONE_LINE_NODES), re.compile(_BLOCK_HEADER)
+    pos = start
     while pos < end:
-        line_end = _line_end(text, pos, end)
-        line = text[pos:line_end].rstrip("\r\n")
+        found = candidate.search(text, pos, end)
+        if found is None:
+            return False
+        line_start = (
+            text.rfind("\n", start, found.start() + 1) + 1
+            if text[found.start()] != "\n"
+            else found.start() + 1
+        )
+        line_start = max(line_start, start)
+        line_end = _line_end(text, line_start, end)
+        line = text[line_start:line_end].rstrip("\r\n")
         pos = line_end
-        content = line.lstrip(" ")
-        if not content.strip(_BLANK):
+        if one_line.fullmatch(line):
             continue
-        if inside >= 0 and len(line) - len(content) > inside:
-            continue
-        inside = -1
-        layout, column = _line_layout(line)
+        header = block_header.fullmatch(line)
+        layout, column = (_BLOCK_SCALAR, _holder(header)) if header is not None else _line_layout(line)
         if layout == _SPANS_LINES:
             return True
-        if layout == _BLOCK_SCALAR:
-            inside = column
+        if layout == _BLOCK_SCALAR:  # its lines: up to one with content at ``column`` or less
+            after = re.compile(rf"\n(?![ ]{{{column + 1}}})[ ]*[^ \r\n]").search(text, max(pos - 1, 0), end)
+            pos = end if after is None else after.start() + 1
     return False
 
 
