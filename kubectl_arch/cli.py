@@ -103,11 +103,7 @@ def kubectl_args(
     ``--``; with ``subcommand_follows`` (the group's own options), nothing from the first
     word that is not an option on. Unknown options are left for click to report.
     """
-    options: dict[str, click.Option] = {}
-    for param in command.get_params(ctx):
-        if isinstance(param, click.Option):
-            for name in (*param.opts, *param.secondary_opts):
-                options[name] = param
+    options = _options(command, ctx)
     out: list[str] = []
     rest = list(args)
     while rest:
@@ -182,10 +178,7 @@ def long_spelling(
     them as written), an option whose value is missing (click's message names it as
     written) and everything after ``--`` (or, with ``subcommand_follows``, from the first
     word that is not an option) are left as they are."""
-    options: dict[str, click.Option] = {}
-    for param in command.get_params(ctx):
-        if isinstance(param, click.Option):
-            options.update((name, param) for name in param.opts)
+    options = _options(command, ctx)
     out: list[str] = []
     rest = list(args)
     while rest:
@@ -223,6 +216,16 @@ def long_spelling(
             break
         out.extend(spelt)
     return out + rest
+
+
+def _options(command: click.Command, ctx: click.Context) -> dict[str, click.Option]:
+    """The command's options by each of their names (``-o``, ``--output``, ``--no-check``)."""
+    options: dict[str, click.Option] = {}
+    for param in command.get_params(ctx):
+        if isinstance(param, click.Option):
+            for name in (*param.opts, *param.secondary_opts):
+                options[name] = param
+    return options
 
 
 def _takes_value(option: click.Option) -> bool:
