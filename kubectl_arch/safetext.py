@@ -16,6 +16,7 @@ import re
 # Patterns are strings, compiled on first use (re's own cache): a run that prints no remote
 # text does not pay for compiling them.
 _UNSAFE = "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+_UNSAFE_ASCII = "[\x00-\x1f\x7f]"  # what of it an ASCII text can hold
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -30,7 +31,8 @@ def _escape(match: re.Match[str]) -> str:
 
 def printable(text: str) -> str:
     """``text`` with control and bidi characters escaped (see the module docstring)."""
-    return re.sub(_UNSAFE, _escape, text) if re.search(_UNSAFE, text) else text
+    unsafe = _UNSAFE_ASCII if text.isascii() else _UNSAFE  # the first compiles ten times faster
+    return re.sub(unsafe, _escape, text) if re.search(unsafe, text) else text
 
 
 def quoted(text: str) -> str:

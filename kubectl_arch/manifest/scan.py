@@ -27,8 +27,11 @@ from .workloads import BUILTIN, CONTAINER_FIELDS, Kinds
 
 RELEVANT_KEYS = ("affinity", "nodeSelector", "tolerations", "os", "nodeName", "hostNetwork")
 # Characters YAML does not allow in a stream (and kubectl refuses): C0 controls but tab, line
-# feed and carriage return, DEL, C1 controls but NEL, surrogates, U+FFFE and U+FFFF.
-_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
+# feed and carriage return, DEL, C1 controls but NEL; and, in a text that is not all ASCII,
+# surrogates, U+FFFE and U+FFFF (a class beyond Latin-1 costs half a millisecond to compile:
+# only such texts pay it).
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f]")
+_FORBIDDEN_WIDE = "[\ud800-\udfff\ufffe\uffff]"
 INCOMPLETE = "not a complete workload"
 _ALIAS = r"[\s\[{,]\*[^\s,\[\]{}]"  # what may be an alias (*name), or false alarms (Lists only)
 
@@ -374,9 +377,13 @@ class _Reader:
         return incomplete
 
 
-def _control_character(text: str, span: yamltext.Span) -> str | None:
-    """A message naming the first character YAML forbids in the span, with line and column."""
+def _control_character(text: str, span: yamltext.Span, all_ascii: bool = False) -> str | None:
+    """A message naming the first character YAML forbids in the span, with line and column
+    (``all_ascii``: the text is known to be all ASCII)."""
     bad = _FORBIDDEN.search(text, span.start, span.end)
+    if not all_ascii:
+        wide = re.compile(_FORBIDDEN_WIDE).search(text, span.start, span.end if bad is None else bad.start())
+        bad = bad if wide is None else wide
     if bad is None:
         return None
     at = bad.start()
@@ -461,13 +468,14 @@ def documents(text: str, source: str, kinds: Kinds, incomplete_ok: bool = False)
     # Line breaks kubectl reads as such (a lone CR, NEL, LS, PS) become LF, in place: the
     # same positions, so edits planned on this text apply to the original.
     text = yamltext.normalise_breaks(text)
+    all_ascii = text.isascii()
     for span in yamltext.split_documents(text):
         if not yamltext.has_content(text, span):
             continue
         document += 1
         location = Location(source, document)
         try:
-            bad = _control_character(text, span)
+            bad = _control_character(text, span, all_ascii)
             if bad is not None:
                 yield Document(None, location, [], [_input_error(location, bad)])
                 continue
