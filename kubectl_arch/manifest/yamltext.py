@@ -487,7 +487,11 @@ def sniff_item(text: str, item: Item) -> tuple[str | None, str] | None:
 
 
 def top_level_keys(text: str, span: Span) -> dict[str, Span] | None:
-    """Spans of each top-level key of a block mapping document (key line to next key line)."""
+    """Spans of each top-level key of a block mapping document (key line to next key line);
+    None when unsure (no key found, one found twice, or a quoted scalar or flow collection
+    over lines, whose lines may look like keys: :func:`spans_lines`)."""
+    if spans_lines(text, span.start, span.end):
+        return None
     key = re.compile(r"""^([A-Za-z_][\w.\-/]*|"[^"\n]*"|'[^'\n]*')[ \t]*:(?=[ \t\r\n]|$)""", re.M)
     found = [(m.group(1).strip("\"'"), m.start()) for m in key.finditer(text, span.start, span.end)]
     if not found:
