@@ -501,7 +501,9 @@ def test_usage_errors(tmp_path: Path, images: Images, server: ApiServer) -> None
     assert bad.stderr.endswith("\nSee 'kubectl arch audit --help' for usage.\n")
     bad = audit(tmp_path, server, "--pod-template-path", "nope")
     assert bad.returncode == 2
-    assert bad.stderr.startswith("error: Invalid value for '--pod-template-path': invalid pod template path 'nope'")
+    assert bad.stderr.startswith(
+        "error: Invalid value for '--pod-template-path': invalid pod template path 'nope'"
+    )
     assert bad.stderr.endswith("\nSee 'kubectl arch audit --help' for usage.\n")
     bad = audit(tmp_path, server, "--max-tag-candidates", "-1")
     assert bad.returncode == 2
