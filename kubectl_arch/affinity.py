@@ -36,10 +36,12 @@ replaces an existing node.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from . import nodeselector
 from .platforms import HostBuilds
+
+if TYPE_CHECKING:  # parsed where terms exist: a pod without node affinity never loads it
+    from .nodeselector import Requirement as _Expr
 
 OS_KEY = "kubernetes.io/os"
 ARCH_KEY = "kubernetes.io/arch"
@@ -79,10 +81,6 @@ class Plan(NamedTuple):
     @property
     def changes(self) -> bool:
         return bool(self.ops)
-
-
-# The requirements of a term, as the scheduler parses them (shared with fit.py).
-_Expr = nodeselector.Requirement
 
 
 def field_path(path: Iterable[Any]) -> str:
@@ -405,6 +403,8 @@ def plan(
     rewritten: list[Any] = []
     rewrite = False
     admitted: set[NodePlatform] = set()
+    from . import nodeselector  # the requirements of a term, as the scheduler parses them
+
     for i, raw_term in enumerate(terms):
         path = (*TERMS_PATH, i)
         parsed = nodeselector.parse_term(raw_term, field_path(path))

@@ -103,11 +103,7 @@ def kubectl_args(
     ``--``; with ``subcommand_follows`` (the group's own options), nothing from the first
     word that is not an option on. Unknown options are left for click to report.
     """
-    options: dict[str, click.Option] = {}
-    for param in command.get_params(ctx):
-        if isinstance(param, click.Option):
-            for name in (*param.opts, *param.secondary_opts):
-                options[name] = param
+    options = _options(command, ctx)
     out: list[str] = []
     rest = list(args)
     while rest:
@@ -171,6 +167,67 @@ def kubectl_args(
     return out + rest
 
 
+def long_spelling(
+    command: click.Command, ctx: click.Context, args: Sequence[str], *, subcommand_follows: bool = False
+) -> list[str]:
+    """``args`` (as :func:`kubectl_args` leaves them) with each known short option given by
+    its long name (``-Rf web.yaml`` -> ``--recursive --filename web.yaml``), which click
+    parses the same. click tries every ``-x`` as a long option first and builds a "no such
+    option" error with close-match suggestions before it tries the short one: about a
+    millisecond per short option, at every start. Values, unknown options (click reports
+    them as written), an option whose value is missing (click's message names it as
+    written) and everything after ``--`` (or, with ``subcommand_follows``, from the first
+    word that is not an option) are left as they are."""
+    options = _options(command, ctx)
+    out: list[str] = []
+    rest = list(args)
+    while rest:
+        arg = rest.pop(0)
+        if arg == "--" or (subcommand_follows and (not arg.startswith("-") or arg == "-")):
+            out.append(arg)
+            break
+        if not arg.startswith("-") or arg == "-":
+            out.append(arg)
+            continue
+        if arg.startswith("--"):
+            out.append(arg)
+            option = options.get(arg)
+            if option is not None and _takes_value(option) and rest:
+                out.append(rest.pop(0))
+            continue
+        spelt: list[str] = []
+        for i, char in enumerate(arg[1:], start=1):
+            option = options.get(f"-{char}")
+            if option is None:
+                spelt = [arg]  # click reports the unknown one
+                break
+            longs = [o for o in option.opts if o.startswith("--")]
+            name = longs[0] if longs else f"-{char}"
+            if not _takes_value(option):
+                spelt.append(name)
+                continue
+            value = arg[i + 1 :]
+            if value:
+                spelt.extend([name, value])
+            elif rest:
+                spelt.extend([name, rest.pop(0)])
+            else:
+                spelt = [arg]  # no value: click says which option lacks it, as written
+            break
+        out.extend(spelt)
+    return out + rest
+
+
+def _options(command: click.Command, ctx: click.Context) -> dict[str, click.Option]:
+    """The command's options by each of their names (``-o``, ``--output``, ``--no-check``)."""
+    options: dict[str, click.Option] = {}
+    for param in command.get_params(ctx):
+        if isinstance(param, click.Option):
+            for name in (*param.opts, *param.secondary_opts):
+                options[name] = param
+    return options
+
+
 def _takes_value(option: click.Option) -> bool:
     return not option.is_flag and not option.count
 
@@ -220,7 +277,10 @@ class LazyGroup(click.Group):
         return importlib.import_module(module).command  # type: ignore[no-any-return]
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        rest = super().parse_args(ctx, kubectl_args(self, ctx, args, subcommand_follows=True))
+        args = long_spelling(
+            self, ctx, kubectl_args(self, ctx, args, subcommand_follows=True), subcommand_follows=True
+        )
+        rest = super().parse_args(ctx, args)
         if not ctx._protected_args and not ctx.resilient_parsing:
             # kubectl's habit: without a command (kubectl arch, kubectl arch -v), print the
             # help on stdout and exit 0.
@@ -239,7 +299,7 @@ class LazyGroup(click.Group):
             if name.startswith("-"):
                 self.parse_args(ctx, args)  # an option after all: click says which
             raise no_such_command(name, ctx)
-        return name, command, kubectl_args(command, ctx, args[1:])
+        return name, command, long_spelling(command, ctx, kubectl_args(command, ctx, args[1:]))
 
     def invoke(self, ctx: click.Context) -> Any:
         name = ctx._protected_args[0] if ctx._protected_args else None

@@ -13,20 +13,30 @@ MAX_SECONDS = 24 * 3600.0
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
-def parse(text: str | None, what: str = "--request-timeout") -> float | None:
-    """Seconds, or None for no limit (an empty value or 0)."""
+class DurationError(ValueError):
+    """Why a value is not a usable duration; the message names the value."""
+
+
+def seconds(text: str | None) -> float | None:
+    """Seconds, or None for no limit (an empty value or 0); :class:`DurationError` otherwise."""
     if text is None or text.strip() in ("", "0"):
         return None
     value = text.strip()
     if re.fullmatch(r"[0-9]*\.?[0-9]+", value):
-        seconds = float(value)
+        total = float(value)
     else:
         parts = _PART.findall(value)
         if not parts or "".join(n + u for n, u in parts) != value:
-            raise InputError(
-                f"{what}: invalid value {text!r}: use seconds or a duration such as 30s, 2m or 1m30s"
-            )
-        seconds = sum(float(n) * _UNITS[u] for n, u in parts)
-    if seconds > MAX_SECONDS:
-        raise InputError(f"{what}: {text.strip()!r} is too long: at most 24h")
-    return seconds or None
+            raise DurationError(f"{text!r} is not a duration: use seconds or one such as 30s, 2m or 1m30s")
+        total = sum(float(n) * _UNITS[u] for n, u in parts)
+    if total > MAX_SECONDS:
+        raise DurationError(f"{value!r} is too long: at most 24h")
+    return total or None
+
+
+def parse(text: str | None, what: str = "--request-timeout") -> float | None:
+    """:func:`seconds`, its refusal an InputError naming ``what`` (the flag or setting)."""
+    try:
+        return seconds(text)
+    except DurationError as exc:
+        raise InputError(f"{what}: {exc}") from None

@@ -67,6 +67,32 @@ def resource_list(source: Any) -> tuple[Any, yamltext.Span] | None:
     return (source._replace(text=block), span) if span is not None else None
 
 
+def top_level_keys(text: str, span: yamltext.Span) -> dict[str, yamltext.Span] | None:
+    """The spans of the ResourceList's top-level keys (key line to the next key line): found
+    by the text scanner, or, where it is unsure (a quoted scalar over lines whose lines look
+    like keys), from the parsed document's keys. None when the document is no block mapping."""
+    sections = yamltext.top_level_keys(text, span)
+    if sections is not None:
+        return sections
+    try:
+        root = yn.deref(yn.compose(text, span.start, span.end).root)
+    except (yn.YamlSyntaxError, yn.YamlShapeError):
+        return None
+    if not yn.is_mapping(root) or root.flow:
+        return None
+    starts: list[tuple[str, int]] = []
+    for key, _ in root.value:
+        if not yn.is_scalar(key) or key.style in ("|", ">"):
+            return None
+        starts.append((yn.text(key), max(text.rfind("\n", span.start, key.start) + 1, span.start)))
+    out: dict[str, yamltext.Span] = {}
+    for i, (name, start) in enumerate(starts):
+        if name in out:
+            return None
+        out[name] = yamltext.Span(start, starts[i + 1][1] if i + 1 < len(starts) else span.end)
+    return out
+
+
 def _function_config(text: str, sections: Mapping[str, yamltext.Span]) -> Any:
     span = sections.get("functionConfig")
     if span is None:
@@ -85,7 +111,7 @@ def _function_config(text: str, sections: Mapping[str, yamltext.Span]) -> Any:
 
 def function_config(text: str, span: yamltext.Span) -> Any:
     """The ``functionConfig`` object of the ResourceList at ``span`` (None when absent)."""
-    sections = yamltext.top_level_keys(text, span)
+    sections = top_level_keys(text, span)
     return _function_config(text, sections) if sections is not None else None
 
 
@@ -108,7 +134,7 @@ def result(finding: scanning.Finding) -> dict[str, Any]:
 
 
 def with_results(text: str, span: yamltext.Span, results: list[dict[str, Any]]) -> str:
-    sections = yamltext.top_level_keys(text, span) or {}
+    sections = top_level_keys(text, span) or {}
     old = sections.get("results")
     if old is not None:
         text = text[: old.start] + text[old.end :]
@@ -136,7 +162,7 @@ def process(
     ``placement_for`` gives the bounds and taints the settings call for (reading the cluster
     when they say so).
     """
-    sections = yamltext.top_level_keys(text, span)
+    sections = top_level_keys(text, span)
     if sections is None or ("items" not in sections and "functionConfig" not in sections):
         raise InputError("ResourceList: no items")
     # Messages name options as the functionConfig spells them (flags given keep their names).

@@ -28,30 +28,32 @@ REDACTED = "REDACTED"
 SECRET_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-registry-auth", "x-auth-token"}
 )
+# The patterns below are strings, compiled on first use (re's own cache): a run that redacts
+# nothing (pin on local files) does not pay for compiling them.
 # A query parameter whose name says it is a credential (pre-signed URLs of S3, GCS, Azure,
 # CloudFront, Docker Hub's CDN; access tokens; passwords).
-_SECRET_QUERY = re.compile(
+_SECRET_QUERY = (
     r"(?i)([?&](?:[^=&#\s]*(?:token|secret|sig|passw|pwd|auth|credential|key|jwt|verify|policy|session"
     r"|hmac)[^=&#\s]*|code|hdnts)=)[^&#\s]*"
 )
-_USERINFO = re.compile(r"(?i)^([a-z][a-z0-9+.-]*://)[^/@]*@")
-_USERINFO_IN_TEXT = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s?#]*@")
+_USERINFO = r"(?i)^([a-z][a-z0-9+.-]*://)[^/@]*@"
+_USERINFO_IN_TEXT = r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s?#]*@"
 # "Bearer <token68>" or "Basic <token68>", but not an auth challenge (Bearer realm="...").
-_SECRET_TEXT = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/-]+=*(?![A-Za-z0-9._~+/=-]|\s*\")")
-_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+_SECRET_TEXT = r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/-]+=*(?![A-Za-z0-9._~+/=-]|\s*\")"
+_JWT = r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"
 # Secret fields of JSON replies and docker config files.
-_SECRET_FIELD = re.compile(
+_SECRET_FIELD = (
     r'(?i)("(?:token|access_token|refresh_token|id_token|identitytoken|identity_token|registrytoken'
     r'|password|secret|client_secret|auth)"\s*:\s*")[^"]*"'
 )
 # key=value and key: value where the key names a secret (a helper's or a builder's message);
 # a colon counts only before a space, so that image references (team/secret:v1) stay whole.
-_SECRET_PAIR = re.compile(
+_SECRET_PAIR = (
     r"(?i)(?<![\w./-])([\w.-]*(?:password|passwd|pwd|token|secret|api[_-]?key|access[_-]?key|private[_-]?key"
     r"|credentials?)(?:\s*=\s*|:\s+))(?![\s\"']|REDACTED\b)[^\s\"',;&]+"
 )
 # Tokens whose shape gives them away, wherever they appear.
-_KNOWN_TOKEN = re.compile(
+_KNOWN_TOKEN = (
     r"\b(?:gh[pousr]_[A-Za-z0-9]{16,}|github_pat_[A-Za-z0-9_]{20,}|gl(?:pat|dt|rt|ptt|cbt|oas)-[A-Za-z0-9_-]{16,}"
     r"|(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}|xox[abposr]-[A-Za-z0-9-]{10,}"
     r"|dckr_pat_[A-Za-z0-9_-]{16,}|npm_[A-Za-z0-9]{30,}|AIza[0-9A-Za-z_-]{30,})"
@@ -69,15 +71,15 @@ def redact_url(url: str, whole_query: bool = False) -> str:
     """A URL without credentials: user info, secret query parameters, JWTs and tokens of
     known shapes replaced; with ``whole_query``, the whole query (for URLs of other hosts a
     registry redirected to, whose signing parameters no list can know)."""
-    url = _USERINFO.sub(rf"\1{REDACTED}@", url)
+    url = re.sub(_USERINFO, rf"\1{REDACTED}@", url)
     if whole_query:
         base, question, query = url.partition("?")
         if question and query:
             fragment = query.partition("#")[1:]
             url = f"{base}?{REDACTED}{''.join(fragment)}"
-    url = _JWT.sub(REDACTED, url)
-    url = _KNOWN_TOKEN.sub(REDACTED, url)
-    return _SECRET_QUERY.sub(rf"\1{REDACTED}", url)
+    url = re.sub(_JWT, REDACTED, url)
+    url = re.sub(_KNOWN_TOKEN, REDACTED, url)
+    return re.sub(_SECRET_QUERY, rf"\1{REDACTED}", url)
 
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -87,13 +89,13 @@ def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
 def redact(text: str) -> str:
     """Free text (an error message, a server's reply) without credentials: bearer and basic
     tokens, JWTs, secret JSON fields, and the user info and secret query parameters of URLs."""
-    text = _SECRET_TEXT.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
-    text = _JWT.sub(REDACTED, text)
-    text = _KNOWN_TOKEN.sub(REDACTED, text)
-    text = _SECRET_FIELD.sub(rf'\1{REDACTED}"', text)
-    text = _USERINFO_IN_TEXT.sub(rf"\1{REDACTED}@", text)
-    text = _SECRET_QUERY.sub(rf"\1{REDACTED}", text)
-    return _SECRET_PAIR.sub(rf"\1{REDACTED}", text)
+    text = re.sub(_SECRET_TEXT, lambda m: f"{m.group(1)} {REDACTED}", text)
+    text = re.sub(_JWT, REDACTED, text)
+    text = re.sub(_KNOWN_TOKEN, REDACTED, text)
+    text = re.sub(_SECRET_FIELD, rf'\1{REDACTED}"', text)
+    text = re.sub(_USERINFO_IN_TEXT, rf"\1{REDACTED}@", text)
+    text = re.sub(_SECRET_QUERY, rf"\1{REDACTED}", text)
+    return re.sub(_SECRET_PAIR, rf"\1{REDACTED}", text)
 
 
 def debug(message: str, level: int = 1) -> None:

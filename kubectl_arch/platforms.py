@@ -94,8 +94,9 @@ LTSC2022 = 20348
 # The LTSC releases with a stable ABI, in ascending order: from Windows Server 2022 on, a host
 # runs images of every build from the latest of these before its own build up to its own.
 STABLE_ABI_LTSC = (20348, 26100)
-_WINDOWS_VERSION = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+(?:\.[0-9]+)?")
-_OS_WITH_VERSION = re.compile(r"([A-Za-z0-9_-]+)\(([A-Za-z0-9_.%+-]*)\)")
+# Windows platforms only: compiled on first use (re's own cache).
+_WINDOWS_VERSION = r"[0-9]+\.[0-9]+\.[0-9]+(?:\.[0-9]+)?"
+_OS_WITH_VERSION = r"([A-Za-z0-9_-]+)\(([A-Za-z0-9_.%+-]*)\)"
 # The variant that every node of an architecture can run: images built for a later variant
 # may fail on some nodes, and node labels cannot tell which nodes those are.
 BASELINE_VARIANT = {"arm": "v6", "arm64": "", "amd64": ""}
@@ -173,7 +174,7 @@ def _os_version(raw: str, os: str, version: str) -> str:
     """A platform's OS version, checked: Windows versions are ``10.0.<build>[.<revision>]``."""
     if "%" in version or "+" in version:
         raise PlatformError(f"invalid platform {raw!r}: OS features and escapes are not supported")
-    if os.lower() in ("windows", "win") and not _WINDOWS_VERSION.fullmatch(version):
+    if os.lower() in ("windows", "win") and not re.fullmatch(_WINDOWS_VERSION, version):
         raise PlatformError(
             f"invalid platform {raw!r}: Windows OS version {version!r} is not of the form "
             "10.0.<build>[.<revision>], e.g. windows(10.0.17763)/amd64"
@@ -204,7 +205,7 @@ def parse(text: str) -> Platform:
             raise PlatformError(f"invalid platform {raw!r}: empty OS version after ':'")
     head, slash, rest = body.partition("/")
     if "(" in head or ")" in head:
-        match = _OS_WITH_VERSION.fullmatch(head)
+        match = re.fullmatch(_OS_WITH_VERSION, head)
         if match is None or version or not match[2]:
             raise PlatformError(
                 f"invalid platform {raw!r}: expected os(version)/arch[/variant], "

@@ -52,9 +52,7 @@ def parse_policy(value: str) -> Policy:
         except plat.PlatformError as exc:
             raise InputError(f"--on-unknown-image: {exc}") from None
         return Policy("assume", platforms)
-    raise InputError(
-        f"--on-unknown-image: invalid value {value!r}; use fail, skip or assume:os/arch[,os/arch...]"
-    )
+    raise InputError(f"--on-unknown-image: {value!r} is not fail, skip or assume:os/arch[,os/arch...]")
 
 
 def mode(settings: Any) -> str:
@@ -74,10 +72,12 @@ def needs_images(settings: Any) -> bool:
 def check(settings: Any) -> None:
     """Reject options that contradict each other (InputError naming the long flags)."""
     parse_policy(settings.on_unknown_image)
-    from . import durations
+    tag_cache_ttl = getattr(settings, "tag_cache_ttl", "")
+    if settings.request_timeout or tag_cache_ttl:  # loaded only when there is one to read
+        from . import durations
 
-    durations.parse(settings.request_timeout)
-    durations.parse(getattr(settings, "tag_cache_ttl", ""), "--tag-cache-ttl")
+        durations.parse(settings.request_timeout)
+        durations.parse(tag_cache_ttl, "--tag-cache-ttl")
     if settings.locked and settings.lock:
         raise InputError("--lock and --locked cannot be combined: --locked reads the file --lock writes")
     if settings.locked and settings.from_registry:

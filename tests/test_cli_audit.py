@@ -506,10 +506,14 @@ def test_on_unknown_image_fail_and_assume(tmp_path: Path, images: Images, server
 def test_usage_errors(tmp_path: Path, images: Images, server: ApiServer) -> None:
     bad = audit(tmp_path, server, "--target", "arm64")
     assert bad.returncode == 2
-    assert bad.stderr.startswith("error: --target: ")
+    assert bad.stderr.startswith("error: Invalid value for '--target': invalid platform 'arm64': ")
+    assert bad.stderr.endswith("\nSee 'kubectl arch audit --help' for usage.\n")
     bad = audit(tmp_path, server, "--pod-template-path", "nope")
     assert bad.returncode == 2
-    assert bad.stderr.startswith("error: --pod-template-path: invalid pod template path 'nope'")
+    assert bad.stderr.startswith(
+        "error: Invalid value for '--pod-template-path': invalid pod template path 'nope'"
+    )
+    assert bad.stderr.endswith("\nSee 'kubectl arch audit --help' for usage.\n")
     bad = audit(tmp_path, server, "--max-tag-candidates", "-1")
     assert bad.returncode == 2
     bad = audit(tmp_path, server, "-A", "-l", "a in (")

@@ -317,7 +317,8 @@ def test_unknown_certificate_authority(tmp_path: Path, gke: ApiServer) -> None:
         ),
         (
             ["--request-timeout", "soon"],
-            "error: --request-timeout: invalid value 'soon': use seconds or a duration such as 30s, 2m or 1m30s\n",
+            "error: Invalid value for '--request-timeout': 'soon' is not a duration: use seconds or one such as 30s, 2m or 1m30s\n"
+            "See 'kubectl arch nodes --help' for usage.\n",
         ),
     ],
 )

@@ -158,8 +158,9 @@ def test_declared_kinds(tmp_path: Path) -> None:
     bad = run(*args, "--pod-template-path", "Rollout:spec")
     assert bad.returncode == 2
     assert error_lines(bad)[0].startswith(
-        "error: --pod-template-path: invalid pod template path 'Rollout:spec'"
+        "error: Invalid value for '--pod-template-path': invalid pod template path 'Rollout:spec'"
     )
+    assert error_lines(bad)[1:] == ["See 'kubectl arch pin --help' for usage."]
 
 
 def test_bom_and_crlf_are_kept(tmp_path: Path) -> None:
@@ -386,14 +387,14 @@ def test_unreadable_inputs(tmp_path: Path) -> None:
 
 def test_platform_flag_errors() -> None:
     for value, message in [
-        ("lunix/amd64", "error: --platform: invalid platform 'lunix/amd64': unknown os 'lunix'; "
-                        "did you mean linux/amd64?"),
-        ("arm64", "error: --platform: invalid platform 'arm64': expected os/arch[/variant]; "
-                  "did you mean linux/arm64?"),
+        ("lunix/amd64", "error: Invalid value for '--platform': invalid platform 'lunix/amd64': unknown os "
+                        "'lunix'; did you mean linux/amd64?"),
+        ("arm64", "error: Invalid value for '--platform': invalid platform 'arm64': expected "
+                  "os/arch[/variant]; did you mean linux/arm64?"),
     ]:  # fmt: skip
         result = run("pin", "--platform", value, "-f", "testdata/deploy.yaml")
         assert result.returncode == 2
-        assert error_lines(result) == [message]
+        assert error_lines(result) == [message, "See 'kubectl arch pin --help' for usage."]
 
 
 def test_version_and_help() -> None:

@@ -338,6 +338,19 @@ def test_control_characters_are_refused_with_line_and_column(tmp_path: Path) -> 
     assert esc.read_bytes() == DEPLOY.replace(b"name: web\n", b"name: w\x1beb\n", 1)
 
 
+def test_noncharacters_are_refused_and_the_first_forbidden_character_is_named(tmp_path: Path) -> None:
+    for name, expected in (("w\ufffeeb", "FFFE"), ("w\uffffé\x1b", "FFFF"), ("wé\x1b\ufffe", "001B")):
+        path = tmp_path / f"{expected}.yaml"
+        path.write_bytes(DEPLOY.replace(b"name: web\n", f"name: {name}\n".encode(), 1))
+        result = run("pin", "--platform", BOTH, "-f", str(path))
+        column = 10 if expected != "001B" else 11
+        assert (result.returncode, one_error(result)) == (
+            2,
+            f"error: {path} doc 1: control character U+{expected} at line 5, column {column} is not allowed "
+            "in YAML; remove it",
+        )
+
+
 def test_alias_bombs_and_complex_keys_in_a_workload(tmp_path: Path) -> None:
     bomb = ["apiVersion: v1", "kind: Pod", "metadata:", "  name: bomb", "  annotations:",
             "    a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]  # fmt: skip

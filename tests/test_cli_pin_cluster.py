@@ -369,11 +369,13 @@ def test_without_a_kubeconfig_the_hint_is_to_leave_out_cluster(tmp_path: Path, a
         ),
         (
             ["--arch-taint", "arch=arm64:NoSchedule"],
-            "error: --arch-taint: invalid arch taint 'arch=arm64:NoSchedule': the key must be one of kubernetes.io/arch, beta.kubernetes.io/arch, kubernetes.io/os, beta.kubernetes.io/os, node.kubernetes.io/os",
+            "error: Invalid value for '--arch-taint': invalid arch taint 'arch=arm64:NoSchedule': the key must be one of kubernetes.io/arch, beta.kubernetes.io/arch, kubernetes.io/os, beta.kubernetes.io/os, node.kubernetes.io/os\n"
+            "See 'kubectl arch pin --help' for usage.",
         ),
         (
             ["--cluster", "--request-timeout", "x"],
-            "error: --request-timeout: invalid value 'x': use seconds or a duration such as 30s, 2m or 1m30s",
+            "error: Invalid value for '--request-timeout': 'x' is not a duration: use seconds or one such as 30s, 2m or 1m30s\n"
+            "See 'kubectl arch pin --help' for usage.",
         ),
     ],
 )
@@ -471,7 +473,7 @@ def test_krm_without_a_kubeconfig_names_the_config_keys(tmp_path: Path) -> None:
         ),
         (
             "  apiVersion: kubectl-arch.dev/v1alpha1\n  kind: PlatformPin\n  platforms: linux/arm64\n  cluster: true\n  requestTimeout: soon\n",
-            "ResourceList functionConfig PlatformPin: requestTimeout: invalid value 'soon': use seconds or a duration such as 30s, 2m or 1m30s",
+            "ResourceList functionConfig PlatformPin: requestTimeout: 'soon' is not a duration: use seconds or one such as 30s, 2m or 1m30s",
         ),
         (
             "  apiVersion: kubectl-arch.dev/v1alpha1\n  kind: PlatformPin\n  platforms: linux/arm64\n  cluster: 'true'\n",

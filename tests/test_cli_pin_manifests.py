@@ -124,6 +124,47 @@ def test_a_pod_spec_shared_by_two_workloads_of_a_list(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stderr
 
 
+@pytest.mark.parametrize("dash", ["", "  "])
+@pytest.mark.parametrize(
+    "note",
+    [
+        'text: "first line\n{dash}- apiVersion: v1\n{dash}  kind: Pod"',  # double-quoted, over lines
+        "text: 'it''s\n{dash}- still text\n{dash}-'",  # single-quoted
+        "labels: {{note: 'a\n{dash}- b', other: x}}",  # a flow mapping over lines
+        'args: [a, "b\n{dash}- c"]',  # a flow sequence
+    ],
+)
+def test_list_items_with_multi_line_scalars_that_look_like_items(
+    tmp_path: Path, dash: str, note: str
+) -> None:
+    """Lines of a quoted scalar or a flow collection that start with "- " at the items' column
+    are text, not items: the List is read as kubectl reads it, and its workload is pinned."""
+    inner = dash + "  "
+    text = (
+        "apiVersion: v1\nkind: List\nitems:\n"
+        f"{dash}- apiVersion: v1\n{inner}kind: ConfigMap\n{inner}metadata:\n{inner}  name: notes\n"
+        f"{inner}data:\n{inner}  {note.format(dash=dash)}\n"
+        f"{dash}- apiVersion: apps/v1\n{inner}kind: Deployment\n{inner}metadata: {{name: web}}\n{inner}spec:\n"
+        f"{inner}  template:\n{inner}    spec:\n{inner}      containers:\n{inner}      - name: web\n"
+        f"{inner}        image: nginx\n"
+    )
+    expected = yaml.safe_load(text)["items"]
+    assert [i["kind"] for i in expected] == ["ConfigMap", "Deployment"]
+    path = tmp_path / "list.yaml"
+    path.write_text(text)
+    result = run("pin", "--platform", ARM, "-f", str(path))
+    assert (result.returncode, lines(result)) == (0, [])
+    out = result.stdout.decode()
+    assert out.startswith(text.split(f"{dash}- apiVersion: apps/v1")[0])  # the ConfigMap, byte for byte
+    items = yaml.safe_load(out)["items"]
+    assert items[0] == expected[0]
+    assert required(pod_spec(items[1])) == {"nodeSelectorTerms": [term("arm64")]}
+    del items[1]["spec"]["template"]["spec"]["affinity"]
+    assert items[1] == expected[1]
+    again = run("pin", "--platform", ARM, "--check", "-f", "-", stdin=result.stdout)
+    assert again.returncode == 0, again.stderr
+
+
 def test_an_anchor_used_elsewhere_keeps_its_meaning_there(tmp_path: Path) -> None:
     path = tmp_path / "tols.yaml"
     path.write_text(

@@ -297,8 +297,8 @@ def test_errors(populated_registry: Populated, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("--platform", "linux/amd46"), "error: --platform: invalid platform 'linux/amd46': unknown architecture 'amd46'; did you mean linux/amd64?"),
-        (("--request-timeout", "soon"), "error: --request-timeout: invalid value 'soon': use seconds or a duration such as 30s, 2m or 1m30s"),
+        (("--platform", "linux/amd46"), "error: Invalid value for '--platform': invalid platform 'linux/amd46': unknown architecture 'amd46'; did you mean linux/amd64?"),
+        (("--request-timeout", "soon"), "error: Invalid value for '--request-timeout': 'soon' is not a duration: use seconds or one such as 30s, 2m or 1m30s"),
         (("--allow-variant-fallback",), "error: --allow-variant-fallback applies only with --platform"),
         (("--registry-ca-file", "/nonexistent.pem"), "error: --registry-ca-file: /nonexistent.pem: no such file"),
     ],
@@ -436,4 +436,6 @@ def test_windows_build_check(populated_registry: Populated, tmp_path: Path) -> N
     assert run(env, "inspect", "--platform", "windows/amd64", ltsc2019, ltsc2022, single).returncode == 0
     bad = run(env, "inspect", "--platform", "windows(ltsc2022)/amd64", ltsc2022)
     assert bad.returncode == 2
-    assert bad.stderr.startswith("error: --platform: invalid platform 'windows(ltsc2022)/amd64': Windows OS")
+    assert bad.stderr.startswith(
+        "error: Invalid value for '--platform': invalid platform 'windows(ltsc2022)/amd64': Windows OS"
+    )

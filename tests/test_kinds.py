@@ -378,10 +378,11 @@ def test_split_declarations_of_ones_own(tmp_path: Path) -> None:
     )
     assert bad.returncode == 2
     assert error_lines(bad) == [
-        "error: --pod-template-path: invalid pod template path 'Build=containers:spec.x': expected "
+        "error: Invalid value for '--pod-template-path': invalid pod template path 'Build=containers:spec.x': expected "
         "Kind[.group]=dotted.path, e.g. Rollout.argoproj.io=spec.template.spec; "
         "Kind[.group]=containers:PATH[+PATH...];placement:PATH when containers and placement are apart; "
-        "or Kind[.group]= for a kind that makes no pods"
+        "or Kind[.group]= for a kind that makes no pods",
+        "See 'kubectl arch pin --help' for usage.",
     ]
 
 

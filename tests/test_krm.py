@@ -190,6 +190,28 @@ def test_annotations_and_other_items_are_byte_identical(env: dict[str, str]) -> 
     assert "results" not in doc
 
 
+@pytest.mark.parametrize(
+    "note",
+    [
+        '    note: "lines that look like keys of the ResourceList\nresults: []\nfunctionConfig: {}\n- x"\n',
+        "    note: {text: 'a\nresults: b'}\n",
+    ],
+)
+def test_lines_of_a_multi_line_scalar_that_look_like_top_level_keys(env: dict[str, str], note: str) -> None:
+    """Lines of a quoted scalar or flow collection at column 0 are text: they neither end the
+    items, nor are results to replace, nor the functionConfig (all of it is kept)."""
+    configmap = "- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: notes\n  data:\n" + note
+    stdin = HEADER + configmap + DEPLOYMENT + KPT_CONFIG
+    expected = yaml.safe_load(stdin)
+    proc = pin(env, stdin)
+    assert proc.returncode == 0, describe(proc)
+    assert proc.stdout.decode() == HEADER + configmap + PINNED_ITEMS.split(CONFIGMAP)[0] + KPT_CONFIG
+    doc = yaml.safe_load(proc.stdout)
+    assert doc["items"][0] == expected["items"][0]
+    assert required_terms(doc["items"][1]) == [platform_term(["arm64"])]
+    assert "results" not in doc
+
+
 def test_output_is_stable_when_run_again(env: dict[str, str]) -> None:
     first = pin(env, HEADER + ITEMS + KPT_CONFIG)
     second = pin(env, first.stdout.decode())

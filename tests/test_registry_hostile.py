@@ -452,7 +452,10 @@ def test_request_timeouts_too_long_for_a_socket_are_refused(tmp_path: Path) -> N
     for command in (["inspect", "nginx"], ["nodes"]):
         proc = run(arch_env(tmp_path), *command, "--request-timeout", "100000000000s")
         assert (proc.returncode, proc.stdout) == (2, "")
-        assert proc.stderr == "error: --request-timeout: '100000000000s' is too long: at most 24h\n"
+        assert proc.stderr == (
+            "error: Invalid value for '--request-timeout': '100000000000s' is too long: at most 24h\n"
+            f"See 'kubectl arch {command[0]} --help' for usage.\n"
+        )
 
 
 def test_an_unresponsive_registry_fails_in_seconds(tmp_path: Path) -> None:

@@ -203,3 +203,131 @@ def test_a_byte_order_mark_that_starts_a_later_document_is_dropped_as_kubectl_do
     parsed = yn.compose(text, spans[1].start, spans[1].end)
     key = yn.find(parsed.root, "kind").key
     assert text[key.start : key.end] == "kind"  # positions still index the whole text
+
+
+# Items whose quoted scalars or flow collections go on over lines that look like items ("- ")
+# or keys at the items' column: the splitter must leave such a List to the parser.
+_DEPLOYMENT = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 1\n"
+_TRAPS = ["- still the same text", "- apiVersion: v1", "-", "- ", "  kind: Deployment", "kind: Pod", "x", ""]
+
+
+@st.composite
+def _list_items(draw: st.DrawFn) -> tuple[str, int]:
+    """A List (text) with the items' dash column; some items hold a multi-line quoted scalar or
+    flow collection whose inner lines start at the dash column."""
+    dash = draw(st.sampled_from([0, 2]))
+    pad, inner = " " * dash, " " * (dash + 2)
+    out = "apiVersion: v1\nkind: List\nitems:\n"
+    for _ in range(draw(st.integers(1, 4))):
+        body = (
+            _DEPLOYMENT if draw(st.booleans()) else "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n"
+        )
+        lines = body.rstrip("\n").split("\n")
+        out += pad + "- " + ("\n" + inner).join(lines) + "\n"
+        if draw(st.booleans()):
+            quote = draw(st.sampled_from(['"', "'"]))
+            trap = draw(st.lists(st.sampled_from(_TRAPS), min_size=1, max_size=3))
+            value = quote + "first line\n" + "\n".join(pad + t for t in trap) + "\n" + inner + "end" + quote
+            form = draw(
+                st.sampled_from(
+                    ["{key}: {value}", "{key}: {{note: {value}, other: x}}", "{key}: [a, {value}]"]
+                )
+            )
+            out += inner + form.format(key="notes", value=value) + "\n"
+        if draw(st.booleans()):  # one-line nodes, and a block scalar whose lines look like items
+            trap = draw(st.lists(st.sampled_from(_TRAPS), min_size=1, max_size=3))
+            out += inner + 'args: ["a, b", \'c]\', {d: "e"}]\n' + inner + "script: |\n"
+            out += "".join(inner + "  " + t + "\n" for t in trap)
+    return out, dash
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(_list_items())
+def test_items_split_by_text_are_the_parsers_items(case: tuple[str, int]) -> None:
+    text, _ = case
+    span = Span(0, len(text))
+    try:
+        parsed = yn.to_data(yn.compose(text, 0, len(text), full=True).root)
+    except (yn.YamlSyntaxError, yn.YamlShapeError):
+        return  # not valid YAML: the parser says so, whatever the splitter does
+    items = split_items(text, span)
+    if items is None:
+        return  # unsure: the parser reads the List
+    assert len(items) == len(parsed["items"]), text
+    for item, expected in zip(items, parsed["items"], strict=True):
+        read = yn.to_data(yn.compose(text, item.span.start, item.span.end, full=True).root)
+        assert read == [expected], text
+
+
+def test_multi_line_scalars_and_flow_collections_make_the_splitter_unsure() -> None:
+    for middle in [
+        '    text: "first line\n- still the same scalar\n  end"\n',
+        "    text: 'first line\n- still the same scalar\n  end'\n",
+        "    note: {a: 'x\n- y', b: z}\n",
+        '    args: [a, "x\n- y"]\n',
+        "    args: [a,\n    b]\n",
+        '    "quoted key": "x\n  kind: Pod"\n',
+        "    ? complex\n    : key\n",
+    ]:
+        text = (
+            "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  data:\n"
+            + middle
+            + "- apiVersion: v1\n  kind: Service\n"
+        )
+        assert split_items(text, Span(0, len(text))) is None, text
+    # Block scalars and one-line quoted or flow nodes are plain block style: split by text.
+    text = (
+        "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  data:\n"
+        '    script: |\n      echo "unclosed [\n      - text of the scalar\n'
+        "    plain: it's [not a flow {\n    one: \"a\" # \"\n    flow: {a: [1, 2], b: 'c'}\n"
+        "- apiVersion: v1\n  kind: Service\n"
+    )
+    items = split_items(text, Span(0, len(text)))
+    assert items is not None
+    assert [text[i.span.start : i.span.end].split("\n")[1] for i in items] == [
+        "  kind: ConfigMap",
+        "  kind: Service",
+    ]
+
+
+_LINE_CHARS = st.sampled_from(
+    [
+        " ",
+        " ",
+        "-",
+        ":",
+        '"',
+        "'",
+        "[",
+        "]",
+        "{",
+        "}",
+        ",",
+        "#",
+        "a",
+        "b",
+        "|",
+        ">",
+        "&",
+        "!",
+        "?",
+        "\\",
+        "\t",
+    ]
+)
+
+
+@settings(max_examples=2000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(_LINE_CHARS, max_size=14).map("".join))
+def test_line_patterns_agree_with_the_line_scanner(line: str) -> None:
+    """The fast paths of :func:`spans_lines` (patterns) say of a line what the scanner says."""
+    import re
+
+    from kubectl_arch.manifest import yamltext
+
+    layout, column = yamltext._line_layout(line)
+    if re.fullmatch(yamltext._ONE_LINE_NODES, line):
+        assert layout == yamltext._ONE_LINE, line
+    header = re.fullmatch(yamltext._BLOCK_HEADER, line)
+    if header is not None:
+        assert (layout, column) == (yamltext._BLOCK_SCALAR, yamltext._holder(header)), line

@@ -28,6 +28,63 @@ def complete_with(kind: str) -> Callable[[Any, Any, str], list[Any]]:
     return callback
 
 
+def value_check(check: Callable[[str], object]) -> Callable[[Any, Any, Any], Any]:
+    """A click ``callback`` that gives each value of an option (each one of a repeatable
+    option) to ``check`` while the flags are parsed, and turns its refusal (a ``ValueError``
+    or an :class:`~kubectl_arch.errors.Error`, whose message names the value) into click's
+    usage error: ``error: Invalid value for '--flag': <why>``, then ``See 'kubectl arch
+    COMMAND --help' for usage.``, exit 2, as click refuses a value of its own types (``-o``'s
+    choices). A leading ``--flag: `` in the message is dropped (click names the flag). Values
+    from elsewhere (a ``--config`` file, a KRM functionConfig) are checked later by the
+    library, in errors that name their source."""
+
+    def callback(ctx: Any, param: Any, value: Any) -> Any:
+        import click
+
+        from ..errors import Error
+
+        if ctx.resilient_parsing or value is None:
+            return value
+        if ctx.get_parameter_source(param.name) == click.core.ParameterSource.DEFAULT:
+            return value  # not given: the command's own default
+        for one in value if isinstance(value, tuple) else (value,):
+            try:
+                check(one)
+            except (ValueError, Error) as exc:
+                why = str(exc)
+                for name in param.opts:
+                    why = why.removeprefix(f"{name}: ")
+                raise click.BadParameter(why, ctx, param) from None
+        return value
+
+    return callback
+
+
+def check_duration(value: str) -> None:
+    from ..durations import seconds
+
+    seconds(value)
+
+
+def check_platforms(value: str) -> None:
+    """A ``--platform`` value: platforms, comma-separated."""
+    from ..platforms import parse_list
+
+    parse_list([value])
+
+
+def _check_declaration(value: str) -> None:
+    from ..manifest.workloads import parse_declaration
+
+    parse_declaration(value)
+
+
+def _check_policy(value: str) -> None:
+    from ..resolve import parse_policy
+
+    parse_policy(value)
+
+
 # The manifest input options that pin, check and inspect share.
 def filename_option(help: str = "Manifest file, directory or - for stdin (repeatable).") -> Any:
     import click
@@ -59,6 +116,7 @@ def pod_template_path_option() -> Any:
         "pod_template_paths",
         multiple=True,
         metavar="KIND[.GROUP]=PATH",
+        callback=value_check(_check_declaration),
         help="Treat KIND as a workload whose pod spec is at PATH, "
         "e.g. Pipeline.example.com=spec.stages.*.template.spec.",
     )
@@ -90,6 +148,7 @@ def on_unknown_image_option(default: str = "fail") -> Any:
         "--on-unknown-image",
         metavar=f"{first}|{second}|assume:OS/ARCH[,...]",
         default="",
+        callback=value_check(_check_policy),
         help=f"An image that cannot be looked up: {said[0]}, {said[1]}, or assume platforms.",
     )
 

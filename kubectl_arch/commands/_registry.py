@@ -8,6 +8,8 @@ from typing import Any, TypeVar
 
 import click
 
+from . import check_duration, value_check
+
 F = TypeVar("F", bound=Callable[..., Any])
 PROGRESS_FROM = 5  # images; fewer are looked up silently
 
@@ -37,6 +39,7 @@ def registry_options(timeout: bool = True) -> Callable[[F], F]:
             "--tag-cache-ttl",
             metavar="DURATION",
             default="",
+            callback=value_check(check_duration),
             help="Trust a tag's cached answer this long without asking the registry, e.g. 5m (default 0: "
             "always ask; config file: tagCacheSeconds).",
         ),
@@ -48,6 +51,7 @@ def registry_options(timeout: bool = True) -> Callable[[F], F]:
                 "--request-timeout",
                 metavar="DURATION",
                 default="",
+                callback=value_check(check_duration),
                 help="Give up on a registry request (connecting, headers and body) after this long, "
                 "e.g. 30s or 1m (default 10s).",
             ),

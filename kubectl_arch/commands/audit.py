@@ -11,7 +11,14 @@ import click
 
 from .. import log
 from ..errors import EXIT_OK, EXIT_PROBLEM, EXIT_REMOTE
-from . import complete_with, locked_option, on_unknown_image_option, pod_template_path_option
+from . import (
+    check_platforms,
+    complete_with,
+    locked_option,
+    on_unknown_image_option,
+    pod_template_path_option,
+    value_check,
+)
 from ._registry import registry_options
 from .clusteropts import cluster_options
 
@@ -161,6 +168,7 @@ def _details(report: Any) -> None:
     multiple=True,
     metavar="OS/ARCH[,...]",
     shell_complete=complete_with("platform"),
+    callback=value_check(check_platforms),
     help="Say which workloads are ready for these platforms and which images block them (repeatable).",
 )
 @click.option(

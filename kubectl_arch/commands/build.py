@@ -13,7 +13,7 @@ import click
 from .. import log
 from ..errors import EXIT_OK, EXIT_PROBLEM, ConflictError, InputError
 from ..platforms import Platform
-from . import complete_with, say
+from . import check_duration, check_platforms, complete_with, say, value_check
 from ._registry import registry_options
 
 if TYPE_CHECKING:
@@ -136,6 +136,20 @@ def _check_build_context(
         )
 
 
+def _check_tag(tag: str) -> Reference:
+    """The ``--tag`` reference: REGISTRY/NAME:TAG, no digest (a ValueError naming it)."""
+    from ..registry.reference import ReferenceError
+    from ..registry.reference import parse as parse_ref
+
+    try:
+        target = parse_ref(tag)
+    except ReferenceError as exc:
+        raise ValueError(f"{tag!r}: {exc}") from None
+    if target.digest or not tag.rsplit("/", 1)[-1].count(":"):
+        raise ValueError(f"{tag!r}: give REGISTRY/NAME:TAG (a tag, no digest)")
+    return target
+
+
 def _parse_build_args(values: Sequence[str]) -> tuple[tuple[str, str], ...]:
     """KEY=VALUE pairs; a malformed one is named by its position, never echoed (what was
     typed may be the secret itself)."""
@@ -162,7 +176,15 @@ def _write_artifacts(path: str, name: str, final: str) -> None:
 @click.command(
     name="build", help=HELP, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]}
 )
-@click.option("-t", "--tag", "tag", required=True, metavar="REGISTRY/NAME:TAG", help="The image to push.")
+@click.option(
+    "-t",
+    "--tag",
+    "tag",
+    required=True,
+    metavar="REGISTRY/NAME:TAG",
+    callback=value_check(lambda value: _check_tag(value)),
+    help="The image to push.",
+)
 @click.option(
     "--context",
     "build_context",
@@ -183,6 +205,7 @@ def _write_artifacts(path: str, name: str, final: str) -> None:
     default="",
     metavar="P[,P...]|cluster|local",
     shell_complete=complete_with("platform"),
+    callback=value_check(lambda value: value in ("", "cluster", "local") or check_platforms(value)),
     help="Platforms to build (default: cluster when reachable, else local).",
 )
 @click.option(
@@ -229,6 +252,7 @@ def _write_artifacts(path: str, name: str, final: str) -> None:
     "--request-timeout",
     metavar="DURATION",
     default="",
+    callback=value_check(check_duration),
     help="Give up on a registry or API server request (headers and body) after this long, e.g. 30s "
     "(registry default 10s).",
 )
@@ -257,15 +281,12 @@ def command(
     tag_cache_ttl: str,
 ) -> int:
     from .. import builders, registry
-    from ..registry.reference import ReferenceError, host_without_port, is_loopback
-    from ..registry.reference import parse as parse_ref
+    from ..registry.reference import host_without_port, is_loopback
 
     try:
-        target = parse_ref(tag)
-    except ReferenceError as exc:
-        raise InputError(f"--tag {tag!r}: {exc}") from None
-    if target.digest or not tag.rsplit("/", 1)[-1].count(":"):
-        raise InputError(f"--tag {tag!r}: give REGISTRY/NAME:TAG (a tag, no digest)")
+        target = _check_tag(tag)
+    except ValueError as exc:  # refused while parsing already (value_check); kept for callers
+        raise InputError(f"--tag: {exc}") from None
     if custom_command and builder not in (None, "custom"):
         raise click.UsageError("--custom-command goes with --builder custom")
     if builder is None and custom_command:

@@ -14,6 +14,7 @@ from ..errors import EXIT_OK, EXIT_PROBLEM, InputError, RemoteError
 from ..manifest import files as manifests
 from ..manifest import scan as scanning
 from . import (
+    check_platforms,
     complete_with,
     filename_option,
     images_from_option,
@@ -24,6 +25,7 @@ from . import (
     pod_template_path_option,
     recursive_option,
     say,
+    value_check,
 )
 from ._registry import registry_options
 from .clusteropts import cluster_options
@@ -126,6 +128,7 @@ def _failure(r: checks.WorkloadCheck) -> str:
     multiple=True,
     metavar="OS/ARCH[,...]",
     shell_complete=complete_with("platform"),
+    callback=value_check(check_platforms),
     help="Take every image to support these platforms (no look-up); with --from-registry or "
     "--locked, an upper bound.",
 )

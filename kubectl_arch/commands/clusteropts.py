@@ -7,6 +7,8 @@ from typing import Any, TypeVar
 
 import click
 
+from . import check_duration, value_check
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -33,7 +35,9 @@ def cluster_options(
             metavar="SELECTOR",
             help=selector_help,
         ),
-        click.option("--request-timeout", metavar="DURATION", help=timeout_help),
+        click.option(
+            "--request-timeout", metavar="DURATION", help=timeout_help, callback=value_check(check_duration)
+        ),
     ]
 
     def decorate(target: F) -> F:

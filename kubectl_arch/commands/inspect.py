@@ -11,7 +11,7 @@ import click
 from .. import log
 from .. import platforms as plat
 from ..errors import EXIT_OK, EXIT_PROBLEM, Error, InputError
-from . import filename_option, pod_template_path_option, recursive_option, say
+from . import check_platforms, filename_option, pod_template_path_option, recursive_option, say, value_check
 from ._registry import progress_meter, registry_options
 
 HELP = """Report which platforms images really support.
@@ -130,6 +130,7 @@ def as_yaml(value: Any) -> str:
     "platform_values",
     multiple=True,
     metavar="OS/ARCH[,...]",
+    callback=value_check(check_platforms),
     help="Check that every image supports these platforms (repeatable); exit 1 if not. A Windows "
     "build: windows(10.0.17763)/amd64.",
 )

@@ -15,6 +15,7 @@ from ..errors import EXIT_OK, EXIT_PROBLEM, InputError
 from ..manifest import files as manifests
 from ..manifest import scan as scanning
 from . import (
+    check_platforms,
     complete_with,
     filename_option,
     images_from_option,
@@ -25,6 +26,7 @@ from . import (
     pod_template_path_option,
     recursive_option,
     say,
+    value_check,
 )
 from ._registry import registry_options
 from .clusteropts import cluster_options
@@ -138,6 +140,12 @@ def _placement(settings: config.PinSettings) -> pinning.Placement:
     return pinning.Placement((bound,), taints, tuple(n for n in notes if n))
 
 
+def _arch_taint(value: str) -> None:
+    from ..tolerations import parse_arch_taint
+
+    parse_arch_taint(value)
+
+
 def _report(findings: Iterable[scanning.Finding]) -> int:
     """Print findings to stderr (each once); return the exit code they call for."""
     from ..safetext import printable
@@ -169,6 +177,7 @@ def _report(findings: Iterable[scanning.Finding]) -> int:
     multiple=True,
     metavar="OS/ARCH[,...]",
     shell_complete=complete_with("platform"),
+    callback=value_check(check_platforms),
     help="Platforms the images support, e.g. linux/amd64,linux/arm64 (repeatable); with --from-registry "
     "or --locked, an upper bound.",
 )
@@ -212,6 +221,7 @@ def _report(findings: Iterable[scanning.Finding]) -> int:
     "arch_taints",
     multiple=True,
     metavar="KEY=VALUE:EFFECT",
+    callback=value_check(lambda value: _arch_taint(value)),
     help="A platform taint the nodes carry, e.g. kubernetes.io/arch=arm64:NoSchedule "
     "(repeatable; implies --tolerate-arch-taints).",
 )

@@ -15,10 +15,10 @@ using it raises :class:`NeedFullParse`, so the caller can read that document ful
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from .node import MAP_TAG, PLAIN_TAG, SEQ_TAG, STR_TAG, UNREAD, NeedFullParse, Node
+from .yamltext import odd_characters
 
 __all__ = ["PLAIN_TAG", "NeedFullParse", "Unsupported", "parse"]
 
@@ -29,9 +29,6 @@ _ESCAPES = {
     "_": "\xa0", "L": "\u2028", "P": "\u2029",
 }  # fmt: skip
 _HEX = {"x": 2, "u": 4, "U": 8}
-
-
-_ODD = re.compile("\r(?!\n)|[\x85\u2028\u2029\ufeff]")
 
 
 class Unsupported(Exception):
@@ -46,7 +43,7 @@ class _Reader:
         lines: list[tuple[int, int, int, int]] = []
         pos = start
         seen_marker = False
-        if _ODD.search(text, start, end):
+        if odd_characters(text, start, end):
             raise Unsupported("byte order mark or a line break other than LF and CRLF")
         parts = text[start:end].split("\n")
         if parts[-1] == "":

@@ -21,20 +21,24 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .node import ALIAS, MAP_TAG, MAPPING, PLAIN_TAG, SCALAR, SEQ_TAG, SEQUENCE, STR_TAG, Node, YamlShapeError
+from .node import (
+    ALIAS,
+    MAP_TAG,
+    MAPPING,
+    PLAIN_TAG,
+    SCALAR,
+    SEQ_TAG,
+    SEQUENCE,
+    STR_TAG,
+    Node,
+    YamlShapeError,
+    YamlSyntaxError,
+)
 
 # Deeper than any Kubernetes object nests; refused before the parser's work grows with depth
 # (its scanner revisits every open flow level for each token).
 MAX_DEPTH = 400
 _DEEP = re.compile(r"(?:[\[{][ \t\r\n]*){" + str(MAX_DEPTH + 1) + "}")
-
-
-class YamlSyntaxError(ValueError):
-    """Invalid YAML; ``line`` and ``column`` are 1-based positions in the whole text."""
-
-    def __init__(self, problem: str, line: int, column: int) -> None:
-        super().__init__(f"line {line}, column {column}: {problem}")
-        self.problem, self.line, self.column = problem, line, column
 
 
 LIBYAML, RUAMEL = "libyaml", "ruamel"

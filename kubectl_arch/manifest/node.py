@@ -23,6 +23,15 @@ MAP_TAG = "tag:yaml.org,2002:map"
 SCALAR, MAPPING, SEQUENCE, ALIAS = "scalar", "mapping", "sequence", "alias"
 
 
+class YamlSyntaxError(ValueError):
+    """Invalid YAML; ``line`` and ``column`` are 1-based positions in the whole text. Raised by
+    the full reader (:mod:`.fullyaml`, loaded only for the documents that need it)."""
+
+    def __init__(self, problem: str, line: int, column: int) -> None:
+        super().__init__(f"line {line}, column {column}: {problem}")
+        self.problem, self.line, self.column = problem, line, column
+
+
 class YamlShapeError(ValueError):
     """Valid YAML that pin cannot use as it is (a non-string key, an alias loop or bomb, nesting
     deeper than any Kubernetes object...)."""

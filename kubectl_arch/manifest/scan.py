@@ -27,10 +27,13 @@ from .workloads import BUILTIN, CONTAINER_FIELDS, Kinds
 
 RELEVANT_KEYS = ("affinity", "nodeSelector", "tolerations", "os", "nodeName", "hostNetwork")
 # Characters YAML does not allow in a stream (and kubectl refuses): C0 controls but tab, line
-# feed and carriage return, DEL, C1 controls but NEL, surrogates, U+FFFE and U+FFFF.
-_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
+# feed and carriage return, DEL, C1 controls but NEL; and, in a text that is not all ASCII,
+# surrogates, U+FFFE and U+FFFF (a class beyond Latin-1 costs half a millisecond to compile:
+# only such texts pay it).
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f]")
+_FORBIDDEN_WIDE = "[\ud800-\udfff\ufffe\uffff]"
 INCOMPLETE = "not a complete workload"
-_ALIAS = re.compile(r"[\s\[{,]\*[^\s,\[\]{}]")  # what may be an alias (*name), or false alarms
+_ALIAS = r"[\s\[{,]\*[^\s,\[\]{}]"  # what may be an alias (*name), or false alarms (Lists only)
 
 
 class Location(NamedTuple):
@@ -392,9 +395,13 @@ class _Reader:
         return incomplete
 
 
-def _control_character(text: str, span: yamltext.Span) -> str | None:
-    """A message naming the first character YAML forbids in the span, with line and column."""
+def _control_character(text: str, span: yamltext.Span, all_ascii: bool = False) -> str | None:
+    """A message naming the first character YAML forbids in the span, with line and column
+    (``all_ascii``: the text is known to be all ASCII)."""
     bad = _FORBIDDEN.search(text, span.start, span.end)
+    if not all_ascii:
+        wide = re.compile(_FORBIDDEN_WIDE).search(text, span.start, span.end if bad is None else bad.start())
+        bad = bad if wide is None else wide
     if bad is None:
         return None
     at = bad.start()
@@ -479,13 +486,14 @@ def documents(text: str, source: str, kinds: Kinds, incomplete_ok: bool = False)
     # Line breaks kubectl reads as such (a lone CR, NEL, LS, PS) become LF, in place: the
     # same positions, so edits planned on this text apply to the original.
     text = yamltext.normalise_breaks(text)
+    all_ascii = text.isascii()
     for span in yamltext.split_documents(text):
         if not yamltext.has_content(text, span):
             continue
         document += 1
         location = Location(source, document)
         try:
-            bad = _control_character(text, span)
+            bad = _control_character(text, span, all_ascii)
             if bad is not None:
                 yield Document(None, location, [], [_input_error(location, bad)])
                 continue
@@ -511,7 +519,7 @@ def documents(text: str, source: str, kinds: Kinds, incomplete_ok: bool = False)
                     probing = True  # read only to say that it holds pods: its faults are not ours
                 if kind.endswith("List") and kind not in kinds.declared:
                     # Items are read one by one, unless an alias may name another item's anchor.
-                    alias = _ALIAS.search(text, span.start, span.end)
+                    alias = re.compile(_ALIAS).search(text, span.start, span.end)
                     items = yamltext.split_items(text, span) if alias is None else None
                     if items is not None:
                         listed = location._replace(api_version=api_version or "", kind=kind)
@@ -562,14 +570,14 @@ def _items(
         yield result
 
 
-_CONTAINERS = re.compile(r"""\bcontainers["']?\s*:""")
+_CONTAINERS = r"""\bcontainers["']?\s*:"""  # compiled on first use (re's own cache)
 
 
 def _may_hold_pods(text: str, span: yamltext.Span, api_version: str | None, kind: str, kinds: Kinds) -> bool:
     """Whether a document of a kind that is not a workload may hold a pod spec (to be said:
     ``manifest/units.py``), judged from its text without parsing it."""
     return (
-        _CONTAINERS.search(text, span.start, span.end) is not None
+        re.compile(_CONTAINERS).search(text, span.start, span.end) is not None
         and text.find("image", span.start, span.end) >= 0
         and not kinds.ignored(api_version, kind)
     )

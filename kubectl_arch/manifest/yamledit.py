@@ -167,7 +167,7 @@ def _like(node: Node, value: Any, in_flow: bool = False) -> str:
     reads it back as the same string (image references stay plain when they were)."""
     if isinstance(value, str) and node.kind == SCALAR and node.style is None and not in_flow:
         if (
-            _PLAIN_REFERENCE.fullmatch(value)
+            re.fullmatch(_PLAIN_REFERENCE, value)
             and not value.endswith(":")
             and yn.resolve_plain(value) == yn.STR_TAG
         ):
@@ -177,7 +177,7 @@ def _like(node: Node, value: Any, in_flow: bool = False) -> str:
     return _flow_scalar(value) if in_flow else _inline(value)
 
 
-_PLAIN_REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@+\-]*")
+_PLAIN_REFERENCE = r"[A-Za-z0-9][A-Za-z0-9._/:@+\-]*"  # compiled on first use (re's own cache)
 _SCALAR_TAGS = (yn.PLAIN_TAG, yn.STR_TAG)
 
 

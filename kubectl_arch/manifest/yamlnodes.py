@@ -22,7 +22,6 @@ from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 from . import fastyaml, yamltext
-from .fullyaml import YamlSyntaxError
 from .node import (
     ALIAS,
     MAP_TAG,
@@ -37,6 +36,7 @@ from .node import (
     Node,
     Verbatim,
     YamlShapeError,
+    YamlSyntaxError,
 )
 
 __all__ = [

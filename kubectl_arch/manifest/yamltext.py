@@ -19,7 +19,9 @@ _MARKER = re.compile(r"^(?:---|\.\.\.)(?=[ \t\r\n]|$)|^%", re.M)
 _NOISE_LINE = re.compile(r"[ \t]*(?:#[^\n]*)?\r?\n?")
 # Line breaks other than LF and CRLF: a lone CR (YAML 1.1 and 1.2), NEL, LS and PS (YAML 1.1,
 # and so go-yaml v2, which kubectl reads manifests with). Each is one character, as LF is.
-_ODD_BREAK = re.compile("\r(?!\n)|[\x85\u2028\u2029]")
+# Found with character scans (:func:`has_odd_breaks`); the pattern, a class beyond Latin-1
+# that costs a third of a millisecond to compile, only where a text has them.
+_ODD_BREAK = "\r(?!\n)|[\x85\u2028\u2029]"
 # What makes a text scanner unsure of a span: odd line breaks, a byte order mark (kubectl drops
 # one that starts a document), and any line at the column of the mapping's keys that is not a
 # plain simple key, a block sequence entry, a comment, a marker or a directive (a quoted or
@@ -35,12 +37,10 @@ class Span(NamedTuple):
     end: int
 
 
-def _odd_characters(text: str, start: int, end: int) -> bool:
+def odd_characters(text: str, start: int, end: int) -> bool:
     """Whether ``text[start:end]`` holds a byte order mark or a line break other than LF and
-    CRLF, found with character scans."""
-    if any(text.find(c, start, end) >= 0 for c in "\ufeff\x85\u2028\u2029"):
-        return True
-    return text.count("\r", start, end) != text.count("\r\n", start, end)
+    CRLF (:data:`_ODD_BREAK`), found with character scans."""
+    return text.find("\ufeff", start, end) >= 0 or has_odd_breaks(text, start, end)
 
 
 def _unsure(column: int) -> re.Pattern[str]:
@@ -57,25 +57,29 @@ def normalise_breaks(text: str) -> str:
     """``text`` with every line break other than LF and CRLF (see :data:`_ODD_BREAK`) turned
     into LF: the same length, so positions hold in both texts, and the same meaning for
     kubectl's reader, to which each of them is a line break. ``text`` itself when it has none."""
-    if _ODD_BREAK.search(text) is None:
+    if not has_odd_breaks(text):
         return text
-    return _ODD_BREAK.sub("\n", text)
+    return re.sub(_ODD_BREAK, "\n", text)
 
 
 def has_odd_breaks(text: str, start: int = 0, end: int | None = None) -> bool:
     """Whether ``text[start:end]`` holds a line break that :func:`normalise_breaks` changes."""
-    return _ODD_BREAK.search(text, start, len(text) if end is None else end) is not None
+    end = len(text) if end is None else end
+    if any(text.find(c, start, end) >= 0 for c in "\x85\u2028\u2029"):
+        return True
+    return text.count("\r", start, end) != text.count("\r\n", start, end)  # a lone CR
 
 
-_BREAK = re.compile("\r\n?|[\n\x85\u2028\u2029]")
+_BREAK = "\r\n?|[\n\x85\u2028\u2029]"  # compiled where a text has odd breaks
 
 
 def line_break_at(text: str, pos: int) -> str:
     """The line break ending the line that holds ``pos`` (else the one before it): LF for LF
     and CRLF (whose carriage return a splice keeps), else the odd break itself."""
-    found = _BREAK.search(text, pos)
+    breaks = re.compile(_BREAK)
+    found = breaks.search(text, pos)
     if found is None:
-        found = next(_BREAK.finditer(text[max(0, pos - 4096) : pos][::-1]), None)
+        found = next(breaks.finditer(text[max(0, pos - 4096) : pos][::-1]), None)
     if found is None or found.group() in ("\n", "\r\n"):
         return "\n"
     return found.group()
@@ -89,7 +93,7 @@ def plain_layout(text: str, span: Span, column: int = 0, first: int | None = Non
     starts (after an item's ``- ``); by default, the span's first content line, which must
     start at ``column``."""
     start = first if first is not None else span.start
-    if _odd_characters(text, start, span.end):
+    if odd_characters(text, start, span.end):
         return False
     unsure = _unsure(column)
     if start == 0 and unsure.match("\n" + text[: _line_end(text, 0, span.end)]) is not None:
@@ -229,11 +233,195 @@ def _item_column(text: str, span: Span, dash: int) -> int | None:
     return None
 
 
+# What a line's scan (:func:`_line_layout`) ends with.
+_ONE_LINE, _SPANS_LINES, _BLOCK_SCALAR = "one line", "spans lines", "block scalar"
+_BLANK = " \t"
+
+
+def _quoted_end(line: str, i: int) -> int | None:
+    """Where the quoted scalar starting at ``line[i]`` ends (after its closing quote), or
+    None when it does not end on this line. Double quotes take backslash escapes, single
+    quotes ``''`` (YAML 1.2 7.3.1, 7.3.2)."""
+    quote, j = line[i], i + 1
+    while j < len(line):
+        char = line[j]
+        if quote == '"' and char == "\\":
+            j += 2
+            continue
+        if char == quote:
+            if quote == "'" and line.startswith("'", j + 1):
+                j += 2
+                continue
+            return j + 1
+        j += 1
+    return None
+
+
+def _flow_end(line: str, i: int) -> int | None:
+    """Where the flow collection opening at ``line[i]`` closes (after its bracket), or None
+    when it does not close on this line, or when the line cannot be told (a comment inside,
+    a quote that may or may not start a scalar): the caller is then unsure as well."""
+    depth, j, node = 0, i, True  # node: a node may start here (quotes are quoting there only)
+    while j < len(line):
+        char = line[j]
+        if char in _BLANK:
+            j += 1
+            continue
+        if char in "[{":
+            depth, j, node = depth + 1, j + 1, True
+        elif char in "]}":
+            depth, j, node = depth - 1, j + 1, False
+            if depth == 0:
+                return j
+        elif char == "," or (char == ":" and (not node or j + 1 == len(line) or line[j + 1] in " \t,[]{}")):
+            j, node = j + 1, True  # between entries, or after a key: a node may start
+        elif char in "\"'" and node:
+            end = _quoted_end(line, j)
+            if end is None:
+                return None
+            j, node = end, False
+        elif char == "#" or char in "\"'":
+            return None  # a comment ends the line with brackets open; a quote mid-scalar: unsure
+        else:  # a plain scalar: up to a flow indicator or ": "
+            while j < len(line) and line[j] not in ",[]{}" and not line.startswith((": ", ":\t"), j):
+                if line[j] in "\"'#":
+                    return None
+                j += 1
+            node = False
+    return None
+
+
+def _line_layout(line: str) -> tuple[str, int]:
+    """What the block-context line ``line`` (no line break) holds that a line-by-line text
+    scanner must know: ``(_ONE_LINE, 0)`` when every quoted scalar and flow collection on it
+    ends on it (plain scalars, comments and keys are never a concern); ``(_SPANS_LINES, 0)``
+    when one goes on to the next line, or the line cannot be told (explicit keys, tabs where
+    indentation goes); ``(_BLOCK_SCALAR, column)`` when a block scalar starts (``|``, ``>``),
+    whose lines are those indented more than ``column`` (the key or ``-`` that holds it)."""
+    stripped = line.lstrip(" ")
+    i = len(line) - len(stripped)
+    if not stripped.lstrip(_BLANK) or stripped.lstrip(_BLANK).startswith("#"):
+        return _ONE_LINE, 0  # blank, or a comment
+    if stripped.startswith("\t"):
+        return _SPANS_LINES, 0
+    parent = i
+    while i < len(line):
+        char = line[i]
+        if char in _BLANK:
+            i += 1
+        elif char == "#":
+            return _ONE_LINE, 0
+        elif char == "-" and (i + 1 == len(line) or line[i + 1] in _BLANK):
+            parent, i = i, i + 1  # a block sequence entry; its node follows
+        elif char in "?:" and (i + 1 == len(line) or line[i + 1] in _BLANK):
+            return _SPANS_LINES, 0  # explicit keys: not for a line scanner
+        elif char in "&!":  # an anchor or a tag before the node
+            while i < len(line) and line[i] not in _BLANK:
+                i += 1
+        elif char in "|>":
+            return _BLOCK_SCALAR, parent
+        else:
+            start = i
+            if char in "\"'":
+                end = _quoted_end(line, i)
+            elif char in "[{":
+                end = _flow_end(line, i)
+            else:  # a plain scalar, or a plain key: up to ": " or " #"
+                found = (line.find(token, i) for token in (": ", ":\t", " #", "\t#"))
+                end = min((k for k in found if k >= 0), default=len(line))
+                if end == len(line) or line[end] != ":":
+                    # A plain value or comment ("key:" at the end included): a plain scalar
+                    # may go on, plainly, on lines indented more than its key.
+                    return _ONE_LINE, 0
+            if end is None:
+                return _SPANS_LINES, 0
+            rest = line[end:].lstrip(_BLANK)
+            if rest.startswith(":") and (len(rest) == 1 or rest[1] in _BLANK):
+                parent, i = start, len(line) - len(rest) + 1  # it was a key; its value follows
+            elif not rest or rest.startswith("#"):
+                return _ONE_LINE, 0
+            else:
+                return _SPANS_LINES, 0  # more after a node: not plain block style
+    return _ONE_LINE, 0
+
+
+# The shapes most lines have, as patterns (a fast path before :func:`_line_layout`, which
+# says the same of them): a double- or single-quoted scalar, a plain key (no colon in it),
+# a plain scalar in a flow collection (no colon, quote or indicator in it), a flow collection
+# without nesting whose quotes start its entries, and a block-style line whose nodes all end
+# on it: entries, a key, then one of those or a plain scalar (whose quotes are text; no ": "
+# in it, which would make it a key), and a comment.
+_DQ = r'"(?:[^"\\\n]|\\.)*"'
+_SQ = r"'(?:[^'\n]|'')*'"
+_PLAIN_KEY = r"[^\s\"'\[\]{}#&*!|>%@`?:,-][^:\n\"'\[\]{}#]*"
+_FLOW_PLAIN = r"[^\s\"'\[\]{},#:][^\"'\[\]{},#:\n]*"
+_FLOW_ENTRY = (
+    rf"[ ]*(?:(?:{_DQ}|{_SQ})[ ]*(?::[ ]*(?:{_DQ}|{_SQ}|{_FLOW_PLAIN})?)?"
+    rf"|{_FLOW_PLAIN}(?::[ ]+(?:{_DQ}|{_SQ}|{_FLOW_PLAIN})?)?)?[ ]*"
+)
+_ONE_LINE_NODES = (
+    rf"[ ]*(?:-[ ]+)*(?:{_PLAIN_KEY}:(?:[ ]+|$))?"
+    rf"(?:{_DQ}|{_SQ}|\[{_FLOW_ENTRY}(?:,{_FLOW_ENTRY})*\]|\{{{_FLOW_ENTRY}(?:,{_FLOW_ENTRY})*\}}"
+    r"|(?:[^\s\"'\[\]{}|>#&!%@`?:,-]|[?:-](?![ \t]|$))(?:[^:\n]|:(?![ \t]|$))*)?"
+    r"(?:[ \t]+#[^\n]*)?[ \t]*"
+)
+# A block scalar's header line: entries, a plain key, then | or > with its indicators.
+_BLOCK_HEADER = rf"([ ]*(?:-[ ]+)*)(?:({_PLAIN_KEY}):[ ]+)?[|>][-+0-9]*(?:[ \t]+#[^\n]*)?[ \t]*"
+
+
+def _holder(header: re.Match[str]) -> int:
+    """The column of what holds a block scalar (:data:`_BLOCK_HEADER`): its key, else its
+    ``-``, else the line's indentation."""
+    entries = header.group(1)
+    if header.group(2):
+        return header.start(2)
+    return len(entries.rstrip(" ")) - 1 if "-" in entries else len(entries)
+
+
+def spans_lines(text: str, start: int, end: int) -> bool:
+    """Whether a quoted scalar or a flow collection in the block-style ``text[start:end]``
+    goes on past the end of its line (or a line cannot be told: explicit keys, tabs as
+    indentation): the lines of such a node are text, whatever they look like (a ``- `` at an
+    item's column, a ``kind:``), so a scanner that reads lines must leave the span to the
+    parser. Block scalars' lines are passed over, as are plain scalars' (which cannot hold
+    a line less indented than their key, where items and keys start)."""
+    # Only lines that may start such a node are looked at: those with a quote, a bracket or a
+    # block scalar indicator, or an explicit key or a tab where the line's content starts.
+    candidate = re.compile(r"[\"'\[{|>]|\n[ ]*[?:\t]")
+    one_line, block_header = re.compile(_ONE_LINE_NODES), re.compile(_BLOCK_HEADER)
+    pos = start
+    while pos < end:
+        found = candidate.search(text, pos, end)
+        if found is None:
+            return False
+        line_start = (
+            text.rfind("\n", start, found.start() + 1) + 1
+            if text[found.start()] != "\n"
+            else found.start() + 1
+        )
+        line_start = max(line_start, start)
+        line_end = _line_end(text, line_start, end)
+        line = text[line_start:line_end].rstrip("\r\n")
+        pos = line_end
+        if one_line.fullmatch(line):
+            continue
+        header = block_header.fullmatch(line)
+        layout, column = (_BLOCK_SCALAR, _holder(header)) if header is not None else _line_layout(line)
+        if layout == _SPANS_LINES:
+            return True
+        if layout == _BLOCK_SCALAR:  # its lines: up to one with content at ``column`` or less
+            after = re.compile(rf"\n(?![ ]{{{column + 1}}})[ ]*[^ \r\n]").search(text, max(pos - 1, 0), end)
+            pos = end if after is None else after.start() + 1
+    return False
+
+
 def split_items(text: str, span: Span, indent: int = 0) -> list[Item] | None:
     """The items of the ``items:`` block sequence at column ``indent`` of a document.
 
     ``[]`` when there is no ``items`` key or it is an empty flow sequence; None when the
-    layout is not plain block style (the caller must parse).
+    layout is not plain block style (the caller must parse), which includes a quoted scalar
+    or a flow collection over several lines anywhere up to the items' end (:func:`spans_lines`):
+    its lines may look like items.
     """
     pad = " " * indent
     key = re.compile(rf"^{pad}items:[ \t]*(?P<rest>[^\n#]*?)[ \t]*(?:#[^\n]*)?\r?$", re.M)
@@ -265,6 +453,8 @@ def split_items(text: str, span: Span, indent: int = 0) -> list[Item] | None:
     stop_re = re.compile(rf"^(?! {{{dash}}}-(?:[ \t\r\n]|$))(?! {{{dash + 1}}})(?=[ ]*[^\s#])", re.M)
     stop = stop_re.search(text, pos, span.end)
     region_end = stop.start() if stop else span.end
+    if spans_lines(text, span.start, region_end):
+        return None
     starts = [m.start() for m in start_re.finditer(text, pos, region_end)]
     items = []
     for i, start in enumerate(starts):
@@ -297,7 +487,11 @@ def sniff_item(text: str, item: Item) -> tuple[str | None, str] | None:
 
 
 def top_level_keys(text: str, span: Span) -> dict[str, Span] | None:
-    """Spans of each top-level key of a block mapping document (key line to next key line)."""
+    """Spans of each top-level key of a block mapping document (key line to next key line);
+    None when unsure (no key found, one found twice, or a quoted scalar or flow collection
+    over lines, whose lines may look like keys: :func:`spans_lines`)."""
+    if spans_lines(text, span.start, span.end):
+        return None
     key = re.compile(r"""^([A-Za-z_][\w.\-/]*|"[^"\n]*"|'[^'\n]*')[ \t]*:(?=[ \t\r\n]|$)""", re.M)
     found = [(m.group(1).strip("\"'"), m.start()) for m in key.finditer(text, span.start, span.end)]
     if not found:
@@ -385,11 +579,11 @@ def json_items(text: str, span: Span) -> tuple[str | None, str | None, list[Json
         rest = text[pos + 1 : span.end]
     except (ValueError, IndexError, RecursionError):
         return None
-    if items is None or not _NOISE_TAIL.fullmatch(rest):
+    if items is None or not re.fullmatch(_NOISE_TAIL, rest):
         return None
     api, kind = top.get("apiVersion"), top.get("kind")
     return (api if isinstance(api, str) else None, kind if isinstance(kind, str) else None, items)
 
 
 _JSON_HEAD = re.compile(r"(?:---[ \t]*(?:#[^\n]*)?\r?\n)?(?:[ \t]*(?:#[^\n]*)?\r?\n)*[ \t]*")
-_NOISE_TAIL = re.compile(r"(?:[ \t]*(?:#[^\n]*)?\r?\n?)*(?:\.\.\.[^\n]*\n?)?[\s]*")
+_NOISE_TAIL = r"(?:[ \t]*(?:#[^\n]*)?\r?\n?)*(?:\.\.\.[^\n]*\n?)?[\s]*"  # JSON Lists only: compiled when met
