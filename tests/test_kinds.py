@@ -55,6 +55,12 @@ def _argo_pods(spec: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
             yield _placement(template, spec.get("templateDefaults") or {}, spec)
 
 
+def _deep(lower: Any, upper: Any) -> Any:
+    if isinstance(lower, Mapping) and isinstance(upper, Mapping):
+        return {**lower, **{k: _deep(lower[k], v) if k in lower else v for k, v in upper.items()}}
+    return upper
+
+
 def pods(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The placement of every pod the object's controller builds (plain pod specs whole)."""
     kind, group = doc["kind"], doc["apiVersion"].split("/")[0]
@@ -70,12 +76,18 @@ def pods(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     if group == "tekton.dev":
         v1 = doc["apiVersion"].endswith("/v1")
         template = _get(spec, "taskRunTemplate.podTemplate") if v1 else spec.get("podTemplate")
-        return [_placement(template or {})]
+        # A pipeline task's own pod template is merged over the run's, key by key.
+        own = "podTemplate" if v1 else "taskPodTemplate"
+        tasks = [t.get(own) for t in spec.get("taskRunSpecs") or [] if t.get(own)]
+        return [_placement(template or {}), *(_placement(t, template or {}) for t in tasks)]
     if group == "sparkoperator.k8s.io":
         app = spec["template"] if kind == "ScheduledSparkApplication" else spec
         return [_placement(app[role], app) for role in ("driver", "executor")]
     if group == "flink.apache.org":
-        return [_placement(_get(spec, "podTemplate.spec") or {})]
+        # Each role's pod template is merged over the shared one, recursively.
+        shared = _get(spec, "podTemplate.spec") or {}
+        roles = [_get(spec, f"{r}.podTemplate.spec") or {} for r in ("jobManager", "taskManager")]
+        return [_placement(_deep(shared, role)) for role in roles]
     if group == "serving.knative.dev" and kind == "Revision":
         return [spec]
     if group == "kubeflow.org" and kind != "Notebook":
@@ -132,7 +144,7 @@ FILES = sorted(p.name for p in KINDS.glob("*.yaml") if p.name != "undeclared.yam
 # Pods per file, as the controllers build them.
 EXPECTED_PODS = {
     "argo-workflows.yaml": 6,
-    "flink.yaml": 2,
+    "flink.yaml": 4,  # a JobManager and a TaskManager per FlinkDeployment
     "jobset.yaml": 3,
     "keda.yaml": 1,
     "knative.yaml": 3,
@@ -675,17 +687,18 @@ def test_workflow_pods_are_pinned_never_loosened(
         assert again.text == outcome.text
 
 
-def test_flink_role_placement_is_named_as_not_read(tmp_path: Path) -> None:
+def test_flink_role_placement_is_merged_and_pinned_there_too(tmp_path: Path) -> None:
     path = tmp_path / "flink.yaml"
     path.write_text(
         "apiVersion: flink.apache.org/v1beta1\nkind: FlinkDeployment\nmetadata: {name: f}\nspec:\n"
         "  image: flink:1.19\n  jobManager:\n    podTemplate:\n      spec:\n        nodeSelector: {pool: jm}\n"
     )
     result = arch("pin", "--platform", "linux/arm64", "-f", str(path))
-    assert result.returncode == 0
-    assert error_lines(result) == [
-        f"warning: {path} doc 1 FlinkDeployment/f: spec.jobManager.podTemplate.spec.nodeSelector is not read: "
-        "the operator merges it over the placement pinned; check that it admits the platforms pinned"
-    ]
-    pod = yaml.safe_load(result.stdout)["spec"]["podTemplate"]["spec"]
-    assert _fits(pod, "arm64") and not _fits(pod, "amd64")
+    assert result.returncode == 0, result.stderr
+    assert error_lines(result) == []
+    spec = yaml.safe_load(result.stdout)["spec"]
+    shared = spec["podTemplate"]["spec"]
+    role = _deep(shared, spec["jobManager"]["podTemplate"]["spec"])
+    assert role["nodeSelector"] == {"pool": "jm"}
+    for pod in (shared, role):
+        assert _fits(pod, "arm64") and not _fits(pod, "amd64")
