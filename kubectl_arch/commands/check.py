@@ -222,7 +222,7 @@ def command(
         sys.stdout.write(table(results, summary))
     for warning in judged.warnings:
         _say(f"warning: {warning}")
-    _report(judged.findings)
+    code = _report(judged.findings)  # an input error: exit 2, the rest judged all the same
     failures = [r for r in results if r.fits is False]
     several = checks.several_pods(results)
     for r in failures:
@@ -236,6 +236,8 @@ def command(
                 str(f.location) for f in unchecked
             )
         _say(line)
+    if code != EXIT_OK:
+        return code
     return EXIT_PROBLEM if failures or units.gate_fails(judged.findings) else EXIT_OK
 
 
@@ -266,7 +268,10 @@ def _judge(
         progress_meter(len(resolve.images_of(scans))) if resolve.mode(settings) == resolve.REGISTRY else None
     )
     resolution = resolve.resolve(settings, scans, progress, command="check")
-    if resolution.failed or any(f.severity == "error" for f in input_findings):
+    # An input error in one document leaves the others judged (as pin --check does), unless
+    # there is nothing else to judge: then the cluster is not read.
+    errors = any(f.severity == "error" for f in input_findings)
+    if resolution.failed or (errors and not any(s.workloads for s in scans)):
         return _Judged([], checks.summarize([]), [], [*input_findings, *resolution.findings], failed=True)
     if scanning.holds_no_workload(scans):
         # Nothing to judge: the same verdict as pin's, without reading the cluster or its kubeconfig.

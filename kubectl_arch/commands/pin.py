@@ -380,7 +380,7 @@ def _pin_streams(
     skipped = sum(o.skipped for o in outcomes)
     # No workload at all: the warning above says it all.
     quiet = quiet or not (any(o.workloads for o in outcomes) or skipped)
-    unchecked = [f for f in findings if f.unchecked and f.location is not None]  # see manifest/units.py
+    unchecked = list({f.location: f for f in findings if f.unchecked and f.location is not None}.values())
     if check:
         for location in dict.fromkeys(changed):
             say(f"would pin {location}")

@@ -466,8 +466,13 @@ def said_once(findings: Sequence[Any]) -> list[Any]:
 
 
 def not_checked(findings: Sequence[Any]) -> list[Any]:
-    """The findings about objects whose pods were neither pinned nor checked."""
-    return [f for f in findings if f.unchecked and f.location is not None]
+    """The findings about objects whose pods were neither pinned nor checked, the first
+    for each object."""
+    found: dict[Any, Any] = {}
+    for f in findings:
+        if f.unchecked and f.location is not None:
+            found.setdefault(f.location, f)
+    return list(found.values())
 
 
 def gate_fails(findings: Sequence[Any]) -> bool:

@@ -1,0 +1,192 @@
+"""The gates on the operators' kinds: every placement source their controllers apply is
+either read (and pinned where the controller takes it) or a finding that fails the gates,
+and a shape the kind cannot have is an input error, the same for pin, pin --check, check and
+the KRM function. Fixtures: ``testdata/kinds-faults/``."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+import yaml
+from test_cli_pin import ROOT, error_lines, run
+
+HERE = ROOT / "testdata" / "kinds-faults"
+NODES = ("--nodes-file", "arm64-node.json")  # one Ready linux/arm64 node
+ARM = ("--platform", "linux/arm64")
+
+
+def arch(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    return run(*args, stdin=stdin, cwd=HERE)
+
+
+def check(name: str) -> subprocess.CompletedProcess[bytes]:
+    return arch("check", *ARM, *NODES, "-f", name)
+
+
+MALFORMED = [
+    ("argo-templ-list.yaml", "Workflow/a: spec.templates is a mapping, not a list"),
+    ("volcano-tasks-map.yaml", "Job/v: spec.tasks is a mapping, not a list"),
+    ("cron-wfspec-list.yaml", "CronWorkflow/a: spec.workflowSpec is a list, not a mapping"),
+    (
+        "scheduled-spark-tmpl-null.yaml",
+        "ScheduledSparkApplication/s: spec.template is null; a ScheduledSparkApplication cannot be valid "
+        "without it",
+    ),
+    ("ray-wgs-map.yaml", "RayCluster/r: spec.workerGroupSpecs is a mapping, not a list"),
+    ("kubeflow-rs-list.yaml", "PyTorchJob/k: spec.pytorchReplicaSpecs is a list, not a mapping"),
+    # pin's rule for placement it cannot read, now the reader's: check gives the same verdict
+    ("argo-tmpl-aff-str.yaml", "Workflow/a: spec.templates[0].affinity: expected a mapping, got str"),
+]
+
+
+@pytest.mark.parametrize(("name", "error"), MALFORMED)
+def test_a_shape_the_kind_cannot_have_is_an_input_error_everywhere(name: str, error: str) -> None:
+    line = f"error: {name} doc 1 {error}"
+    for args in (("pin", *ARM), ("pin", "--check", *ARM), ("check", *ARM, *NODES)):
+        result = arch(*args, "-f", name)
+        errors = [e for e in error_lines(result) if e.startswith("error:")]
+        assert (result.returncode, errors, result.stdout[:0]) == (2, [line], b""), args
+        if args[0] == "pin" and "--check" not in args:
+            assert result.stdout == b""  # nothing written when anything failed
+
+
+def test_a_null_optional_list_is_absent() -> None:
+    text = (
+        "apiVersion: ray.io/v1\nkind: RayCluster\nmetadata: {name: r}\nspec:\n  workerGroupSpecs: null\n"
+        "  headGroupSpec:\n    template:\n      spec:\n        containers: [{name: c, image: nginx}]\n"
+    )
+    result = arch("pin", "--check", *ARM, "-f", "-", stdin=text.encode())
+    assert (result.returncode, error_lines(result)) == (
+        1,
+        ["would pin <stdin> doc 1 RayCluster/r", "1 workload(s) not pinned"],
+    )
+
+
+def test_krm_function_gives_the_same_error() -> None:
+    doc = yaml.safe_load((HERE / "volcano-tasks-map.yaml").read_text())
+    resource_list = {"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": [doc]}
+    result = arch("pin", *ARM, stdin=yaml.safe_dump(resource_list).encode())
+    assert result.returncode == 2
+    results = yaml.safe_load(result.stdout)["results"]
+    assert [(r["severity"], r["message"]) for r in results] == [
+        ("error", "spec.tasks is a mapping, not a list")
+    ]
+
+
+def test_tekton_task_pod_template_conflict_fails_every_gate() -> None:
+    name = "tekton-task-pod-template.yaml"
+    conflict = (
+        f"error: {name} doc 1 PipelineRun/build: nodeSelector kubernetes.io/arch=amd64 excludes every platform "
+        "the images support (linux/arm64); containers: 'make' alpine"
+    )
+    result = arch("pin", *ARM, "-f", name)
+    assert (result.returncode, error_lines(result), result.stdout) == (1, [conflict], b"")
+    result = arch("pin", "--check", *ARM, "-f", name)
+    assert result.returncode == 1 and error_lines(result)[0] == conflict
+    result = check(name)
+    assert result.returncode == 1
+    assert error_lines(result) == [
+        f"error: {name} doc 1 PipelineRun/build spec.taskRunSpecs[0].podTemplate: fits no Ready node: 0/1 nodes "
+        "fit: 1 node(s) not matching the nodeSelector",
+        "2 workload(s): 1 fit, 1 fit no Ready node",
+    ]
+
+
+def test_tekton_run_level_conflict_is_still_caught() -> None:
+    result = check("tekton-pr-conflict.yaml")
+    assert result.returncode == 1
+
+
+def test_tekton_task_pod_template_is_pinned_too() -> None:
+    result = arch("pin", *ARM, "-f", "tekton-task-pool.yaml")
+    assert (result.returncode, error_lines(result)) == (0, [])
+    spec = yaml.safe_load(result.stdout)["spec"]
+    run_level = spec["taskRunTemplate"]["podTemplate"]
+    task = spec["taskRunSpecs"][0]["podTemplate"]
+    assert task["nodeSelector"] == {"pool": "build"}
+    assert run_level["securityContext"] == {"runAsNonRoot": True}
+    for template in (run_level, task):
+        terms = template["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+        assert terms["nodeSelectorTerms"] == [
+            {
+                "matchExpressions": [
+                    {"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]},
+                    {"key": "kubernetes.io/arch", "operator": "In", "values": ["arm64"]},
+                ]
+            }
+        ]
+    again = arch("pin", "--check", *ARM, "-f", "-", stdin=result.stdout)
+    assert (again.returncode, error_lines(again)) == (
+        0,
+        ["1 workload(s) already pinned"],
+    ) or again.returncode == 0
+    same = arch("pin", *ARM, "-f", "-", stdin=result.stdout)
+    assert same.stdout == result.stdout
+
+
+def test_flink_role_conflict_fails_check() -> None:
+    name = "flink-conflict.yaml"
+    result = check(name)
+    assert result.returncode == 1
+    assert error_lines(result) == [
+        f"error: {name} doc 1 FlinkDeployment/f spec.taskManager.podTemplate.spec: fits no Ready node: 0/1 nodes "
+        "fit: 1 node(s) not matching the nodeSelector",
+        "2 workload(s): 1 fit, 1 fit no Ready node",
+    ]
+    result = arch("pin", "--check", *ARM, "-f", name)
+    assert result.returncode == 1
+    assert error_lines(result)[0] == (
+        f"error: {name} doc 1 FlinkDeployment/f: nodeSelector kubernetes.io/arch=amd64 excludes every platform "
+        "the images support (linux/arm64); containers: 'spec.image' flink"
+    )
+
+
+PATCH = (
+    "is not read: the controller applies it to the pod and it may change where the pod runs; not checked "
+    "(set the placement in the fields pin reads: affinity, nodeSelector, tolerations)"
+)
+
+
+def test_argo_pod_spec_patch_fails_the_gates() -> None:
+    name = "argo-pod-spec-patch.yaml"
+    where = f"{name} doc 1 Workflow/patched"
+    warnings = [
+        f"warning: {where}: spec.podSpecPatch {PATCH}",
+        f"warning: {where}: spec.templates[0].podSpecPatch {PATCH}",
+    ]
+    result = arch("pin", *ARM, "-f", name)
+    assert (result.returncode, error_lines(result)) == (0, warnings)
+    result = arch("pin", "--check", *ARM, "-f", name)
+    assert result.returncode == 1
+    assert error_lines(result) == [
+        *warnings,
+        f"would pin {where}",
+        f"not checked {where}",
+        "1 workload(s) not pinned, 1 object(s) not checked",
+    ]
+    result = check(name)
+    assert result.returncode == 1
+    assert error_lines(result) == [*warnings, f"1 workload(s): 1 fit; 1 object(s) not checked: {where}"]
+
+
+def test_check_reports_every_document_and_exits_2() -> None:
+    good = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n"
+        "      containers: [{name: c, image: nginx}]\n"
+    )
+    stream = (
+        (HERE / "ray-wgs-map.yaml").read_text()
+        + "---\n"
+        + good
+        + "---\n"
+        + (HERE / "argo-tmpl-aff-str.yaml").read_text()
+    )
+    result = arch("check", *ARM, *NODES, "-f", "-", stdin=stream.encode())
+    assert result.returncode == 2
+    assert error_lines(result) == [
+        "error: <stdin> doc 1 RayCluster/r: spec.workerGroupSpecs is a mapping, not a list",
+        "error: <stdin> doc 3 Workflow/a: spec.templates[0].affinity: expected a mapping, got str",
+        "2 workload(s): 2 fit",  # the RayCluster's head group, and the Deployment
+    ]
+    assert "<stdin> doc 2 Deployment/d" in result.stdout.decode()
