@@ -190,3 +190,42 @@ def test_check_reports_every_document_and_exits_2() -> None:
         "2 workload(s): 2 fit",  # the RayCluster's head group, and the Deployment
     ]
     assert "<stdin> doc 2 Deployment/d" in result.stdout.decode()
+
+
+def test_tekton_v1beta1_task_pod_template_is_read() -> None:
+    name = "tekton-v1beta1-task-pod-template.yaml"
+    result = arch("pin", *ARM, "-f", name)
+    assert (result.returncode, error_lines(result)) == (
+        1,
+        [
+            f"error: {name} doc 1 PipelineRun/old: nodeSelector kubernetes.io/arch=amd64 excludes every platform "
+            "the images support (linux/arm64); containers: 'spec.pipelineSpec.tasks[0].taskSpec.steps[0]' alpine"
+        ],
+    )
+    assert check(name).returncode == 1
+
+
+def test_flink_role_affinity_is_merged_whole_and_pinned_once() -> None:
+    result = arch("pin", *ARM, "-f", "flink-role-affinity.yaml")
+    assert (result.returncode, error_lines(result)) == (0, [])
+    spec = yaml.safe_load(result.stdout)["spec"]
+    shared = spec["podTemplate"]["spec"]["affinity"]
+    role = spec["taskManager"]["podTemplate"]["spec"]["affinity"]
+    required = shared["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert role["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"] == required
+    assert role["podAntiAffinity"] == shared["podAntiAffinity"]  # the merged value, written whole
+    assert role["nodeAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"][0]["weight"] == 1
+    again = arch("pin", "--check", *ARM, "-f", "-", stdin=result.stdout)
+    assert (again.returncode, error_lines(again)) == (0, ["2 workload(s) already pinned"])
+    assert arch("pin", *ARM, "-f", "-", stdin=result.stdout).stdout == result.stdout
+
+
+def test_check_as_krm_validator_gives_the_same_error() -> None:
+    doc = yaml.safe_load((HERE / "argo-tmpl-aff-str.yaml").read_text())
+    resource_list = {"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": [doc]}
+    result = arch("check", *ARM, *NODES, stdin=yaml.safe_dump(resource_list).encode())
+    assert result.returncode == 2
+    results = yaml.safe_load(result.stdout)["results"]
+    assert [(r["severity"], r["message"]) for r in results] == [
+        ("error", "spec.templates[0].affinity: expected a mapping, got str")
+    ]
