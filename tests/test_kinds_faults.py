@@ -229,3 +229,25 @@ def test_check_as_krm_validator_gives_the_same_error() -> None:
     assert [(r["severity"], r["message"]) for r in results] == [
         ("error", "spec.templates[0].affinity: expected a mapping, got str")
     ]
+
+
+def test_gates_report_every_file() -> None:
+    args = ("-f", "argo-tmpl-aff-str.yaml", "-f", "no-such.yaml", "-f", "ray-wgs-map.yaml")
+    errors = [
+        "error: no-such.yaml: no such file or directory",
+        "error: argo-tmpl-aff-str.yaml doc 1 Workflow/a: spec.templates[0].affinity: expected a mapping, got str",
+        "error: ray-wgs-map.yaml doc 1 RayCluster/r: spec.workerGroupSpecs is a mapping, not a list",
+    ]
+    result = arch("check", *ARM, *NODES, *args)
+    assert (result.returncode, error_lines(result)) == (2, [*errors, "1 workload(s): 1 fit"])
+    result = arch("pin", "--check", *ARM, *args)
+    assert (result.returncode, error_lines(result)) == (
+        2,
+        [*errors, "would pin ray-wgs-map.yaml doc 1 RayCluster/r", "1 workload(s) not pinned"],
+    )
+    result = arch("pin", *ARM, *args)  # a pin that writes stops at the first file it cannot read
+    assert (result.returncode, error_lines(result), result.stdout) == (
+        2,
+        ["error: no-such.yaml: no such file or directory"],
+        b"",
+    )

@@ -196,14 +196,15 @@ def command(
         _check_declaration(value)
     resolve.check(settings)
 
-    sources = manifests.read_sources(filenames, recursive)
-    if len(sources) == 1 and sources[0].path is None:
+    unreadable: list[InputError] = []  # every file is reported, as pin --check does
+    sources = manifests.read_sources(filenames, recursive, unreadable)
+    if len(sources) == 1 and sources[0].path is None and not unreadable:
         from .. import krm
 
         found = krm.resource_list(sources[0])
         if found is not None:
             return _validate(*found, settings, nodes_file)
-    judged = _judge(sources, settings, nodes_file, filenames)
+    judged = _judge(sources, settings, nodes_file, filenames, unreadable)
     if judged.failed:
         return _report(judged.findings)
     results, summary = judged.results, judged.summary
@@ -251,7 +252,11 @@ class _Judged(NamedTuple):
 
 
 def _judge(
-    sources: Sequence[manifests.Source], settings: config.PinSettings, nodes_file: str, inputs: Sequence[str]
+    sources: Sequence[manifests.Source],
+    settings: config.PinSettings,
+    nodes_file: str,
+    inputs: Sequence[str],
+    unreadable: Sequence[InputError] = (),
 ) -> _Judged:
     """Every workload of ``sources`` (read from ``inputs``) against the cluster's nodes
     (``failed`` when the input or the image look-ups failed: then nothing is judged)."""
@@ -260,7 +265,10 @@ def _judge(
 
     kinds = Kinds.parse(settings.pod_template_paths)
     scans = [scanning.scan(s.text, s.name, kinds, s.walked) for s in sources]
-    input_findings = [f for s in scans for f in s.findings]
+    input_findings = [
+        *(scanning.Finding("error", str(e), exit_code=e.exit_code) for e in unreadable),
+        *(f for s in scans for f in s.findings),
+    ]
 
     from ._registry import progress_meter
 

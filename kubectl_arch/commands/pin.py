@@ -299,8 +299,10 @@ def command(
                 manifests.writable_target(name)
     if flags.lock:
         manifests.writable_target(flags.lock, "--lock")
-    sources = _once(manifests.read_sources(filenames, recursive))
-    if len(sources) == 1 and sources[0].path is None:
+    # A gate reports every file; a pin that writes stops at the first it cannot read.
+    unreadable: list[InputError] = []
+    sources = _once(manifests.read_sources(filenames, recursive, unreadable if check else None))
+    if len(sources) == 1 and sources[0].path is None and not unreadable:
         from .. import krm
 
         found = krm.resource_list(sources[0])
@@ -312,7 +314,14 @@ def command(
             sys.stdout.buffer.write(source.encode(output))
             return krm_exit(findings)
     return _pin_streams(
-        sources, flags, in_place=in_place, show_diff=show_diff, check=check, quiet=quiet, inputs=filenames
+        sources,
+        flags,
+        in_place=in_place,
+        show_diff=show_diff,
+        check=check,
+        quiet=quiet,
+        inputs=filenames,
+        unreadable=unreadable,
     )
 
 
@@ -336,6 +345,7 @@ def _pin_streams(
     check: bool,
     quiet: bool = False,
     inputs: Sequence[str] = (),
+    unreadable: Sequence[InputError] = (),
 ) -> int:
     from .. import resolve
     from ..manifest.workloads import Kinds
@@ -346,8 +356,9 @@ def _pin_streams(
     read = scanning.scan if resolve.needs_images(settings) else scanning.lazy
     scans = [read(s.text, s.name, kinds, s.walked) for s in sources]
     resolution = _resolve(settings, scans)
+    read_errors = [scanning.Finding("error", str(e), exit_code=e.exit_code) for e in unreadable]
     if resolution.failed:
-        return _report([*(f for s in scans for f in s.findings), *resolution.findings])
+        return _report([*read_errors, *(f for s in scans for f in s.findings), *resolution.findings])
     placement = _placement(settings)
     outcomes = [
         pinning.pin(
@@ -361,7 +372,7 @@ def _pin_streams(
         for s in scans
     ]
     notes = [scanning.Finding("warning", w) for w in placement.warnings]
-    findings = [*resolution.findings, *notes, *(f for o in outcomes for f in o.findings)]
+    findings = [*read_errors, *resolution.findings, *notes, *(f for o in outcomes for f in o.findings)]
     if not any(o.workloads for o in outcomes) and not any(
         f.severity == "error" or f.unchecked for f in findings
     ):
