@@ -52,7 +52,8 @@ def _argo_pods(spec: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
     # its affinity, nodeSelector and tolerations are its own, else the workflow's.
     for template in spec.get("templates", []):
         if any(k in template for k in ("container", "script", "containerSet")):
-            yield _placement(template, spec.get("templateDefaults") or {}, spec)
+            # spec.templateDefaults is merged under the template (a strategic merge patch).
+            yield _placement(_deep(spec.get("templateDefaults") or {}, template), spec)
 
 
 def _deep(lower: Any, upper: Any) -> Any:
@@ -499,13 +500,15 @@ spec:
         },
         ["affinity", "nodeSelector", "tolerations"],
     )
+    # templateDefaults is merged under the template as a strategic merge patch: its affinity
+    # under the template's empty one.
     assert (b.pod, sorted(b.inherited)) == (
         {
-            "affinity": {},
+            "affinity": {"podAntiAffinity": {}},
             "nodeSelector": {"pool": "gpu"},
             "tolerations": [{"key": "dedicated", "operator": "Exists"}],
         },
-        ["tolerations"],
+        ["affinity", "tolerations"],
     )
     spark = (KINDS / "spark.yaml").read_text().split("---\n")[0]
     driver, executor = _scan(spark)

@@ -251,3 +251,28 @@ def test_gates_report_every_file() -> None:
         ["error: no-such.yaml: no such file or directory"],
         b"",
     )
+
+
+def test_argo_template_defaults_are_merged_under_the_template() -> None:
+    # A strategic merge patch: the template's nodeSelector gains the defaults' labels, so
+    # its pod is held to amd64 though the template names only a pool.
+    text = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: w}
+spec:
+  templateDefaults:
+    nodeSelector: {kubernetes.io/arch: amd64}
+  templates:
+  - name: a
+    nodeSelector: {pool: batch}
+    container: {image: alpine}
+"""
+    result = arch("pin", *ARM, "-f", "-", stdin=text.encode())
+    assert (result.returncode, error_lines(result)) == (
+        1,
+        [
+            "error: <stdin> doc 1 Workflow/w: nodeSelector kubernetes.io/arch=amd64 excludes every "
+            "platform the images support (linux/arm64); containers: 'spec.templates[0].container' alpine"
+        ],
+    )

@@ -63,6 +63,8 @@ class Unit(NamedTuple):
     ``placement`` (a PipelineRun's ``taskRunSpecs[].podTemplate``): each one that sets a
     placement key is a pod of its own, merged as ``merge`` says (``keys``: key by key;
     ``deep``: recursively, see :func:`.units._merge`) and pinned in that mapping too.
+    ``merged``: like ``defaults``, but merged under the pod's own placement recursively
+    (Argo Workflows' ``templateDefaults``), before the ``defaults``.
     ``required``: paths from the object that the kind cannot be valid without: missing or
     null, an input error (a walked file: skipped, as a patch)."""
 
@@ -74,6 +76,7 @@ class Unit(NamedTuple):
     needs: tuple[str, ...] = ()
     unread: tuple[str, ...] = ()
     patches: tuple[str, ...] = ()
+    merged: tuple[str, ...] = ()
     overrides: tuple[str, ...] = ()
     merge: str = "keys"
     required: tuple[str, ...] = ()
@@ -150,13 +153,15 @@ POD_KINDS: tuple[PodKind, ...] = (
     ),
 )
 
-# Argo Workflows: each template with a container, script or containerSet is a pod. Its
-# affinity, nodeSelector and tolerations are the template's own when it sets them, else
-# spec.templateDefaults', else the workflow's (spec.affinity...), as the workflow controller
-# builds the pod (workflow/controller/workflowpod.go, addSchedulingConstraints: a non-empty
-# nodeSelector or tolerations, a non-nil affinity; the fields reference: Template,
-# WorkflowSpec). podSpecPatch (the template's, templateDefaults', the workflow's) is a JSON or
-# strategic merge patch of the pod applied last: not read, and said.
+# Argo Workflows: each template with a container, script or containerSet is a pod. The
+# controller merges spec.templateDefaults under the template (a strategic merge patch:
+# mappings merged key by key, mergedTemplateDefaultsInto in workflow/controller/operator.go);
+# the pod's affinity, nodeSelector and tolerations are then the template's when set, else the
+# workflow's (spec.affinity...), as the controller builds the pod
+# (workflow/controller/workflowpod.go, addSchedulingConstraints: a non-empty nodeSelector or
+# tolerations, a non-nil affinity; the fields reference: Template, WorkflowSpec).
+# podSpecPatch (the template's, templateDefaults', the workflow's) is a JSON or strategic
+# merge patch of the pod applied last: not read, and said.
 _ARGO_CONTAINERS = (
     "container",
     "script",
@@ -171,8 +176,9 @@ def _argo(spec: str) -> Unit:
         f"{spec}.templates[*]",
         _ARGO_CONTAINERS,
         "",
-        (f"{spec}.templateDefaults", spec),
+        (spec,),
         needs=("container", "script", "containerSet"),
+        merged=(f"{spec}.templateDefaults",),
         unread=("podSpecPatch",),
         patches=(f"{spec}.podSpecPatch", f"{spec}.templateDefaults.podSpecPatch"),
         required=(spec,),

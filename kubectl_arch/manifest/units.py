@@ -163,10 +163,12 @@ def _unit(reader: _Reader, root: Any, base: tuple[Any, ...], location: Location,
 
 class _Layer(NamedTuple):
     """One place the pod's placement comes from: a mapping (None: absent), its field, and
-    whether it is the pod's own (written to) or a default under it."""
+    how it goes under the layers above it (:func:`_merge`); the first layer is the pod's own,
+    written to."""
 
     mapping: Any
     field: str
+    merge: str = "keys"
 
 
 def _pod(
@@ -230,17 +232,18 @@ def _pod(
             )
             return
     defaults: list[_Layer] = []
-    for default in unit.defaults:
+    for default in (*unit.merged, *unit.defaults):
         faults = []
         source = _pod_specs(root, split_path(default), faults)[0]
         reader.fault(location, (), faults)
         if source and not yn.is_mapping(source[0][0]):
             reader.fault(location, (), [(source[0][1], f"is {yn.describe(source[0][0])}, not a mapping")])
             return
-        defaults.append(_Layer(source[0][0] if source else None, default))
+        mode = "deep" if default in unit.merged else "keys"
+        defaults.append(_Layer(source[0][0] if source else None, default, mode))
     own = _Layer(mapping if not create else None, affinity.field_path((*prefix, *placement)) or "object")
     layers = [own, *defaults]
-    merged = _merge(layers, "keys")
+    merged = _merge(layers)
     if not _valid(reader, location, merged, own.field):
         return
     data, inherited, _ = merged
@@ -282,7 +285,7 @@ def _overrides(
         if not any(_find(mapping, name) is not None for name in RELEVANT_KEYS):
             continue  # the pod's placement is the unit's, pinned there
         own = _Layer(mapping, affinity.field_path((*prefix, *trail)))
-        merged = _merge([own, *under], unit.merge)
+        merged = _merge([own, under[0]._replace(merge=unit.merge), *under[1:]])
         if not _valid(reader, location, merged, own.field):
             continue
         data, inherited, present = merged
@@ -307,17 +310,20 @@ def _find(mapping: Any, name: str) -> Any:
     return None if found is None or yn.is_null(found.value) else found
 
 
-def _merge(layers: Sequence[_Layer], mode: str) -> tuple[dict[str, Any], set[str], set[str]]:
-    """The placement a pod gets from ``layers`` (its own mapping first, then what it falls
-    back to), the keys not wholly its own (``inherited``: written whole where it is pinned),
-    and the keys its own mapping has (``present``).
+def _merge(layers: Sequence[_Layer]) -> tuple[dict[str, Any], set[str], set[str]]:
+    """The placement a pod gets from ``layers`` (its own mapping first, then each layer it
+    goes over, in order), the keys not wholly its own (``inherited``: written whole where it
+    is pinned), and the keys its own mapping has (``present``).
 
-    ``keys``: each key from the first layer that sets it, as Tekton's
-    ``MergePodTemplateWithDefault`` and Argo Workflows' template -> workflow fallback take it
-    (a key set to null, an empty nodeSelector or tolerations list is unset: :func:`_set`).
-    ``deep``: mappings merged key by key, recursively, the upper
-    layer winning, lists replaced whole, as the Flink operator merges a role's pod template
-    over ``spec.podTemplate`` (``FlinkUtils.mergePodTemplates``, arrays not merged by name)."""
+    A ``keys`` layer gives a key only when the layers above leave it unset (null, an empty
+    nodeSelector or tolerations list: :func:`_set`), as Tekton's
+    ``MergePodTemplateWithDefault`` and Argo Workflows' template -> workflow fallback
+    (``addSchedulingConstraints``) take it. A ``deep`` layer goes under the layers above
+    recursively, mapping by mapping, the upper value winning and lists replaced whole: the
+    Flink operator's merge of a role's pod template over ``spec.podTemplate``
+    (``FlinkUtils.mergePodTemplates``, arrays not merged by name) and Argo Workflows'
+    strategic merge of ``spec.templateDefaults`` under each template
+    (``mergedTemplateDefaultsInto``: a nodeSelector gains the defaults' labels)."""
     from .scan import RELEVANT_KEYS
 
     data: dict[str, Any] = {}
@@ -329,32 +335,34 @@ def _merge(layers: Sequence[_Layer], mode: str) -> tuple[dict[str, Any], set[str
         mine = _find(own, name)
         if mine is not None:
             present.add(name)
-        if mode == "deep" and name in ("affinity", "nodeSelector"):
-            values = [f.value for f in (_find(layer.mapping, name) for layer in layers) if f is not None]
-            if not values:
-                continue
-            typed = [yn.to_data(v, budget, typed=yn.RENDER) for v in reversed(values)]
-            value = typed[0]
-            for upper in typed[1:]:
-                value = _deep(value, upper)
-            data[name] = value
-            if mine is None or len(values) > 1:
-                inherited.add(name)
-            continue
-        if mine is not None and _set(mine.value, name):
-            data[name] = yn.to_data(mine.value, budget)
-            continue
+        # Typed as written: a value taken from below is written out whole where it is pinned.
+        value = yn.to_data(mine.value, budget, typed=yn.RENDER) if mine is not None else None
+        took = False
         for layer in layers[1:]:
             found = _find(layer.mapping, name)
-            if found is not None and _set(found.value, name):
-                # Typed as written: the value is written out whole where the pod is pinned.
-                data[name] = yn.to_data(found.value, budget, typed=yn.RENDER)
-                inherited.add(name)
-                break
-        else:
-            if mine is not None:
-                data[name] = yn.to_data(mine.value, budget)
+            if found is None:
+                continue
+            if layer.merge == "deep":
+                if value is None or (isinstance(value, dict) and name in ("affinity", "nodeSelector")):
+                    lower = yn.to_data(found.value, budget, typed=yn.RENDER)
+                    value, took = (lower if value is None else _deep(lower, value)), True
+            elif not _set_data(value, name) and _set(found.value, name):
+                value, took = yn.to_data(found.value, budget, typed=yn.RENDER), True
+        if took:
+            data[name] = value
+            inherited.add(name)
+        elif mine is not None:
+            data[name] = yn.to_data(mine.value, budget)
     return data, inherited, present
+
+
+def _set_data(value: Any, name: str) -> bool:
+    """:func:`_set` for plain data."""
+    if value is None:
+        return False
+    if name != "affinity" and isinstance(value, dict | list):
+        return bool(value)
+    return True
 
 
 def _deep(lower: Any, upper: Any) -> Any:
