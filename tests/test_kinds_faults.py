@@ -276,3 +276,16 @@ spec:
             "platform the images support (linux/arm64); containers: 'spec.templates[0].container' alpine"
         ],
     )
+
+
+def test_a_workflow_made_from_a_template_is_listed_not_passed_silently() -> None:
+    text = "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: w}\nspec:\n  workflowTemplateRef: {name: t}\n"
+    result = arch("check", *ARM, *NODES, "-f", "-", stdin=text.encode())
+    assert (result.returncode, error_lines(result)) == (
+        0,
+        [
+            "warning: <stdin> doc 1 Workflow/w: not pinned nor checked: its pods are made from the object "
+            "spec.workflowTemplateRef names",
+            "no workloads found; 1 object(s) not checked: <stdin> doc 1 Workflow/w",
+        ],
+    )

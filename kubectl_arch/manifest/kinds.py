@@ -83,11 +83,16 @@ class Unit(NamedTuple):
 
 
 class SplitKind(NamedTuple):
+    """A kind whose pods are :class:`Unit` s; ``refs``: paths from the object that, when
+    present, mean its pods are defined in another object (a Workflow's
+    ``spec.workflowTemplateRef``): not pinned, and said, as for :class:`PodKind`."""
+
     group: str
     kind: str
     units: tuple[Unit, ...]
     versions: frozenset[str] | None = None
     project: str = ""
+    refs: tuple[str, ...] = ()
 
 
 def _template(prefix: str) -> str:
@@ -255,10 +260,22 @@ def _spark(spec: str) -> tuple[Unit, ...]:
 _FLINK_TEMPLATES = ("podTemplate", "jobManager.podTemplate", "taskManager.podTemplate")
 
 SPLIT_KINDS: tuple[SplitKind, ...] = (
-    SplitKind("argoproj.io", "Workflow", (_argo("spec"),), project="Argo Workflows"),
+    SplitKind(
+        "argoproj.io",
+        "Workflow",
+        (_argo("spec"),),
+        project="Argo Workflows",
+        refs=("spec.workflowTemplateRef",),
+    ),
     SplitKind("argoproj.io", "WorkflowTemplate", (_argo("spec"),), project="Argo Workflows"),
     SplitKind("argoproj.io", "ClusterWorkflowTemplate", (_argo("spec"),), project="Argo Workflows"),
-    SplitKind("argoproj.io", "CronWorkflow", (_argo("spec.workflowSpec"),), project="Argo Workflows"),
+    SplitKind(
+        "argoproj.io",
+        "CronWorkflow",
+        (_argo("spec.workflowSpec"),),
+        project="Argo Workflows",
+        refs=("spec.workflowSpec.workflowTemplateRef",),
+    ),
     SplitKind(
         "tekton.dev",
         "TaskRun",

@@ -138,7 +138,8 @@ def _table() -> _Table:
             shape = Shape(pods, (), tuple(split_path(r) for r in pod_kind.refs))
             _TABLE.setdefault((pod_kind.group, pod_kind.kind), []).append((pod_kind.versions, shape))
         for split in kinds.SPLIT_KINDS:
-            _TABLE.setdefault((split.group, split.kind), []).append((split.versions, Shape((), split.units)))
+            shape = Shape((), split.units, tuple(split_path(r) for r in split.refs))
+            _TABLE.setdefault((split.group, split.kind), []).append((split.versions, shape))
         _TABLE_KINDS.update(kind for _, kind in _TABLE)
     return _TABLE
 
