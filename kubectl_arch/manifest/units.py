@@ -335,13 +335,18 @@ def _merge(layers: Sequence[_Layer]) -> tuple[dict[str, Any], set[str], set[str]
         mine = _find(own, name)
         if mine is not None:
             present.add(name)
-        # Typed as written: a value taken from below is written out whole where it is pinned.
-        value = yn.to_data(mine.value, budget, typed=yn.RENDER) if mine is not None else None
+        # Typed as written: a value taken from below is written out whole where it is pinned
+        # (the pod's own value is converted so only when it is merged with one from below).
+        value: Any = None
         took = False
         for layer in layers[1:]:
             found = _find(layer.mapping, name)
             if found is None:
                 continue
+            if not took and mine is not None:
+                if layer.merge != "deep" and _set(mine.value, name):
+                    break  # the pod's own value stands (the deep layers come first)
+                value = yn.to_data(mine.value, budget, typed=yn.RENDER)
             if layer.merge == "deep":
                 if value is None or (isinstance(value, dict) and name in ("affinity", "nodeSelector")):
                     lower = yn.to_data(found.value, budget, typed=yn.RENDER)

@@ -20,6 +20,7 @@ created when absent). ``Kind.group=`` (no path) says that a kind is not a worklo
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, NamedTuple
@@ -61,6 +62,7 @@ ANY = "*"  # either (a user's declaration)
 WILDCARDS = frozenset({LIST_ITEMS, MAP_VALUES, ANY})
 
 
+@functools.lru_cache(maxsize=512)
 def split_path(text: str) -> tuple[str, ...]:
     """A dotted path as segments: ``spec.tasks[*].template`` -> ``("spec", "tasks", "[*]",
     "template")``; ``spec.replicaSpecs{*}.template`` -> ``(..., "replicaSpecs", "{*}", ...)``."""
