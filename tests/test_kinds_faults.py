@@ -289,3 +289,115 @@ def test_a_workflow_made_from_a_template_is_listed_not_passed_silently() -> None
             "no workloads found; 1 object(s) not checked: <stdin> doc 1 Workflow/w",
         ],
     )
+
+
+# -- properties: pods whose placement a template of their own puts over the shared one ----------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from scheduler import pod_matches_node  # noqa: E402
+from test_kinds import _NODES, _PLACEMENT, _PLATFORMS, _deep  # noqa: E402
+
+
+def _clean(placement: dict) -> dict:
+    return {k: v for k, v in placement.items() if v is not None}
+
+
+def _tekton_pod(task: dict, run: dict) -> dict:
+    """Tekton's MergePodTemplateWithDefault: each key the task's template holds (not nil),
+    else the run's."""
+    return {k: task[k] if task.get(k) is not None else run.get(k) for k in ("affinity", "nodeSelector")}
+
+
+def _flink_pod(role: dict, shared: dict) -> dict:
+    """The Flink operator: the role's template merged over the shared one, recursively."""
+    return _deep(shared, role)
+
+
+def _pinned_pods_judged(kind: str, shared: dict, own: list[dict], platforms: set[str]) -> None:
+    from kubectl_arch import pin
+    from kubectl_arch.manifest import scan as scanning
+    from kubectl_arch.manifest.workloads import Kinds
+    from kubectl_arch.platforms import parse
+
+    shared, own = _clean(shared), [_clean(o) for o in own]
+    if kind == "PipelineRun":
+        doc = {
+            "apiVersion": "tekton.dev/v1",
+            "kind": "PipelineRun",
+            "metadata": {"name": "p"},
+            "spec": {
+                "pipelineSpec": {
+                    "tasks": [
+                        {"name": f"t{i}", "taskSpec": {"steps": [{"image": "alpine"}]}}
+                        for i in range(len(own))
+                    ]
+                },
+                "taskRunTemplate": {"podTemplate": shared},
+                "taskRunSpecs": [{"pipelineTaskName": f"t{i}", "podTemplate": o} for i, o in enumerate(own)],
+            },
+        }
+
+        def pods(d: dict) -> list[dict]:
+            run = d["spec"]["taskRunTemplate"]["podTemplate"] or {}
+            return [run, *(_tekton_pod(t["podTemplate"] or {}, run) for t in d["spec"]["taskRunSpecs"])]
+    else:
+        doc = {
+            "apiVersion": "flink.apache.org/v1beta1",
+            "kind": "FlinkDeployment",
+            "metadata": {"name": "f"},
+            "spec": {
+                "image": "flink",
+                "podTemplate": {"spec": shared},
+                **{
+                    r: {"podTemplate": {"spec": o}}
+                    for r, o in zip(("jobManager", "taskManager"), own, strict=False)
+                },
+            },
+        }
+
+        def pods(d: dict) -> list[dict]:
+            base = d["spec"]["podTemplate"]["spec"] or {}
+            roles = [
+                d["spec"].get(r, {}).get("podTemplate", {}).get("spec") or {}
+                for r in ("jobManager", "taskManager")
+            ]
+            return [base, *(_flink_pod(r, base) for r in roles)]
+
+    text = yaml.safe_dump(doc, sort_keys=False)
+    supported = pin.AllImages(frozenset(parse(p) for p in platforms))
+    allowed = {tuple(p.split("/")) for p in platforms}
+    outcome = pin.pin(scanning.scan(text, "x.yaml", Kinds()), supported)
+    before = pods(doc)
+    possible = []
+    after = pods(yaml.safe_load(outcome.text)) if not outcome.failed else before
+    for old, new in zip(before, after, strict=True):
+        runs = []
+        for labels in _NODES:
+            was = pod_matches_node(old, labels, "n")
+            ok = was and (labels["kubernetes.io/os"], labels["kubernetes.io/arch"]) in allowed
+            runs.append(ok)
+            if not outcome.failed:  # pinned: exactly the allowed nodes it could land on, never more
+                assert pod_matches_node(new, labels, "n") == ok, (old, new, labels)
+        possible.append(any(runs))
+    # A conflict only when some pod the controller builds could run on no allowed node.
+    assert outcome.failed == (not all(possible))
+    if not outcome.failed:
+        again = pin.pin(scanning.scan(outcome.text, "x.yaml", Kinds()), supported)
+        assert again.text == outcome.text
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(shared=_PLACEMENT, own=st.lists(_PLACEMENT, min_size=1, max_size=2), platforms=_PLATFORMS)
+def test_pipeline_run_task_pods_are_pinned_never_loosened(
+    shared: dict, own: list[dict], platforms: set[str]
+) -> None:
+    _pinned_pods_judged("PipelineRun", shared, own, platforms)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(shared=_PLACEMENT, own=st.lists(_PLACEMENT, min_size=1, max_size=2), platforms=_PLATFORMS)
+def test_flink_role_pods_are_pinned_never_loosened(
+    shared: dict, own: list[dict], platforms: set[str]
+) -> None:
+    _pinned_pods_judged("FlinkDeployment", shared, own, platforms)

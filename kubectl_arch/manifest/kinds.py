@@ -61,8 +61,8 @@ class Unit(NamedTuple):
     a warning, listed as not checked, and fails ``pin --check`` and ``check``.
     ``overrides``: paths from the unit to mappings that some of its pods put over
     ``placement`` (a PipelineRun's ``taskRunSpecs[].podTemplate``): each one that sets a
-    placement key is a pod of its own, merged as ``merge`` says (``keys``: key by key;
-    ``deep``: recursively, see :func:`.units._merge`) and pinned in that mapping too.
+    placement key is a pod of its own, merged as ``merge`` says (``keys``, ``nonnull``: key
+    by key; ``deep``: recursively, see :func:`.units._merge`) and pinned in that mapping too.
     ``merged``: like ``defaults``, but merged under the pod's own placement recursively
     (Argo Workflows' ``templateDefaults``), before the ``defaults``.
     ``required``: paths from the object that the kind cannot be valid without: missing or
@@ -215,6 +215,7 @@ def _pipeline_run(placement: str, override: str, versions: frozenset[str]) -> Sp
         (),
         _pipeline_refs(spec),
         overrides=(f"spec.taskRunSpecs[*].{override}",),
+        merge="nonnull",
         required=("spec",),
     )
     return SplitKind("tekton.dev", "PipelineRun", (unit,), versions, project="Tekton Pipelines")

@@ -316,11 +316,12 @@ def _merge(layers: Sequence[_Layer]) -> tuple[dict[str, Any], set[str], set[str]
     is pinned), and the keys its own mapping has (``present``).
 
     A ``keys`` layer gives a key only when the layers above leave it unset (null, an empty
-    nodeSelector or tolerations list: :func:`_set`), as Tekton's
-    ``MergePodTemplateWithDefault`` and Argo Workflows' template -> workflow fallback
-    (``addSchedulingConstraints``) take it. A ``deep`` layer goes under the layers above
-    recursively, mapping by mapping, the upper value winning and lists replaced whole: the
-    Flink operator's merge of a role's pod template over ``spec.podTemplate``
+    nodeSelector or tolerations list: :func:`_set`), as Argo Workflows' template -> workflow
+    fallback (``addSchedulingConstraints``: ``len(...) > 0``) takes it; a ``nonnull`` layer
+    only when they leave it null or absent, as Tekton's ``MergePodTemplateWithDefault``
+    (``== nil``: an empty nodeSelector of a task's pod template stands). A ``deep`` layer
+    goes under the layers above recursively, mapping by mapping, the upper value winning and
+    lists replaced whole: the Flink operator's merge of a role's pod template over ``spec.podTemplate``
     (``FlinkUtils.mergePodTemplates``, arrays not merged by name) and Argo Workflows'
     strategic merge of ``spec.templateDefaults`` under each template
     (``mergedTemplateDefaultsInto``: a nodeSelector gains the defaults' labels)."""
@@ -344,10 +345,13 @@ def _merge(layers: Sequence[_Layer]) -> tuple[dict[str, Any], set[str], set[str]
             if found is None:
                 continue
             if not took and mine is not None:
-                if layer.merge != "deep" and _set(mine.value, name):
+                if layer.merge == "nonnull" or (layer.merge == "keys" and _set(mine.value, name)):
                     break  # the pod's own value stands (the deep layers come first)
                 value = yn.to_data(mine.value, budget, typed=yn.RENDER)
-            if layer.merge == "deep":
+            if layer.merge == "nonnull":
+                if value is None:
+                    value, took = yn.to_data(found.value, budget, typed=yn.RENDER), True
+            elif layer.merge == "deep":
                 if value is None or (isinstance(value, dict) and name in ("affinity", "nodeSelector")):
                     lower = yn.to_data(found.value, budget, typed=yn.RENDER)
                     value, took = (lower if value is None else _deep(lower, value)), True
