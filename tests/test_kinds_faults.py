@@ -401,3 +401,25 @@ def test_flink_role_pods_are_pinned_never_loosened(
     shared: dict, own: list[dict], platforms: set[str]
 ) -> None:
     _pinned_pods_judged("FlinkDeployment", shared, own, platforms)
+
+
+def test_spark_role_pod_template_placement_fails_the_gates() -> None:
+    text = """\
+apiVersion: sparkoperator.k8s.io/v1beta2
+kind: SparkApplication
+metadata: {name: s}
+spec:
+  image: spark
+  driver:
+    template:
+      spec:
+        nodeSelector: {kubernetes.io/arch: amd64}
+  executor: {}
+"""
+    result = arch("pin", "--check", *ARM, "-f", "-", stdin=text.encode())
+    assert result.returncode == 1
+    assert (
+        error_lines(result)[0]
+        == f"warning: <stdin> doc 1 SparkApplication/s: spec.driver.template.spec.nodeSelector {PATCH}"
+    )
+    assert "not checked <stdin> doc 1 SparkApplication/s" in error_lines(result)
