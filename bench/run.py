@@ -22,6 +22,7 @@ SCRIPTS = (
     "nodes.py",
     "registry.py",
     "check.py",
+    "units.py",
     "audit.py",
     "nodesfile.py",
     "build.py",

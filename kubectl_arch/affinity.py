@@ -335,6 +335,30 @@ def _attach(pod_spec: Mapping[str, Any], terms: list[dict[str, Any]]) -> Op:
     raise AssertionError("nodeSelectorTerms present")  # pragma: no cover
 
 
+def validate(pod_spec: Mapping[str, Any]) -> None:
+    """Raise :class:`AffinityError` for what :func:`plan` cannot read in a pod spec's
+    placement (plain data): a nodeSelector, affinity, nodeAffinity or required node affinity
+    that is not a mapping, nodeSelectorTerms that are not a list, a term or expression of the
+    wrong shape, tolerations that are not a list of mappings. The manifest reader calls it on
+    every pod it reads, so that ``pin``, ``check`` and the KRM function refuse the same input
+    with the same line (exit 2), whatever else is wrong with the pod."""
+    _mapping(pod_spec.get("nodeSelector"), ("nodeSelector",))
+    affinity = _mapping(pod_spec.get("affinity"), ("affinity",))
+    node_affinity = _mapping(affinity.get("nodeAffinity"), TERMS_PATH[:2])
+    required = _mapping(node_affinity.get(REQUIRED), TERMS_PATH[:3])
+    for i, raw_term in enumerate(_sequence(required.get("nodeSelectorTerms"), TERMS_PATH)):
+        from . import nodeselector  # only pods with terms pay for the parser
+
+        parsed = nodeselector.parse_term(raw_term, field_path((*TERMS_PATH, i)))
+        if parsed is not None and parsed.problem is not None and parsed.problem.kind == nodeselector.SHAPE:
+            raise AffinityError(parsed.problem.where, parsed.problem.why)
+    tolerations = pod_spec.get("tolerations")
+    _sequence(tolerations, ("tolerations",))
+    for i, item in enumerate(tolerations or ()):
+        if not isinstance(item, Mapping):
+            raise AffinityError(f"tolerations[{i}]", f"expected a mapping, got {type(item).__name__}")
+
+
 def plan(
     pod_spec: Mapping[str, Any],
     allowed: Iterable[NodePlatform],

@@ -52,7 +52,14 @@ def _argo_pods(spec: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
     # its affinity, nodeSelector and tolerations are its own, else the workflow's.
     for template in spec.get("templates", []):
         if any(k in template for k in ("container", "script", "containerSet")):
-            yield _placement(template, spec.get("templateDefaults") or {}, spec)
+            # spec.templateDefaults is merged under the template (a strategic merge patch).
+            yield _placement(_deep(spec.get("templateDefaults") or {}, template), spec)
+
+
+def _deep(lower: Any, upper: Any) -> Any:
+    if isinstance(lower, Mapping) and isinstance(upper, Mapping):
+        return {**lower, **{k: _deep(lower[k], v) if k in lower else v for k, v in upper.items()}}
+    return upper
 
 
 def pods(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -70,12 +77,22 @@ def pods(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     if group == "tekton.dev":
         v1 = doc["apiVersion"].endswith("/v1")
         template = _get(spec, "taskRunTemplate.podTemplate") if v1 else spec.get("podTemplate")
-        return [_placement(template or {})]
+        # A pipeline task's own pod template is merged over the run's, key by key.
+        own = "podTemplate" if v1 else "taskPodTemplate"
+        tasks = [
+            t[own] for t in spec.get("taskRunSpecs") or [] if any(k in (t.get(own) or {}) for k in PLACEMENT)
+        ]
+        return [_placement(template or {}), *(_placement(t, template or {}) for t in tasks)]
     if group == "sparkoperator.k8s.io":
         app = spec["template"] if kind == "ScheduledSparkApplication" else spec
         return [_placement(app[role], app) for role in ("driver", "executor")]
     if group == "flink.apache.org":
-        return [_placement(_get(spec, "podTemplate.spec") or {})]
+        # Each role's pod template is merged over the shared one, recursively: the pods of a
+        # role whose template sets placement differ from the others.
+        shared = _get(spec, "podTemplate.spec") or {}
+        roles = [_get(spec, f"{r}.podTemplate.spec") or {} for r in ("jobManager", "taskManager")]
+        own = [r for r in roles if any(k in r for k in PLACEMENT)]
+        return [_placement(shared), *(_placement(_deep(shared, role)) for role in own)]
     if group == "serving.knative.dev" and kind == "Revision":
         return [spec]
     if group == "kubeflow.org" and kind != "Notebook":
@@ -484,13 +501,15 @@ spec:
         },
         ["affinity", "nodeSelector", "tolerations"],
     )
+    # templateDefaults is merged under the template as a strategic merge patch: its affinity
+    # under the template's empty one.
     assert (b.pod, sorted(b.inherited)) == (
         {
-            "affinity": {},
+            "affinity": {"podAntiAffinity": {}},
             "nodeSelector": {"pool": "gpu"},
             "tolerations": [{"key": "dedicated", "operator": "Exists"}],
         },
-        ["tolerations"],
+        ["affinity", "tolerations"],
     )
     spark = (KINDS / "spark.yaml").read_text().split("---\n")[0]
     driver, executor = _scan(spark)
@@ -676,17 +695,18 @@ def test_workflow_pods_are_pinned_never_loosened(
         assert again.text == outcome.text
 
 
-def test_flink_role_placement_is_named_as_not_read(tmp_path: Path) -> None:
+def test_flink_role_placement_is_merged_and_pinned_there_too(tmp_path: Path) -> None:
     path = tmp_path / "flink.yaml"
     path.write_text(
         "apiVersion: flink.apache.org/v1beta1\nkind: FlinkDeployment\nmetadata: {name: f}\nspec:\n"
         "  image: flink:1.19\n  jobManager:\n    podTemplate:\n      spec:\n        nodeSelector: {pool: jm}\n"
     )
     result = arch("pin", "--platform", "linux/arm64", "-f", str(path))
-    assert result.returncode == 0
-    assert error_lines(result) == [
-        f"warning: {path} doc 1 FlinkDeployment/f: spec.jobManager.podTemplate.spec.nodeSelector is not read: "
-        "the operator merges it over the placement pinned; check that it admits the platforms pinned"
-    ]
-    pod = yaml.safe_load(result.stdout)["spec"]["podTemplate"]["spec"]
-    assert _fits(pod, "arm64") and not _fits(pod, "amd64")
+    assert result.returncode == 0, result.stderr
+    assert error_lines(result) == []
+    spec = yaml.safe_load(result.stdout)["spec"]
+    shared = spec["podTemplate"]["spec"]
+    role = _deep(shared, spec["jobManager"]["podTemplate"]["spec"])
+    assert role["nodeSelector"] == {"pool": "jm"}
+    for pod in (shared, role):
+        assert _fits(pod, "arm64") and not _fits(pod, "amd64")

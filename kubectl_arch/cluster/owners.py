@@ -157,11 +157,12 @@ def template(spec: Mapping[str, Any], path: str) -> Template:
 
 def pod_specs(obj: Any, path: Sequence[str], where: str = "") -> list[tuple[str, Mapping[str, Any]]]:
     """The mappings at ``path`` in an object (``*`` stands for every value of a mapping or
-    item of a list), with their dotted paths."""
+    item of a list; the typed ``[*]`` and ``{*}`` of the ecosystem's kinds, as the API server
+    has validated the object, likewise), with their dotted paths."""
     if not path:
         return [(where, obj)] if isinstance(obj, Mapping) else []
     head, rest = path[0], path[1:]
-    if head == "*":
+    if head in ("*", "[*]", "{*}"):
         if isinstance(obj, Mapping):
             pairs: Iterable[tuple[str, Any]] = ((str(k), v) for k, v in obj.items())
         elif isinstance(obj, list):

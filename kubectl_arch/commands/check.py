@@ -199,14 +199,15 @@ def command(
         _check_declaration(value)
     resolve.check(settings)
 
-    sources = manifests.read_sources(filenames, recursive)
-    if len(sources) == 1 and sources[0].path is None:
+    unreadable: list[InputError] = []  # every file is reported, as pin --check does
+    sources = manifests.read_sources(filenames, recursive, unreadable)
+    if len(sources) == 1 and sources[0].path is None and not unreadable:
         from .. import krm
 
         found = krm.resource_list(sources[0])
         if found is not None:
             return _validate(*found, settings, nodes_file)
-    judged = _judge(sources, settings, nodes_file, filenames)
+    judged = _judge(sources, settings, nodes_file, filenames, unreadable)
     if judged.failed:
         return _report(judged.findings)
     results, summary = judged.results, judged.summary
@@ -225,7 +226,7 @@ def command(
         sys.stdout.write(table(results, summary))
     for warning in judged.warnings:
         _say(f"warning: {warning}")
-    _report(judged.findings)
+    code = _report(judged.findings)  # an input error: exit 2, the rest judged all the same
     failures = [r for r in results if r.fits is False]
     several = checks.several_pods(results)
     for r in failures:
@@ -239,6 +240,8 @@ def command(
                 str(f.location) for f in unchecked
             )
         _say(line)
+    if code != EXIT_OK:
+        return code
     return EXIT_PROBLEM if failures or units.gate_fails(judged.findings) else EXIT_OK
 
 
@@ -252,7 +255,11 @@ class _Judged(NamedTuple):
 
 
 def _judge(
-    sources: Sequence[manifests.Source], settings: config.PinSettings, nodes_file: str, inputs: Sequence[str]
+    sources: Sequence[manifests.Source],
+    settings: config.PinSettings,
+    nodes_file: str,
+    inputs: Sequence[str],
+    unreadable: Sequence[InputError] = (),
 ) -> _Judged:
     """Every workload of ``sources`` (read from ``inputs``) against the cluster's nodes
     (``failed`` when the input or the image look-ups failed: then nothing is judged)."""
@@ -261,7 +268,10 @@ def _judge(
 
     kinds = Kinds.parse(settings.pod_template_paths)
     scans = [scanning.scan(s.text, s.name, kinds, s.walked) for s in sources]
-    input_findings = [f for s in scans for f in s.findings]
+    input_findings = [
+        *(scanning.Finding("error", str(e), exit_code=e.exit_code) for e in unreadable),
+        *(f for s in scans for f in s.findings),
+    ]
 
     from ._registry import progress_meter
 
@@ -269,7 +279,10 @@ def _judge(
         progress_meter(len(resolve.images_of(scans))) if resolve.mode(settings) == resolve.REGISTRY else None
     )
     resolution = resolve.resolve(settings, scans, progress, command="check")
-    if resolution.failed or any(f.severity == "error" for f in input_findings):
+    # An input error in one document leaves the others judged (as pin --check does), unless
+    # there is nothing else to judge: then the cluster is not read.
+    errors = any(f.severity == "error" for f in input_findings)
+    if resolution.failed or (errors and not any(s.workloads for s in scans)):
         return _Judged([], checks.summarize([]), [], [*input_findings, *resolution.findings], failed=True)
     if scanning.holds_no_workload(scans):
         # Nothing to judge: the same verdict as pin's, without reading the cluster or its kubeconfig.

@@ -309,8 +309,10 @@ def command(
                 manifests.writable_target(name)
     if flags.lock:
         manifests.writable_target(flags.lock, "--lock")
-    sources = _once(manifests.read_sources(filenames, recursive))
-    if len(sources) == 1 and sources[0].path is None:
+    # A gate reports every file; a pin that writes stops at the first it cannot read.
+    unreadable: list[InputError] = []
+    sources = _once(manifests.read_sources(filenames, recursive, unreadable if check else None))
+    if len(sources) == 1 and sources[0].path is None and not unreadable:
         from .. import krm
 
         found = krm.resource_list(sources[0])
@@ -322,7 +324,14 @@ def command(
             sys.stdout.buffer.write(source.encode(output))
             return krm_exit(findings)
     return _pin_streams(
-        sources, flags, in_place=in_place, show_diff=show_diff, check=check, quiet=quiet, inputs=filenames
+        sources,
+        flags,
+        in_place=in_place,
+        show_diff=show_diff,
+        check=check,
+        quiet=quiet,
+        inputs=filenames,
+        unreadable=unreadable,
     )
 
 
@@ -346,6 +355,7 @@ def _pin_streams(
     check: bool,
     quiet: bool = False,
     inputs: Sequence[str] = (),
+    unreadable: Sequence[InputError] = (),
 ) -> int:
     from .. import resolve
     from ..manifest.workloads import Kinds
@@ -356,8 +366,9 @@ def _pin_streams(
     read = scanning.scan if resolve.needs_images(settings) else scanning.lazy
     scans = [read(s.text, s.name, kinds, s.walked) for s in sources]
     resolution = _resolve(settings, scans)
+    read_errors = [scanning.Finding("error", str(e), exit_code=e.exit_code) for e in unreadable]
     if resolution.failed:
-        return _report([*(f for s in scans for f in s.findings), *resolution.findings])
+        return _report([*read_errors, *(f for s in scans for f in s.findings), *resolution.findings])
     placement = _placement(settings)
     outcomes = [
         pinning.pin(
@@ -371,7 +382,7 @@ def _pin_streams(
         for s in scans
     ]
     notes = [scanning.Finding("warning", w) for w in placement.warnings]
-    findings = [*resolution.findings, *notes, *(f for o in outcomes for f in o.findings)]
+    findings = [*read_errors, *resolution.findings, *notes, *(f for o in outcomes for f in o.findings)]
     if not any(o.workloads for o in outcomes) and not any(
         f.severity == "error" or f.unchecked for f in findings
     ):
@@ -390,7 +401,7 @@ def _pin_streams(
     skipped = sum(o.skipped for o in outcomes)
     # No workload at all: the warning above says it all.
     quiet = quiet or not (any(o.workloads for o in outcomes) or skipped)
-    unchecked = [f for f in findings if f.unchecked and f.location is not None]  # see manifest/units.py
+    unchecked = list({f.location: f for f in findings if f.unchecked and f.location is not None}.values())
     if check:
         for location in dict.fromkeys(changed):
             say(f"would pin {location}")

@@ -181,25 +181,38 @@ def read_stdin() -> Source:
     return Source("<stdin>", None, text, bom, encoding)
 
 
-def read_sources(filenames: Iterable[str], recursive: bool = False) -> list[Source]:
-    """Read ``-f`` arguments like kubectl: files, directories (``-R`` to recurse), ``-`` stdin."""
+def read_sources(
+    filenames: Iterable[str], recursive: bool = False, errors: list[InputError] | None = None
+) -> list[Source]:
+    """Read ``-f`` arguments like kubectl: files, directories (``-R`` to recurse), ``-`` stdin.
+
+    The first argument that cannot be read raises :class:`InputError`; given ``errors``, each
+    one is appended there instead and the others are read (the gates report every file)."""
     sources: list[Source] = []
     for name in filenames:
-        if name == "-":
-            sources.append(read_stdin())
+        if errors is None:
+            sources.extend(_read_argument(name, recursive))
             continue
         try:
-            is_dir = os.path.isdir(name)
-        except (OSError, ValueError):
-            is_dir = False
-        if is_dir:
-            files = _walk(name, recursive, set())
-            if not files:
-                raise InputError(f"{name}: no manifest files (*.yaml, *.yml, *.json) found")
-            sources.extend(_read_file(f, f, walked=True) for f in files)
-        else:
-            sources.append(_read_file(name, name))
+            sources.extend(_read_argument(name, recursive))
+        except InputError as exc:
+            errors.append(exc)
     return sources
+
+
+def _read_argument(name: str, recursive: bool) -> list[Source]:
+    if name == "-":
+        return [read_stdin()]
+    try:
+        is_dir = os.path.isdir(name)
+    except (OSError, ValueError):
+        is_dir = False
+    if is_dir:
+        files = _walk(name, recursive, set())
+        if not files:
+            raise InputError(f"{name}: no manifest files (*.yaml, *.yml, *.json) found")
+        return [_read_file(f, f, walked=True) for f in files]
+    return [_read_file(name, name)]
 
 
 def join(texts: Iterable[str]) -> str:

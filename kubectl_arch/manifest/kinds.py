@@ -7,7 +7,9 @@ objects against it.
 Two shapes:
 
 * :class:`PodKind`: the kind keeps whole pod specs (containers and placement together) at
-  dotted paths, ``*`` standing for every key or item (``spec.tasks.*.template.spec``);
+  dotted paths, ``[*]`` standing for every item of a list and ``{*}`` for every value of a
+  mapping (``spec.tasks[*].template.spec``, ``spec.pytorchReplicaSpecs{*}.template.spec``):
+  a value of another type there is an input error;
 * :class:`SplitKind`: the kind keeps a pod's containers and its placement (``affinity``,
   ``nodeSelector``, ``tolerations``) in different places, and its controller builds the pod
   from both. Each :class:`Unit` is one pod the controller creates (or one kind of pod: a
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-CONTAINER_LISTS = ("initContainers.*", "containers.*", "ephemeralContainers.*")
+CONTAINER_LISTS = ("initContainers[*]", "containers[*]", "ephemeralContainers[*]")
 
 
 class PodKind(NamedTuple):
@@ -42,7 +44,8 @@ class PodKind(NamedTuple):
 class Unit(NamedTuple):
     """One pod a controller builds from several places of its object.
 
-    ``at``: the path of the unit from the object (``*`` for every key or item; "" the object).
+    ``at``: the path of the unit from the object (``[*]`` every item, ``{*}`` every value; ""
+    the object).
     ``containers``: paths from the unit to container mappings (with ``image``) or straight to
     image strings; ``a|b`` takes the first that is present (an image that overrides another).
     ``placement``: the path from the unit to the mapping whose ``affinity``, ``nodeSelector``
@@ -53,8 +56,17 @@ class Unit(NamedTuple):
     containers are defined in another object (a TaskRun's ``taskRef``).
     ``needs``: the unit is a pod only when one of these paths is present (a Workflow template
     with a ``container``, ``script`` or ``containerSet``; ``steps`` and ``dag`` make none).
-    ``unread``: paths from the unit to placement the controller merges in that is not read
-    (a warning names each one present)."""
+    ``unread``: paths from the unit, and ``patches`` from the object, to placement the
+    controller applies to the pod that cannot be read (a patch string): each one present is
+    a warning, listed as not checked, and fails ``pin --check`` and ``check``.
+    ``overrides``: paths from the unit to mappings that some of its pods put over
+    ``placement`` (a PipelineRun's ``taskRunSpecs[].podTemplate``): each one that sets a
+    placement key is a pod of its own, merged as ``merge`` says (``keys``, ``nonnull``: key
+    by key; ``deep``: recursively, see :func:`.units._merge`) and pinned in that mapping too.
+    ``merged``: like ``defaults``, but merged under the pod's own placement recursively
+    (Argo Workflows' ``templateDefaults``), before the ``defaults``.
+    ``required``: paths from the object that the kind cannot be valid without: missing or
+    null, an input error (a walked file: skipped, as a patch)."""
 
     at: str
     containers: tuple[str, ...]
@@ -63,14 +75,24 @@ class Unit(NamedTuple):
     refs: tuple[str, ...] = ()
     needs: tuple[str, ...] = ()
     unread: tuple[str, ...] = ()
+    patches: tuple[str, ...] = ()
+    merged: tuple[str, ...] = ()
+    overrides: tuple[str, ...] = ()
+    merge: str = "keys"
+    required: tuple[str, ...] = ()
 
 
 class SplitKind(NamedTuple):
+    """A kind whose pods are :class:`Unit` s; ``refs``: paths from the object that, when
+    present, mean its pods are defined in another object (a Workflow's
+    ``spec.workflowTemplateRef``): not pinned, and said, as for :class:`PodKind`."""
+
     group: str
     kind: str
     units: tuple[Unit, ...]
     versions: frozenset[str] | None = None
     project: str = ""
+    refs: tuple[str, ...] = ()
 
 
 def _template(prefix: str) -> str:
@@ -80,7 +102,7 @@ def _template(prefix: str) -> str:
 _KRUISE = "apps.kruise.io"
 _KUBEFLOW_TRAINING = ("PyTorchJob", "pytorch"), ("TFJob", "tf"), ("MPIJob", "mpi"), ("XGBoostJob", "xgb")
 _KUBEFLOW_TRAINING += ("PaddleJob", "paddle"), ("JAXJob", "jax"), ("MXJob", "mx")
-_RAY_CLUSTER = ("headGroupSpec.template.spec", "workerGroupSpecs.*.template.spec")
+_RAY_CLUSTER = ("headGroupSpec.template.spec", "workerGroupSpecs[*].template.spec")
 
 POD_KINDS: tuple[PodKind, ...] = (
     PodKind(
@@ -105,7 +127,10 @@ POD_KINDS: tuple[PodKind, ...] = (
     PodKind("keda.sh", "ScaledJob", ("spec.jobTargetRef.template.spec",), project="KEDA"),
     *(
         PodKind(
-            "kubeflow.org", kind, (f"spec.{prefix}ReplicaSpecs.*.template.spec",), project="Kubeflow Training"
+            "kubeflow.org",
+            kind,
+            (f"spec.{prefix}ReplicaSpecs{{*}}.template.spec",),
+            project="Kubeflow Training",
         )
         for kind, prefix in _KUBEFLOW_TRAINING
     ),
@@ -121,9 +146,9 @@ POD_KINDS: tuple[PodKind, ...] = (
     PodKind(
         "ray.io", "RayService", tuple(f"spec.rayClusterConfig.{p}" for p in _RAY_CLUSTER), project="KubeRay"
     ),
-    PodKind("batch.volcano.sh", "Job", ("spec.tasks.*.template.spec",), project="Volcano"),
+    PodKind("batch.volcano.sh", "Job", ("spec.tasks[*].template.spec",), project="Volcano"),
     PodKind(
-        "jobset.x-k8s.io", "JobSet", ("spec.replicatedJobs.*.template.spec.template.spec",), project="JobSet"
+        "jobset.x-k8s.io", "JobSet", ("spec.replicatedJobs[*].template.spec.template.spec",), project="JobSet"
     ),
     PodKind(
         "leaderworkerset.x-k8s.io",
@@ -133,47 +158,72 @@ POD_KINDS: tuple[PodKind, ...] = (
     ),
 )
 
-# Argo Workflows: each template with a container, script or containerSet is a pod. Its
-# affinity, nodeSelector and tolerations are the template's own when it sets them, else the
-# workflow's (spec.affinity...), as the workflow controller builds the pod.
+# Argo Workflows: each template with a container, script or containerSet is a pod. The
+# controller merges spec.templateDefaults under the template (a strategic merge patch:
+# mappings merged key by key, mergedTemplateDefaultsInto in workflow/controller/operator.go);
+# the pod's affinity, nodeSelector and tolerations are then the template's when set, else the
+# workflow's (spec.affinity...), as the controller builds the pod
+# (workflow/controller/workflowpod.go, addSchedulingConstraints: a non-empty nodeSelector or
+# tolerations, a non-nil affinity; the fields reference: Template, WorkflowSpec).
+# podSpecPatch (the template's, templateDefaults', the workflow's) is a JSON or strategic
+# merge patch of the pod applied last: not read, and said.
 _ARGO_CONTAINERS = (
     "container",
     "script",
-    "containerSet.containers.*",
-    "initContainers.*",
-    "sidecars.*",
+    "containerSet.containers[*]",
+    "initContainers[*]",
+    "sidecars[*]",
 )
 
 
 def _argo(spec: str) -> Unit:
     return Unit(
-        f"{spec}.templates.*",
+        f"{spec}.templates[*]",
         _ARGO_CONTAINERS,
         "",
-        (f"{spec}.templateDefaults", spec),
+        (spec,),
         needs=("container", "script", "containerSet"),
+        merged=(f"{spec}.templateDefaults",),
+        unread=("podSpecPatch",),
+        patches=(f"{spec}.podSpecPatch", f"{spec}.templateDefaults.podSpecPatch"),
+        required=(spec,),
     )
 
 
 # Tekton: a TaskRun is one pod, its steps and sidecars; a PipelineRun's tasks share the
 # PipelineRun's pod template (and, with a workspace, a node: the affinity assistant), so all
-# of its embedded tasks' images constrain it.
-_TEKTON_TASK = ("steps.*", "sidecars.*", "stepTemplate")
+# of its embedded tasks' images constrain it. A pipeline task's own pod template
+# (taskRunSpecs[].podTemplate in v1, taskPodTemplate in v1beta1) is merged over the run's,
+# key by key, the task's winning (PipelineRun.GetTaskRunSpec and
+# pod.MergePodTemplateWithDefault in tektoncd/pipeline; docs/pipelineruns.md, "Specifying
+# taskRunSpecs"): each one that sets placement is a pod of its own, pinned there too.
+_TEKTON_TASK = ("steps[*]", "sidecars[*]", "stepTemplate")
 
 
 def _pipeline_containers(spec: str) -> tuple[str, ...]:
-    return tuple(f"{spec}.{section}.*.taskSpec.{c}" for section in ("tasks", "finally") for c in _TEKTON_TASK)
+    return tuple(
+        f"{spec}.{section}[*].taskSpec.{c}" for section in ("tasks", "finally") for c in _TEKTON_TASK
+    )
 
 
-def _pipeline_run(placement: str, versions: frozenset[str]) -> SplitKind:
+def _pipeline_run(placement: str, override: str, versions: frozenset[str]) -> SplitKind:
     spec = "spec.pipelineSpec"
-    unit = Unit("", _pipeline_containers(spec), placement, (), _pipeline_refs(spec))
+    unit = Unit(
+        "",
+        _pipeline_containers(spec),
+        placement,
+        (),
+        _pipeline_refs(spec),
+        overrides=(f"spec.taskRunSpecs[*].{override}",),
+        merge="nonnull",
+        required=("spec",),
+    )
     return SplitKind("tekton.dev", "PipelineRun", (unit,), versions, project="Tekton Pipelines")
 
 
 def _pipeline_refs(spec: str) -> tuple[str, ...]:
     sections = ("tasks", "finally")
-    refs = (f"{spec}.{section}.*.{ref}" for section in sections for ref in ("taskRef", "pipelineRef"))
+    refs = (f"{spec}.{section}[*].{ref}" for section in sections for ref in ("taskRef", "pipelineRef"))
     return ("spec.pipelineRef", *refs)
 
 
@@ -183,14 +233,20 @@ _V1BETA1 = frozenset({"v1beta1", "v1alpha1"})
 
 # The Spark operator: the driver and the executors are pods of their own; each runs
 # spec.image unless its own image overrides it, with its sidecars and init containers; the
-# application's spec.nodeSelector applies to both unless they set their own.
+# application's spec.nodeSelector applies to both unless they set their own. A role's pod
+# template (spec.driver.template, spec.executor.template: Spark >= 3.0 merges it with what
+# the operator sets, by rules of its own) is not read where it sets placement, and said.
 def _spark(spec: str) -> tuple[Unit, ...]:
     return tuple(
         Unit(
             spec,
-            (f"{role}.image|image", f"{role}.initContainers.*", f"{role}.sidecars.*"),
+            (f"{role}.image|image", f"{role}.initContainers[*]", f"{role}.sidecars[*]"),
             role,
             (spec,),
+            unread=tuple(
+                f"{role}.template.spec.{key}" for key in ("affinity", "nodeSelector", "tolerations")
+            ),
+            required=(spec,),
         )
         for role in ("driver", "executor")
     )
@@ -198,14 +254,29 @@ def _spark(spec: str) -> tuple[Unit, ...]:
 
 # Flink: the JobManager and TaskManager pods run spec.image and the containers of the pod
 # templates (spec.podTemplate, merged with each role's own); the placement pinned is the
-# shared spec.podTemplate's.
+# shared spec.podTemplate's, and that of a role's template that sets placement of its own,
+# which the operator merges over the shared one recursively, lists replaced
+# (FlinkUtils.mergePodTemplates in apache/flink-kubernetes-operator; its docs, "Pod
+# template": "The operator is going to merge the common and specific templates").
 _FLINK_TEMPLATES = ("podTemplate", "jobManager.podTemplate", "taskManager.podTemplate")
 
 SPLIT_KINDS: tuple[SplitKind, ...] = (
-    SplitKind("argoproj.io", "Workflow", (_argo("spec"),), project="Argo Workflows"),
+    SplitKind(
+        "argoproj.io",
+        "Workflow",
+        (_argo("spec"),),
+        project="Argo Workflows",
+        refs=("spec.workflowTemplateRef",),
+    ),
     SplitKind("argoproj.io", "WorkflowTemplate", (_argo("spec"),), project="Argo Workflows"),
     SplitKind("argoproj.io", "ClusterWorkflowTemplate", (_argo("spec"),), project="Argo Workflows"),
-    SplitKind("argoproj.io", "CronWorkflow", (_argo("spec.workflowSpec"),), project="Argo Workflows"),
+    SplitKind(
+        "argoproj.io",
+        "CronWorkflow",
+        (_argo("spec.workflowSpec"),),
+        project="Argo Workflows",
+        refs=("spec.workflowSpec.workflowTemplateRef",),
+    ),
     SplitKind(
         "tekton.dev",
         "TaskRun",
@@ -216,12 +287,13 @@ SPLIT_KINDS: tuple[SplitKind, ...] = (
                 "spec.podTemplate",
                 (),
                 ("spec.taskRef",),
+                required=("spec",),
             ),
         ),
         project="Tekton Pipelines",
     ),
-    _pipeline_run("spec.taskRunTemplate.podTemplate", _V1),
-    _pipeline_run("spec.podTemplate", _V1BETA1),
+    _pipeline_run("spec.taskRunTemplate.podTemplate", "podTemplate", _V1),
+    _pipeline_run("spec.podTemplate", "taskPodTemplate", _V1BETA1),
     SplitKind("sparkoperator.k8s.io", "SparkApplication", _spark("spec"), project="Spark operator"),
     SplitKind(
         "sparkoperator.k8s.io", "ScheduledSparkApplication", _spark("spec.template"), project="Spark operator"
@@ -234,11 +306,9 @@ SPLIT_KINDS: tuple[SplitKind, ...] = (
                 "spec",
                 ("image", *(f"{t}.spec.{c}" for t in _FLINK_TEMPLATES for c in CONTAINER_LISTS)),
                 "podTemplate.spec",
-                unread=tuple(
-                    f"{role}.podTemplate.spec.{key}"
-                    for role in ("jobManager", "taskManager")
-                    for key in ("affinity", "nodeSelector")
-                ),
+                overrides=("jobManager.podTemplate.spec", "taskManager.podTemplate.spec"),
+                merge="deep",
+                required=("spec",),
             ),
         ),
         project="Flink Kubernetes operator",

@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 from .. import affinity
 from . import yamlnodes as yn
 from . import yamltext
-from .workloads import BUILTIN, CONTAINER_FIELDS, Kinds
+from .workloads import BUILTIN, CONTAINER_FIELDS, LIST_ITEMS, MAP_VALUES, WILDCARDS, Kinds
 
 RELEVANT_KEYS = ("affinity", "nodeSelector", "tolerations", "os", "nodeName", "hostNetwork")
 # Characters YAML does not allow in a stream (and kubectl refuses): C0 controls but tab, line
@@ -103,6 +103,7 @@ class Workload(NamedTuple):
     placement: tuple[Any, ...] = ()
     create: int = 0
     inherited: frozenset[str] = frozenset()
+    present: frozenset[str] = frozenset()  # keys the placement mapping has (an override's)
 
 
 class Document(NamedTuple):
@@ -208,32 +209,54 @@ def _identify(node: Any, location: Location) -> Location:
     )
 
 
-def _pod_specs(node: Any, path: Sequence[str]) -> tuple[list[tuple[Any, tuple[Any, ...]]], str | None]:
+Fault = tuple[tuple[Any, ...], str]  # (path from the node walked, "is a list, not a mapping")
+
+
+def _pod_specs(
+    node: Any, path: Sequence[str], faults: list[Fault] | None = None
+) -> tuple[list[tuple[Any, tuple[Any, ...]]], str | None]:
     """(pod spec node, path from ``node``) for each match of ``path``.
 
-    The second value names a path without wildcards that matched nothing.
+    The second value names a path without wildcards that matched nothing. A null on the way
+    is absent, as the API server decodes an optional field set to null (Go's ``encoding/json``:
+    a nil map, slice or pointer). A value of another type than the path needs (a mapping
+    before a key or ``{*}``, a list before ``[*]``, either before ``*``) is a fault, appended
+    to ``faults``; such a path matches nothing there and is not said to be missing.
     """
     current: list[tuple[Any, tuple[Any, ...]]] = [(node, ())]
+    faulty = False
     for segment in path:
         following: list[tuple[Any, tuple[Any, ...]]] = []
         for parent, trail in current:
-            if segment == "*":
-                if yn.is_mapping(parent):
+            if yn.is_null(parent):
+                continue
+            if segment in WILDCARDS:
+                if yn.is_mapping(parent) and segment != LIST_ITEMS:
                     for entry in yn.entries(parent):
                         following.append((entry.value, (*trail, yn.text(entry.key))))
-                elif yn.is_sequence(parent):
+                elif yn.is_sequence(parent) and segment != MAP_VALUES:
                     items = yn.deref(parent).value
                     following.extend((v, (*trail, i)) for i, v in enumerate(items))
+                else:
+                    need = {LIST_ITEMS: "a list", MAP_VALUES: "a mapping"}.get(segment, "a list or a mapping")
+                    faulty = _fault(faults, trail, parent, need) or faulty
                 continue
             if not yn.is_mapping(parent):
+                faulty = _fault(faults, trail, parent, "a mapping") or faulty
                 continue
             found = yn.find(parent, segment)
             if found is None or yn.is_null(found.value):
                 continue
             following.append((found.value, (*trail, segment)))
         current = following
-    missing = None if current or "*" in path else ".".join(path)
+    missing = None if current or faulty or any(s in WILDCARDS for s in path) else ".".join(path)
     return current, missing
+
+
+def _fault(faults: list[Fault] | None, trail: tuple[Any, ...], value: Any, need: str) -> bool:
+    if faults is not None:
+        faults.append((trail, f"is {yn.describe(value)}, not {need}"))
+    return True
 
 
 def _no_api_version(kind: str) -> str:
@@ -299,6 +322,17 @@ class _Reader:
         self.incomplete_ok = incomplete_ok
         self.workloads: list[Workload] = []
         self.findings: list[Finding] = []
+        self._faults: set[tuple[Location, str]] = set()
+
+    def fault(self, location: Location, prefix: tuple[Any, ...], faults: Sequence[Fault]) -> None:
+        """Input errors for the faults of :func:`_pod_specs` (paths from ``prefix``), each
+        field said once however many paths of the kind cross it."""
+        for trail, what in faults:
+            field = affinity.field_path((*prefix, *trail))
+            if (location, field) in self._faults:
+                continue
+            self._faults.add((location, field))
+            self.findings.append(_input_error(location, f"{field} {what}", field))
 
     def object(self, node: Any, base: tuple[Any, ...], location: Location, depth: int = 0) -> None:
         location = _identify(node, location)
@@ -365,7 +399,12 @@ class _Reader:
         findings: list[Finding],
         optional: bool = False,
     ) -> str:
-        specs, missing = _pod_specs(node, path)
+        faults: list[Fault] = []
+        specs, missing = _pod_specs(node, path, faults)
+        mark = len(self.findings)
+        self.fault(location, (), faults)
+        findings.extend(self.findings[mark:])
+        del self.findings[mark:]
         incomplete = ""
         if missing and not optional:
             incomplete = f"no pod spec at {missing}"
@@ -391,8 +430,23 @@ class _Reader:
                 found = yn.find(pod, name)
                 if found is not None:
                     data[name] = yn.to_data(found.value, budget)
+            error = placement_error(location, data, field)
+            if error is not None:
+                findings.append(error)
+                continue
             workloads.append(Workload(location, field, tuple(containers), data, (*base, *trail), base))
         return incomplete
+
+
+def placement_error(location: Location, pod: dict[str, Any], field: str) -> Finding | None:
+    """The input error for a pod's placement (plain data) that pin cannot read
+    (:func:`affinity.validate`), with the line pin has always given it:
+    ``spec.template.spec.affinity: expected a mapping, got str``."""
+    try:
+        affinity.validate(pod)
+    except affinity.AffinityError as exc:
+        return Finding("error", f"{field}.{exc}", location, f"{field}.{exc.field}", 2)
+    return None
 
 
 def _control_character(text: str, span: yamltext.Span, all_ascii: bool = False) -> str | None:

@@ -15,11 +15,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .. import affinity
 from . import yamlnodes as yn
-from .workloads import Shape, group_of
+from .workloads import Shape, group_of, split_path
 
 if TYPE_CHECKING:
     from .kinds import Unit
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 KIND = "kind"  # Finding.unchecked: a kind nobody declared holds a pod template
 REF = "ref"  # Finding.unchecked: the pods are defined in another object
+PATCH = "patch"  # Finding.unchecked: placement the controller applies that is not read
 _MAX_DEPTH = 60
 
 
@@ -44,12 +45,43 @@ def read(reader: _Reader, node: Any, base: tuple[Any, ...], location: Location, 
                 )
         return True
     for ref in shape.refs:
-        if _present(node, ref):
+        if _present(reader, node, ref, location):
             reader.findings.append(_referenced(location, ref))
             return True
+    if shape.units and not _complete(reader, node, location, shape.units):
+        return True
     for unit in shape.units:
         _unit(reader, node, base, location, unit)
     return not shape.pods
+
+
+def _complete(reader: _Reader, node: Any, location: Location, units: Sequence[Unit]) -> bool:
+    """Whether the paths the kind cannot be valid without (``Unit.required``) are there: an
+    input error naming the first one missing or null, or, for a file found by walking a
+    directory (a Kustomize patch), a warning that it is skipped."""
+    from .scan import INCOMPLETE, Finding, _input_error, _pod_specs
+
+    for unit in units:
+        for required in unit.required:
+            path = split_path(required)
+            faults: list[Any] = []
+            found, _ = _pod_specs(node, path, faults)
+            if faults:
+                reader.fault(location, (), faults)
+                return False
+            if found:
+                continue
+            parent, _ = _pod_specs(node, path[:-1])
+            entry = yn.find(parent[0][0], path[-1]) if parent and yn.is_mapping(parent[0][0]) else None
+            what = "null" if entry is not None else "missing"
+            if reader.incomplete_ok:
+                message = f"{INCOMPLETE}: {required} is {what}; skipped"
+                reader.findings.append(Finding("warning", message, location, skipped=True))
+            else:
+                message = f"{required} is {what}; a {location.kind} cannot be valid without it"
+                reader.findings.append(_input_error(location, message, required))
+            return False
+    return True
 
 
 def kind_name(location: Location) -> str:
@@ -71,41 +103,72 @@ def undeclared(location: Location, patterns: Sequence[str]) -> str:
 def _referenced(location: Location, ref: tuple[str, ...]) -> Any:
     from .scan import Finding
 
-    where = ".".join(ref)
+    where = affinity.field_path(ref)
     message = f"not pinned nor checked: its pods are made from the object {where} names"
     return Finding("warning", message, location, where, unchecked=REF)
 
 
-def _present(node: Any, path: Sequence[str]) -> bool:
+def _present(
+    reader: _Reader, node: Any, path: Sequence[str], location: Location, prefix: tuple[Any, ...] = ()
+) -> list[tuple[Any, tuple[Any, ...]]]:
+    """The values set (not null) at ``path`` from ``node``; faults on the way said."""
     from .scan import _pod_specs
 
-    found, _ = _pod_specs(node, path)
-    return any(not yn.is_null(value) for value, _ in found)
+    faults: list[Any] = []
+    found, _ = _pod_specs(node, path, faults)
+    reader.fault(location, prefix, faults)
+    return [(value, trail) for value, trail in found if not yn.is_null(value)]
+
+
+def _unread(reader: _Reader, node: Any, path: str, location: Location, prefix: tuple[Any, ...]) -> None:
+    """A placement source the controller applies to the pod that is not read (a patch, a
+    template merged by rules of its own): said, listed as not checked, failing the gates."""
+    from .scan import Finding
+
+    for _, trail in _present(reader, node, split_path(path), location, prefix):
+        field = affinity.field_path((*prefix, *trail))
+        message = (
+            f"{field} is not read: the controller applies it to the pod and it may change where the pod "
+            "runs; not checked (set the placement in the fields pin reads: affinity, nodeSelector, "
+            "tolerations)"
+        )
+        reader.findings.append(Finding("warning", message, location, field, unchecked=PATCH))
 
 
 def _unit(reader: _Reader, root: Any, base: tuple[Any, ...], location: Location, unit: Unit) -> None:
-    from .scan import Finding, _pod_specs
+    from .scan import _pod_specs
 
-    at = tuple(unit.at.split(".")) if unit.at else ()
-    for node, trail in _pod_specs(root, at)[0]:
+    for path in unit.patches:
+        _unread(reader, root, path, location, ())
+    at = split_path(unit.at) if unit.at else ()
+    faults: list[Any] = []
+    found = _pod_specs(root, at, faults)[0]
+    reader.fault(location, (), faults)
+    for node, trail in found:
         if not yn.is_mapping(node):
+            if not yn.is_null(node):
+                reader.fault(location, (), [(trail, f"is {yn.describe(node)}, not a mapping")])
             continue
-        if unit.needs and not any(_present(node, tuple(n.split("."))) for n in unit.needs):
+        if unit.needs and not any(_present(reader, node, split_path(n), location, trail) for n in unit.needs):
             continue
         for ref in unit.refs:
-            if _present(node, tuple(ref.split("."))):
-                reader.findings.append(_referenced(location, (*at, *ref.split("."))))
+            if _present(reader, node, split_path(ref), location, trail):
+                reader.findings.append(_referenced(location, (*trail, *split_path(ref))))
                 break
         else:
             _pod(reader, root, node, (*base, *trail), base, location, unit)
             for path in unit.unread:
-                if _present(node, tuple(path.split("."))):
-                    field = affinity.field_path((*at, *path.split(".")))
-                    message = (
-                        f"{field} is not read: the operator merges it over the placement pinned; "
-                        "check that it admits the platforms pinned"
-                    )
-                    reader.findings.append(Finding("warning", message, location, field))
+                _unread(reader, node, path, location, trail)
+
+
+class _Layer(NamedTuple):
+    """One place the pod's placement comes from: a mapping (None: absent), its field, and
+    how it goes under the layers above it (:func:`_merge`); the first layer is the pod's own,
+    written to."""
+
+    mapping: Any
+    field: str
+    merge: str = "keys"
 
 
 def _pod(
@@ -117,16 +180,20 @@ def _pod(
     location: Location,
     unit: Unit,
 ) -> None:
-    from .scan import RELEVANT_KEYS, Container, Workload, _input_error, _pod_specs, _scalar
+    from .scan import Container, Workload, _input_error, _pod_specs, _scalar
 
     prefix = path[len(base) :]
     containers: list[Container] = []
     errors = []
     for spec in unit.containers:
         for alternative in spec.split("|"):
+            faults: list[Any] = []
             found = [
-                (v, t) for v, t in _pod_specs(node, tuple(alternative.split(".")))[0] if not yn.is_null(v)
+                (v, t) for v, t in _pod_specs(node, split_path(alternative), faults)[0] if not yn.is_null(v)
             ]
+            if faults:
+                reader.fault(location, prefix, faults)
+                errors.append(None)
             if not found:
                 continue
             for value, trail in found:
@@ -146,52 +213,187 @@ def _pod(
                 containers.append(Container("containers", name, yn.text(value), len(containers), trail))
             break
     if errors:
-        reader.findings.extend(errors)
+        reader.findings.extend(e for e in errors if e is not None)
         return
     if not containers:
         return  # no pod of its own here (a TaskRun whose task is still to be written, ...)
-    placement = tuple(unit.placement.split(".")) if unit.placement else ()
+    placement = split_path(unit.placement) if unit.placement else ()
     mapping: Any = node
     create = 0
     for depth, key in enumerate(placement):
-        found = yn.find(mapping, key) if yn.is_mapping(mapping) else None
-        if found is None or yn.is_null(found.value):
+        found_key = yn.find(mapping, key) if yn.is_mapping(mapping) else None
+        if found_key is None or yn.is_null(found_key.value):
             create = len(placement) - depth
             break
-        mapping = found.value
+        mapping = found_key.value
         if not yn.is_mapping(mapping):
-            field = affinity.field_path((*prefix, *placement[: depth + 1]))
-            reader.findings.append(
-                _input_error(location, f"{field} is {yn.describe(mapping)}, not a mapping", field)
+            reader.fault(
+                location, prefix, [(placement[: depth + 1], f"is {yn.describe(mapping)}, not a mapping")]
             )
             return
-    data: dict[str, Any] = {}
-    inherited: set[str] = set()
-    budget = yn.new_budget()
-    own = mapping if not create else None
-    for name in RELEVANT_KEYS:
-        value = yn.find(own, name) if own is not None else None
-        if value is not None and _set(value.value, name):
-            data[name] = yn.to_data(value.value, budget)
-            continue
-        for default in unit.defaults:
-            source = _pod_specs(root, tuple(default.split(".")))[0]
-            holder = source[0][0] if source else None
-            found = yn.find(holder, name) if holder is not None and yn.is_mapping(holder) else None
-            if found is not None and _set(found.value, name):
-                # Typed as written: the value is written out whole where the pod is pinned.
-                data[name] = yn.to_data(found.value, budget, typed=yn.RENDER)
-                inherited.add(name)
-                break
-        else:
-            if value is not None:
-                data[name] = yn.to_data(value.value, budget)
-    field = affinity.field_path((*prefix, *placement)) or "object"
+    defaults: list[_Layer] = []
+    for default in (*unit.merged, *unit.defaults):
+        faults = []
+        source = _pod_specs(root, split_path(default), faults)[0]
+        reader.fault(location, (), faults)
+        if source and not yn.is_mapping(source[0][0]):
+            reader.fault(location, (), [(source[0][1], f"is {yn.describe(source[0][0])}, not a mapping")])
+            return
+        mode = "deep" if default in unit.merged else "keys"
+        defaults.append(_Layer(source[0][0] if source else None, default, mode))
+    own = _Layer(mapping if not create else None, affinity.field_path((*prefix, *placement)) or "object")
+    layers = [own, *defaults]
+    merged = _merge(layers)
+    if not _valid(reader, location, merged, own.field):
+        return
+    data, inherited, _ = merged
     reader.workloads.append(
         Workload(
-            location, field, tuple(containers), data, path, base, placement, create, frozenset(inherited)
+            location, own.field, tuple(containers), data, path, base, placement, create, frozenset(inherited)
         )
     )
+    for override in unit.overrides:
+        _overrides(reader, node, path, base, location, unit, override, tuple(containers), layers)
+
+
+def _overrides(
+    reader: _Reader,
+    node: Any,
+    path: tuple[Any, ...],
+    base: tuple[Any, ...],
+    location: Location,
+    unit: Unit,
+    override: str,
+    containers: tuple[Any, ...],
+    under: list[_Layer],
+) -> None:
+    """The pods whose placement a mapping of their own puts over the unit's (a PipelineRun's
+    ``taskRunSpecs[].podTemplate``, a FlinkDeployment's ``taskManager.podTemplate.spec``):
+    each such mapping that sets a placement key is a workload of its own, pinned there."""
+    from .scan import RELEVANT_KEYS, Workload, _pod_specs
+
+    prefix = path[len(base) :]
+    faults: list[Any] = []
+    found = _pod_specs(node, split_path(override), faults)[0]
+    reader.fault(location, prefix, faults)
+    for mapping, trail in found:
+        if yn.is_null(mapping):
+            continue
+        if not yn.is_mapping(mapping):
+            reader.fault(location, prefix, [(trail, f"is {yn.describe(mapping)}, not a mapping")])
+            continue
+        if not any(_find(mapping, name) is not None for name in RELEVANT_KEYS):
+            continue  # the pod's placement is the unit's, pinned there
+        own = _Layer(mapping, affinity.field_path((*prefix, *trail)))
+        merged = _merge([own, under[0]._replace(merge=unit.merge), *under[1:]])
+        if not _valid(reader, location, merged, own.field):
+            continue
+        data, inherited, present = merged
+        reader.workloads.append(
+            Workload(
+                location,
+                own.field,
+                containers,
+                data,
+                path,
+                base,
+                trail,
+                0,
+                frozenset(inherited),
+                frozenset(present),
+            )
+        )
+
+
+def _find(mapping: Any, name: str) -> Any:
+    found = yn.find(mapping, name) if mapping is not None else None
+    return None if found is None or yn.is_null(found.value) else found
+
+
+def _merge(layers: Sequence[_Layer]) -> tuple[dict[str, Any], set[str], set[str]]:
+    """The placement a pod gets from ``layers`` (its own mapping first, then each layer it
+    goes over, in order), the keys not wholly its own (``inherited``: written whole where it
+    is pinned), and the keys its own mapping has (``present``).
+
+    A ``keys`` layer gives a key only when the layers above leave it unset (null, an empty
+    nodeSelector or tolerations list: :func:`_set`), as Argo Workflows' template -> workflow
+    fallback (``addSchedulingConstraints``: ``len(...) > 0``) takes it; a ``nonnull`` layer
+    only when they leave it null or absent, as Tekton's ``MergePodTemplateWithDefault``
+    (``== nil``: an empty nodeSelector of a task's pod template stands). A ``deep`` layer
+    goes under the layers above recursively, mapping by mapping, the upper value winning and
+    lists replaced whole: the Flink operator's merge of a role's pod template over ``spec.podTemplate``
+    (``FlinkUtils.mergePodTemplates``, arrays not merged by name) and Argo Workflows'
+    strategic merge of ``spec.templateDefaults`` under each template
+    (``mergedTemplateDefaultsInto``: a nodeSelector gains the defaults' labels)."""
+    from .scan import RELEVANT_KEYS
+
+    data: dict[str, Any] = {}
+    inherited: set[str] = set()
+    present: set[str] = set()
+    budget = yn.new_budget()
+    own = layers[0].mapping
+    for name in RELEVANT_KEYS:
+        mine = _find(own, name)
+        if mine is not None:
+            present.add(name)
+        # Typed as written: a value taken from below is written out whole where it is pinned
+        # (the pod's own value is converted so only when it is merged with one from below).
+        value: Any = None
+        took = False
+        for layer in layers[1:]:
+            found = _find(layer.mapping, name)
+            if found is None:
+                continue
+            if not took and mine is not None:
+                if layer.merge == "nonnull" or (layer.merge == "keys" and _set(mine.value, name)):
+                    break  # the pod's own value stands (the deep layers come first)
+                value = yn.to_data(mine.value, budget, typed=yn.RENDER)
+            if layer.merge == "nonnull":
+                if value is None:
+                    value, took = yn.to_data(found.value, budget, typed=yn.RENDER), True
+            elif layer.merge == "deep":
+                if value is None or (isinstance(value, dict) and name in ("affinity", "nodeSelector")):
+                    lower = yn.to_data(found.value, budget, typed=yn.RENDER)
+                    value, took = (lower if value is None else _deep(lower, value)), True
+            elif not _set_data(value, name) and _set(found.value, name):
+                value, took = yn.to_data(found.value, budget, typed=yn.RENDER), True
+        if took:
+            data[name] = value
+            inherited.add(name)
+        elif mine is not None:
+            data[name] = yn.to_data(mine.value, budget)
+    return data, inherited, present
+
+
+def _set_data(value: Any, name: str) -> bool:
+    """:func:`_set` for plain data."""
+    if value is None:
+        return False
+    if name != "affinity" and isinstance(value, dict | list):
+        return bool(value)
+    return True
+
+
+def _deep(lower: Any, upper: Any) -> Any:
+    if isinstance(lower, dict) and isinstance(upper, dict):
+        out = dict(lower)
+        for key, value in upper.items():
+            out[key] = _deep(lower[key], value) if key in lower else value
+        return out
+    return upper
+
+
+def _valid(
+    reader: _Reader, location: Location, merged: tuple[dict[str, Any], set[str], set[str]], field: str
+) -> bool:
+    """Whether the pod's placement has the shape pin reads; else the input error pin gives
+    (``affinity.validate``), the same for ``pin``, ``check`` and the KRM function."""
+    from .scan import placement_error
+
+    error = placement_error(location, merged[0], field)
+    if error is not None:
+        reader.findings.append(error)
+    return error is None
 
 
 def _set(node: Any, name: str) -> bool:
@@ -250,7 +452,9 @@ def relocate(workload: Any, ops: Sequence[tuple[Any, ...]]) -> tuple[tuple[Any, 
     kept = [op for op in ops if op[1][0] not in touched]
     if touched:
         new = affinity.apply(workload.pod, [op for op in ops if op[1][0] in touched])
-        kept += [("add", (key,), new[key]) for key in sorted(touched)]
+        kept += [
+            ("replace" if key in workload.present else "add", (key,), new[key]) for key in sorted(touched)
+        ]
     placement = tuple(workload.placement)
     if not workload.create:
         return tuple((op[0], (*placement, *op[1]), *op[2:]) for op in kept)
@@ -279,13 +483,20 @@ def said_once(findings: Sequence[Any]) -> list[Any]:
 
 
 def not_checked(findings: Sequence[Any]) -> list[Any]:
-    """The findings about objects whose pods were neither pinned nor checked."""
-    return [f for f in findings if f.unchecked and f.location is not None]
+    """The findings about objects whose pods were neither pinned nor checked, the first
+    for each object."""
+    found: dict[Any, Any] = {}
+    for f in findings:
+        if f.unchecked and f.location is not None:
+            found.setdefault(f.location, f)
+    return list(found.values())
 
 
 def gate_fails(findings: Sequence[Any]) -> bool:
     """Whether a gate (``pin --check``, ``check``) fails for objects it could not judge: an
     object of a kind nobody declared holds a pod template (declaring the kind, or declaring
-    that it is no workload, settles it). Pods made from another object (a Rollout's
-    workloadRef, a TaskRun's taskRef) are listed, not failed: nothing here could pin them."""
-    return any(f.unchecked == KIND for f in findings)
+    that it is no workload, settles it), or placement the controller applies is not read (an
+    Argo Workflows ``podSpecPatch``: a patch may move the pod anywhere). Pods made from
+    another object (a Rollout's workloadRef, a TaskRun's taskRef) are listed, not failed:
+    nothing here could pin them."""
+    return any(f.unchecked in (KIND, PATCH) for f in findings)

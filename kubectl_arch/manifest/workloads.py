@@ -8,6 +8,10 @@ takes a core Service for a workload. A path segment ``*`` stands for every value
 or item of a list, for kinds with several pod templates
 (``MPIJob=spec.mpiReplicaSpecs.*.template.spec``).
 
+The ecosystem's kinds (:mod:`.kinds`) say which wildcard they mean: ``name[*]`` the items of
+a list, ``name{*}`` the values of a mapping (:func:`split_path`); a declared ``*`` takes
+either. A value of another type on the way is an input error of the object (``scan``).
+
 A declaration says where containers and placement live when they are apart:
 ``Task.example.com=containers:spec.steps.*+spec.sidecars.*;placement:spec.podTemplate`` (the
 containers paths lead to container mappings or to image strings; the placement mapping is
@@ -16,6 +20,7 @@ created when absent). ``Kind.group=`` (no path) says that a kind is not a worklo
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, NamedTuple
@@ -49,6 +54,27 @@ _FORMS = (
     "Kind[.group]=containers:PATH[+PATH...];placement:PATH when containers and placement are apart; "
     "or Kind[.group]= for a kind that makes no pods"
 )
+
+
+LIST_ITEMS = "[*]"  # a path segment: every item of a list
+MAP_VALUES = "{*}"  # every value of a mapping
+ANY = "*"  # either (a user's declaration)
+WILDCARDS = frozenset({LIST_ITEMS, MAP_VALUES, ANY})
+
+
+@functools.lru_cache(maxsize=512)
+def split_path(text: str) -> tuple[str, ...]:
+    """A dotted path as segments: ``spec.tasks[*].template`` -> ``("spec", "tasks", "[*]",
+    "template")``; ``spec.replicaSpecs{*}.template`` -> ``(..., "replicaSpecs", "{*}", ...)``."""
+    out: list[str] = []
+    for part in text.split("."):
+        for marker in (LIST_ITEMS, MAP_VALUES):
+            if part.endswith(marker) and part != marker:
+                out.extend((part[: -len(marker)], marker))
+                break
+        else:
+            out.append(part)
+    return tuple(out)
 
 
 class KindError(ValueError):
@@ -110,11 +136,12 @@ def _table() -> _Table:
         from . import kinds
 
         for pod_kind in kinds.POD_KINDS:
-            pods = tuple((tuple(p.rstrip("?").split(".")), p.endswith("?")) for p in pod_kind.pods)
-            shape = Shape(pods, (), tuple(tuple(r.split(".")) for r in pod_kind.refs))
+            pods = tuple((split_path(p.rstrip("?")), p.endswith("?")) for p in pod_kind.pods)
+            shape = Shape(pods, (), tuple(split_path(r) for r in pod_kind.refs))
             _TABLE.setdefault((pod_kind.group, pod_kind.kind), []).append((pod_kind.versions, shape))
         for split in kinds.SPLIT_KINDS:
-            _TABLE.setdefault((split.group, split.kind), []).append((split.versions, Shape((), split.units)))
+            shape = Shape((), split.units, tuple(split_path(r) for r in split.refs))
+            _TABLE.setdefault((split.group, split.kind), []).append((split.versions, shape))
         _TABLE_KINDS.update(kind for _, kind in _TABLE)
     return _TABLE
 
