@@ -174,3 +174,25 @@ def test_hostile_tag_lists() -> None:
         assert str(caught.value) == f"{server.host}: the tag list of evil/app is not a JSON tag list"
         server.on("/v2/evil/app/tags/list", Answer(200, b'{"tags": null}'))
         assert client.list_tags(ref) == []
+        unreadable = f"{server.host}: the tag list of evil/app is not a JSON tag list"
+        for body, why in [
+            (b'{"name": "evil/app", "tags": {"1.1": 1}}', " ('tags' is not a list of strings)"),
+            (b'{"name": "evil/app", "tags": ["1.1", 2]}', " ('tags' is not a list of strings)"),
+            (b'{"name": "evil/app", "tags": "1.1"}', " ('tags' is not a list of strings)"),
+            (b'["1.1"]', " (not an object)"),
+            (b'{"name": "other/app", "tags": ["1.1"]}', " (it names repository 'other/app')"),
+            (b'{"name": 5, "tags": ["1.1"]}', " (it names repository 'int')"),
+        ]:
+            server.on("/v2/evil/app/tags/list", Answer(200, body))
+            with pytest.raises(RegistryError) as caught:
+                client.list_tags(ref)
+            assert str(caught.value) == unreadable + why, body
+        # A later page that is malformed spoils the whole list, never a shorter one.
+        server.on(
+            "/v2/evil/app/tags/list",
+            Answer(200, tags, {"Link": '</v2/evil/app/tags/list?last=1.1&n=2>; rel="next"'}),
+            Answer(200, b'{"name": "evil/app", "tags": {"1.2": 1}}'),
+        )
+        with pytest.raises(RegistryError) as caught:
+            client.list_tags(ref)
+        assert str(caught.value) == unreadable + " ('tags' is not a list of strings)"

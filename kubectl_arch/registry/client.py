@@ -1167,8 +1167,6 @@ class Client:
         on another host, a Link seen before, or more pages than that end with a RegistryError."""
         import re
 
-        from ..jsonload import JsonError, loads
-
         tags: list[str] = []
         url: str | None = None
         seen: set[str] = set()
@@ -1176,14 +1174,7 @@ class Client:
             response = self.request("GET", ref, f"tags/list?n={page}", url=url)
             if response.status != 200:
                 raise self.failure(ref, response, "tag list")
-            try:
-                listed = loads(response.body).get("tags") or []
-            except (JsonError, AttributeError):
-                raise RegistryError(
-                    f"{ref.api_host}: the tag list of {ref.repository} is not a JSON tag list"
-                ) from None
-            if isinstance(listed, list):
-                tags.extend(t for t in listed if isinstance(t, str))
+            tags.extend(self._tag_page(ref, response.body))
             found = re.search(r'<([^>]*)>\s*;\s*rel="?next"?', response.headers.get("link", ""))
             if not found:
                 return tags
@@ -1199,6 +1190,32 @@ class Client:
             seen.add(url)
         longer = f"is longer than {max_pages} pages of {page} tags"
         raise RegistryError(f"{ref.api_host}: the tag list of {ref.repository} {longer}")
+
+    @staticmethod
+    def _tag_page(ref: Reference, body: bytes) -> list[str]:
+        """The tags of one page of a tag list: ``{"name": <repository>, "tags": [<tag>, ...]}``
+        (OCI distribution spec, "Listing Tags"; ``tags`` null or absent: none). Anything else
+        (not JSON, ``tags`` not a list of strings, another repository's name) is a
+        RegistryError: a list that cannot be read is never taken for a short one."""
+        from ..jsonload import JsonError, loads
+
+        unreadable = f"{ref.api_host}: the tag list of {ref.repository} is not a JSON tag list"
+        try:
+            data = loads(body)
+        except JsonError:
+            raise RegistryError(unreadable) from None
+        if not isinstance(data, dict):
+            raise RegistryError(f"{unreadable} (not an object)")
+        listed = data.get("tags")
+        if listed is None:
+            listed = []
+        if not isinstance(listed, list) or not all(isinstance(t, str) for t in listed):
+            raise RegistryError(f"{unreadable} ('tags' is not a list of strings)")
+        name = data.get("name", ref.repository)
+        if name != ref.repository:
+            shown = clip(name) if isinstance(name, str) else type(name).__name__
+            raise RegistryError(f"{unreadable} (it names repository {shown!r})")
+        return listed
 
     # -- writing ------------------------------------------------------------------------------
     def _upload_url(self, ref: Reference, response: Response) -> str:
