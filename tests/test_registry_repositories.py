@@ -207,3 +207,83 @@ def test_a_token_service_that_refuses_one_repository(
             "amd64",
             "amd64",
         ]
+
+
+def test_audit_keeps_each_repository_s_answer_and_says_which_search_was_incomplete(tmp_path: Path) -> None:
+    """The tester's cluster: a ReplicationController of the private image, read first (the
+    Deployments' list is slow), then Deployments of public images of the same registry, and
+    one whose candidate 1.3 (the lowest with arm64 may be it) cannot be read."""
+    import subprocess
+
+    from apiserver import ApiServer, load_nodes
+    from cluster_util import KUBECTL_ARCH, REPO
+
+    def workload(kind: str, api_version: str, name: str, image: str) -> dict:
+        template = {"spec": {"containers": [{"name": "c", "image": image}]}}
+        spec = {"selector": {"app": name}, "template": template}
+        return {
+            "apiVersion": api_version,
+            "kind": kind,
+            "metadata": {"name": name, "namespace": "a", "uid": f"u-{name}"},
+            "spec": spec,
+        }
+
+    with faulty() as server:
+        priv, alp, nonmono = basic_layout(server)
+        host = server.host
+        serve_image(server, "f/lowest", "1.0", AMD64)
+        serve_image(server, "f/lowest", "1.1", AMD64)
+        server.on("/v2/f/lowest/manifests/1.2", Answer(404, b""))
+        serve_both(server, "f/lowest", "1.3")
+        tag_list(server, "f/lowest", ["1.0", "1.1", "1.2", "1.3"])
+        lowest = f"{host}/f/lowest:1.0"
+        objects = [
+            workload("ReplicationController", "v1", "priv", priv),
+            workload("Deployment", "apps/v1", "alp", alp),
+            workload("Deployment", "apps/v1", "nonmono", nonmono),
+            workload("Deployment", "apps/v1", "lowest", lowest),
+        ]
+        nodes = load_nodes(REPO / "testdata" / "nodes" / "eks-mixed.json")
+        with ApiServer(nodes, objects=objects, delay=1.0, faulty=frozenset({"deployments"})) as api:
+            config = api.kubeconfig(tmp_path / "kubeconfig", namespace="a")
+            proc = subprocess.run(
+                [
+                    str(KUBECTL_ARCH),
+                    "audit",
+                    "-o",
+                    "json",
+                    "--target",
+                    "linux/arm64",
+                    "--insecure-registry",
+                    host,
+                ],
+                capture_output=True,
+                text=True,
+                env=arch_env(tmp_path, KUBECONFIG=str(config)),
+                stdin=subprocess.DEVNULL,
+                timeout=120,
+                check=False,
+            )
+    assert proc.returncode == 1, proc.stderr
+    document = json.loads(proc.stdout)
+    incomplete = (
+        f"image {lowest}: the search for a newer tag with linux/arm64 is incomplete, no tag is suggested: "
+        f"image {host}/f/lowest:1.2: 404 Not Found from {host}: manifest 1.2 not found; is the name right? "
+        "(a private repository may also answer 404 without credentials)"
+    )
+    assert document["warnings"] == [incomplete]
+    assert f"warning: {incomplete}\n" in proc.stderr
+    got = {w["name"]: (w["status"], w["target"]) for w in document["workloads"]}
+
+    def blocked(image: str, update: str = "") -> list[dict]:
+        entry = {"image": image, **({"update": update} if update else {})}
+        return [{"platform": "linux/arm64", "ready": False, "blockedBy": [entry]}]
+
+    assert got == {
+        "priv": ("unknown", [{"platform": "linux/arm64", "ready": None, "blockedBy": []}]),
+        "alp": ("at-risk", blocked(alp, f"{host}/f/alp:1.2-alpine")),
+        "nonmono": ("at-risk", blocked(nonmono, f"{host}/f/nonmono:1.1")),
+        "lowest": ("at-risk", blocked(lowest)),
+    }
+    priv_entry = next(w for w in document["workloads"] if w["name"] == "priv")
+    assert priv_entry["images"][0]["error"] == f"image {priv}: {basic_refusal(host)}"
