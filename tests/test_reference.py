@@ -139,6 +139,11 @@ def test_normalised_form_parses_to_itself(host: str, path: list[str], tag: str, 
 HOST_HINT = "give HOST or HOST:PORT, e.g. registry.lab:5000"
 
 
+def arch(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    proc = subprocess.run([str(BIN), *args], env=env, capture_output=True, text=True, timeout=60, check=False)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
 @pytest.mark.parametrize(
     ("value", "why"),
     [
@@ -157,11 +162,7 @@ def test_registry_hosts_as_flags_name_them(value: str, why: str, tmp_path: Path)
         check_host(value)
     assert str(caught.value) == why
     for command, *more in (("audit", "-A"), ("inspect",), ("pin",), ("check",), ("build",)):
-        proc = subprocess.run(
-            [str(BIN), command, "--insecure-registry", value, *more],
-            env=arch_env(tmp_path), capture_output=True, text=True, timeout=60, check=False,
-        )  # fmt: skip
-        assert (proc.returncode, proc.stdout, proc.stderr) == (
+        assert arch(arch_env(tmp_path), command, "--insecure-registry", value, *more) == (
             2,
             "",
             f"error: Invalid value for '--insecure-registry': {why}\n"
@@ -181,15 +182,8 @@ def test_insecure_registries_of_the_config_file_are_hosts(tmp_path: Path) -> Non
     config.parent.mkdir(parents=True)
     config.write_text("insecureRegistries: [registry.lab:5000, 'https://other.lab']\n")
     env = arch_env(tmp_path, XDG_CONFIG_HOME=str(tmp_path / "config"))
-    proc = subprocess.run(
-        [str(BIN), "inspect", "registry.lab:5000/app:1"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert (proc.returncode, proc.stderr) == (
+    proc = arch(env, "inspect", "registry.lab:5000/app:1")
+    assert (proc[0], proc[2]) == (
         2,
         f"error: {config}: insecureRegistries: 'https://other.lab' is not a registry host: no scheme "
         f"(http://, https://); {HOST_HINT}\n",
@@ -205,11 +199,7 @@ def test_insecure_registries_of_a_pin_config_are_hosts(tmp_path: Path) -> None:
     pod.write_text(
         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: a\n    image: x:5000/a:1\n"
     )
-    proc = subprocess.run(
-        [str(BIN), "pin", "--config", str(config), "-f", str(pod)],
-        env=arch_env(tmp_path), capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
-    assert (proc.returncode, proc.stdout, proc.stderr) == (
+    assert arch(arch_env(tmp_path), "pin", "--config", str(config), "-f", str(pod)) == (
         2,
         "",
         f"error: {config} ConfigMap: insecure-registry: '-A' is not a registry host (a flag given where a host "

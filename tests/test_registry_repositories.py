@@ -33,6 +33,12 @@ def inspector(tmp_path: Path) -> Inspector:
     return Inspector(Client(Options(timeout=5.0, retries=1, backoff=0.01)), Cache(str(tmp_path / "cache")))
 
 
+def one_by_one(looking: Inspector, *images: str) -> list[str]:
+    """Each image looked up alone, in turn, by one client: its error, or its first architecture."""
+    answers = [looking.inspect_all([image], note_cached=False)[image] for image in images]
+    return [str(a) if isinstance(a, Error) else a.platforms[0].platform.architecture for a in answers]
+
+
 def serve_both(server: FaultyRegistry, name: str, tag: str) -> None:
     """An index of ``name:tag`` with an amd64 and an arm64 image."""
     entries = []
@@ -97,13 +103,7 @@ def test_one_private_repository_costs_the_others_nothing_in_inspect(tmp_path: Pa
             ]
         # One by one, the private repository first, with one client: each asks on its own.
         server.seen.clear()
-        looking = inspector(tmp_path)
-        answers = [
-            looking.inspect_all([image], note_cached=False)[image] for image in (priv, alp, nonmono, priv)
-        ]
-        assert [
-            str(a) if isinstance(a, Error) else a.platforms[0].platform.architecture for a in answers
-        ] == [
+        assert one_by_one(inspector(tmp_path), priv, alp, nonmono, priv) == [
             f"image {priv}: {basic_refusal(server.host)}",
             "amd64",
             "amd64",
@@ -198,11 +198,7 @@ def test_a_token_service_that_refuses_one_repository(
             assert proc.returncode == 3
             assert [i["reference"] for i in json.loads(proc.stdout)] == [alp, nonmono]
         tokens.seen.clear()
-        looking = inspector(tmp_path)
-        answers = [looking.inspect_all([image], note_cached=False)[image] for image in (priv, alp, nonmono)]
-        assert [
-            str(a) if isinstance(a, Error) else a.platforms[0].platform.architecture for a in answers
-        ] == [
+        assert one_by_one(inspector(tmp_path), priv, alp, nonmono) == [
             f"image {priv}: {why}",
             "amd64",
             "amd64",

@@ -100,6 +100,7 @@ def search_one(
         verdict = supports(newest, target)
         if verdict is False or (verdict is None and newest not in unread):
             continue
+        missed = set() if verdict else {newest}  # candidates this search asked about, unread
         high = newest if verdict else None  # the lowest candidate known to support the target
         low, bound = 0, newest  # the lowest is in [low, bound]: bound supports or was not read
         while low < bound:
@@ -107,12 +108,14 @@ def search_one(
             verdict = supports(middle, target)
             if verdict is None and middle not in unread:
                 break  # the bound on look-ups
-            if verdict is None or verdict:
-                bound = middle  # an unread candidate: the lowest may be it, or below it
-                high = middle if verdict else high
+            if verdict is None:
+                missed.add(middle)
+                bound = middle  # the lowest may be it, or below it
+            elif verdict:
+                high = bound = middle
             else:
                 low = middle + 1
-        below = {i for i in unread if high is None or i < high}
+        below = {i for i in missed if high is None or i < high}
         if below:
             incomplete.append(target)
             blocking |= below
