@@ -150,6 +150,14 @@ def _checked(settings: PinSettings, where: str, names: Mapping[str, str], comman
             parse_declaration(value)
         except KindError as exc:
             raise InputError(f"{where}: {names['pod-template-path']}: {exc}") from None
+    if settings.insecure_registries:
+        from .registry.reference import check_host
+
+        for value in settings.insecure_registries:
+            try:
+                check_host(value)
+            except ValueError as exc:
+                raise InputError(f"{where}: {names['insecure-registry']}: {exc}") from None
     if settings.arch_taints:
         from .tolerations import TaintError, parse_arch_taint
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -51,6 +51,8 @@ class FaultyRegistry:
         self.seen: list[Seen] = []
         # Answers for requests no script matches (the last one repeats); 404 when empty.
         self.otherwise: list[Answer] = []
+        # Asked first, with each request (its path with the query): an answer, or None for the script's.
+        self.respond: Callable[[Seen], Answer | None] | None = None
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         owner = self
@@ -63,9 +65,8 @@ class FaultyRegistry:
 
             def _answer(self) -> None:
                 with owner.lock:
-                    owner.seen.append(
-                        Seen(self.command, self.path, dict(self.headers.items()), time.monotonic())
-                    )
+                    seen = Seen(self.command, self.path, dict(self.headers.items()), time.monotonic())
+                    owner.seen.append(seen)
                     path = self.path.split("?")[0]
                     sent = self.headers.get("Authorization")
                     queue = next(
@@ -83,6 +84,8 @@ class FaultyRegistry:
                         or [Answer(404, b'{"errors":[{"code":"NOT_FOUND","message":"no script"}]}')],
                     )
                     answer = queue.pop(0) if len(queue) > 1 else queue[0]
+                    if owner.respond is not None:
+                        answer = owner.respond(seen) or answer
                 length = int(self.headers.get("Content-Length") or 0)
                 if length:
                     self.rfile.read(length)

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from registry_util import arch_env
 
-from kubectl_arch.registry.reference import Reference, ReferenceError, familiar, is_loopback, parse
+from kubectl_arch.registry.reference import (
+    Reference,
+    ReferenceError,
+    check_host,
+    familiar,
+    is_loopback,
+    parse,
+)
+
+BIN = Path(sys.executable).parent / "kubectl-arch"
 
 D = "sha256:" + "a" * 64
 
@@ -120,3 +134,74 @@ def test_normalised_form_parses_to_itself(host: str, path: list[str], tag: str, 
     assert isinstance(ref, Reference)
     assert ref.digest == digest
     assert parse(familiar(ref)) == ref
+
+
+HOST_HINT = "give HOST or HOST:PORT, e.g. registry.lab:5000"
+
+
+def arch(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    proc = subprocess.run([str(BIN), *args], env=env, capture_output=True, text=True, timeout=60, check=False)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("-A", f"'-A' is not a registry host (a flag given where a host belongs?); {HOST_HINT}"),
+        ("--all-namespaces", f"'--all-namespaces' is not a registry host (a flag given where a host belongs?); {HOST_HINT}"),
+        ("http://registry.lab:5000", f"'http://registry.lab:5000' is not a registry host: no scheme (http://, https://); {HOST_HINT}"),
+        ("registry.lab:5000/team", f"'registry.lab:5000/team' is not a registry host: no path; {HOST_HINT}"),
+        ("registry .lab", f"'registry .lab' is not a registry host: it contains spaces; {HOST_HINT}"),
+        ("registry.lab:99999", f"'registry.lab:99999' is not a registry host; {HOST_HINT}"),
+        ("registry.lab:", f"'registry.lab:' is not a registry host; {HOST_HINT}"),
+        ("", f"an empty value is not a registry host; {HOST_HINT}"),
+    ],
+)  # fmt: skip
+def test_registry_hosts_as_flags_name_them(value: str, why: str, tmp_path: Path) -> None:
+    with pytest.raises(ValueError) as caught:
+        check_host(value)
+    assert str(caught.value) == why
+    for command, *more in (("audit", "-A"), ("inspect",), ("pin",), ("check",), ("build",)):
+        assert arch(arch_env(tmp_path), command, "--insecure-registry", value, *more) == (
+            2,
+            "",
+            f"error: Invalid value for '--insecure-registry': {why}\n"
+            f"See 'kubectl arch {command} --help' for usage.\n",
+        )
+
+
+@pytest.mark.parametrize(
+    "value", ["registry.lab", "registry.lab:5000", "127.0.0.1:5000", "[::1]:5000", "localhost"]
+)
+def test_registry_hosts_that_are_hosts(value: str) -> None:
+    assert check_host(value) == value
+
+
+def test_insecure_registries_of_the_config_file_are_hosts(tmp_path: Path) -> None:
+    config = tmp_path / "config" / "kubectl-arch" / "config.yaml"
+    config.parent.mkdir(parents=True)
+    config.write_text("insecureRegistries: [registry.lab:5000, 'https://other.lab']\n")
+    env = arch_env(tmp_path, XDG_CONFIG_HOME=str(tmp_path / "config"))
+    proc = arch(env, "inspect", "registry.lab:5000/app:1")
+    assert (proc[0], proc[2]) == (
+        2,
+        f"error: {config}: insecureRegistries: 'https://other.lab' is not a registry host: no scheme "
+        f"(http://, https://); {HOST_HINT}\n",
+    )
+
+
+def test_insecure_registries_of_a_pin_config_are_hosts(tmp_path: Path) -> None:
+    config = tmp_path / "cfg.yaml"
+    config.write_text(
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  insecure-registry: "-A"\n'
+    )
+    pod = tmp_path / "p.yaml"
+    pod.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: a\n    image: x:5000/a:1\n"
+    )
+    assert arch(arch_env(tmp_path), "pin", "--config", str(config), "-f", str(pod)) == (
+        2,
+        "",
+        f"error: {config} ConfigMap: insecure-registry: '-A' is not a registry host (a flag given where a host "
+        f"belongs?); {HOST_HINT}\n",
+    )

@@ -78,8 +78,8 @@ def test_basic_without_credentials(basic_registry: Registry, tmp_path: Path) -> 
     proc = run(arch_env(tmp_path), "inspect", f"{host}/team/app:1")
     assert proc.returncode == 3
     assert proc.stderr == (
-        f"error: image {host}/team/app:1: {host} requires a user name and password (Basic auth) and none is "
-        f"stored; log in with: docker login {host}\n"
+        f"error: image {host}/team/app:1: {host} requires a user name and password (Basic auth) for team/app "
+        f"and none is stored; log in with: docker login {host}\n"
     )
 
 

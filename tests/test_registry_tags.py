@@ -5,13 +5,16 @@ platform."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from faulty_registry import Answer, faulty
 from registry_util import LINUX_AMD64, LINUX_ARM64, Populated, client_for, push_image, push_multiarch
 
 from kubectl_arch import platforms as plat
-from kubectl_arch.registry.client import RegistryError
+from kubectl_arch.registry.cache import Cache
+from kubectl_arch.registry.client import Client, Options, RegistryError
+from kubectl_arch.registry.images import Inspector
 from kubectl_arch.registry.reference import parse
 from kubectl_arch.registry.tags import Shape, newer, shape
 from kubectl_arch.registry.updates import retagged, search_one
@@ -174,3 +177,96 @@ def test_hostile_tag_lists() -> None:
         assert str(caught.value) == f"{server.host}: the tag list of evil/app is not a JSON tag list"
         server.on("/v2/evil/app/tags/list", Answer(200, b'{"tags": null}'))
         assert client.list_tags(ref) == []
+        unreadable = f"{server.host}: the tag list of evil/app is not a JSON tag list"
+        for body, why in [
+            (b'{"name": "evil/app", "tags": {"1.1": 1}}', " ('tags' is not a list of strings)"),
+            (b'{"name": "evil/app", "tags": ["1.1", 2]}', " ('tags' is not a list of strings)"),
+            (b'{"name": "evil/app", "tags": "1.1"}', " ('tags' is not a list of strings)"),
+            (b'["1.1"]', " (not an object)"),
+            (b'{"name": "other/app", "tags": ["1.1"]}', " (it names repository 'other/app')"),
+            (b'{"name": 5, "tags": ["1.1"]}', " (it names repository 'int')"),
+        ]:
+            server.on("/v2/evil/app/tags/list", Answer(200, body))
+            with pytest.raises(RegistryError) as caught:
+                client.list_tags(ref)
+            assert str(caught.value) == unreadable + why, body
+        # A later page that is malformed spoils the whole list, never a shorter one.
+        server.on(
+            "/v2/evil/app/tags/list",
+            Answer(200, tags, {"Link": '</v2/evil/app/tags/list?last=1.1&n=2>; rel="next"'}),
+            Answer(200, b'{"name": "evil/app", "tags": {"1.2": 1}}'),
+        )
+        with pytest.raises(RegistryError) as caught:
+            client.list_tags(ref)
+        assert str(caught.value) == unreadable + " ('tags' is not a list of strings)"
+
+
+def test_a_candidate_that_cannot_be_read_is_neither_yes_nor_no(tmp_path: Path) -> None:
+    """1.1 .. 1.7 newer than 1.0, arm64 from 1.3 on. A candidate the search needs that cannot
+    be read (404, 401, not JSON, a stall) makes the search incomplete, said in one line naming
+    the tag and why, and no tag is suggested: never a higher tag for the lowest, nor "none"."""
+    from faulty_registry import FaultyRegistry
+    from test_registry_hostile import digest, serve_image
+    from test_registry_repositories import AMD64, inspector, serve_both, tag_list
+
+    arm64 = plat.parse("linux/arm64")
+    tags = ["1.0", *(f"1.{i}" for i in range(1, 8))]
+
+    def layout(server: FaultyRegistry, name: str, unread: dict[str, Answer]) -> str:
+        serve_image(server, name, "1.0", AMD64)
+        for tag in tags[1:]:
+            if tag in unread:
+                server.on(f"/v2/{name}/manifests/{tag}", unread[tag])
+            elif tag < "1.3":
+                serve_image(server, name, tag, AMD64)
+            else:
+                serve_both(server, name, tag)
+        tag_list(server, name, tags)
+        return f"{server.host}/{name}:1.0"
+
+    missing = Answer(404, b'{"errors":[{"code":"MANIFEST_UNKNOWN","message":"gone"}]}')
+    refused = Answer(401, b"", {"WWW-Authenticate": 'Basic realm="r"'})
+    garbage = Answer(200, b"{not json", {"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+    with faulty() as server:
+        host = server.host
+        cases = {
+            # Looked up: 1.7, 1.4, 1.2, 1.3. An unread tag above the lowest costs nothing.
+            "f/whole": ({}, ({arm64: f"{host}/f/whole:1.3"}, "")),
+            "f/above": ({"1.4": missing}, ({arm64: f"{host}/f/above:1.3"}, "")),
+            "f/newest": ({"1.7": refused}, ({arm64: f"{host}/f/newest:1.3"}, "")),
+            # The lowest may be the unread tag: 1.4 has arm64, but is not suggested.
+            "f/lowest": (
+                {"1.3": garbage},
+                (
+                    {},
+                    f"image {host}/f/lowest:1.0: the search for a newer tag with linux/arm64 is incomplete, no "
+                    f"tag is suggested: image {host}/f/lowest:1.3: manifest {digest(b'{not json')} is not "
+                    "valid JSON (Expecting property name enclosed in double quotes: line 1 column 2)",
+                ),
+            ),
+            "f/below": (
+                {"1.2": missing},
+                (
+                    {},
+                    f"image {host}/f/below:1.0: the search for a newer tag with linux/arm64 is incomplete, no "
+                    f"tag is suggested: image {host}/f/below:1.2: 404 Not Found from {host} "
+                    "(MANIFEST_UNKNOWN: gone): manifest 1.2 not found; is the name right? (a private "
+                    "repository may also answer 404 without credentials)",
+                ),
+            ),
+        }
+        images = {name: layout(server, name, unread) for name, (unread, _) in cases.items()}
+        looking = inspector(tmp_path)
+        for name, (_, expected) in cases.items():
+            assert search_one(looking, images[name], [arm64], limit=8) == expected, name
+        # A registry that stalls on the candidates (the newest first): the stalled host is not
+        # asked again, and the note names the first tag, why, and the others not read.
+        slow = layout(server, "f/slow", {"1.7": Answer(stall=5)})
+        stalled = Inspector(Client(Options(timeout=1.0, retries=0)), Cache(str(tmp_path / "stall")))
+        found, note = search_one(stalled, slow, [arm64], limit=8)
+        assert (found, note) == (
+            {},
+            f"image {slow}: the search for a newer tag with linux/arm64 is incomplete, no tag is suggested: "
+            f"image {host}/f/slow:1.7: cannot reach {host}: no complete answer within 1s (see "
+            "--request-timeout) (nor could 1.1, 1.2, 1.4)",
+        )

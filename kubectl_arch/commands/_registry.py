@@ -14,6 +14,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 PROGRESS_FROM = 5  # images; fewer are looked up silently
 
 
+def check_registry_host(value: str) -> None:
+    from ..registry.reference import check_host
+
+    check_host(value)
+
+
 def registry_options(timeout: bool = True) -> Callable[[F], F]:
     """``--insecure-registry``, ``--registry-ca-file``, ``--refresh``, ``--tag-cache-ttl`` and,
     unless the command declares its own (``pin`` shares one with the cluster options),
@@ -24,6 +30,7 @@ def registry_options(timeout: bool = True) -> Callable[[F], F]:
             "insecure_registries",
             multiple=True,
             metavar="HOST[:PORT]",
+            callback=value_check(check_registry_host),
             help="Reach HOST without TLS certificate checks, or in plain HTTP (repeatable).",
         ),
         click.option(

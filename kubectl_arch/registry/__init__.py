@@ -107,6 +107,13 @@ def tool_config() -> Settings:
         insecure = [insecure]
     if not isinstance(insecure, list) or not all(isinstance(h, str) and h for h in insecure):
         raise InputError(f"{path}: insecureRegistries must be a list of host[:port] names")
+    from .reference import check_host
+
+    for host in insecure:
+        try:
+            check_host(host.strip())
+        except ValueError as exc:
+            raise InputError(f"{path}: insecureRegistries: {exc}") from None
     ca_file = data.get("registryCAFile") or ""
     if not isinstance(ca_file, str):
         raise InputError(f"{path}: registryCAFile must be a file name")

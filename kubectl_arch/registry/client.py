@@ -26,9 +26,17 @@ name a namespace), or Bearer with a token from the named realm (anonymous, with
 credentials, or with an identity token through the OAuth2 refresh-token grant); a stored
 ``registrytoken`` is sent as ``Bearer`` as it is. A host's first request goes alone, so that
 the challenge is learnt once; tokens for the repositories a run will read are then asked
-for together. The registry's credentials (and its tokens) are only ever sent to the
-registry's own host (the host of the reference, whatever URL a request goes to: an upload
-``Location`` on another host is another host): a redirect to another host (blob storage) is
+for together (a scope whose token was refused is asked for alone from then on). The
+challenge is the host's, but whether a repository needs credentials is that repository's own
+answer: registries serve some repositories anonymously and refuse others (Nexus and
+Artifactory anonymous access, Harbor public projects, per-repository htpasswd rules), so a
+repository without stored credentials is asked anonymously under Basic, and one whose token
+cannot be had (the token service refuses or fails its scope) is asked without one; only its
+own 401 makes the missing credentials, or the token service's refusal, its error.
+
+The registry's credentials (and its tokens) are only ever sent to the registry's own host
+(the host of the reference, whatever URL a request goes to: an upload ``Location`` on
+another host is another host): a redirect to another host (blob storage) is
 followed without them, and a challenge from that other host is answered anonymously at most,
 never learnt as the registry's. Token services are followed through their redirects as Go's
 client follows them, the registry's credentials going only to the realm's own host, and
@@ -170,6 +178,7 @@ class _Host:
         self.challenge: auth.Challenge | None = None
         self.tokens: dict[str, tuple[str, float]] = {}  # scope string (+ realm) -> (token, expiry)
         self.hints: dict[str, str] = {}  # repository -> registry, for batched token requests
+        self.refused: set[str] = set()  # scopes whose token was refused (not batched with others')
         self.unreachable: str = ""  # the error that ended this run's attempts to reach it
 
 
@@ -742,7 +751,11 @@ class Client:
                     if len(batch) >= TOKEN_BATCH:
                         break
                     scope = _scope(other, "pull")
-                    if scope in batch or (scope in host.tokens and host.tokens[scope][1] > now):
+                    if (
+                        scope in batch
+                        or scope in host.refused
+                        or (scope in host.tokens and host.tokens[scope][1] > now)
+                    ):
                         continue
                     if self._credential(other_registry, other) == credential:
                         batch.append(scope)
@@ -750,10 +763,15 @@ class Client:
                 token, lifetime = self._fetch_token(host, challenge, registry, batch, credential)
             except (RegistryError, auth.AuthError):
                 if len(batch) == len(scopes):
+                    host.refused.update(scopes)  # never asked for again with other repositories'
                     raise
                 # Some token services refuse a request when any scope is refused: alone, then.
                 batch = list(scopes)
-                token, lifetime = self._fetch_token(host, challenge, registry, batch, credential)
+                try:
+                    token, lifetime = self._fetch_token(host, challenge, registry, batch, credential)
+                except (RegistryError, auth.AuthError):
+                    host.refused.update(scopes)
+                    raise
             expiry = now + max(lifetime - 10.0, 1.0)
             if len(batch) == len(scopes):
                 host.tokens[key] = (token, expiry)
@@ -777,10 +795,8 @@ class Client:
             token = self._bearer(host, registry, repository, scopes, fresh)
             return "Bearer " + token, credential.source if credential is not None else ""
         if credential is None or not (credential.username or credential.password):
-            raise auth.AuthError(
-                f"{host.name} requires a user name and password (Basic auth) and none is stored; "
-                f"log in with: docker login {registry}"
-            )
+            # Anonymous: whether this repository needs credentials is its own answer's to say.
+            return None, ""
         return auth.basic_header(credential), credential.source
 
     def _foreign_token(self, target: _Host, challenge: auth.Challenge, origin: _Host) -> str | None:
@@ -903,7 +919,14 @@ class Client:
         data: Any,
         limit: int,
     ) -> Response:
-        authorization, source = self._authorization(host, ref.registry, ref.repository, scopes)
+        self._credential(ref.registry, ref.repository)  # an unreadable credential file is an error
+        refused: Exception | None = None
+        try:
+            authorization, source = self._authorization(host, ref.registry, ref.repository, scopes)
+        except (auth.AuthError, RegistryError) as exc:
+            # The host's challenge was learnt from another repository's answer: a token refused
+            # for this one may not be needed (a repository served anonymously). Its own answer says.
+            authorization, source, refused = None, "", exc
         response = self._follow(host, method, target, headers, authorization, data, limit)
         if response.status != 401 or response.foreign:
             return response._replace(credentials=source)
@@ -911,13 +934,21 @@ class Client:
         if offered is None:
             return response._replace(credentials=source)
         with host.lock:
-            learnt = host.challenge is None or host.challenge.scheme != offered.scheme
+            learnt = host.challenge is None or (host.challenge.scheme, host.challenge.realm) != (
+                offered.scheme,
+                offered.realm,
+            )
             host.challenge = offered
         if authorization is None or learnt:
-            # The challenge is new: answer it.
+            # This repository asks for credentials (or the challenge is new): answer it.
+            if refused is not None and not learnt:
+                raise refused
             authorization, source = self._authorization(host, ref.registry, ref.repository, scopes)
             if authorization is None:
-                return response
+                raise auth.AuthError(
+                    f"{host.name} requires a user name and password (Basic auth) for {ref.repository} "
+                    f"and none is stored; log in with: docker login {ref.registry}"
+                )
             response = self._follow(host, method, target, headers, authorization, data, limit)
             if response.status != 401 or response.foreign:
                 return response._replace(credentials=source)
@@ -1136,8 +1167,6 @@ class Client:
         on another host, a Link seen before, or more pages than that end with a RegistryError."""
         import re
 
-        from ..jsonload import JsonError, loads
-
         tags: list[str] = []
         url: str | None = None
         seen: set[str] = set()
@@ -1145,14 +1174,7 @@ class Client:
             response = self.request("GET", ref, f"tags/list?n={page}", url=url)
             if response.status != 200:
                 raise self.failure(ref, response, "tag list")
-            try:
-                listed = loads(response.body).get("tags") or []
-            except (JsonError, AttributeError):
-                raise RegistryError(
-                    f"{ref.api_host}: the tag list of {ref.repository} is not a JSON tag list"
-                ) from None
-            if isinstance(listed, list):
-                tags.extend(t for t in listed if isinstance(t, str))
+            tags.extend(self._tag_page(ref, response.body))
             found = re.search(r'<([^>]*)>\s*;\s*rel="?next"?', response.headers.get("link", ""))
             if not found:
                 return tags
@@ -1168,6 +1190,32 @@ class Client:
             seen.add(url)
         longer = f"is longer than {max_pages} pages of {page} tags"
         raise RegistryError(f"{ref.api_host}: the tag list of {ref.repository} {longer}")
+
+    @staticmethod
+    def _tag_page(ref: Reference, body: bytes) -> list[str]:
+        """The tags of one page of a tag list: ``{"name": <repository>, "tags": [<tag>, ...]}``
+        (OCI distribution spec, "Listing Tags"; ``tags`` null or absent: none). Anything else
+        (not JSON, ``tags`` not a list of strings, another repository's name) is a
+        RegistryError: a list that cannot be read is never taken for a short one."""
+        from ..jsonload import JsonError, loads
+
+        unreadable = f"{ref.api_host}: the tag list of {ref.repository} is not a JSON tag list"
+        try:
+            data = loads(body)
+        except JsonError:
+            raise RegistryError(unreadable) from None
+        if not isinstance(data, dict):
+            raise RegistryError(f"{unreadable} (not an object)")
+        listed = data.get("tags")
+        if listed is None:
+            listed = []
+        if not isinstance(listed, list) or not all(isinstance(t, str) for t in listed):
+            raise RegistryError(f"{unreadable} ('tags' is not a list of strings)")
+        name = data.get("name", ref.repository)
+        if name != ref.repository:
+            shown = clip(name) if isinstance(name, str) else type(name).__name__
+            raise RegistryError(f"{unreadable} (it names repository {shown!r})")
+        return listed
 
     # -- writing ------------------------------------------------------------------------------
     def _upload_url(self, ref: Reference, response: Response) -> str:

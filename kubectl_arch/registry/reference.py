@@ -111,6 +111,31 @@ def is_loopback(host: str) -> bool:
     return is_loopback_name(host_without_port(host))
 
 
+def check_host(value: str) -> str:
+    """A registry host as flags and the config file name one (``--insecure-registry``,
+    ``insecureRegistries``): ``HOST`` or ``HOST:PORT``, as the host part of a reference is
+    written (distribution's reference grammar; ``[::1]:5000`` for IPv6). Returns it; a
+    ValueError says what is wrong: a value that starts with ``-`` (a flag taken for the
+    value), a scheme, a path, spaces, or anything else the grammar refuses."""
+    shown = repr(value)
+    hint = "give HOST or HOST:PORT, e.g. registry.lab:5000"
+    if not value:
+        raise ValueError(f"an empty value is not a registry host; {hint}")
+    if value.startswith("-"):
+        raise ValueError(f"{shown} is not a registry host (a flag given where a host belongs?); {hint}")
+    if "://" in value:
+        raise ValueError(f"{shown} is not a registry host: no scheme (http://, https://); {hint}")
+    if "/" in value:
+        raise ValueError(f"{shown} is not a registry host: no path; {hint}")
+    if any(c.isspace() for c in value):
+        raise ValueError(f"{shown} is not a registry host: it contains spaces; {hint}")
+    found = _HOST.fullmatch(value)
+    port = value.rpartition(":")[2] if found and not value.endswith("]") and ":" in value else ""
+    if not found or (port and not 0 < int(port) < 65536):
+        raise ValueError(f"{shown} is not a registry host; {hint}")
+    return value
+
+
 def host_without_port(host: str) -> str:
     if host.startswith("["):
         return host[: host.index("]") + 1] if "]" in host else host

@@ -7,7 +7,10 @@ For an image that lacks a target platform, the repository's tags are listed (pag
 is looked up first: when it lacks the platform, no older one is taken to have it. Otherwise a
 binary search finds the lowest newer tag that has it, which assumes that support, once added,
 is kept; whatever the limit cuts short, the tag suggested is always one that was looked up and
-found to support the platform. Images are searched concurrently, each image's tags in turn.
+found to support the platform. A candidate that cannot be read (timeout, 404, 401, malformed
+content) is a third answer, never "lacks it": the search goes on below it, and when the
+lowest may be it (or below it, out of reach), no tag is suggested and a note names it. Images
+are searched concurrently, each image's tags in turn.
 """
 
 from __future__ import annotations
@@ -42,8 +45,6 @@ def retagged(image: str, tag: str) -> str:
 
 
 def _supports(answer: Any, target: Platform) -> bool:
-    if isinstance(answer, Error) or answer is None:
-        return False
     return any(plat.matches(target, e.platform, allow_variant_fallback=True) for e in answer.platforms)
 
 
@@ -51,7 +52,12 @@ def search_one(
     inspector: Inspector, image: str, targets: Sequence[Platform], limit: int
 ) -> tuple[dict[Platform, str], str]:
     """The lowest newer tag of ``image`` that supports each target (targets without one are
-    absent), and a note when the image could not be searched."""
+    absent), and a note (one line, "" when none) when the image could not be searched, or
+    when a candidate the search needed could not be read: a look-up that fails (timeout,
+    404, 401, malformed content) is neither "has it" nor "lacks it". The search then goes
+    on below the unread tag; a tag is suggested only when every candidate below it that the
+    search asked about was answered, so an unread tag never makes a higher one pass for the
+    lowest."""
     try:
         ref = parse(image)
     except ReferenceError:
@@ -65,8 +71,11 @@ def search_one(
         return {}, f"image {image}: newer tags not searched: {exc}"
     candidates = shapes.newer(ref.tag, listed)
     answers: dict[str, Any] = {}
+    unread: dict[int, Exception] = {}  # candidate -> why it could not be read, in look-up order
 
     def supports(i: int, target: Platform) -> bool | None:
+        """Whether candidate ``i`` supports ``target``; None when it could not be read (it is
+        then in ``unread``) or the bound on look-ups is reached."""
         text = retagged(image, candidates[i])
         if text not in answers:
             if len(answers) >= limit:
@@ -75,24 +84,52 @@ def search_one(
                 answers[text] = inspector._lookup(text, parse(text))
             except (Error, ReferenceError) as exc:
                 answers[text] = exc
-        return _supports(answers[text], target)
+        answer = answers[text]
+        if isinstance(answer, Exception):
+            unread.setdefault(i, answer)
+            return None
+        return _supports(answer, target)
 
     found: dict[Platform, str] = {}
+    incomplete: list[Platform] = []
+    blocking: set[int] = set()
     for target in targets:
-        if not candidates or not supports(len(candidates) - 1, target):
+        if not candidates:
             continue
-        low, high = 0, len(candidates) - 1  # candidates[high] supports the target
-        while low < high:
-            middle = (low + high) // 2
+        newest = len(candidates) - 1
+        verdict = supports(newest, target)
+        if verdict is False or (verdict is None and newest not in unread):
+            continue
+        missed = set() if verdict else {newest}  # candidates this search asked about, unread
+        high = newest if verdict else None  # the lowest candidate known to support the target
+        low, bound = 0, newest  # the lowest is in [low, bound]: bound supports or was not read
+        while low < bound:
+            middle = (low + bound) // 2
             verdict = supports(middle, target)
+            if verdict is None and middle not in unread:
+                break  # the bound on look-ups
             if verdict is None:
-                break
-            if verdict:
-                high = middle
+                missed.add(middle)
+                bound = middle  # the lowest may be it, or below it
+            elif verdict:
+                high = bound = middle
             else:
                 low = middle + 1
-        found[target] = retagged(image, candidates[high])
-    return found, ""
+        below = {i for i in missed if high is None or i < high}
+        if below:
+            incomplete.append(target)
+            blocking |= below
+        elif high is not None:
+            found[target] = retagged(image, candidates[high])
+    if not incomplete:
+        return found, ""
+    first = next(i for i in unread if i in blocking)
+    others = [candidates[i] for i in sorted(blocking) if i != first]
+    also = f" (nor could {', '.join(others)})" if others else ""
+    return found, (
+        f"image {image}: the search for a newer tag with {plat.format_list(incomplete)} is incomplete, "
+        f"no tag is suggested: {unread[first]}{also}"
+    )
 
 
 def search(
