@@ -183,8 +183,6 @@ def test_hostile_tag_lists() -> None:
             (b'{"name": "evil/app", "tags": ["1.1", 2]}', " ('tags' is not a list of strings)"),
             (b'{"name": "evil/app", "tags": "1.1"}', " ('tags' is not a list of strings)"),
             (b'["1.1"]', " (not an object)"),
-            (b'{"name": "other/app", "tags": ["1.1"]}', " (it names repository 'other/app')"),
-            (b'{"name": 5, "tags": ["1.1"]}', " (it names repository 'int')"),
         ]:
             server.on("/v2/evil/app/tags/list", Answer(200, body))
             with pytest.raises(RegistryError) as caught:

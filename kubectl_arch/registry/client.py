@@ -1195,8 +1195,9 @@ class Client:
     def _tag_page(ref: Reference, body: bytes) -> list[str]:
         """The tags of one page of a tag list: ``{"name": <repository>, "tags": [<tag>, ...]}``
         (OCI distribution spec, "Listing Tags"; ``tags`` null or absent: none). Anything else
-        (not JSON, ``tags`` not a list of strings, another repository's name) is a
-        RegistryError: a list that cannot be read is never taken for a short one."""
+        (not JSON, ``tags`` not a list of strings) is a RegistryError: a list that cannot be read
+        is never taken for a short one. ``name`` is not compared with the repository asked for:
+        mirrors and proxies name their upstream's repository, and the tags answer the URL asked."""
         from ..jsonload import JsonError, loads
 
         unreadable = f"{ref.api_host}: the tag list of {ref.repository} is not a JSON tag list"
@@ -1211,10 +1212,6 @@ class Client:
             listed = []
         if not isinstance(listed, list) or not all(isinstance(t, str) for t in listed):
             raise RegistryError(f"{unreadable} ('tags' is not a list of strings)")
-        name = data.get("name", ref.repository)
-        if name != ref.repository:
-            shown = clip(name) if isinstance(name, str) else type(name).__name__
-            raise RegistryError(f"{unreadable} (it names repository {shown!r})")
         return listed
 
     # -- writing ------------------------------------------------------------------------------
