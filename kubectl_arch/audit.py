@@ -18,6 +18,11 @@ A workload's status is the first of these that holds:
   workload in a mixed cluster; for a DaemonSet, a pod there is certain).
 * ``ok``.
 
+A workload whose object (or a pod of it) could not be read (a pod spec that is not what the
+API server keeps: ``containers`` a mapping, no pod template, a container without an image, a
+pod without containers) is ``unknown``, its ``error`` in the manifest reader's words (those
+``pin`` gives): nothing about it can be judged, and it is never ``ok`` nor ``ready``.
+
 A workload with no template left to make pods from (a Pod already assigned to a node, or pods
 whose controller was not read) is judged from its pods alone: broken, unknown or ok.
 
@@ -303,7 +308,10 @@ def judge_one(
         if risky and not at_risk:
             details = "; ".join(f"{_count(r.nodes, 'Ready node')} {r.detail}" for r in risky)
             at_risk = f"{where}the scheduler may place pods on nodes it cannot run on: {details}"
-    if broken:
+    if workload.error:
+        status, reason, platforms = UNKNOWN, workload.error, None
+        on_targets = tuple(t._replace(ready=None if t.ready else t.ready) for t in on_targets)
+    elif broken:
         status, reason = BROKEN, _broken_reason(broken)
     elif unschedulable:
         status, reason = UNSCHEDULABLE, unschedulable
@@ -399,6 +407,8 @@ def workload_json(f: Finding) -> dict[str, Any]:
         "brokenPods": [{"platform": b.platform, "pods": b.pods, "nodes": list(b.nodes)} for b in f.broken],
         "fromPods": w.from_pods,
     }
+    if w.error:
+        entry["error"] = w.error
     if f.targets:
         entry["target"] = [
             {

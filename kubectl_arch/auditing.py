@@ -179,8 +179,10 @@ def read_cluster(
         key = (resource.group, resource.kind)
         if key == PODS:
 
-            def reduce(item: dict[str, Any]) -> None:
-                pod = inventory.add_pod(item)
+            def reduce(item: dict[str, Any], resource: Any = resource) -> None:
+                spec = item.get("spec")
+                error = _reader_error(item, resource, kinds) if owners.suspect(spec) else ""
+                pod = inventory.add_pod(item, error)
                 if pod is not None:
                     note(pod.containers)
 
@@ -194,7 +196,7 @@ def read_cluster(
                         note(t.containers)
 
         try:
-            session.list(resource, reduce, namespace, selector, on_page)
+            session.list(resource, reduce, namespace, selector, on_page, warnings)
         except cluster.Forbidden as exc:
             unreadable.append(audit.Unreadable(resource.name, str(exc)))
             warnings.append(f"{exc}; the rest is audited without it")
@@ -212,6 +214,10 @@ def read_cluster(
             f"({', '.join(r.name for r in resources)}); nothing to audit; {hint}"
         )
     workloads, unlisted = inventory.workloads(listed, selected=bool(settings.selector))
+    for w in workloads:
+        if w.error:
+            where = f"{w.namespace}/" if w.namespace else ""
+            warnings.append(f"{where}{w.kind}/{w.name}: {w.error}; its status is unknown")
     refused = {u.resource for u in unreadable}
     for (group, kind), count in sorted(unlisted.items()):
         qualified = f"{kind}.{group}" if group else kind
@@ -244,11 +250,10 @@ def _controller(item: dict[str, Any], resource: cluster.Resource, kinds: Any) ->
         and resource.group in builtin[0]
         and not kinds.declared_in(resource.kind, resource.group)
     ):
-        return owners.controller(item, resource.kind, resource.api_version, [builtin[1]])
-    from .manifest import scan
-
-    obj = {**item, "kind": resource.kind, "apiVersion": resource.api_version}  # lists may leave them out
-    read = scan.read_object(obj, kinds, resource.name)
+        specs = owners.pod_specs(item, builtin[1])
+        if specs and not any(owners.suspect(spec) for _, spec in specs):
+            return owners.controller(item, resource.kind, resource.api_version, [builtin[1]])
+    read, error = _read(item, resource, kinds)
     templates = []
     for w in read.workloads:
         placement = {k: w.pod[k] for k in owners.PLACEMENT_KEYS if w.pod.get(k) is not None}
@@ -256,7 +261,32 @@ def _controller(item: dict[str, Any], resource: cluster.Resource, kinds: Any) ->
             owners.Container(c.field, c.name, c.image.strip()) for c in w.containers if c.image.strip()
         )
         templates.append(owners.Template(w.field, placement, containers))
-    return owners.controller(item, resource.kind, resource.api_version, templates=templates)
+    return owners.controller(item, resource.kind, resource.api_version, templates=templates, error=error)
+
+
+def _read(item: dict[str, Any], resource: cluster.Resource, kinds: Any) -> tuple[Any, str]:
+    """An object read by the manifest reader (:func:`.manifest.scan.read_object`), and why
+    its pod templates cannot be read, in the words ``pin`` gives for the same object ("" when
+    they can): ``spec.template.spec.containers is a mapping, not a list``, ``no pod spec at
+    spec.template.spec``, ``container 'x' has no image``."""
+    from .manifest import scan
+
+    obj = {**item, "kind": resource.kind, "apiVersion": resource.api_version}  # lists may leave them out
+    read = scan.read_object(obj, kinds, resource.name)
+    for finding in read.findings:
+        if finding.severity == "error" or finding.skipped:
+            message = finding.message
+            prefix = f"{scan.INCOMPLETE}: "
+            if finding.skipped and message.startswith(prefix) and message.endswith("; skipped"):
+                message = message[len(prefix) : -len("; skipped")]
+            return read, message
+    return read, ""
+
+
+def _reader_error(item: dict[str, Any], resource: cluster.Resource, kinds: Any) -> str:
+    """Why an object's pod spec cannot be read (the manifest reader's words), or a plain
+    account of it when the reader finds nothing to say."""
+    return _read(item, resource, kinds)[1] or "its pod spec cannot be read"
 
 
 def images_of(workloads: Sequence[Any]) -> list[str]:

@@ -737,6 +737,14 @@ def _pages(
         answer = ahead.result()
 
 
+def _named(item: Any) -> bool:
+    """An object with a non-empty string ``metadata.name``, as every listed object has."""
+    if not isinstance(item, dict):
+        return False
+    metadata = item.get("metadata")
+    return isinstance(metadata, dict) and isinstance(metadata.get("name"), str) and bool(metadata["name"])
+
+
 class _Expired(Exception):
     """A continue token expired (410): the list changed while it was being read."""
 
@@ -845,14 +853,17 @@ class Session:
         namespace: str | None = None,
         selector: str | None = None,
         on_page: Callable[[int], None] | None = None,
+        notes: list[str] | None = None,
     ) -> list[T]:
         """Every object of ``resource`` (in ``namespace``, or all namespaces; matching
         ``selector``, evaluated by the server), each reduced by ``reduce`` as its page is read
         (None: left out), so that no page is held once the next is decoded (the next is fetched
         while one is reduced: see :func:`_pages`). ``on_page`` gets the
         number of items of each page (progress). A list that changed between pages is read
-        again from the start, once. Errors: :class:`Forbidden` (403), :class:`ClusterError`,
-        InputError for a selector the server rejects."""
+        again from the start, once. An item that is not an object with a ``metadata.name``
+        (no API server sends one) is left out, with a line in ``notes`` naming the list and
+        the items' indexes. Errors: :class:`Refused` (an error status: 403, 404, 500...),
+        :class:`ClusterError`, InputError for a selector the server rejects."""
 
         first = self._ahead.pop((resource, namespace, selector), None)
 
@@ -861,16 +872,27 @@ class Session:
             found: list[T] = []
             pages = _pages(self.conn, resource, self.timeout, selector, namespace, first=first)
             first = None  # read again from the start (410): asked for again
+            index = 0
+            broken: list[str] = []
             for page in pages:
                 items = page.get("items") or ()
                 for item in items:
-                    if isinstance(item, dict):
+                    if _named(item):
                         reduced = reduce(item)
                         if reduced is not None:
                             found.append(reduced)
+                    else:
+                        broken.append(str(index))
+                    index += 1
                 if on_page is not None:
                     on_page(len(items))
                 del page, items  # not held while the next page is decoded
+            if broken and notes is not None:
+                shown = ", ".join(broken[:10]) + (f" and {len(broken) - 10} more" if len(broken) > 10 else "")
+                notes.append(
+                    f"API server {self.conn.server} listed {len(broken)} item(s) of {resource.name} that "
+                    f"are not objects with a metadata.name (item {shown}); they were left out"
+                )
             return found
 
         return _twice(self.conn, resource.kind.lower(), read)

@@ -80,6 +80,7 @@ class Controller(NamedTuple):
     name: str
     owner: OwnerRef | None  # its controller, when it has one
     templates: tuple[Template, ...]
+    error: str = ""  # why its pod templates could not be read (the manifest reader's words)
 
     @property
     def group(self) -> str:
@@ -116,6 +117,8 @@ class Workload(NamedTuple):
     placed: tuple[Placed, ...]  # pods assigned to nodes (Succeeded ones left out)
     running: tuple[Running, ...]
     from_pods: bool = False  # its own object was not read: judged from its pods
+    error: str = ""  # why its object (or a pod of it) could not be read: its status is unknown
+    notes: tuple[str, ...] = ()  # what the audit could not judge about it (pods on unknown nodes...)
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
@@ -148,6 +151,27 @@ def containers_of(spec: Mapping[str, Any]) -> tuple[Container, ...]:
             if isinstance(item, Mapping) and isinstance(item.get("image"), str) and item["image"].strip():
                 out.append(Container(field, _text(item.get("name")), sys.intern(item["image"].strip())))
     return tuple(out)
+
+
+def suspect(spec: Any) -> bool:
+    """Whether a pod spec is other than the API server keeps it (``containers`` a non-empty
+    list; each container list a list of mappings with a non-empty string ``image``): such an
+    object is read again by the manifest reader, whose words say what is wrong."""
+    if not isinstance(spec, Mapping):
+        return True
+    for field in CONTAINER_FIELDS:
+        items = spec.get(field)
+        if items is None and field != "containers":
+            continue
+        if not isinstance(items, list) or (field == "containers" and not items):
+            return True
+        for item in items:
+            if not isinstance(item, Mapping):
+                return True
+            image = item.get("image")
+            if not isinstance(image, str) or not image.strip():
+                return True
+    return False
 
 
 def template(spec: Mapping[str, Any], path: str) -> Template:
@@ -184,6 +208,7 @@ def controller(
     api_version: str,
     paths: Iterable[Sequence[str]] = (),
     templates: Sequence[Template] | None = None,
+    error: str = "",
 ) -> Controller | None:
     """An object with pod templates, reduced: the templates at ``paths`` (None when it has
     none there), or ``templates`` as read elsewhere (a kind whose pods are built from several
@@ -192,7 +217,7 @@ def controller(
     metadata = _mapping(obj.get("metadata"))
     if templates is None:
         templates = tuple(template(spec, where) for path in paths for where, spec in pod_specs(obj, path))
-        if not templates:
+        if not templates and not error:
             return None
     return Controller(
         _text(metadata.get("uid"))
@@ -203,6 +228,7 @@ def controller(
         _text(metadata.get("name")),
         controller_ref(obj),
         tuple(templates),
+        error,
     )
 
 
@@ -219,7 +245,7 @@ def running_digest(image_id: Any) -> str:
 class _Group:
     """The pods of one workload, as counters."""
 
-    __slots__ = ("containers", "namespace", "owner", "pending", "placed", "pods", "running")
+    __slots__ = ("containers", "error", "namespace", "owner", "pending", "placed", "pods", "running")
 
     def __init__(self, namespace: str, owner: OwnerRef) -> None:
         self.namespace = namespace
@@ -229,6 +255,7 @@ class _Group:
         self.running: dict[tuple[str, str], int] = {}
         self.containers: dict[Container, None] = {}
         self.pending: Template | None = None  # a bare pod not assigned to a node yet
+        self.error = ""  # why a pod of it could not be read ("pod NAME: ...")
 
 
 class Inventory:
@@ -249,9 +276,10 @@ class Inventory:
     def add_controller(self, found: Controller) -> None:
         self.controllers.setdefault(found.uid, found)
 
-    def add_pod(self, obj: Mapping[str, Any]) -> Template | None:
+    def add_pod(self, obj: Mapping[str, Any], error: str = "") -> Template | None:
         """Count one Pod object; its spec reduced, or None when it is not one (no
-        metadata.name)."""
+        metadata.name). ``error``: why its spec could not be read (:func:`suspect`, in the
+        manifest reader's words); its workload's status is then unknown."""
         metadata = _mapping(obj.get("metadata"))
         name = _text(metadata.get("name"))
         if not name:
@@ -273,6 +301,8 @@ class Inventory:
         if group is None:
             group = self.groups[owner.uid] = _Group(namespace, owner)
         group.pods += 1
+        if error and not group.error:
+            group.error = error if bare else f"pod {name}: {error}"
         found = template(spec, "spec")
         for container in found.containers:
             group.containers.setdefault(container, None)
@@ -372,6 +402,7 @@ class Inventory:
                 target.running[key] = target.running.get(key, 0) + count
             for container in group.containers:
                 target.containers.setdefault(container, None)
+            target.error = target.error or group.error
             del self.groups[uid]
 
     @staticmethod
@@ -409,6 +440,7 @@ class Inventory:
             count,
             placed,
             running,
+            error=top.error or next((g.error for g in groups if g.error), ""),
         )
 
     def _from_pods(self, groups: Sequence[_Group]) -> Workload:
@@ -427,4 +459,5 @@ class Inventory:
             placed,
             running,
             from_pods=owner.kind != "Pod",
+            error=next((g.error for g in groups if g.error), ""),
         )

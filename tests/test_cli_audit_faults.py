@@ -1,0 +1,197 @@
+"""``kubectl arch audit`` on objects and lists no API server should send, and on clusters whose
+objects are legal but unusual, against the suite's API server (recorded EKS-style nodes: 2
+amd64, 2 arm64, no taints). Images are answered by a lock file (--locked): nothing here needs
+a registry.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from apiserver import ApiServer, load_nodes
+from cluster_util import KUBECTL_ARCH
+from registry_util import arch_env
+from test_cli_audit import AMD1, EKS
+
+NS = "a"
+AMD_IMAGE = "registry.example/t/amd:1.0"
+BOTH_IMAGE = "registry.example/t/both:1.0"
+AMD_DIGEST = "sha256:" + "a" * 64
+BOTH_DIGEST = "sha256:" + "b" * 64
+
+
+def write_lock(path: Path) -> Path:
+    from kubectl_arch import lock
+    from kubectl_arch import platforms as plat
+    from kubectl_arch.registry.images import ImageInfo
+    from kubectl_arch.registry.index import Entry
+    from kubectl_arch.registry.reference import parse
+
+    def info(ref: str, digest: str, platforms: list[str]) -> Any:
+        entries = tuple(
+            Entry(plat.parse(p), digest, "application/vnd.oci.image.manifest.v1+json", 1) for p in platforms
+        )
+        return ImageInfo(ref, parse(ref), digest, "application/vnd.oci.image.index.v1+json", 1, entries)
+
+    lock.write(
+        str(path),
+        [
+            info(AMD_IMAGE, AMD_DIGEST, ["linux/amd64"]),
+            info(BOTH_IMAGE, BOTH_DIGEST, ["linux/amd64", "linux/arm64"]),
+        ],
+    )
+    return path
+
+
+def obj(
+    api_version: str, kind: str, name: str, spec: Any, namespace: str = NS, owner: Any = None, uid: str = ""
+) -> dict[str, Any]:
+    metadata: dict[str, Any] = {
+        "name": name,
+        "namespace": namespace,
+        "uid": uid or f"uid-{kind}-{namespace}-{name}",
+    }
+    if owner is not None:
+        metadata["ownerReferences"] = [
+            {
+                "apiVersion": owner["apiVersion"],
+                "kind": owner["kind"],
+                "name": owner["metadata"]["name"],
+                "uid": owner["metadata"]["uid"],
+                "controller": True,
+            }
+        ]
+    return {"apiVersion": api_version, "kind": kind, "metadata": metadata, "spec": spec}
+
+
+def template(image: str, **spec: Any) -> dict[str, Any]:
+    return {"template": {"spec": {**spec, "containers": [{"name": "c", "image": image}]}}}
+
+
+def pod(name: str, image: str, node: str = "", owner: Any = None, namespace: str = NS) -> dict[str, Any]:
+    spec: dict[str, Any] = {"containers": [{"name": "c", "image": image}]}
+    if node:
+        spec["nodeName"] = node
+    found = obj("v1", "Pod", name, spec, namespace, owner)
+    found["status"] = {"phase": "Running"}
+    return found
+
+
+def audit(tmp_path: Path, server: ApiServer, *args: str) -> subprocess.CompletedProcess[str]:
+    config = server.kubeconfig(tmp_path / "kubeconfig", namespace=NS)
+    lock_file = write_lock(tmp_path / "platforms.lock")
+    env = arch_env(tmp_path, KUBECONFIG=str(config))
+    proc = subprocess.run(
+        [str(KUBECTL_ARCH), "audit", "--locked", str(lock_file), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+        check=False,
+    )
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc
+
+
+def rows(document: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    return [
+        (w["namespace"], f"{w['kind']}/{w['name']}", w["status"], w.get("error", ""))
+        for w in document["workloads"]
+    ]
+
+
+# -- objects the manifest reader cannot read --------------------------------------------------------
+
+
+MALFORMED = [
+    obj(
+        "apps/v1",
+        "Deployment",
+        "cnl",
+        {"template": {"spec": {"containers": {"name": "x", "image": AMD_IMAGE}}}},
+    ),
+    obj(
+        "apps/v1",
+        "Deployment",
+        "imgnum",
+        {"template": {"spec": {"containers": [{"name": "x", "image": 42}]}}},
+    ),
+    obj("apps/v1", "Deployment", "tnull", {"template": None}),
+    obj("apps/v1", "Deployment", "specnull", None),
+    obj("apps/v1", "StatefulSet", "fine", template(BOTH_IMAGE)),
+    obj("v1", "Pod", "noimg", {"containers": [{"name": "c"}]}),
+    obj("v1", "Pod", "empty", {"containers": []}),
+]
+
+
+def test_objects_the_reader_cannot_read_are_unknown_with_its_words(tmp_path: Path) -> None:
+    with ApiServer(load_nodes(EKS), objects=MALFORMED) as server:
+        proc = audit(tmp_path, server, "-o", "json", "--target", "linux/arm64")
+    assert proc.returncode == 0, proc.stderr
+    document = json.loads(proc.stdout)
+    assert rows(document) == [
+        (NS, "Deployment/cnl", "unknown", "spec.template.spec.containers is a mapping, not a list"),
+        (NS, "Deployment/imgnum", "unknown", "container 'x': image is a number, not a string (quote it)"),
+        (NS, "Deployment/specnull", "unknown", "no pod spec at spec.template.spec"),
+        (NS, "Deployment/tnull", "unknown", "no pod spec at spec.template.spec"),
+        (NS, "Pod/empty", "unknown", "spec has no containers"),
+        (NS, "Pod/noimg", "unknown", "container 'c' has no image"),
+        (NS, "StatefulSet/fine", "ok", ""),
+    ]
+    cnl = document["workloads"][0]
+    assert (cnl["reason"], cnl["platforms"], cnl["target"]) == (
+        "spec.template.spec.containers is a mapping, not a list",
+        None,
+        [{"platform": "linux/arm64", "ready": None, "blockedBy": []}],
+    )
+    warnings = [
+        f"{NS}/{w['kind']}/{w['name']}: {w['error']}; its status is unknown"
+        for w in document["workloads"]
+        if "error" in w
+    ]
+    assert document["warnings"] == warnings
+    assert proc.stderr == "".join(f"warning: {w}\n" for w in document["warnings"])
+    assert document["summary"]["text"] == (
+        "7 workloads in 1 namespace: 1 ok, 6 unknown; linux/arm64: 1 ready, 6 unknown"
+    )
+
+
+def test_pin_gives_the_same_words(tmp_path: Path) -> None:
+    manifest = tmp_path / "cnl.yaml"
+    manifest.write_text(json.dumps(MALFORMED[0]))
+    proc = subprocess.run(
+        [str(KUBECTL_ARCH), "pin", "--platform", "linux/amd64", "-f", str(manifest)],
+        capture_output=True,
+        text=True,
+        env=arch_env(tmp_path),
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "spec.template.spec.containers is a mapping, not a list" in proc.stderr
+
+
+def test_list_items_that_are_not_objects_are_named_and_left_out(tmp_path: Path) -> None:
+    body = json.dumps(
+        {
+            "kind": "PodList",
+            "apiVersion": "v1",
+            "metadata": {},
+            "items": [5, "x", None, {"metadata": None, "spec": []}, pod("fine", BOTH_IMAGE, AMD1)],
+        }
+    ).encode()
+    with ApiServer(load_nodes(EKS), list_body=body, faulty=frozenset({"pods"})) as server:
+        proc = audit(tmp_path, server, "-o", "json")
+        url = server.url
+    assert proc.returncode == 0, proc.stderr
+    document = json.loads(proc.stdout)
+    assert rows(document) == [(NS, "Pod/fine", "ok", "")]
+    note = (
+        f"API server {url} listed 4 item(s) of pods that are not objects with a metadata.name "
+        "(item 0, 1, 2, 3); they were left out"
+    )
+    assert document["warnings"] == [note]
+    assert proc.stderr == f"warning: {note}\n"
