@@ -18,6 +18,12 @@ A workload's status is the first of these that holds:
   workload in a mixed cluster; for a DaemonSet, a pod there is certain).
 * ``ok``.
 
+A DaemonSet is judged over the nodes its own nodeSelector, affinity and tolerations admit,
+as the DaemonSet controller picks them (:func:`.fit.daemon_nodes`): when they admit no node
+at all it wants no pods (a GPU plugin on a cluster without GPUs), which is ``ok`` with a
+note. Every other kind is judged by its pod template whatever its replica count: a
+Deployment scaled to 0 makes pods from it when scaled up again.
+
 A workload whose object (or a pod of it) could not be read (a pod spec that is not what the
 API server keeps: ``containers`` a mapping, no pod template, a container without an image, a
 pod without containers) is ``unknown``, its ``error`` in the manifest reader's words (those
@@ -94,6 +100,7 @@ class Finding(NamedTuple):
     images: tuple[ImageFinding, ...]
     broken: tuple[BrokenPods, ...]
     targets: tuple[TargetFinding, ...]
+    notes: tuple[str, ...] = ()  # what is worth knowing and changes nothing of the status
 
     @property
     def broken_pods(self) -> int:
@@ -293,6 +300,7 @@ def judge_one(
     on_targets = _targets(workload, images, targets, updates or {})
     status, reason = OK, ""
     unschedulable = at_risk = ""
+    notes: list[str] = list(workload.notes)
     for template in workload.templates:
         known = {}
         for c in template.containers:
@@ -302,6 +310,12 @@ def judge_one(
         result = (fits or _Fits(nodes))(template.placement, known, workload.kind)
         where = f"{template.path}: " if len(workload.templates) > 1 else ""
         if not result.fits:
+            if workload.kind == "DaemonSet" and not _daemon_nodes(template.placement, nodes):
+                notes.append(
+                    f"{where}its nodeSelector, affinity and tolerations admit none of the "
+                    f"{_count(len(nodes), 'node')}: the DaemonSet wants no pods"
+                )
+                continue
             unschedulable = unschedulable or f"{where}fits no Ready node: {result.explain()}"
             continue
         risky = [r for r in result.rejections if r.reason == fitting.IMAGE_PLATFORMS]
@@ -320,7 +334,12 @@ def judge_one(
         reason = "; ".join(dict.fromkeys(i.answer.error for i in unknown))
     elif at_risk:
         status, reason = AT_RISK, at_risk
-    return Finding(workload, status, reason, platforms, found, broken, on_targets)
+    return Finding(workload, status, reason, platforms, found, broken, on_targets, tuple(notes))
+
+
+def _daemon_nodes(placement: Mapping[str, Any], nodes: Sequence[NodeInfo]) -> int:
+    """The nodes a DaemonSet of this pod template wants a pod on (:func:`.fit.daemon_nodes`)."""
+    return fitting.daemon_nodes(placement, nodes, tolerations.implied("DaemonSet", placement))
 
 
 def platform_nodes(nodes: Iterable[NodeInfo]) -> dict[tuple[str, str, str], NodeInfo]:
@@ -409,6 +428,8 @@ def workload_json(f: Finding) -> dict[str, Any]:
     }
     if w.error:
         entry["error"] = w.error
+    if f.notes:
+        entry["notes"] = list(f.notes)
     if f.targets:
         entry["target"] = [
             {

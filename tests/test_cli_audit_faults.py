@@ -195,3 +195,57 @@ def test_list_items_that_are_not_objects_are_named_and_left_out(tmp_path: Path) 
     )
     assert document["warnings"] == [note]
     assert proc.stderr == f"warning: {note}\n"
+
+
+# -- DaemonSets: only the nodes they select ------------------------------------------------------
+
+
+def gpu_node() -> dict[str, Any]:
+    """An amd64 node of a GPU pool, tainted as such pools are."""
+    node = json.loads(json.dumps(load_nodes(EKS)[0]))
+    node["metadata"]["name"] = "gpu-1"
+    node["metadata"]["uid"] = "uid-gpu-1"
+    node["metadata"]["labels"]["kubernetes.io/hostname"] = "gpu-1"
+    node["metadata"]["labels"]["nvidia.com/gpu.present"] = "true"
+    node["spec"]["taints"] = [{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}]
+    return node
+
+
+DAEMONSETS = [
+    # No node has the label: it wants no pods.
+    obj("apps/v1", "DaemonSet", "win-proxy", template(AMD_IMAGE, nodeSelector={"kubernetes.io/os": "windows"})),
+    # The GPU node has the label, but its taint is not tolerated: no pods either.
+    obj("apps/v1", "DaemonSet", "gpu-plugin", template(AMD_IMAGE, nodeSelector={"nvidia.com/gpu.present": "true"})),
+    # Tolerated: one pod, on an amd64 node: ok, and no note.
+    obj(
+        "apps/v1", "DaemonSet", "gpu-ok",
+        template(
+            AMD_IMAGE, nodeSelector={"nvidia.com/gpu.present": "true"},
+            tolerations=[{"key": "nvidia.com/gpu", "operator": "Exists"}],
+        ),
+    ),
+    # Selects the arm64 nodes, amd64 image: its pods fail there.
+    obj("apps/v1", "DaemonSet", "arm-only", template(AMD_IMAGE, nodeSelector={"kubernetes.io/arch": "arm64"})),
+    # A Deployment scaled to 0 is judged by its template all the same.
+    obj(
+        "apps/v1", "Deployment", "parked",
+        {"replicas": 0, **template(AMD_IMAGE, nodeSelector={"kubernetes.io/os": "windows"})},
+    ),
+]  # fmt: skip
+
+
+def test_a_daemonset_that_selects_no_node_wants_no_pods(tmp_path: Path) -> None:
+    with ApiServer([*load_nodes(EKS), gpu_node()], objects=DAEMONSETS) as server:
+        proc = audit(tmp_path, server, "-o", "json")
+    assert proc.returncode == 1, proc.stderr
+    document = json.loads(proc.stdout)
+    found = {w["name"]: (w["status"], w.get("notes")) for w in document["workloads"]}
+    none = "its nodeSelector, affinity and tolerations admit none of the 5 nodes: the DaemonSet wants no pods"
+    assert found == {
+        "arm-only": ("unschedulable", None),
+        "gpu-ok": ("ok", None),
+        "gpu-plugin": ("ok", [none]),
+        "win-proxy": ("ok", [none]),
+        "parked": ("unschedulable", None),
+    }
+    assert document["summary"]["text"] == "5 workloads in 1 namespace: 3 ok, 2 unschedulable"
