@@ -447,6 +447,7 @@ def workload_json(f: Finding) -> dict[str, Any]:
 class Unreadable(NamedTuple):
     resource: str  # as kubectl names it: daemonsets.apps
     message: str
+    forbidden: bool = True  # 403 (RBAC); else another error status (404, 500...)
 
 
 def to_json(

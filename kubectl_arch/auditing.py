@@ -197,11 +197,18 @@ def read_cluster(
 
         try:
             session.list(resource, reduce, namespace, selector, on_page, warnings)
-        except cluster.Forbidden as exc:
-            unreadable.append(audit.Unreadable(resource.name, str(exc)))
+        except cluster.Refused as exc:  # 403, 404, 500...: that list only
+            unreadable.append(audit.Unreadable(resource.name, str(exc), isinstance(exc, cluster.Forbidden)))
             warnings.append(f"{exc}; the rest is audited without it")
             continue
         listed.append(key)
+    if resources and not listed and not all(u.forbidden for u in unreadable):
+        failed = [u for u in unreadable if not u.forbidden]
+        raise cluster.ClusterError(
+            f"API server {session.conn.server} could not list any workload resource "
+            f"({', '.join(u.resource for u in unreadable)}); nothing to audit; the first error: "
+            f"{failed[0].message}"
+        )
     if resources and not listed:
         # Permissions granted by RoleBindings hold in their namespaces only, never for -A.
         hint = (

@@ -11,7 +11,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from apiserver import ApiServer, load_nodes
+import pytest
+from apiserver import KINDS, ApiServer, load_nodes, status
 from cluster_util import KUBECTL_ARCH
 from registry_util import arch_env
 from test_cli_audit import AMD1, EKS
@@ -249,3 +250,50 @@ def test_a_daemonset_that_selects_no_node_wants_no_pods(tmp_path: Path) -> None:
         "parked": ("unschedulable", None),
     }
     assert document["summary"]["text"] == "5 workloads in 1 namespace: 3 ok, 2 unschedulable"
+
+
+# -- a list answered with an error status ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "reason", "message"),
+    [
+        (404, "Not Found", "the server could not find the requested resource"),
+        (500, "Internal Server Error", "etcdserver: request timed out"),
+        (503, "Service Unavailable", "the server is currently unable to handle the request"),
+    ],
+)
+def test_a_list_answered_with_an_error_is_unreadable_and_the_rest_audited(
+    tmp_path: Path, code: int, reason: str, message: str
+) -> None:
+    body = json.dumps(status(code, reason.replace(" ", ""), message)).encode()
+    objects = [obj("apps/v1", "StatefulSet", "db", template(BOTH_IMAGE)), pod("bare", BOTH_IMAGE, AMD1)]
+    with ApiServer(
+        load_nodes(EKS), objects=objects, list_body=body, list_status=code, faulty=frozenset({"statefulsets"})
+    ) as server:
+        proc = audit(tmp_path, server, "-o", "json")
+        url = server.url
+    assert proc.returncode == 0, proc.stderr
+    said = f'API server {url} (context "test") answered listing statefulsets.apps with {code} {reason}: {message}'
+    document = json.loads(proc.stdout)
+    assert document["unreadable"] == [{"resource": "statefulsets.apps", "message": said}]
+    assert document["warnings"] == [f"{said}; the rest is audited without it"]
+    assert proc.stderr == f"warning: {said}; the rest is audited without it\n"
+    assert rows(document) == [(NS, "Pod/bare", "ok", "")]
+
+
+def test_every_list_answered_with_an_error_is_exit_3(tmp_path: Path) -> None:
+    body = json.dumps(status(500, "InternalError", "etcdserver: leader changed")).encode()
+    lists = {k.plural for k in KINDS if k.plural != "nodes"}
+    with ApiServer(load_nodes(EKS), list_body=body, list_status=500, faulty=frozenset(lists)) as server:
+        proc = audit(tmp_path, server, "-o", "json")
+        url = server.url
+    assert proc.returncode == 3
+    assert proc.stdout == ""
+    names = "replicationcontrollers, daemonsets.apps, deployments.apps, replicasets.apps, statefulsets.apps, "
+    names += "rollouts.argoproj.io, cronjobs.batch, jobs.batch, pods"
+    assert proc.stderr == (
+        f"error: API server {url} could not list any workload resource ({names}); nothing to audit; the first "
+        f'error: API server {url} (context "test") answered listing replicationcontrollers with 500 Internal '
+        "Server Error: etcdserver: leader changed\n"
+    )

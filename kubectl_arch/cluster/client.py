@@ -58,7 +58,12 @@ class ClusterError(RemoteError):
     """Reading the cluster failed (exit 3)."""
 
 
-class Forbidden(ClusterError):
+class Refused(ClusterError):
+    """The API server answered listing a resource with an error status (403, 404, 500...;
+    not 401, which no other list would escape): that list cannot be read, others may."""
+
+
+class Forbidden(Refused):
     """The API server refused to list a resource (403): RBAC withholds it."""
 
 
@@ -429,7 +434,7 @@ def _http_error(
         return Forbidden(f"{where} refused to list {resource.name} (403 Forbidden{said}); {hint}")
     if code == 400 and selector:
         return InputError(f"-l/--selector {selector!r}: the API server rejected it{said}")
-    return ClusterError(f"{where} answered listing {resource.name} with {code} {reason}{said}")
+    return Refused(f"{where} answered listing {resource.name} with {code} {reason}{said}")
 
 
 def _transport_error(
