@@ -7,7 +7,9 @@ number of workloads and of distinct (workload, node platform, images) combinatio
 the raw objects: pods of one workload on nodes of one platform are one counter.
 
 Attribution follows ``ownerReferences`` entries marked ``controller: true``, as the garbage
-collector and ``kubectl describe`` do: Pod -> ReplicaSet -> Deployment, Pod -> Job ->
+collector and ``kubectl describe`` do, matching the owner by uid in the dependent's namespace
+(:meth:`Inventory.owner_of`: the garbage collector takes a namespaced dependent's reference to
+another namespace's object as absent): Pod -> ReplicaSet -> Deployment, Pod -> Job ->
 CronJob, Pod -> ReplicaSet -> Rollout, Pod -> TaskRun -> PipelineRun; a pod owned by a pod of
 an ecosystem's kind belongs where that pod does (Spark executor -> driver -> SparkApplication).
 The top-level owner among the objects read is the workload; ReplicaSets and Jobs that something
@@ -267,11 +269,11 @@ class Inventory:
     def __init__(self, platforms: Mapping[str, PlatformKey]) -> None:
         self.platforms = platforms
         self.controllers: dict[str, Controller] = {}
-        self.groups: dict[str, _Group] = {}
+        self.groups: dict[tuple[str, str], _Group] = {}  # by (namespace, owner uid)
         # Pods owned by a kind that is not Kubernetes' own, by uid: a pod of theirs may own
         # pods in turn (a Spark driver owns its executors), which then belong to the same
         # workload. Kubernetes' own controllers' pods own none: they are not kept.
-        self.pod_owners: dict[str, OwnerRef] = {}
+        self.pod_owners: dict[tuple[str, str], OwnerRef] = {}  # by (namespace, pod uid)
 
     def add_controller(self, found: Controller) -> None:
         self.controllers.setdefault(found.uid, found)
@@ -296,10 +298,10 @@ class Inventory:
         if not bare and owner.kind not in _POD_CONTROLLERS and owner.kind != "Pod":
             uid = _text(metadata.get("uid"))
             if uid:
-                self.pod_owners[uid] = owner
-        group = self.groups.get(owner.uid)
+                self.pod_owners[(namespace, uid)] = owner
+        group = self.groups.get((namespace, owner.uid))
         if group is None:
-            group = self.groups[owner.uid] = _Group(namespace, owner)
+            group = self.groups[(namespace, owner.uid)] = _Group(namespace, owner)
         group.pods += 1
         if error and not group.error:
             group.error = error if bare else f"pod {name}: {error}"
@@ -331,10 +333,19 @@ class Inventory:
                     group.running[(image, digest)] = group.running.get((image, digest), 0) + 1
         return found
 
+    def owner_of(self, namespace: str, ref: OwnerRef | None) -> Controller | None:
+        """The object an owner reference names, as the garbage collector finds it: by uid, in
+        the dependent's namespace (or cluster-scoped); a namespaced dependent's reference to
+        an object of another namespace, or to a uid no object has, names none."""
+        found = self.controllers.get(ref.uid) if ref is not None else None
+        if found is None or found.namespace not in ("", namespace):
+            return None
+        return found
+
     def _top(self, found: Controller) -> Controller:
         seen = {found.uid}
-        while found.owner is not None and found.owner.uid in self.controllers:
-            found = self.controllers[found.owner.uid]
+        while (owner := self.owner_of(found.namespace, found.owner)) is not None:
+            found = owner
             if found.uid in seen:  # an ownership cycle: the API server forbids them
                 break
             seen.add(found.uid)
@@ -365,9 +376,9 @@ class Inventory:
                 unlisted[(owner.group, owner.kind)] = unlisted.get((owner.group, owner.kind), 0) + 1
             reported[top.uid] = top
         pods: dict[str, list[_Group]] = {}
-        orphans: dict[str, list[_Group]] = {}
-        for uid, group in self.groups.items():
-            top = tops.get(uid)
+        orphans: dict[tuple[str, str], list[_Group]] = {}
+        for (namespace, uid), group in self.groups.items():
+            top = tops.get(uid) if self.owner_of(namespace, group.owner) is not None else None
             if top is not None:
                 if top.uid in reported:
                     pods.setdefault(top.uid, []).append(group)
@@ -377,22 +388,66 @@ class Inventory:
                 continue
             if owner.kind != "Pod" and (owner.group, owner.kind) not in read:
                 unlisted[(owner.group, owner.kind)] = unlisted.get((owner.group, owner.kind), 0) + group.pods
-            orphans.setdefault(uid, []).append(group)
-        out = [self._workload(top, pods.get(uid, ())) for uid, top in reported.items()]
-        out.extend(self._from_pods(groups) for groups in orphans.values())
+            orphans.setdefault((namespace, uid), []).append(group)
+        absent = self._absent(read)
+        out = [
+            self._workload(top, pods.get(uid, ()), absent(top.namespace, top.owner))
+            for uid, top in reported.items()
+        ]
+        out.extend(
+            self._from_pods(groups, absent(groups[0].namespace, groups[0].owner))
+            for groups in orphans.values()
+        )
         out.sort(key=lambda w: (w.namespace, w.kind, w.name, w.api_version))
         return out, unlisted
 
+    def _absent(self, read: set[tuple[str, str]]) -> Any:
+        """A function of (namespace, owner reference) giving the notes on a reference to an
+        object of a kind read in full that names none of that namespace (:meth:`owner_of`):
+        another namespace's object, or a uid that no object of that name has."""
+        by_name: dict[tuple[str, str, str], str] = {}
+        for c in self.controllers.values():
+            by_name.setdefault((c.namespace, c.kind, c.name), c.uid)
+
+        def notes(namespace: str, ref: OwnerRef | None) -> tuple[str, ...]:
+            if ref is None or ref.kind == "Pod" or (ref.group, ref.kind) not in read:
+                return ()
+            if self.owner_of(namespace, ref) is not None:
+                return ()
+            where = f"namespace {namespace}" if namespace else "the cluster scope"
+            found = self.controllers.get(ref.uid)
+            other = by_name.get((namespace, ref.kind, ref.name))
+            if found is not None:
+                why = (
+                    f"the object with that uid is in namespace {found.namespace}, and owner references "
+                    "do not cross namespaces"
+                )
+            elif other is not None:
+                why = f"the {ref.kind} of that name has uid {other}"
+            else:
+                why = "no such object was listed"
+            return (
+                f"its controller {ref.kind} {ref.name} (uid {ref.uid}) is not in {where} ({why}): the "
+                "garbage collector takes it as absent; its objects are judged on their own",
+            )
+
+        return notes
+
     def _regroup(self) -> None:
         """Pods owned by a pod that an ecosystem's controller owns join that pod's group."""
-        for uid, group in list(self.groups.items()):
+        for group_key, group in list(self.groups.items()):
             owner = group.owner
-            if owner.kind != "Pod" or owner.api_version != "v1" or owner.uid not in self.pod_owners:
+            namespace = group.namespace
+            if (
+                owner.kind != "Pod"
+                or owner.api_version != "v1"
+                or (namespace, owner.uid) not in self.pod_owners
+            ):
                 continue
-            top = self.pod_owners[owner.uid]
-            target = self.groups.get(top.uid)
+            top = self.pod_owners[(namespace, owner.uid)]
+            target = self.groups.get((namespace, top.uid))
             if target is None:
-                target = self.groups[top.uid] = _Group(group.namespace, top)
+                target = self.groups[(namespace, top.uid)] = _Group(namespace, top)
             target.pods += group.pods
             for key, (count, nodes) in group.placed.items():
                 entry = target.placed.setdefault(key, [0, []])
@@ -403,7 +458,7 @@ class Inventory:
             for container in group.containers:
                 target.containers.setdefault(container, None)
             target.error = target.error or group.error
-            del self.groups[uid]
+            del self.groups[group_key]
 
     @staticmethod
     def _summaries(groups: Sequence[_Group]) -> tuple[int, tuple[Placed, ...], tuple[Running, ...]]:
@@ -425,7 +480,7 @@ class Inventory:
             tuple(Running(image, digest, n) for (image, digest), n in sorted(running.items())),
         )
 
-    def _workload(self, top: Controller, groups: Sequence[_Group]) -> Workload:
+    def _workload(self, top: Controller, groups: Sequence[_Group], notes: tuple[str, ...] = ()) -> Workload:
         count, placed, running = self._summaries(groups)
         containers = tuple(dict.fromkeys(c for t in top.templates for c in t.containers))
         if not top.templates:  # its pods are made from another object: their own containers
@@ -441,9 +496,10 @@ class Inventory:
             placed,
             running,
             error=top.error or next((g.error for g in groups if g.error), ""),
+            notes=notes,
         )
 
-    def _from_pods(self, groups: Sequence[_Group]) -> Workload:
+    def _from_pods(self, groups: Sequence[_Group], notes: tuple[str, ...] = ()) -> Workload:
         group = groups[0]
         count, placed, running = self._summaries(groups)
         owner = group.owner
@@ -460,4 +516,5 @@ class Inventory:
             running,
             from_pods=owner.kind != "Pod",
             error=next((g.error for g in groups if g.error), ""),
+            notes=notes,
         )

@@ -139,6 +139,8 @@ def _details(report: Any) -> None:
         where = f"{w.namespace}/" if w.namespace else ""
         if f.status != "ok" and not w.error:  # an error is a warning already
             _say(f"{f.status}: {where}{w.kind}/{w.name}: {f.reason}")
+        for text in f.notes:
+            _say(f"note: {where}{w.kind}/{w.name}: {text}")
         for i in f.images:
             for digest, pods in i.stale:
                 _say(
