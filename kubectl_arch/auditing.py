@@ -129,7 +129,8 @@ def read_cluster(
 
     kinds = Kinds.parse(settings.pod_template_paths)
     warnings: list[str] = []
-    resources = _resources(session.discover(kinds.known(), warnings))
+    served = session.discover(kinds.known(), warnings)
+    resources = _resources({key: r for key, r in served.items() if not _declared_none(kinds, r)})
     platforms: dict[str, owners.PlatformKey] = {}
     inventory = owners.Inventory(platforms)
     unreadable: list[audit.Unreadable] = []
@@ -238,6 +239,17 @@ def read_cluster(
             "as one workload"
         )
     return nodes, workloads, unreadable, warnings
+
+
+def _declared_none(kinds: Any, resource: cluster.Resource) -> bool:
+    """Whether a declaration ``Kind.group=`` says this resource's kind is no workload (Kubernetes'
+    own kinds too, as ``pin`` leaves such objects alone): it is not listed."""
+    found = [
+        d
+        for d in kinds.declared.get(resource.kind, ())
+        if d.group == resource.group or (d.group is None and resource.group)
+    ]
+    return bool(found) and not any(d.path or d.units for d in found)
 
 
 def _controller(item: dict[str, Any], resource: cluster.Resource, kinds: Any) -> Any:

@@ -297,3 +297,28 @@ def test_every_list_answered_with_an_error_is_exit_3(tmp_path: Path) -> None:
         f'error: API server {url} (context "test") answered listing replicationcontrollers with 500 Internal '
         "Server Error: etcdserver: leader changed\n"
     )
+
+
+# -- declarations ----------------------------------------------------------------------------------
+
+
+def test_declarations_of_kubernetes_own_kinds_as_pin_reads_them(tmp_path: Path) -> None:
+    deployment = obj("apps/v1", "Deployment", "web", template(AMD_IMAGE))
+    replicaset = obj("apps/v1", "ReplicaSet", "web-1", template(AMD_IMAGE), owner=deployment)
+    cronjob = obj("batch/v1", "CronJob", "nightly", {"jobTemplate": {"spec": template(BOTH_IMAGE)}})
+    objects = [deployment, replicaset, pod("web-1-x", AMD_IMAGE, AMD1, replicaset), cronjob]
+    with ApiServer(load_nodes(EKS), objects=objects) as server:
+        proc = audit(
+            tmp_path, server, "-o", "json",
+            "--pod-template-path", "Deployment.apps=", "--pod-template-path", "CronJob.batch=spec.x",
+        )  # fmt: skip
+        listed = sorted({r.path for r in server.requests if "/namespaces/" in r.path})
+    assert proc.returncode == 1, proc.stderr
+    document = json.loads(proc.stdout)
+    # Deployments are no workload (pin leaves them alone): not listed; their ReplicaSets are.
+    assert f"/apis/apps/v1/namespaces/{NS}/deployments" not in listed
+    assert rows(document) == [
+        (NS, "CronJob/nightly", "unknown", "no pod spec at spec.x"),
+        (NS, "ReplicaSet/web-1", "at-risk", ""),
+    ]
+    assert document["warnings"] == [f"{NS}/CronJob/nightly: no pod spec at spec.x; its status is unknown"]
