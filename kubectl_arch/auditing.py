@@ -471,6 +471,8 @@ def _judge_images(
             answers[image] = audit.Image(None, str(found))
             failures.append(found)
     if policy.action != "fail":
+        # Each image once, whatever the status of its workloads (a broken one stays broken).
+        notes.extend(str(failure) for failure in failures)
         failures = []
     if targets and not failures:
         blocked = _blocked(workloads, answers, targets)

@@ -15,7 +15,7 @@ import pytest
 from apiserver import KINDS, ApiServer, load_nodes, status
 from cluster_util import KUBECTL_ARCH
 from registry_util import arch_env
-from test_cli_audit import AMD1, EKS
+from test_cli_audit import AMD1, ARM1, EKS
 
 NS = "a"
 AMD_IMAGE = "registry.example/t/amd:1.0"
@@ -322,3 +322,25 @@ def test_declarations_of_kubernetes_own_kinds_as_pin_reads_them(tmp_path: Path) 
         (NS, "ReplicaSet/web-1", "at-risk", ""),
     ]
     assert document["warnings"] == [f"{NS}/CronJob/nightly: no pod spec at spec.x; its status is unknown"]
+
+
+# -- what cannot be judged is said ----------------------------------------------------------------
+
+
+def test_every_image_that_cannot_be_answered_is_named_once_whatever_the_status(tmp_path: Path) -> None:
+    missing = "registry.example/t/missing:2.0"
+    broken = pod("broken", AMD_IMAGE, ARM1)
+    broken["spec"]["containers"].append({"name": "side", "image": missing})
+    objects = [broken, obj("apps/v1", "Deployment", "also", template(missing, nodeSelector={"x": "y"}))]
+    with ApiServer(load_nodes(EKS), objects=objects) as server:
+        proc = audit(tmp_path, server, "-o", "json")
+    assert proc.returncode == 1, proc.stderr
+    document = json.loads(proc.stdout)
+    assert [(w["name"], w["status"]) for w in document["workloads"]] == [
+        ("also", "unschedulable"),
+        ("broken", "broken"),
+    ]
+    lock_file = tmp_path / "platforms.lock"
+    why = f"image {missing}: not in lock file {lock_file}; update it with kubectl arch pin --lock {lock_file}"
+    assert document["warnings"] == [why]
+    assert proc.stderr == f"warning: {why}\n"

@@ -137,7 +137,7 @@ def _details(report: Any) -> None:
     for f in report.findings:
         w = f.workload
         where = f"{w.namespace}/" if w.namespace else ""
-        if f.status != "ok" and not w.error:  # an error is a warning already
+        if f.status not in ("ok", "unknown"):  # why an image or object is unknown: a warning already
             _say(f"{f.status}: {where}{w.kind}/{w.name}: {f.reason}")
         for text in f.notes:
             _say(f"note: {where}{w.kind}/{w.name}: {text}")
