@@ -232,7 +232,13 @@ def read_cluster(
         if any(r.kind == kind and r.group == group and r.name in refused for r in resources):
             continue
         if any(kind == k and (groups is None or group in groups) for k, groups in kinds.known()):
-            continue  # a kind it reads, whose discovery or list failed: said above
+            if (group, kind) in served or any(f"kinds of {group}/" in w for w in warnings):
+                continue  # a kind it reads, whose discovery or list failed: said above
+            warnings.append(
+                f"{count} object(s) are owned by {qualified} objects, a kind the API server does not serve "
+                "(discovery does not list it): they are reported on their own"
+            )
+            continue
         warnings.append(
             f"{count} object(s) are owned by {qualified} objects, a kind the audit does not read: they "
             f"are reported on their own; declare it (--pod-template-path {qualified}=PATH) to audit it "

@@ -344,3 +344,23 @@ def test_every_image_that_cannot_be_answered_is_named_once_whatever_the_status(t
     why = f"image {missing}: not in lock file {lock_file}; update it with kubectl arch pin --lock {lock_file}"
     assert document["warnings"] == [why]
     assert proc.stderr == f"warning: {why}\n"
+
+
+def test_an_owner_of_a_kind_the_server_does_not_serve_is_named(tmp_path: Path) -> None:
+    notebook = {
+        "apiVersion": "kubeflow.org/v1",
+        "kind": "Notebook",
+        "metadata": {"name": "nb", "namespace": NS, "uid": "uid-nb"},
+    }
+    objects = [obj("apps/v1", "StatefulSet", "nb", template(BOTH_IMAGE), owner=notebook)]
+    with ApiServer(load_nodes(EKS), objects=objects) as server:
+        proc = audit(tmp_path, server, "-o", "json")
+    assert proc.returncode == 0, proc.stderr
+    document = json.loads(proc.stdout)
+    assert rows(document) == [(NS, "StatefulSet/nb", "ok", "")]
+    said = (
+        "1 object(s) are owned by Notebook.kubeflow.org objects, a kind the API server does not serve "
+        "(discovery does not list it): they are reported on their own"
+    )
+    assert document["warnings"] == [said]
+    assert proc.stderr == f"warning: {said}\n"
