@@ -223,9 +223,10 @@ def read_cluster(
         )
     workloads, unlisted = inventory.workloads(listed, selected=bool(settings.selector))
     for w in workloads:
+        where = f"{w.namespace}/" if w.namespace else ""
         if w.error:
-            where = f"{w.namespace}/" if w.namespace else ""
             warnings.append(f"{where}{w.kind}/{w.name}: {w.error}; its status is unknown")
+        warnings.extend(f"{where}{w.kind}/{w.name}: {text}" for text in w.notes)
     refused = {u.resource for u in unreadable}
     for (group, kind), count in sorted(unlisted.items()):
         qualified = f"{kind}.{group}" if group else kind

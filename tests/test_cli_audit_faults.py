@@ -364,3 +364,18 @@ def test_an_owner_of_a_kind_the_server_does_not_serve_is_named(tmp_path: Path) -
     )
     assert document["warnings"] == [said]
     assert proc.stderr == f"warning: {said}\n"
+
+
+def test_a_pod_on_a_node_the_node_list_lacks_is_noted(tmp_path: Path) -> None:
+    with ApiServer(load_nodes(EKS), objects=[pod("lost", AMD_IMAGE, "ghost-node")]) as server:
+        proc = audit(tmp_path, server, "-o", "json")
+    assert proc.returncode == 0, proc.stderr
+    document = json.loads(proc.stdout)
+    note = (
+        "1 pod(s) assigned to node ghost-node, which the node list does not hold: their platform is unknown "
+        "and they are not judged"
+    )
+    [lost] = document["workloads"]
+    assert (lost["name"], lost["status"], lost["notes"]) == ("lost", "ok", [note])
+    assert document["warnings"] == [f"{NS}/Pod/lost: {note}"]
+    assert proc.stderr == f"warning: {NS}/Pod/lost: {note}\n"

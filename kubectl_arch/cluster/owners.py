@@ -247,7 +247,17 @@ def running_digest(image_id: Any) -> str:
 class _Group:
     """The pods of one workload, as counters."""
 
-    __slots__ = ("containers", "error", "namespace", "owner", "pending", "placed", "pods", "running")
+    __slots__ = (
+        "containers",
+        "error",
+        "namespace",
+        "owner",
+        "pending",
+        "placed",
+        "pods",
+        "running",
+        "unplaced",
+    )
 
     def __init__(self, namespace: str, owner: OwnerRef) -> None:
         self.namespace = namespace
@@ -258,6 +268,21 @@ class _Group:
         self.containers: dict[Container, None] = {}
         self.pending: Template | None = None  # a bare pod not assigned to a node yet
         self.error = ""  # why a pod of it could not be read ("pod NAME: ...")
+        self.unplaced: list[Any] = [0, []]  # pods on nodes the node list lacks, and those nodes' names
+
+
+def _unplaced(groups: Sequence[_Group]) -> tuple[str, ...]:
+    """A note on pods assigned to nodes the node list does not hold (deleted since, or listed
+    by another view of the cluster): their platform is unknown, so they are not judged."""
+    count = sum(g.unplaced[0] for g in groups)
+    if not count:
+        return ()
+    names = sorted({n for g in groups for n in g.unplaced[1]})[:MAX_NODE_NAMES]
+    nodes = f"node {names[0]}" if len(names) == 1 else f"nodes {', '.join(names)}"
+    return (
+        f"{count} pod(s) assigned to {nodes}, which the node list does not hold: their platform is unknown "
+        "and they are not judged",
+    )
 
 
 class Inventory:
@@ -313,6 +338,10 @@ class Inventory:
             group.pending = found
         phase = status.get("phase")
         platform = self.platforms.get(node) if node else None
+        if platform is None and node and phase != "Succeeded":
+            group.unplaced[0] += 1
+            if len(group.unplaced[1]) < MAX_NODE_NAMES and node not in group.unplaced[1]:
+                group.unplaced[1].append(node)
         if platform is not None and phase != "Succeeded":
             key = (platform, tuple(c.image for c in found.containers))
             entry = group.placed.get(key)
@@ -458,6 +487,8 @@ class Inventory:
             for container in group.containers:
                 target.containers.setdefault(container, None)
             target.error = target.error or group.error
+            target.unplaced[0] += group.unplaced[0]
+            target.unplaced[1].extend(n for n in group.unplaced[1] if n not in target.unplaced[1])
             del self.groups[group_key]
 
     @staticmethod
@@ -496,7 +527,7 @@ class Inventory:
             placed,
             running,
             error=top.error or next((g.error for g in groups if g.error), ""),
-            notes=notes,
+            notes=notes + _unplaced(groups),
         )
 
     def _from_pods(self, groups: Sequence[_Group], notes: tuple[str, ...] = ()) -> Workload:
@@ -516,5 +547,5 @@ class Inventory:
             running,
             from_pods=owner.kind != "Pod",
             error=next((g.error for g in groups if g.error), ""),
-            notes=notes,
+            notes=notes + _unplaced(groups),
         )

@@ -140,7 +140,8 @@ def _details(report: Any) -> None:
         if f.status not in ("ok", "unknown"):  # why an image or object is unknown: a warning already
             _say(f"{f.status}: {where}{w.kind}/{w.name}: {f.reason}")
         for text in f.notes:
-            _say(f"note: {where}{w.kind}/{w.name}: {text}")
+            if text not in w.notes:  # the workload's own notes are warnings already
+                _say(f"note: {where}{w.kind}/{w.name}: {text}")
         for i in f.images:
             for digest, pods in i.stale:
                 _say(
