@@ -158,6 +158,11 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
+def _agree(n: int, detail: str) -> str:
+    """A rejection's detail (``run linux/arm64, which ...``) after a count of one: ``runs``."""
+    return f"runs {detail[4:]}" if n == 1 and detail.startswith("run ") else detail
+
+
 def _pairs(platforms: Iterable[Platform]) -> frozenset[tuple[str, str]]:
     return frozenset(p.node for p in platforms)
 
@@ -320,7 +325,7 @@ def judge_one(
             continue
         risky = [r for r in result.rejections if r.reason == fitting.IMAGE_PLATFORMS]
         if risky and not at_risk:
-            details = "; ".join(f"{_count(r.nodes, 'Ready node')} {r.detail}" for r in risky)
+            details = "; ".join(f"{_count(r.nodes, 'Ready node')} {_agree(r.nodes, r.detail)}" for r in risky)
             at_risk = f"{where}the scheduler may place pods on nodes it cannot run on: {details}"
     if workload.error:
         status, reason, platforms = UNKNOWN, workload.error, None

@@ -356,3 +356,21 @@ def test_a_controller_owned_across_namespaces_is_reported_on_its_own() -> None:
         ("a", "ReplicaSet", "web-1", 1, 1),
         ("b", "Deployment", "web", 0, 0),
     ]
+
+
+def test_one_node_runs() -> None:
+    nodes = nodes_of(EKS)[:3]  # two amd64 nodes and one arm64 node
+    found = judge(workload(), {"app:1": image("linux/amd64")}, nodes)
+    assert found.reason == (
+        "the scheduler may place pods on nodes it cannot run on: 1 Ready node runs linux/arm64, which image "
+        "app:1 cannot run on"
+    )
+
+
+def test_progress_counts_one_object(capsys: pytest.CaptureFixture[str]) -> None:
+    from kubectl_arch.commands.audit import TerminalProgress
+
+    progress = TerminalProgress()
+    progress.objects(1)
+    progress.objects(1)
+    assert capsys.readouterr().err == "\rreading the cluster: 1 object\rreading the cluster: 2 objects"

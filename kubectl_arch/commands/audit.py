@@ -83,7 +83,7 @@ class TerminalProgress:
 
     def objects(self, count: int) -> None:
         self.count += count
-        self._show(f"reading the cluster: {self.count} objects")
+        self._show(f"reading the cluster: {self.count} {'object' if self.count == 1 else 'objects'}")
 
     def images(self, done: int, total: int) -> None:
         self._show(f"looking up images: {done}/{total}")
