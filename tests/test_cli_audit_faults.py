@@ -16,6 +16,7 @@ from apiserver import KINDS, ApiServer, load_nodes, status
 from cluster_util import KUBECTL_ARCH
 from registry_util import arch_env
 from test_cli_audit import AMD1, ARM1, EKS
+from test_cli_audit import audit as run_audit
 
 NS = "a"
 AMD_IMAGE = "registry.example/t/amd:1.0"
@@ -82,20 +83,8 @@ def pod(name: str, image: str, node: str = "", owner: Any = None, namespace: str
 
 
 def audit(tmp_path: Path, server: ApiServer, *args: str) -> subprocess.CompletedProcess[str]:
-    config = server.kubeconfig(tmp_path / "kubeconfig", namespace=NS)
     lock_file = write_lock(tmp_path / "platforms.lock")
-    env = arch_env(tmp_path, KUBECONFIG=str(config))
-    proc = subprocess.run(
-        [str(KUBECTL_ARCH), "audit", "--locked", str(lock_file), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        timeout=120,
-        check=False,
-    )
-    assert "Traceback" not in proc.stderr, proc.stderr
-    return proc
+    return run_audit(tmp_path, server, "--locked", str(lock_file), *args, namespace=NS)
 
 
 def rows(document: dict[str, Any]) -> list[tuple[str, str, str, str]]:
