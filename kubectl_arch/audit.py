@@ -18,6 +18,17 @@ A workload's status is the first of these that holds:
   workload in a mixed cluster; for a DaemonSet, a pod there is certain).
 * ``ok``.
 
+A DaemonSet is judged over the nodes its own nodeSelector, affinity and tolerations admit,
+as the DaemonSet controller picks them (:func:`.fit.daemon_nodes`): when they admit no node
+at all it wants no pods (a GPU plugin on a cluster without GPUs), which is ``ok`` with a
+note. Every other kind is judged by its pod template whatever its replica count: a
+Deployment scaled to 0 makes pods from it when scaled up again.
+
+A workload whose object (or a pod of it) could not be read (a pod spec that is not what the
+API server keeps: ``containers`` a mapping, no pod template, a container without an image, a
+pod without containers) is ``unknown``, its ``error`` in the manifest reader's words (those
+``pin`` gives): nothing about it can be judged, and it is never ``ok`` nor ``ready``.
+
 A workload with no template left to make pods from (a Pod already assigned to a node, or pods
 whose controller was not read) is judged from its pods alone: broken, unknown or ok.
 
@@ -89,6 +100,7 @@ class Finding(NamedTuple):
     images: tuple[ImageFinding, ...]
     broken: tuple[BrokenPods, ...]
     targets: tuple[TargetFinding, ...]
+    notes: tuple[str, ...] = ()  # what is worth knowing and changes nothing of the status
 
     @property
     def broken_pods(self) -> int:
@@ -144,6 +156,11 @@ class Summary(NamedTuple):
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _agree(n: int, detail: str) -> str:
+    """A rejection's detail (``run linux/arm64, which ...``) after a count of one: ``runs``."""
+    return f"runs {detail[4:]}" if n == 1 and detail.startswith("run ") else detail
 
 
 def _pairs(platforms: Iterable[Platform]) -> frozenset[tuple[str, str]]:
@@ -288,6 +305,7 @@ def judge_one(
     on_targets = _targets(workload, images, targets, updates or {})
     status, reason = OK, ""
     unschedulable = at_risk = ""
+    notes: list[str] = list(workload.notes)
     for template in workload.templates:
         known = {}
         for c in template.containers:
@@ -297,13 +315,22 @@ def judge_one(
         result = (fits or _Fits(nodes))(template.placement, known, workload.kind)
         where = f"{template.path}: " if len(workload.templates) > 1 else ""
         if not result.fits:
+            if workload.kind == "DaemonSet" and not _daemon_nodes(template.placement, nodes):
+                notes.append(
+                    f"{where}its nodeSelector, affinity and tolerations admit none of the "
+                    f"{_count(len(nodes), 'node')}: the DaemonSet wants no pods"
+                )
+                continue
             unschedulable = unschedulable or f"{where}fits no Ready node: {result.explain()}"
             continue
         risky = [r for r in result.rejections if r.reason == fitting.IMAGE_PLATFORMS]
         if risky and not at_risk:
-            details = "; ".join(f"{_count(r.nodes, 'Ready node')} {r.detail}" for r in risky)
+            details = "; ".join(f"{_count(r.nodes, 'Ready node')} {_agree(r.nodes, r.detail)}" for r in risky)
             at_risk = f"{where}the scheduler may place pods on nodes it cannot run on: {details}"
-    if broken:
+    if workload.error:
+        status, reason, platforms = UNKNOWN, workload.error, None
+        on_targets = tuple(t._replace(ready=None if t.ready else t.ready) for t in on_targets)
+    elif broken:
         status, reason = BROKEN, _broken_reason(broken)
     elif unschedulable:
         status, reason = UNSCHEDULABLE, unschedulable
@@ -312,7 +339,12 @@ def judge_one(
         reason = "; ".join(dict.fromkeys(i.answer.error for i in unknown))
     elif at_risk:
         status, reason = AT_RISK, at_risk
-    return Finding(workload, status, reason, platforms, found, broken, on_targets)
+    return Finding(workload, status, reason, platforms, found, broken, on_targets, tuple(notes))
+
+
+def _daemon_nodes(placement: Mapping[str, Any], nodes: Sequence[NodeInfo]) -> int:
+    """The nodes a DaemonSet of this pod template wants a pod on (:func:`.fit.daemon_nodes`)."""
+    return fitting.daemon_nodes(placement, nodes, tolerations.implied("DaemonSet", placement))
 
 
 def platform_nodes(nodes: Iterable[NodeInfo]) -> dict[tuple[str, str, str], NodeInfo]:
@@ -399,6 +431,10 @@ def workload_json(f: Finding) -> dict[str, Any]:
         "brokenPods": [{"platform": b.platform, "pods": b.pods, "nodes": list(b.nodes)} for b in f.broken],
         "fromPods": w.from_pods,
     }
+    if w.error:
+        entry["error"] = w.error
+    if f.notes:
+        entry["notes"] = list(f.notes)
     if f.targets:
         entry["target"] = [
             {
@@ -416,6 +452,7 @@ def workload_json(f: Finding) -> dict[str, Any]:
 class Unreadable(NamedTuple):
     resource: str  # as kubectl names it: daemonsets.apps
     message: str
+    forbidden: bool = True  # 403 (RBAC); else another error status (404, 500...)
 
 
 def to_json(

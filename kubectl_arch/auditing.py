@@ -129,7 +129,8 @@ def read_cluster(
 
     kinds = Kinds.parse(settings.pod_template_paths)
     warnings: list[str] = []
-    resources = _resources(session.discover(kinds.known(), warnings))
+    served = session.discover(kinds.known(), warnings)
+    resources = _resources({key: r for key, r in served.items() if not _declared_none(kinds, r)})
     platforms: dict[str, owners.PlatformKey] = {}
     inventory = owners.Inventory(platforms)
     unreadable: list[audit.Unreadable] = []
@@ -179,8 +180,10 @@ def read_cluster(
         key = (resource.group, resource.kind)
         if key == PODS:
 
-            def reduce(item: dict[str, Any]) -> None:
-                pod = inventory.add_pod(item)
+            def reduce(item: dict[str, Any], resource: Any = resource) -> None:
+                spec = item.get("spec")
+                error = _reader_error(item, resource, kinds) if owners.suspect(spec) else ""
+                pod = inventory.add_pod(item, error)
                 if pod is not None:
                     note(pod.containers)
 
@@ -194,12 +197,19 @@ def read_cluster(
                         note(t.containers)
 
         try:
-            session.list(resource, reduce, namespace, selector, on_page)
-        except cluster.Forbidden as exc:
-            unreadable.append(audit.Unreadable(resource.name, str(exc)))
+            session.list(resource, reduce, namespace, selector, on_page, warnings)
+        except cluster.Refused as exc:  # 403, 404, 500...: that list only
+            unreadable.append(audit.Unreadable(resource.name, str(exc), isinstance(exc, cluster.Forbidden)))
             warnings.append(f"{exc}; the rest is audited without it")
             continue
         listed.append(key)
+    if resources and not listed and not all(u.forbidden for u in unreadable):
+        failed = [u for u in unreadable if not u.forbidden]
+        raise cluster.ClusterError(
+            f"API server {session.conn.server} could not list any workload resource "
+            f"({', '.join(u.resource for u in unreadable)}); nothing to audit; the first error: "
+            f"{failed[0].message}"
+        )
     if resources and not listed:
         # Permissions granted by RoleBindings hold in their namespaces only, never for -A.
         hint = (
@@ -212,19 +222,41 @@ def read_cluster(
             f"({', '.join(r.name for r in resources)}); nothing to audit; {hint}"
         )
     workloads, unlisted = inventory.workloads(listed, selected=bool(settings.selector))
+    for w in workloads:
+        where = f"{w.namespace}/" if w.namespace else ""
+        if w.error:
+            warnings.append(f"{where}{w.kind}/{w.name}: {w.error}; its status is unknown")
+        warnings.extend(f"{where}{w.kind}/{w.name}: {text}" for text in w.notes)
     refused = {u.resource for u in unreadable}
     for (group, kind), count in sorted(unlisted.items()):
         qualified = f"{kind}.{group}" if group else kind
         if any(r.kind == kind and r.group == group and r.name in refused for r in resources):
             continue
         if any(kind == k and (groups is None or group in groups) for k, groups in kinds.known()):
-            continue  # a kind it reads, whose discovery or list failed: said above
+            if (group, kind) in served or any(f"kinds of {group}/" in w for w in warnings):
+                continue  # a kind it reads, whose discovery or list failed: said above
+            warnings.append(
+                f"{count} object(s) are owned by {qualified} objects, a kind the API server does not serve "
+                "(discovery does not list it): they are reported on their own"
+            )
+            continue
         warnings.append(
             f"{count} object(s) are owned by {qualified} objects, a kind the audit does not read: they "
             f"are reported on their own; declare it (--pod-template-path {qualified}=PATH) to audit it "
             "as one workload"
         )
     return nodes, workloads, unreadable, warnings
+
+
+def _declared_none(kinds: Any, resource: cluster.Resource) -> bool:
+    """Whether a declaration ``Kind.group=`` says this resource's kind is no workload (Kubernetes'
+    own kinds too, as ``pin`` leaves such objects alone): it is not listed."""
+    found = [
+        d
+        for d in kinds.declared.get(resource.kind, ())
+        if d.group == resource.group or (d.group is None and resource.group)
+    ]
+    return bool(found) and not any(d.path or d.units for d in found)
 
 
 def _controller(item: dict[str, Any], resource: cluster.Resource, kinds: Any) -> Any:
@@ -244,11 +276,10 @@ def _controller(item: dict[str, Any], resource: cluster.Resource, kinds: Any) ->
         and resource.group in builtin[0]
         and not kinds.declared_in(resource.kind, resource.group)
     ):
-        return owners.controller(item, resource.kind, resource.api_version, [builtin[1]])
-    from .manifest import scan
-
-    obj = {**item, "kind": resource.kind, "apiVersion": resource.api_version}  # lists may leave them out
-    read = scan.read_object(obj, kinds, resource.name)
+        specs = owners.pod_specs(item, builtin[1])
+        if specs and not any(owners.suspect(spec) for _, spec in specs):
+            return owners.controller(item, resource.kind, resource.api_version, [builtin[1]])
+    read, error = _read(item, resource, kinds)
     templates = []
     for w in read.workloads:
         placement = {k: w.pod[k] for k in owners.PLACEMENT_KEYS if w.pod.get(k) is not None}
@@ -256,7 +287,32 @@ def _controller(item: dict[str, Any], resource: cluster.Resource, kinds: Any) ->
             owners.Container(c.field, c.name, c.image.strip()) for c in w.containers if c.image.strip()
         )
         templates.append(owners.Template(w.field, placement, containers))
-    return owners.controller(item, resource.kind, resource.api_version, templates=templates)
+    return owners.controller(item, resource.kind, resource.api_version, templates=templates, error=error)
+
+
+def _read(item: dict[str, Any], resource: cluster.Resource, kinds: Any) -> tuple[Any, str]:
+    """An object read by the manifest reader (:func:`.manifest.scan.read_object`), and why
+    its pod templates cannot be read, in the words ``pin`` gives for the same object ("" when
+    they can): ``spec.template.spec.containers is a mapping, not a list``, ``no pod spec at
+    spec.template.spec``, ``container 'x' has no image``."""
+    from .manifest import scan
+
+    obj = {**item, "kind": resource.kind, "apiVersion": resource.api_version}  # lists may leave them out
+    read = scan.read_object(obj, kinds, resource.name)
+    for finding in read.findings:
+        if finding.severity == "error" or finding.skipped:
+            message = finding.message
+            prefix = f"{scan.INCOMPLETE}: "
+            if finding.skipped and message.startswith(prefix) and message.endswith("; skipped"):
+                message = message[len(prefix) : -len("; skipped")]
+            return read, message
+    return read, ""
+
+
+def _reader_error(item: dict[str, Any], resource: cluster.Resource, kinds: Any) -> str:
+    """Why an object's pod spec cannot be read (the manifest reader's words), or a plain
+    account of it when the reader finds nothing to say."""
+    return _read(item, resource, kinds)[1] or "its pod spec cannot be read"
 
 
 def images_of(workloads: Sequence[Any]) -> list[str]:
@@ -422,6 +478,8 @@ def _judge_images(
             answers[image] = audit.Image(None, str(found))
             failures.append(found)
     if policy.action != "fail":
+        # Each image once, whatever the status of its workloads (a broken one stays broken).
+        notes.extend(str(failure) for failure in failures)
         failures = []
     if targets and not failures:
         blocked = _blocked(workloads, answers, targets)

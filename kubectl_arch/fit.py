@@ -284,6 +284,33 @@ def fit(
     return Fit(tuple(fitting), frozenset(platforms), total, tuple(rejections))
 
 
+def daemon_nodes(
+    pod_spec: Mapping[str, Any],
+    nodes: Iterable[NodeInfo],
+    extra_tolerations: Iterable[Mapping[str, Any]] = (),
+) -> int:
+    """How many of ``nodes`` the DaemonSet controller wants a pod of this template on, Ready or
+    not: those its ``spec.nodeName``, ``nodeSelector`` and required node affinity admit, whose
+    ``NoSchedule`` and ``NoExecute`` taints its tolerations (with ``extra_tolerations``, the
+    controller's own) tolerate (the DaemonSet controller's ``nodeShouldRunDaemonPod``: the
+    NodeName, NodeAffinity and TaintToleration predicates). 0: it wants no pod at all."""
+    rules = placement(pod_spec)
+    tolerations = [*_tolerations(pod_spec), *extra_tolerations]
+    count = 0
+    for node in nodes:
+        if rules.node_name and node.name != rules.node_name:
+            continue
+        if not rules.matches(node.labels, node.name):
+            continue
+        if any(
+            taint.effect in ("NoSchedule", "NoExecute") and not any(tolerates(t, taint) for t in tolerations)
+            for taint in node.taints
+        ):
+            continue
+        count += 1
+    return count
+
+
 def _image_gap(node: NodeInfo, images: Mapping[str, Sequence[Platform]]) -> str | None:
     missing = [image for image, platforms in images.items() if not image_runs(platforms, node)]
     if not missing:

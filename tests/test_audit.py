@@ -279,3 +279,98 @@ def test_the_kinds_audit_lists() -> None:
     assert ecosystem - templates <= pairs
     assert not templates & pairs
     assert ("Rollout", "argoproj.io") in {(k, g) for k, gs in Kinds().known() for g in (gs or {None})}
+
+
+def _owned(
+    kind: str, name: str, namespace: str, uid: str, owner: Any = None, spec: Any = None
+) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"name": name, "namespace": namespace, "uid": uid}
+    if owner is not None:
+        metadata["ownerReferences"] = [{**owner, "controller": True}]
+    api_version = "v1" if kind == "Pod" else "apps/v1"
+    return {"apiVersion": api_version, "kind": kind, "metadata": metadata, "spec": spec}
+
+
+def _ref(kind: str, name: str, uid: str) -> dict[str, str]:
+    return {"apiVersion": "apps/v1", "kind": kind, "name": name, "uid": uid}
+
+
+POD_SPEC = {
+    "nodeName": "ip-10-0-40-2.us-west-2.compute.internal",
+    "containers": [{"name": "c", "image": "r/a:1"}],
+}
+TEMPLATE = {"template": {"spec": {"containers": [{"name": "c", "image": "r/a:1"}]}}}
+
+
+def test_owner_references_resolve_by_uid_in_the_dependents_namespace_only() -> None:
+    """As the garbage collector: a namespaced dependent's owner is in its namespace; a
+    reference whose uid no object of that namespace has names no owner. The pods are then
+    judged under the reference, the same in one namespace and in all, with a note."""
+    nodes = nodes_of(EKS)
+    everything = [
+        _owned("Deployment", "cross", "b", "uid-dep-b"),
+        _owned("ReplicaSet", "cross-1", "b", "uid-rs-b", _ref("Deployment", "cross", "uid-dep-b"), TEMPLATE),
+        # A pod of namespace a naming the ReplicaSet of namespace b.
+        _owned("Pod", "cross-pod", "a", "uid-pod-a", _ref("ReplicaSet", "cross-1", "uid-rs-b"), POD_SPEC),
+        # A Deployment of namespace a, and a pod naming it with another uid.
+        _owned("Deployment", "uidm", "a", "uid-dep-a", spec=TEMPLATE),
+        _owned("Pod", "uidm-pod", "a", "uid-pod-a2", _ref("Deployment", "uidm", "uid-other"), POD_SPEC),
+    ]
+    everything[0]["spec"] = TEMPLATE
+    cross = (
+        "its controller ReplicaSet cross-1 (uid uid-rs-b) is not in namespace a ({}): the garbage collector "
+        "takes it as absent; its objects are judged on their own"
+    )
+    uidm = (
+        "its controller Deployment uidm (uid uid-other) is not in namespace a (the Deployment of that name "
+        "has uid uid-dep-a): the garbage collector takes it as absent; its objects are judged on their own"
+    )
+    for scope in (None, "a"):
+        objects = [o for o in everything if scope is None or o["metadata"]["namespace"] == scope]
+        found, _ = inventory(objects, nodes).workloads(LISTED)
+        got = [(w.namespace, w.kind, w.name, w.pods, w.from_pods, w.notes) for w in found]
+        why = (
+            "the object with that uid is in namespace b, and owner references do not cross namespaces"
+            if scope is None
+            else "no such object was listed"
+        )
+        expected = [
+            ("a", "Deployment", "uidm", 0, False, ()),
+            ("a", "Deployment", "uidm", 1, True, (uidm,)),
+            ("a", "ReplicaSet", "cross-1", 1, True, (cross.format(why),)),
+        ]
+        if scope is None:
+            expected.append(("b", "Deployment", "cross", 0, False, ()))
+        assert got == expected
+
+
+def test_a_controller_owned_across_namespaces_is_reported_on_its_own() -> None:
+    nodes = nodes_of(EKS)
+    objects = [
+        _owned("Deployment", "web", "b", "uid-dep-b", spec=TEMPLATE),
+        _owned("ReplicaSet", "web-1", "a", "uid-rs-a", _ref("Deployment", "web", "uid-dep-b"), TEMPLATE),
+        _owned("Pod", "web-1-x", "a", "uid-pod", _ref("ReplicaSet", "web-1", "uid-rs-a"), POD_SPEC),
+    ]
+    found, _ = inventory(objects, nodes).workloads(LISTED)
+    assert [(w.namespace, w.kind, w.name, w.pods, len(w.notes)) for w in found] == [
+        ("a", "ReplicaSet", "web-1", 1, 1),
+        ("b", "Deployment", "web", 0, 0),
+    ]
+
+
+def test_one_node_runs() -> None:
+    nodes = nodes_of(EKS)[:3]  # two amd64 nodes and one arm64 node
+    found = judge(workload(), {"app:1": image("linux/amd64")}, nodes)
+    assert found.reason == (
+        "the scheduler may place pods on nodes it cannot run on: 1 Ready node runs linux/arm64, which image "
+        "app:1 cannot run on"
+    )
+
+
+def test_progress_counts_one_object(capsys: pytest.CaptureFixture[str]) -> None:
+    from kubectl_arch.commands.audit import TerminalProgress
+
+    progress = TerminalProgress()
+    progress.objects(1)
+    progress.objects(1)
+    assert capsys.readouterr().err == "\rreading the cluster: 1 object\rreading the cluster: 2 objects"

@@ -322,8 +322,16 @@ def test_rbac_by_namespace(tmp_path: Path) -> None:
     )
     _, _, proc = audit_served(tmp_path, "-n", "shop", "-o", "json", namespaces=frozenset({"shop"}))
     assert proc.returncode == 0
-    assert proc.stderr == ""  # the Rollout is listed (an ecosystem kind): its ReplicaSet is part of it
     document = json.loads(proc.stdout)
+    # The Rollout is listed (an ecosystem kind): its ReplicaSet is part of it, nothing said of
+    # it; each image, absent from the empty lock file, is named once.
+    images = sorted({i["image"] for w in document["workloads"] for i in w["images"]})
+    lock = tmp_path / "empty.lock"
+    assert sorted(proc.stderr.splitlines(keepends=True)) == [
+        f"warning: image {i}: not in lock file {lock}; update it with kubectl arch pin --lock {lock}\n"
+        for i in images
+    ]
+    assert document["warnings"] == [line[len("warning: ") :] for line in proc.stderr.splitlines()]
     assert (document["namespace"], document["unreadable"]) == ("shop", [])
     assert {w["namespace"] for w in document["workloads"]} == {"shop"}
     assert len(document["workloads"]) == 6

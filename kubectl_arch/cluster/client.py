@@ -58,7 +58,12 @@ class ClusterError(RemoteError):
     """Reading the cluster failed (exit 3)."""
 
 
-class Forbidden(ClusterError):
+class Refused(ClusterError):
+    """The API server answered listing a resource with an error status (403, 404, 500...;
+    not 401, which no other list would escape): that list cannot be read, others may."""
+
+
+class Forbidden(Refused):
     """The API server refused to list a resource (403): RBAC withholds it."""
 
 
@@ -429,7 +434,7 @@ def _http_error(
         return Forbidden(f"{where} refused to list {resource.name} (403 Forbidden{said}); {hint}")
     if code == 400 and selector:
         return InputError(f"-l/--selector {selector!r}: the API server rejected it{said}")
-    return ClusterError(f"{where} answered listing {resource.name} with {code} {reason}{said}")
+    return Refused(f"{where} answered listing {resource.name} with {code} {reason}{said}")
 
 
 def _transport_error(
@@ -737,6 +742,14 @@ def _pages(
         answer = ahead.result()
 
 
+def _named(item: Any) -> bool:
+    """An object with a non-empty string ``metadata.name``, as every listed object has."""
+    if not isinstance(item, dict):
+        return False
+    metadata = item.get("metadata")
+    return isinstance(metadata, dict) and isinstance(metadata.get("name"), str) and bool(metadata["name"])
+
+
 class _Expired(Exception):
     """A continue token expired (410): the list changed while it was being read."""
 
@@ -845,14 +858,17 @@ class Session:
         namespace: str | None = None,
         selector: str | None = None,
         on_page: Callable[[int], None] | None = None,
+        notes: list[str] | None = None,
     ) -> list[T]:
         """Every object of ``resource`` (in ``namespace``, or all namespaces; matching
         ``selector``, evaluated by the server), each reduced by ``reduce`` as its page is read
         (None: left out), so that no page is held once the next is decoded (the next is fetched
         while one is reduced: see :func:`_pages`). ``on_page`` gets the
         number of items of each page (progress). A list that changed between pages is read
-        again from the start, once. Errors: :class:`Forbidden` (403), :class:`ClusterError`,
-        InputError for a selector the server rejects."""
+        again from the start, once. An item that is not an object with a ``metadata.name``
+        (no API server sends one) is left out, with a line in ``notes`` naming the list and
+        the items' indexes. Errors: :class:`Refused` (an error status: 403, 404, 500...),
+        :class:`ClusterError`, InputError for a selector the server rejects."""
 
         first = self._ahead.pop((resource, namespace, selector), None)
 
@@ -861,16 +877,27 @@ class Session:
             found: list[T] = []
             pages = _pages(self.conn, resource, self.timeout, selector, namespace, first=first)
             first = None  # read again from the start (410): asked for again
+            index = 0
+            broken: list[str] = []
             for page in pages:
                 items = page.get("items") or ()
                 for item in items:
-                    if isinstance(item, dict):
+                    if _named(item):
                         reduced = reduce(item)
                         if reduced is not None:
                             found.append(reduced)
+                    else:
+                        broken.append(str(index))
+                    index += 1
                 if on_page is not None:
                     on_page(len(items))
                 del page, items  # not held while the next page is decoded
+            if broken and notes is not None:
+                shown = ", ".join(broken[:10]) + (f" and {len(broken) - 10} more" if len(broken) > 10 else "")
+                notes.append(
+                    f"API server {self.conn.server} listed {len(broken)} item(s) of {resource.name} that "
+                    f"are not objects with a metadata.name (item {shown}); they were left out"
+                )
             return found
 
         return _twice(self.conn, resource.kind.lower(), read)

@@ -7,7 +7,9 @@ number of workloads and of distinct (workload, node platform, images) combinatio
 the raw objects: pods of one workload on nodes of one platform are one counter.
 
 Attribution follows ``ownerReferences`` entries marked ``controller: true``, as the garbage
-collector and ``kubectl describe`` do: Pod -> ReplicaSet -> Deployment, Pod -> Job ->
+collector and ``kubectl describe`` do, matching the owner by uid in the dependent's namespace
+(:meth:`Inventory.owner_of`: the garbage collector takes a namespaced dependent's reference to
+another namespace's object as absent): Pod -> ReplicaSet -> Deployment, Pod -> Job ->
 CronJob, Pod -> ReplicaSet -> Rollout, Pod -> TaskRun -> PipelineRun; a pod owned by a pod of
 an ecosystem's kind belongs where that pod does (Spark executor -> driver -> SparkApplication).
 The top-level owner among the objects read is the workload; ReplicaSets and Jobs that something
@@ -80,6 +82,7 @@ class Controller(NamedTuple):
     name: str
     owner: OwnerRef | None  # its controller, when it has one
     templates: tuple[Template, ...]
+    error: str = ""  # why its pod templates could not be read (the manifest reader's words)
 
     @property
     def group(self) -> str:
@@ -116,6 +119,8 @@ class Workload(NamedTuple):
     placed: tuple[Placed, ...]  # pods assigned to nodes (Succeeded ones left out)
     running: tuple[Running, ...]
     from_pods: bool = False  # its own object was not read: judged from its pods
+    error: str = ""  # why its object (or a pod of it) could not be read: its status is unknown
+    notes: tuple[str, ...] = ()  # what the audit could not judge about it (pods on unknown nodes...)
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
@@ -148,6 +153,27 @@ def containers_of(spec: Mapping[str, Any]) -> tuple[Container, ...]:
             if isinstance(item, Mapping) and isinstance(item.get("image"), str) and item["image"].strip():
                 out.append(Container(field, _text(item.get("name")), sys.intern(item["image"].strip())))
     return tuple(out)
+
+
+def suspect(spec: Any) -> bool:
+    """Whether a pod spec is other than the API server keeps it (``containers`` a non-empty
+    list; each container list a list of mappings with a non-empty string ``image``): such an
+    object is read again by the manifest reader, whose words say what is wrong."""
+    if not isinstance(spec, Mapping):
+        return True
+    for field in CONTAINER_FIELDS:
+        items = spec.get(field)
+        if items is None and field != "containers":
+            continue
+        if not isinstance(items, list) or (field == "containers" and not items):
+            return True
+        for item in items:
+            if not isinstance(item, Mapping):
+                return True
+            image = item.get("image")
+            if not isinstance(image, str) or not image.strip():
+                return True
+    return False
 
 
 def template(spec: Mapping[str, Any], path: str) -> Template:
@@ -185,6 +211,7 @@ def controller(
     api_version: str,
     paths: Iterable[Sequence[str]] = (),
     templates: Sequence[Template] | None = None,
+    error: str = "",
 ) -> Controller | None:
     """An object with pod templates, reduced: the templates at ``paths`` (None when it has
     none there), or ``templates`` as read elsewhere (a kind whose pods are built from several
@@ -193,7 +220,7 @@ def controller(
     metadata = _mapping(obj.get("metadata"))
     if templates is None:
         templates = tuple(template(spec, where) for path in paths for where, spec in pod_specs(obj, path))
-        if not templates:
+        if not templates and not error:
             return None
     return Controller(
         _text(metadata.get("uid"))
@@ -204,6 +231,7 @@ def controller(
         _text(metadata.get("name")),
         controller_ref(obj),
         tuple(templates),
+        error,
     )
 
 
@@ -220,7 +248,17 @@ def running_digest(image_id: Any) -> str:
 class _Group:
     """The pods of one workload, as counters."""
 
-    __slots__ = ("containers", "namespace", "owner", "pending", "placed", "pods", "running")
+    __slots__ = (
+        "containers",
+        "error",
+        "namespace",
+        "owner",
+        "pending",
+        "placed",
+        "pods",
+        "running",
+        "unplaced",
+    )
 
     def __init__(self, namespace: str, owner: OwnerRef) -> None:
         self.namespace = namespace
@@ -230,6 +268,22 @@ class _Group:
         self.running: dict[tuple[str, str], int] = {}
         self.containers: dict[Container, None] = {}
         self.pending: Template | None = None  # a bare pod not assigned to a node yet
+        self.error = ""  # why a pod of it could not be read ("pod NAME: ...")
+        self.unplaced: list[Any] = [0, []]  # pods on nodes the node list lacks, and those nodes' names
+
+
+def _unplaced(groups: Sequence[_Group]) -> tuple[str, ...]:
+    """A note on pods assigned to nodes the node list does not hold (deleted since, or listed
+    by another view of the cluster): their platform is unknown, so they are not judged."""
+    count = sum(g.unplaced[0] for g in groups)
+    if not count:
+        return ()
+    names = sorted({n for g in groups for n in g.unplaced[1]})[:MAX_NODE_NAMES]
+    nodes = f"node {names[0]}" if len(names) == 1 else f"nodes {', '.join(names)}"
+    return (
+        f"{count} pod(s) assigned to {nodes}, which the node list does not hold: their platform is unknown "
+        "and they are not judged",
+    )
 
 
 class Inventory:
@@ -241,18 +295,19 @@ class Inventory:
     def __init__(self, platforms: Mapping[str, PlatformKey]) -> None:
         self.platforms = platforms
         self.controllers: dict[str, Controller] = {}
-        self.groups: dict[str, _Group] = {}
+        self.groups: dict[tuple[str, str], _Group] = {}  # by (namespace, owner uid)
         # Pods owned by a kind that is not Kubernetes' own, by uid: a pod of theirs may own
         # pods in turn (a Spark driver owns its executors), which then belong to the same
         # workload. Kubernetes' own controllers' pods own none: they are not kept.
-        self.pod_owners: dict[str, OwnerRef] = {}
+        self.pod_owners: dict[tuple[str, str], OwnerRef] = {}  # by (namespace, pod uid)
 
     def add_controller(self, found: Controller) -> None:
         self.controllers.setdefault(found.uid, found)
 
-    def add_pod(self, obj: Mapping[str, Any]) -> Template | None:
+    def add_pod(self, obj: Mapping[str, Any], error: str = "") -> Template | None:
         """Count one Pod object; its spec reduced, or None when it is not one (no
-        metadata.name)."""
+        metadata.name). ``error``: why its spec could not be read (:func:`suspect`, in the
+        manifest reader's words); its workload's status is then unknown."""
         metadata = _mapping(obj.get("metadata"))
         name = _text(metadata.get("name"))
         if not name:
@@ -269,11 +324,13 @@ class Inventory:
         if not bare and owner.kind not in _POD_CONTROLLERS and owner.kind != "Pod":
             uid = _text(metadata.get("uid"))
             if uid:
-                self.pod_owners[uid] = owner
-        group = self.groups.get(owner.uid)
+                self.pod_owners[(namespace, uid)] = owner
+        group = self.groups.get((namespace, owner.uid))
         if group is None:
-            group = self.groups[owner.uid] = _Group(namespace, owner)
+            group = self.groups[(namespace, owner.uid)] = _Group(namespace, owner)
         group.pods += 1
+        if error and not group.error:
+            group.error = error if bare else f"pod {name}: {error}"
         found = template(spec, "spec")
         for container in found.containers:
             group.containers.setdefault(container, None)
@@ -282,6 +339,10 @@ class Inventory:
             group.pending = found
         phase = status.get("phase")
         platform = self.platforms.get(node) if node else None
+        if platform is None and node and phase != "Succeeded":
+            group.unplaced[0] += 1
+            if len(group.unplaced[1]) < MAX_NODE_NAMES and node not in group.unplaced[1]:
+                group.unplaced[1].append(node)
         if platform is not None and phase != "Succeeded":
             key = (platform, tuple(c.image for c in found.containers))
             entry = group.placed.get(key)
@@ -302,10 +363,19 @@ class Inventory:
                     group.running[(image, digest)] = group.running.get((image, digest), 0) + 1
         return found
 
+    def owner_of(self, namespace: str, ref: OwnerRef | None) -> Controller | None:
+        """The object an owner reference names, as the garbage collector finds it: by uid, in
+        the dependent's namespace (or cluster-scoped); a namespaced dependent's reference to
+        an object of another namespace, or to a uid no object has, names none."""
+        found = self.controllers.get(ref.uid) if ref is not None else None
+        if found is None or found.namespace not in ("", namespace):
+            return None
+        return found
+
     def _top(self, found: Controller) -> Controller:
         seen = {found.uid}
-        while found.owner is not None and found.owner.uid in self.controllers:
-            found = self.controllers[found.owner.uid]
+        while (owner := self.owner_of(found.namespace, found.owner)) is not None:
+            found = owner
             if found.uid in seen:  # an ownership cycle: the API server forbids them
                 break
             seen.add(found.uid)
@@ -336,9 +406,9 @@ class Inventory:
                 unlisted[(owner.group, owner.kind)] = unlisted.get((owner.group, owner.kind), 0) + 1
             reported[top.uid] = top
         pods: dict[str, list[_Group]] = {}
-        orphans: dict[str, list[_Group]] = {}
-        for uid, group in self.groups.items():
-            top = tops.get(uid)
+        orphans: dict[tuple[str, str], list[_Group]] = {}
+        for (namespace, uid), group in self.groups.items():
+            top = tops.get(uid) if self.owner_of(namespace, group.owner) is not None else None
             if top is not None:
                 if top.uid in reported:
                     pods.setdefault(top.uid, []).append(group)
@@ -348,22 +418,66 @@ class Inventory:
                 continue
             if owner.kind != "Pod" and (owner.group, owner.kind) not in read:
                 unlisted[(owner.group, owner.kind)] = unlisted.get((owner.group, owner.kind), 0) + group.pods
-            orphans.setdefault(uid, []).append(group)
-        out = [self._workload(top, pods.get(uid, ())) for uid, top in reported.items()]
-        out.extend(self._from_pods(groups) for groups in orphans.values())
+            orphans.setdefault((namespace, uid), []).append(group)
+        absent = self._absent(read)
+        out = [
+            self._workload(top, pods.get(uid, ()), absent(top.namespace, top.owner))
+            for uid, top in reported.items()
+        ]
+        out.extend(
+            self._from_pods(groups, absent(groups[0].namespace, groups[0].owner))
+            for groups in orphans.values()
+        )
         out.sort(key=lambda w: (w.namespace, w.kind, w.name, w.api_version))
         return out, unlisted
 
+    def _absent(self, read: set[tuple[str, str]]) -> Any:
+        """A function of (namespace, owner reference) giving the notes on a reference to an
+        object of a kind read in full that names none of that namespace (:meth:`owner_of`):
+        another namespace's object, or a uid that no object of that name has."""
+        by_name: dict[tuple[str, str, str], str] = {}
+        for c in self.controllers.values():
+            by_name.setdefault((c.namespace, c.kind, c.name), c.uid)
+
+        def notes(namespace: str, ref: OwnerRef | None) -> tuple[str, ...]:
+            if ref is None or ref.kind == "Pod" or (ref.group, ref.kind) not in read:
+                return ()
+            if self.owner_of(namespace, ref) is not None:
+                return ()
+            where = f"namespace {namespace}" if namespace else "the cluster scope"
+            found = self.controllers.get(ref.uid)
+            other = by_name.get((namespace, ref.kind, ref.name))
+            if found is not None:
+                why = (
+                    f"the object with that uid is in namespace {found.namespace}, and owner references "
+                    "do not cross namespaces"
+                )
+            elif other is not None:
+                why = f"the {ref.kind} of that name has uid {other}"
+            else:
+                why = "no such object was listed"
+            return (
+                f"its controller {ref.kind} {ref.name} (uid {ref.uid}) is not in {where} ({why}): the "
+                "garbage collector takes it as absent; its objects are judged on their own",
+            )
+
+        return notes
+
     def _regroup(self) -> None:
         """Pods owned by a pod that an ecosystem's controller owns join that pod's group."""
-        for uid, group in list(self.groups.items()):
+        for group_key, group in list(self.groups.items()):
             owner = group.owner
-            if owner.kind != "Pod" or owner.api_version != "v1" or owner.uid not in self.pod_owners:
+            namespace = group.namespace
+            if (
+                owner.kind != "Pod"
+                or owner.api_version != "v1"
+                or (namespace, owner.uid) not in self.pod_owners
+            ):
                 continue
-            top = self.pod_owners[owner.uid]
-            target = self.groups.get(top.uid)
+            top = self.pod_owners[(namespace, owner.uid)]
+            target = self.groups.get((namespace, top.uid))
             if target is None:
-                target = self.groups[top.uid] = _Group(group.namespace, top)
+                target = self.groups[(namespace, top.uid)] = _Group(namespace, top)
             target.pods += group.pods
             for key, (count, nodes) in group.placed.items():
                 entry = target.placed.setdefault(key, [0, []])
@@ -373,7 +487,10 @@ class Inventory:
                 target.running[key] = target.running.get(key, 0) + count
             for container in group.containers:
                 target.containers.setdefault(container, None)
-            del self.groups[uid]
+            target.error = target.error or group.error
+            target.unplaced[0] += group.unplaced[0]
+            target.unplaced[1].extend(n for n in group.unplaced[1] if n not in target.unplaced[1])
+            del self.groups[group_key]
 
     @staticmethod
     def _summaries(groups: Sequence[_Group]) -> tuple[int, tuple[Placed, ...], tuple[Running, ...]]:
@@ -395,7 +512,7 @@ class Inventory:
             tuple(Running(image, digest, n) for (image, digest), n in sorted(running.items())),
         )
 
-    def _workload(self, top: Controller, groups: Sequence[_Group]) -> Workload:
+    def _workload(self, top: Controller, groups: Sequence[_Group], notes: tuple[str, ...] = ()) -> Workload:
         count, placed, running = self._summaries(groups)
         containers = tuple(dict.fromkeys(c for t in top.templates for c in t.containers))
         if not top.templates:  # its pods are made from another object: their own containers
@@ -410,9 +527,11 @@ class Inventory:
             count,
             placed,
             running,
+            error=top.error or next((g.error for g in groups if g.error), ""),
+            notes=notes + _unplaced(groups),
         )
 
-    def _from_pods(self, groups: Sequence[_Group]) -> Workload:
+    def _from_pods(self, groups: Sequence[_Group], notes: tuple[str, ...] = ()) -> Workload:
         group = groups[0]
         count, placed, running = self._summaries(groups)
         owner = group.owner
@@ -428,4 +547,6 @@ class Inventory:
             placed,
             running,
             from_pods=owner.kind != "Pod",
+            error=next((g.error for g in groups if g.error), ""),
+            notes=notes + _unplaced(groups),
         )

@@ -83,7 +83,7 @@ class TerminalProgress:
 
     def objects(self, count: int) -> None:
         self.count += count
-        self._show(f"reading the cluster: {self.count} objects")
+        self._show(f"reading the cluster: {self.count} {'object' if self.count == 1 else 'objects'}")
 
     def images(self, done: int, total: int) -> None:
         self._show(f"looking up images: {done}/{total}")
@@ -137,8 +137,11 @@ def _details(report: Any) -> None:
     for f in report.findings:
         w = f.workload
         where = f"{w.namespace}/" if w.namespace else ""
-        if f.status != "ok":
+        if f.status not in ("ok", "unknown"):  # why an image or object is unknown: a warning already
             _say(f"{f.status}: {where}{w.kind}/{w.name}: {f.reason}")
+        for text in f.notes:
+            if text not in w.notes:  # the workload's own notes are warnings already
+                _say(f"note: {where}{w.kind}/{w.name}: {text}")
         for i in f.images:
             for digest, pods in i.stale:
                 _say(
