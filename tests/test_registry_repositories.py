@@ -267,8 +267,13 @@ def test_audit_keeps_each_repository_s_answer_and_says_which_search_was_incomple
         f"image {host}/f/lowest:1.2: 404 Not Found from {host}: manifest 1.2 not found; is the name right? "
         "(a private repository may also answer 404 without credentials)"
     )
-    assert document["warnings"] == [incomplete]
+    private = (
+        f"image {priv}: {host} requires a user name and password (Basic auth) for f/priv and none is "
+        f"stored; log in with: docker login {host}"
+    )
+    assert document["warnings"] == [private, incomplete]
     assert f"warning: {incomplete}\n" in proc.stderr
+    assert f"warning: {private}\n" in proc.stderr
     got = {w["name"]: (w["status"], w["target"]) for w in document["workloads"]}
 
     def blocked(image: str, update: str = "") -> list[dict]:
