@@ -4,12 +4,48 @@ the files they name, configuration, cache entries. Pure standard library.
 :func:`read_regular` reads a regular file whole and bounded, and refuses anything else before
 reading a byte: a FIFO (which would block until a writer comes), a device (``/dev/zero`` never
 ends), a directory, a socket. It never blocks: the file is opened non-blocking.
+
+:func:`open_input` opens the user's input (manifests, lock files, node lists) for a bounded
+read: a FIFO is opened without waiting for a writer, and one nothing writes to within
+:data:`FIFO_WAIT` seconds is :class:`Silent`, never a hang.
 """
 
 from __future__ import annotations
 
 import os
 import stat
+from typing import IO
+
+# How long a FIFO (a named pipe, or a shell's <(kubectl get nodes -o json)) may stay silent
+# before its first byte: kubectl writes a list only once it has read it all, a kustomize build
+# only once it has built everything. Linux does not tell a FIFO no writer ever opened from one
+# whose writer is still at work, so only the wait is bounded.
+FIFO_WAIT = 300.0
+
+
+class Silent(OSError):
+    """A FIFO nothing wrote to (nor closed) within :data:`FIFO_WAIT` seconds."""
+
+
+def open_input(path: str) -> IO[bytes]:
+    """``path`` opened for a binary read. A FIFO is opened without waiting for a writer and
+    polled for its first byte (or its end) for :data:`FIFO_WAIT` seconds; then :class:`Silent`.
+    Other OSErrors (FileNotFoundError, PermissionError...) as ``open`` raises them."""
+    import select
+
+    if not stat.S_ISFIFO(os.stat(path).st_mode):
+        return open(path, "rb")
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLHUP)
+        if not poller.poll(FIFO_WAIT * 1000):
+            raise Silent(f"a FIFO nothing wrote to within {FIFO_WAIT:g}s")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 class NotRegular(OSError):

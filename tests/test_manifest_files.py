@@ -139,3 +139,42 @@ def test_renames_that_would_be_refused_are_found_before_the_first(tmp_path: Path
         subprocess.run(["chattr", "-i", str(imm)], check=True)
     assert (a.read_text(), imm.read_text()) == ("a: 1\n", "i: 1\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.yaml", "imm.yaml"]
+
+
+def test_a_fifo_nothing_writes_to_is_an_error_not_a_hang(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``pin -f FIFO`` and ``--locked FIFO`` with no writer: one line after the bounded wait."""
+    import time
+
+    from kubectl_arch import localfile
+
+    fifo = tmp_path / "app.yaml"
+    os.mkfifo(fifo)
+    monkeypatch.setattr(localfile, "FIFO_WAIT", 0.3)
+    started = time.monotonic()
+    with pytest.raises(InputError) as caught:
+        files.read_sources([str(fifo)])
+    assert time.monotonic() - started < 5
+    assert str(caught.value) == f"{fifo}: a FIFO nothing wrote to within 0.3s; write to it, or give a file"
+
+
+def test_a_fifo_whose_writer_comes_later_is_read(tmp_path: Path) -> None:
+    import threading
+    import time
+
+    fifo = tmp_path / "app.yaml"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        time.sleep(0.2)
+        with open(fifo, "wb") as writer:
+            writer.write(b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n")
+
+    thread = threading.Thread(target=feed)
+    thread.start()
+    try:
+        (source,) = files.read_sources([str(fifo)])
+    finally:
+        thread.join()
+    assert source.text == "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n"

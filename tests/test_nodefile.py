@@ -171,7 +171,9 @@ def test_hostile_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content:
 def test_a_fifo_nothing_writes_to(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fifo = tmp_path / "nodes.fifo"
     os.mkfifo(fifo)
-    monkeypatch.setattr(nodefile, "FIFO_WAIT", 0.5)
+    from kubectl_arch import localfile
+
+    monkeypatch.setattr(localfile, "FIFO_WAIT", 0.5)
     started = time.monotonic()
     with pytest.raises(InputError) as caught:
         nodefile.read(str(fifo))

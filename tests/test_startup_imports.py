@@ -24,6 +24,7 @@ PIN_PATH = {
     "kubectl_arch.commands.pin",
     "kubectl_arch.config",
     "kubectl_arch.errors",
+    "kubectl_arch.localfile",
     "kubectl_arch.log",
     "kubectl_arch.manifest",
     "kubectl_arch.manifest.fastyaml",

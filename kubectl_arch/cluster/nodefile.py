@@ -217,42 +217,26 @@ def _yaml_documents(text: str, name: str, nodes: list[NodeInfo], warnings: list[
 
 _GIVE = "give what kubectl get nodes -o json writes (kubectl get nodes -o json > FILE)"
 _EMPTY = f"is empty: no nodes to check against; {_GIVE}"
-# How long a FIFO (a named pipe, or a shell's <(kubectl get nodes -o json)) may stay silent
-# before its first byte: kubectl writes a node list only once it has read it all.
-FIFO_WAIT = 300.0
 
 
 def _open(path: str, name: str) -> IO[bytes]:
-    """``path`` opened for reading. A FIFO is opened without waiting for a writer; when no
-    byte (and no end) comes within :data:`FIFO_WAIT` seconds, an InputError: a FIFO nothing
-    writes to would otherwise wait forever."""
-    import os
-    import select
-    import stat
+    """``path`` opened for reading (:func:`localfile.open_input`: a FIFO nothing writes to is
+    an InputError after :data:`localfile.FIFO_WAIT` seconds, never a hang)."""
+    from .. import localfile
 
-    if not stat.S_ISFIFO(os.stat(path).st_mode):
-        return open(path, "rb")
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     try:
-        poller = select.poll()
-        poller.register(fd, select.POLLIN | select.POLLHUP)
-        if not poller.poll(FIFO_WAIT * 1000):
-            raise InputError(
-                f"{name}: a FIFO nothing wrote to within {FIFO_WAIT:g}s; write the nodes to it "
-                "(kubectl get nodes -o json > FIFO) or give a file"
-            )
-        os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
+        return localfile.open_input(path)
+    except localfile.Silent as exc:
+        raise InputError(
+            f"{name}: {exc}; write the nodes to it (kubectl get nodes -o json > FIFO) or give a file"
+        ) from None
 
 
 def read(path: str) -> tuple[list[NodeInfo], list[str]]:
     """The nodes of a file (``-`` for stdin) and the warnings reading them gave.
 
     InputError when it is empty or lists no nodes (nothing to check against), or is a FIFO
-    nothing writes to (:data:`FIFO_WAIT`)."""
+    nothing writes to (:data:`localfile.FIFO_WAIT`)."""
     from ..manifest import files
 
     name = "<stdin>" if path == "-" else path

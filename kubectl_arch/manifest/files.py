@@ -116,8 +116,10 @@ def read_bounded(handle: Any, name: str, size_hint: int = 0) -> bytes:
 
 
 def _read_file(path: str, name: str, walked: bool = False) -> Source:
+    from .. import localfile
+
     try:
-        with open(path, "rb") as handle:
+        with localfile.open_input(path) as handle:
             info = os.fstat(handle.fileno())
             if stat.S_ISDIR(info.st_mode):
                 raise InputError(f"{name}: is a directory")
@@ -125,6 +127,8 @@ def _read_file(path: str, name: str, walked: bool = False) -> Source:
             after = os.fstat(handle.fileno())  # as read to the end (a file still growing differs)
     except FileNotFoundError:
         raise InputError(f"{name}: no such file or directory") from None
+    except localfile.Silent as exc:
+        raise InputError(f"{name}: {exc}; write to it, or give a file") from None
     except IsADirectoryError:
         raise InputError(f"{name}: is a directory") from None
     except PermissionError:
