@@ -215,7 +215,8 @@ def command(
 
     unchecked = units.not_checked(judged.findings)
     if output in ("json", "yaml"):
-        document = checks.to_json(results, summary, judged.skipped, unchecked)
+        errors = [f for f in dict.fromkeys(judged.findings) if f.severity == "error"]
+        document = checks.to_json(results, summary, judged.skipped, unchecked, errors)
         if output == "json":
             sys.stdout.write(json.dumps(document, indent=2) + "\n")
         else:

@@ -172,7 +172,7 @@ def read_object(obj: Any, kinds: Kinds, source: str) -> Document:
     except (yn.YamlShapeError, RecursionError) as exc:
         message = str(exc) if isinstance(exc, yn.YamlShapeError) else "object nests too deeply"
         return Document(None, location, [], [_input_error(location, message)])
-    return Document(None, location, reader.workloads, reader.findings)
+    return Document(None, location, reader.judged(), reader.findings)
 
 
 def _input_error(location: Location, message: str, field: str | None = None) -> Finding:
@@ -323,6 +323,13 @@ class _Reader:
         self.workloads: list[Workload] = []
         self.findings: list[Finding] = []
         self._faults: set[tuple[Location, str]] = set()
+
+    def judged(self) -> list[Workload]:
+        """The workloads read, but those of an object with an input error: an object that
+        cannot be read whole is neither judged nor pinned, in part or at all (its error says
+        why), so that no pod of it is counted as fitting nor rewritten."""
+        faulty = {f.location for f in self.findings if f.severity == "error"}
+        return [w for w in self.workloads if w.location not in faulty]
 
     def fault(self, location: Location, prefix: tuple[Any, ...], faults: Sequence[Fault]) -> None:
         """Input errors for the faults of :func:`_pod_specs` (paths from ``prefix``), each
@@ -513,7 +520,7 @@ def _read(
                 _validate(parsed)
             reader = _Reader(parsed, kinds, incomplete_ok)
             reader.object(root, base, location)
-            return Document(parsed, location, reader.workloads, reader.findings)
+            return Document(parsed, location, reader.judged(), reader.findings)
         except yn.NeedFullParse:
             if full:  # pragma: no cover - the full reader computes every value
                 raise

@@ -1,0 +1,85 @@
+"""Input errors on the operators' kinds: an object that cannot be read whole is neither judged
+nor pinned (no row, no "would pin", not counted as fitting), its error names the field at
+its own path in YAML's type names, and every command refuses it alike. Fixtures:
+``testdata/kinds-input/``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+from test_cli_pin import ROOT, error_lines, run
+
+HERE = ROOT / "testdata" / "kinds-input"
+NODES = ("--nodes-file", "arm64-node.json")  # one Ready linux/arm64 node
+ARM = ("--platform", "linux/arm64")
+GOOD = (
+    "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n"
+    "      containers: [{name: c, image: nginx}]\n"
+)
+
+
+def arch(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    return run(*args, stdin=stdin, cwd=HERE)
+
+
+PARTLY_READABLE = [
+    ("ray-wgs-map.yaml", "RayCluster/a", "spec.workerGroupSpecs", "spec.workerGroupSpecs is a mapping, not a list"),
+    ("spark-driver-list.yaml", "SparkApplication/a", "spec.driver", "spec.driver is a list, not a mapping"),
+    (
+        "spark-template-str.yaml",
+        "SparkApplication/a",
+        "spec.driver.template",
+        "spec.driver.template is a string, not a mapping",
+    ),
+    (
+        "pr-taskRunSpecs-map.yaml",
+        "PipelineRun/a",
+        "spec.taskRunSpecs",
+        "spec.taskRunSpecs is a mapping, not a list",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "obj", "field", "error"), PARTLY_READABLE)
+def test_an_object_with_an_input_error_is_neither_judged_nor_pinned(
+    name: str, obj: str, field: str, error: str
+) -> None:
+    line = f"error: <stdin> doc 1 {obj}: {error}"
+    stream = ((HERE / name).read_text() + "\n---\n" + GOOD).encode()
+    result = arch("pin", "--check", *ARM, "-f", "-", stdin=stream)
+    assert (result.returncode, error_lines(result)) == (
+        2,
+        [line, "would pin <stdin> doc 2 Deployment/d", "1 workload(s) not pinned"],
+    )
+    result = arch("check", *ARM, *NODES, "-f", "-", stdin=stream)
+    assert result.returncode == 2
+    assert error_lines(result) == [line, "1 workload(s): 1 fit"]
+    rows = result.stdout.decode().splitlines()[1:]
+    assert [r.split()[:4] for r in rows] == [["<stdin>", "doc", "2", "Deployment/d"]]
+    result = arch("check", *ARM, *NODES, "-o", "json", "-f", "-", stdin=stream)
+    assert (result.returncode, error_lines(result)) == (2, [line])
+    document = json.loads(result.stdout)
+    assert [w["kind"] for w in document["workloads"]] == ["Deployment"]
+    kind, name_ = obj.split("/")
+    assert document["errors"] == [
+        {
+            "file": "<stdin>",
+            "document": 1,
+            "apiVersion": document["errors"][0]["apiVersion"],
+            "kind": kind,
+            "name": name_,
+            "field": field,
+            "reason": error,
+        }
+    ]
+    assert document["fits"] is True  # every workload checked fits; the errors are listed apart
+
+
+@pytest.mark.parametrize(("name", "obj", "field", "error"), PARTLY_READABLE)
+def test_alone_it_is_only_its_error(name: str, obj: str, field: str, error: str) -> None:
+    line = f"error: {name} doc 1 {obj}: {error}"
+    for args in (("pin", "--check", *ARM), ("check", *ARM, *NODES), ("check", *ARM, *NODES, "-o", "json")):
+        result = arch(*args, "-f", name)
+        assert (result.returncode, error_lines(result), result.stdout) == (2, [line], b""), args
