@@ -25,7 +25,12 @@ def arch(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[
 
 
 PARTLY_READABLE = [
-    ("ray-wgs-map.yaml", "RayCluster/a", "spec.workerGroupSpecs", "spec.workerGroupSpecs is a mapping, not a list"),
+    (
+        "ray-wgs-map.yaml",
+        "RayCluster/a",
+        "spec.workerGroupSpecs",
+        "spec.workerGroupSpecs is a mapping, not a list",
+    ),
     ("spark-driver-list.yaml", "SparkApplication/a", "spec.driver", "spec.driver is a list, not a mapping"),
     (
         "spark-template-str.yaml",
@@ -83,3 +88,44 @@ def test_alone_it_is_only_its_error(name: str, obj: str, field: str, error: str)
     for args in (("pin", "--check", *ARM), ("check", *ARM, *NODES), ("check", *ARM, *NODES, "-o", "json")):
         result = arch(*args, "-f", name)
         assert (result.returncode, error_lines(result), result.stdout) == (2, [line], b""), args
+
+
+WRONG_TYPES = [
+    ("wf-nodeSelector-list.yaml", "Workflow/a: spec.nodeSelector is a list, not a mapping"),
+    ("wf-tolerations-map.yaml", "Workflow/a: spec.tolerations is a mapping, not a list"),
+    ("wf-affinity-str.yaml", "Workflow/a: spec.affinity is a string, not a mapping"),
+    (
+        "wf-templateDefaults-ns.yaml",
+        "Workflow/a: spec.templateDefaults.nodeSelector is a number, not a mapping",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "error"), WRONG_TYPES)
+def test_a_workflow_level_placement_error_names_its_own_path(name: str, error: str) -> None:
+    line = f"error: {name} doc 1 {error}"
+    for args in (("pin", *ARM), ("pin", "--check", *ARM), ("check", *ARM, *NODES)):
+        result = arch(*args, "-f", name)
+        assert (result.returncode, error_lines(result), result.stdout) == (2, [line], b""), args
+
+
+@pytest.mark.parametrize(
+    ("placement", "error"),
+    [
+        ("nodeSelector: true", "spec.nodeSelector is a boolean, not a mapping"),
+        ("nodeSelector: 5", "spec.nodeSelector is a number, not a mapping"),
+        ("affinity: [a]", "spec.affinity is a list, not a mapping"),
+        ("tolerations: {a: 1}", "spec.tolerations is a mapping, not a list"),
+        ("tolerations: [x]", "spec.tolerations[0] is a string, not a mapping"),
+        (
+            "affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: "
+            "[{matchExpressions: [{key: [a], operator: In, values: [b]}]}]}}}",
+            "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0]"
+            ".matchExpressions[0].key is a list, not a string",
+        ),
+    ],
+)
+def test_wrong_types_are_named_as_yaml_names_them(placement: str, error: str) -> None:
+    pod = f"apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n  {placement}\n  containers: [{{name: a, image: x}}]\n"
+    result = arch("pin", *ARM, stdin=pod.encode())
+    assert (result.returncode, error_lines(result)) == (2, [f"error: <stdin> doc 1 Pod/p: {error}"])

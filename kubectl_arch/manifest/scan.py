@@ -331,6 +331,13 @@ class _Reader:
         faulty = {f.location for f in self.findings if f.severity == "error"}
         return [w for w in self.workloads if w.location not in faulty]
 
+    def said(self, finding: Finding) -> None:
+        """Add an input error, unless the same one was added for the object already."""
+        key = (finding.location, finding.field or finding.message)
+        if key not in self._faults:
+            self._faults.add(key)  # type: ignore[arg-type]
+            self.findings.append(finding)
+
     def fault(self, location: Location, prefix: tuple[Any, ...], faults: Sequence[Fault]) -> None:
         """Input errors for the faults of :func:`_pod_specs` (paths from ``prefix``), each
         field said once however many paths of the kind cross it."""
@@ -437,7 +444,7 @@ class _Reader:
                 found = yn.find(pod, name)
                 if found is not None:
                     data[name] = yn.to_data(found.value, budget)
-            error = placement_error(location, data, field)
+            error = placement_error(location, data, field, pod)
             if error is not None:
                 findings.append(error)
                 continue
@@ -445,15 +452,34 @@ class _Reader:
         return incomplete
 
 
-def placement_error(location: Location, pod: dict[str, Any], field: str) -> Finding | None:
+def placement_error(location: Location, pod: dict[str, Any], field: str, node: Any = None) -> Finding | None:
     """The input error for a pod's placement (plain data) that pin cannot read
     (:func:`affinity.validate`), with the line pin has always given it:
-    ``spec.template.spec.affinity: expected a mapping, got str``."""
+    ``spec.template.spec.affinity is a string, not a mapping``. ``node``: the mapping the data
+    was read from as strings, read again with YAML's types to name the wrong one."""
     try:
         affinity.validate(pod)
     except affinity.AffinityError as exc:
-        return Finding("error", f"{field}.{exc}", location, f"{field}.{exc.field}", 2)
-    return None
+        error = exc
+    else:
+        return None
+    if node is not None:
+        try:
+            affinity.validate(typed_placement(node))
+        except affinity.AffinityError as exc:
+            error = exc
+    return Finding("error", f"{field}.{error}", location, f"{field}.{error.field}", 2)
+
+
+def typed_placement(node: Any) -> dict[str, Any]:
+    """The placement keys of a pod spec node as data, scalars with their YAML types."""
+    data: dict[str, Any] = {}
+    budget = yn.new_budget()
+    for name in RELEVANT_KEYS:
+        found = yn.find(node, name)
+        if found is not None:
+            data[name] = yn.to_data(found.value, budget, typed=True)
+    return data
 
 
 def _control_character(text: str, span: yamltext.Span, all_ascii: bool = False) -> str | None:

@@ -243,6 +243,8 @@ def _pod(
         defaults.append(_Layer(source[0][0] if source else None, default, mode))
     own = _Layer(mapping if not create else None, affinity.field_path((*prefix, *placement)) or "object")
     layers = [own, *defaults]
+    if not all(_layer_valid(reader, location, layer) for layer in layers):
+        return
     merged = _merge(layers)
     if not _valid(reader, location, merged, own.field):
         return
@@ -285,6 +287,8 @@ def _overrides(
         if not any(_find(mapping, name) is not None for name in RELEVANT_KEYS):
             continue  # the pod's placement is the unit's, pinned there
         own = _Layer(mapping, affinity.field_path((*prefix, *trail)))
+        if not _layer_valid(reader, location, own):
+            continue
         merged = _merge([own, under[0]._replace(merge=unit.merge), *under[1:]])
         if not _valid(reader, location, merged, own.field):
             continue
@@ -394,6 +398,21 @@ def _valid(
     if error is not None:
         reader.findings.append(error)
     return error is None
+
+
+def _layer_valid(reader: _Reader, location: Location, layer: _Layer) -> bool:
+    """Whether one source of a pod's placement has the shape pin reads, checked on its own so
+    that its error names it (``spec.nodeSelector``, ``spec.templateDefaults.affinity``), not
+    the pod it is merged into; each source's error said once however many pods it is under."""
+    from .scan import placement_error, typed_placement
+
+    if layer.mapping is None:
+        return True
+    error = placement_error(location, typed_placement(layer.mapping), layer.field)
+    if error is None:
+        return True
+    reader.said(error)
+    return False
 
 
 def _set(node: Any, name: str) -> bool:
