@@ -9,6 +9,7 @@ import json
 import subprocess
 
 import pytest
+import yaml
 from test_cli_pin import ROOT, error_lines, run
 
 HERE = ROOT / "testdata" / "kinds-input"
@@ -129,3 +130,47 @@ def test_wrong_types_are_named_as_yaml_names_them(placement: str, error: str) ->
     pod = f"apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n  {placement}\n  containers: [{{name: a, image: x}}]\n"
     result = arch("pin", *ARM, stdin=pod.encode())
     assert (result.returncode, error_lines(result)) == (2, [f"error: <stdin> doc 1 Pod/p: {error}"])
+
+
+OBJECT_TYPES = [  # what follows "error: NAME doc 1"
+    ("metadata-list.yaml", " Rollout: metadata is a list, not a mapping"),
+    ("apiversion-map.yaml", " Rollout/a: apiVersion is a mapping, not a string"),
+    ("kind-int.yaml", ": kind is a number, not a string"),  # no kind to name it by, and no hint
+    ("spark-image-map.yaml", " SparkApplication/a: spec.image is a mapping, not an image reference"),
+]
+
+
+@pytest.mark.parametrize(("name", "error"), OBJECT_TYPES)
+def test_wrong_types_at_the_object_level_are_input_errors_everywhere(name: str, error: str) -> None:
+    line = f"error: {name} doc 1{error}"
+    for args in (("pin", *ARM), ("pin", "--check", *ARM), ("check", *ARM, *NODES)):
+        result = arch(*args, "-f", name)
+        assert (result.returncode, error_lines(result), result.stdout) == (2, [line], b""), args
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        "apiVersion: example.com/v1\nkind: Thing\nmetadata: [1]\nspec:\n  template:\n    spec:\n"
+        "      containers: [{name: a, image: nginx}]\n",
+        "apiVersion: v1\nkind: [Thing]\nmetadata: {name: a}\n",
+    ],
+)
+def test_any_kind_read_is_refused_with_a_wrong_object_shape(document: str) -> None:
+    result = arch("pin", "--check", *ARM, stdin=document.encode())
+    assert result.returncode == 2
+    lines = error_lines(result)
+    assert len(lines) == 1 and lines[0].startswith("error: <stdin> doc 1"), lines
+    assert "--pod-template-path" not in lines[0]
+
+
+def test_the_krm_function_refuses_it_alike() -> None:
+    doc = (HERE / "kind-int.yaml").read_text()
+    resource_list = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n" + "".join(
+        f"  {line}\n" if i else f"- {line}\n" for i, line in enumerate(doc.splitlines())
+    )
+    result = arch("pin", *ARM, stdin=resource_list.encode())
+    assert result.returncode == 2
+    results = yaml.safe_load(result.stdout)["results"]
+    assert [(r["severity"], r["message"]) for r in results] == [("error", "kind is a number, not a string")]
+

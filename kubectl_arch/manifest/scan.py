@@ -190,6 +190,30 @@ def _scalar(mapping: Any, key: str) -> str:
     return yn.text(found.value)
 
 
+def _string(mapping: Any, key: str) -> str:
+    """A key's value when it is a string (an object's kind or apiVersion), else ""."""
+    found = yn.find(mapping, key) if yn.is_mapping(mapping) else None
+    return yn.text(found.value) if found is not None and yn.is_string(found.value) else ""
+
+
+OBJECT_FIELDS = ("apiVersion", "kind", "metadata")
+
+
+def object_error(node: Any, location: Location) -> Finding | None:
+    """The input error of an object whose ``apiVersion`` or ``kind`` is not a string, or whose
+    ``metadata`` is not a mapping (null is absent): kubectl refuses such a document before
+    anything else, whatever its kind (``kind is a number, not a string``)."""
+    for key, need in (("apiVersion", "a string"), ("kind", "a string"), ("metadata", "a mapping")):
+        found = yn.find(node, key)
+        if found is None or yn.is_null(found.value):
+            continue
+        value = found.value
+        if yn.is_string(value) if need == "a string" else yn.is_mapping(value):
+            continue
+        return _input_error(location, f"{key} is {yn.describe(value)}, not {need}", key)
+    return None
+
+
 def _identify(node: Any, location: Location) -> Location:
     metadata = yn.find(node, "metadata")
     meta = metadata.value if metadata else None
@@ -200,8 +224,8 @@ def _identify(node: Any, location: Location) -> Location:
         notes, "internal.config.kubernetes.io/index"
     )
     return location._replace(
-        api_version=_scalar(node, "apiVersion"),
-        kind=_scalar(node, "kind"),
+        api_version=_string(node, "apiVersion"),
+        kind=_string(node, "kind"),
         name=_scalar(meta, "name"),
         namespace=_scalar(meta, "namespace"),
         file_path=path,
@@ -350,6 +374,10 @@ class _Reader:
 
     def object(self, node: Any, base: tuple[Any, ...], location: Location, depth: int = 0) -> None:
         location = _identify(node, location)
+        error = object_error(node, location)
+        if error is not None:
+            self.findings.append(error)
+            return
         if location.kind.endswith("List") and location.kind not in self.kinds.declared:
             found = yn.find(node, "items")
             items = found.value if found is not None else None
@@ -598,6 +626,8 @@ def documents(text: str, source: str, kinds: Kinds, incomplete_ok: bool = False)
                         continue
             sniffed = yamltext.sniff_document(text, span)
             probing = False
+            if sniffed is not None and not _KIND_NAME.fullmatch(sniffed[1]):
+                sniffed = None  # not a kind's name (kind: 5): read, to say so
             if sniffed is not None:
                 api_version, kind = sniffed
                 if not kinds.is_candidate(kind):
@@ -614,7 +644,7 @@ def documents(text: str, source: str, kinds: Kinds, incomplete_ok: bool = False)
                         continue
             result = _read(text, span, location, kinds, incomplete_ok, item=False)
             if probing:
-                result = result._replace(findings=[f for f in result.findings if f.severity != "error"])
+                result = result._replace(findings=_probed(result.findings))
         except Exception as exc:  # a fault of this program: this document's error only
             result = Document(None, location, [], [unexpected(location, exc)])
         yield result
@@ -651,13 +681,20 @@ def _items(
                 continue
             result = _read(text, item.span, at, kinds, incomplete_ok, item=entry)
             if probing:
-                result = result._replace(findings=[f for f in result.findings if f.severity != "error"])
+                result = result._replace(findings=_probed(result.findings))
         except Exception as exc:
             result = Document(None, at, [], [unexpected(at, exc)])
         yield result
 
 
 _CONTAINERS = r"""\bcontainers["']?\s*:"""  # compiled on first use (re's own cache)
+_KIND_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+
+
+def _probed(findings: list[Finding]) -> list[Finding]:
+    """The findings of an object read only to say that it holds pods: its faults are not
+    ours, but an object kubectl refuses outright (:func:`object_error`) is said."""
+    return [f for f in findings if f.severity != "error" or f.field in OBJECT_FIELDS]
 
 
 def _may_hold_pods(text: str, span: yamltext.Span, api_version: str | None, kind: str, kinds: Kinds) -> bool:

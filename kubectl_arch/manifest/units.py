@@ -198,7 +198,7 @@ def _pod(
                 continue
             for value, trail in found:
                 where = affinity.field_path((*prefix, *trail))
-                if yn.is_mapping(value):
+                if yn.is_mapping(value) and trail[-1:] != ("image",):  # a container, not an image
                     image = yn.find(value, "image")
                     if image is None or yn.is_null(image.value):
                         continue  # its image comes from elsewhere (a Flink template's main container)
@@ -213,7 +213,9 @@ def _pod(
                 containers.append(Container("containers", name, yn.text(value), len(containers), trail))
             break
     if errors:
-        reader.findings.extend(e for e in errors if e is not None)
+        for error in errors:
+            if error is not None:
+                reader.said(error)
         return
     if not containers:
         return  # no pod of its own here (a TaskRun whose task is still to be written, ...)
