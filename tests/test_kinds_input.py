@@ -174,3 +174,21 @@ def test_the_krm_function_refuses_it_alike() -> None:
     results = yaml.safe_load(result.stdout)["results"]
     assert [(r["severity"], r["message"]) for r in results] == [("error", "kind is a number, not a string")]
 
+
+@pytest.mark.parametrize(
+    ("declaration", "hint"),
+    [
+        ("Pod=", "Pod.example.com="),
+        ("Pod=spec.template.spec", "Pod.example.com=..."),
+        ("Service=spec.template.spec", "Service.serving.knative.dev=..."),
+    ],
+)
+def test_the_group_hint_names_a_group_the_kind_has(declaration: str, hint: str) -> None:
+    kind = declaration.split("=")[0]
+    result = arch("pin", *ARM, "--pod-template-path", declaration, stdin=GOOD.encode())
+    assert result.returncode == 0
+    assert error_lines(result) == [
+        f"warning: --pod-template-path: {kind} without a group matches {kind} objects of every API group "
+        f"but the core one (apiVersion: v1); to name one group, write it after the kind: {hint} "
+        "(the part of apiVersion before the slash)"
+    ]
