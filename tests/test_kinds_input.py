@@ -192,3 +192,46 @@ def test_the_group_hint_names_a_group_the_kind_has(declaration: str, hint: str) 
         f"but the core one (apiVersion: v1); to name one group, write it after the kind: {hint} "
         "(the part of apiVersion before the slash)"
     ]
+
+
+PATCH_WARNING = (
+    "warning: {where}: spec.templates[0].podSpecPatch is not read: the controller applies it to the pod and "
+    "it may change where the pod runs; not checked (set the placement in the fields pin reads: affinity, "
+    "nodeSelector, tolerations)"
+)
+
+
+def test_an_object_not_checked_is_no_fit_row() -> None:
+    where = "wf-sem4.yaml doc 1 Workflow/patch"
+    result = arch("check", *ARM, *NODES, "-f", "wf-sem4.yaml")
+    assert (result.returncode, result.stdout, error_lines(result)) == (
+        1,
+        b"",
+        [
+            PATCH_WARNING.format(where=where),
+            f"0 workload(s): 0 fit; 1 object(s) not checked: {where}",
+        ],
+    )
+    stream = (HERE / "wf-sem4.yaml").read_text() + "---\n" + GOOD
+    result = arch("check", *ARM, *NODES, "-o", "json", "-f", "-", stdin=stream.encode())
+    assert result.returncode == 1
+    assert error_lines(result) == [PATCH_WARNING.format(where="<stdin> doc 1 Workflow/patch")]
+    document = json.loads(result.stdout)
+    assert [(w["kind"], w["fits"]) for w in document["workloads"]] == [("Deployment", True)]
+    assert [(n["kind"], n["name"]) for n in document["notChecked"]] == [("Workflow", "patch")]
+
+
+def test_would_pin_names_an_object_once() -> None:
+    templates = "".join(
+        f"  - name: t{i}\n    container: {{image: alpine}}\n{extra}"
+        for i, extra in enumerate(("", "", "    nodeSelector: {kubernetes.io/arch: amd64}\n", ""))
+    )
+    workflow = f"apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {{name: w}}\nspec:\n  templates:\n{templates}"
+    result = arch("pin", "--check", *ARM, stdin=workflow.encode())
+    lines = error_lines(result)
+    assert result.returncode == 1
+    assert lines[0] == (
+        "error: <stdin> doc 1 Workflow/w: nodeSelector kubernetes.io/arch=amd64 excludes every platform the "
+        "images support (linux/arm64); containers: 'spec.templates[2].container' alpine"
+    )
+    assert lines[1:] == ["would pin <stdin> doc 1 Workflow/w", "3 workload(s) not pinned"]

@@ -233,7 +233,7 @@ def command(
     for r in failures:
         _say(f"error: {checks.name(r, several)}: {_failure(r)}")
     if output == "table" and (results or judged.skipped or unchecked):
-        line = _summary(results) if results else "no workloads found"
+        line = _summary(results) if results or unchecked else "no workloads found"
         if judged.skipped:
             line += f"; {len(judged.skipped)} skipped (patches, not complete objects)"
         if unchecked:
@@ -313,8 +313,14 @@ def _judge(
         if note is not None:
             warnings.append(note)
 
+    # An object listed as not checked (placement the controller applies that is not read) is
+    # only that: none of its pods is judged, so that no row says it fits.
+    unchecked = {f.location for f in input_findings if f.unchecked}
     results = checks.check(
-        (w for s in scans for w in s.workloads), resolution.supported, resolution.unknown, nodes
+        (w for s in scans for w in s.workloads if w.location not in unchecked),
+        resolution.supported,
+        resolution.unknown,
+        nodes,
     )
     notes = [
         scanning.Finding("warning", f"not checked: {r.unknown}", r.workload.location)
