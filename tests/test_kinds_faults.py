@@ -167,7 +167,8 @@ def test_argo_pod_spec_patch_fails_the_gates() -> None:
     ]
     result = check(name)
     assert result.returncode == 1
-    assert error_lines(result) == [*warnings, f"1 workload(s): 1 fit; 1 object(s) not checked: {where}"]
+    # not checked, so not a fit row either
+    assert error_lines(result) == [*warnings, f"no workloads found; 1 object(s) not checked: {where}"]
 
 
 def test_check_reports_every_document_and_exits_2() -> None:

@@ -209,7 +209,7 @@ def test_an_object_not_checked_is_no_fit_row() -> None:
         b"",
         [
             PATCH_WARNING.format(where=where),
-            f"0 workload(s): 0 fit; 1 object(s) not checked: {where}",
+            f"no workloads found; 1 object(s) not checked: {where}",
         ],
     )
     stream = (HERE / "wf-sem4.yaml").read_text() + "---\n" + GOOD

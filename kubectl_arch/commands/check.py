@@ -233,7 +233,7 @@ def command(
     for r in failures:
         _say(f"error: {checks.name(r, several)}: {_failure(r)}")
     if output == "table" and (results or judged.skipped or unchecked):
-        line = _summary(results) if results or unchecked else "no workloads found"
+        line = _summary(results) if results else "no workloads found"
         if judged.skipped:
             line += f"; {len(judged.skipped)} skipped (patches, not complete objects)"
         if unchecked:
