@@ -104,6 +104,7 @@ class Workload(NamedTuple):
     create: int = 0
     inherited: frozenset[str] = frozenset()
     present: frozenset[str] = frozenset()  # keys the placement mapping has (an override's)
+    own: dict[str, Any] = {}  # noqa: RUF012 - never mutated; the values of the inherited keys in ``present``
 
 
 class Document(NamedTuple):

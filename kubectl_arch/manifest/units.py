@@ -250,10 +250,20 @@ def _pod(
     merged = _merge(layers)
     if not _valid(reader, location, merged, own.field):
         return
-    data, inherited, _ = merged
+    data, inherited, present = merged
     reader.workloads.append(
         Workload(
-            location, own.field, tuple(containers), data, path, base, placement, create, frozenset(inherited)
+            location,
+            own.field,
+            tuple(containers),
+            data,
+            path,
+            base,
+            placement,
+            create,
+            frozenset(inherited),
+            frozenset(present),
+            _own(own.mapping, inherited & present),
         )
     )
     for override in unit.overrides:
@@ -307,8 +317,21 @@ def _overrides(
                 0,
                 frozenset(inherited),
                 frozenset(present),
+                _own(mapping, inherited & present),
             )
         )
+
+
+def _own(mapping: Any, names: set[str]) -> dict[str, Any]:
+    """The values a placement mapping has of ``names``, typed as written (to be edited in
+    place where the merged value only adds to them: :func:`relocate`)."""
+    budget = yn.new_budget()
+    out = {}
+    for name in sorted(names):
+        found = _find(mapping, name)
+        if found is not None:
+            out[name] = yn.to_data(found.value, budget, typed=yn.RENDER)
+    return out
 
 
 def _find(mapping: Any, name: str) -> Any:
@@ -473,9 +496,11 @@ def relocate(workload: Any, ops: Sequence[tuple[Any, ...]]) -> tuple[tuple[Any, 
     kept = [op for op in ops if op[1][0] not in touched]
     if touched:
         new = affinity.apply(workload.pod, [op for op in ops if op[1][0] in touched])
-        kept += [
-            ("replace" if key in workload.present else "add", (key,), new[key]) for key in sorted(touched)
-        ]
+        for key in sorted(touched):
+            if key in workload.own:  # the mapping's own value, edited where it differs
+                kept += _difference((key,), workload.own[key], new[key])
+            else:
+                kept.append(("replace" if key in workload.present else "add", (key,), new[key]))
     placement = tuple(workload.placement)
     if not workload.create:
         return tuple((op[0], (*placement, *op[1]), *op[2:]) for op in kept)
@@ -486,6 +511,25 @@ def relocate(workload: Any, ops: Sequence[tuple[Any, ...]]) -> tuple[tuple[Any, 
     for key in reversed(missing[1:]):
         value = {key: value}
     return (("add", (*placement[: len(placement) - workload.create], missing[0]), value),)
+
+
+def _difference(path: tuple[Any, ...], old: Any, new: Any) -> list[tuple[Any, ...]]:
+    """Operations turning ``old`` into ``new``, touching only what differs: keys added to a
+    mapping, items appended to a list that keeps its own, anything else replaced whole. Every
+    line of the old value that stays is then kept as written (its comments, its flow style)."""
+    if old == new:
+        return []
+    if isinstance(old, dict) and isinstance(new, dict) and old and set(old) <= set(new):
+        ops: list[tuple[Any, ...]] = []
+        for key, value in new.items():
+            if key in old:
+                ops += _difference((*path, key), old[key], value)
+            else:
+                ops.append(("add", (*path, key), value))
+        return ops
+    if isinstance(old, list) and isinstance(new, list) and old and new[: len(old)] == old:
+        return [("add", (*path, "-"), item) for item in new[len(old) :]]
+    return [("replace", path, new)]
 
 
 def said_once(findings: Sequence[Any]) -> list[Any]:
