@@ -235,3 +235,48 @@ def test_would_pin_names_an_object_once() -> None:
         "images support (linux/arm64); containers: 'spec.templates[2].container' alpine"
     )
     assert lines[1:] == ["would pin <stdin> doc 1 Workflow/w", "3 workload(s) not pinned"]
+
+
+NO_IMAGE = [
+    ("tr-step-noimage.yaml", "TaskRun/a: container 'a' has no image"),
+    ("wf-noimage.yaml", "Workflow/a: container 'spec.templates[0].container' has no image"),
+    ("spark-noimage.yaml", "SparkApplication/a: no image: set spec.driver.image or spec.image"),
+    ("flink-noimage.yaml", "FlinkDeployment/a: no image: set spec.image"),
+]
+
+
+@pytest.mark.parametrize(("name", "error"), NO_IMAGE)
+def test_a_pod_without_an_image_is_an_input_error_for_every_kind(name: str, error: str) -> None:
+    line = f"error: {name} doc 1 {error}"
+    for args in (("pin", *ARM), ("pin", "--check", *ARM), ("check", *ARM, *NODES)):
+        result = arch(*args, "-f", name)
+        lines = error_lines(result)
+        assert (result.returncode, lines[0], result.stdout) == (2, line, b""), args
+        assert all(x.startswith(f"error: {name} doc 1 ") for x in lines), lines
+
+
+def test_steps_take_the_step_template_image() -> None:
+    task_run = (
+        "apiVersion: tekton.dev/v1\nkind: TaskRun\nmetadata: {name: a}\nspec:\n  taskSpec:\n"
+        "    stepTemplate: {image: alpine}\n    steps: [{name: a, script: echo}]\n"
+    )
+    result = arch("pin", "--check", *ARM, stdin=task_run.encode())
+    assert (result.returncode, error_lines(result)) == (
+        1,
+        ["would pin <stdin> doc 1 TaskRun/a", "1 workload(s) not pinned"],
+    )
+
+
+def test_a_declared_kind_whose_containers_are_absent_is_refused_as_a_plain_declaration() -> None:
+    for declaration, line in (
+        (
+            "Build.ci.example.com=containers:spec.nothere;placement:spec.x",
+            "error: custom2.yaml doc 1 Build/b: no containers at spec.nothere",
+        ),
+        (
+            "Build.ci.example.com=spec.nothere",
+            "error: custom2.yaml doc 1 Build/b: no pod spec at spec.nothere",
+        ),
+    ):
+        result = arch("pin", "--check", *ARM, "--pod-template-path", declaration, "-f", "custom2.yaml")
+        assert (result.returncode, error_lines(result)) == (2, [line])

@@ -161,6 +161,57 @@ def _unit(reader: _Reader, root: Any, base: tuple[Any, ...], location: Location,
                 _unread(reader, node, path, location, trail)
 
 
+# A pod template's main container, whose image the kind's own image field gives.
+_MAIN_CONTAINERS = frozenset({"flink-main-container"})
+
+
+def _no_image(
+    reader: _Reader,
+    location: Location,
+    unit: Unit,
+    prefix: tuple[Any, ...],
+    containers: bool,
+    imageless: Sequence[tuple[str, str]],
+    defaulted: bool,
+    has_image: bool,
+) -> list[Any]:
+    """The errors of a pod with a container that has no image, as for a Deployment's
+    (``container 'a' has no image``): a container takes no image from elsewhere but a Tekton
+    step from its task's ``stepTemplate`` and a Flink template's main container from
+    ``spec.image``. A pod whose kind gives its image in a field of its own (a
+    SparkApplication's ``spec.image`` or its role's, a FlinkDeployment's ``spec.image``) and
+    has none: ``no image: set spec.driver.image or spec.image``. A kind declared with
+    ``containers:`` paths none of which is in the object: ``no containers at ...``, as a
+    declared pod template path that is missing. For a file found by walking a directory (a
+    Kustomize patch), a warning that it is skipped."""
+    from .scan import INCOMPLETE, Finding, _input_error
+
+    scalar = [a for spec in unit.containers for a in spec.split("|") if split_path(a)[-1:] == ("image",)]
+    problems: list[tuple[str, str]] = []
+    for name, where in imageless:
+        if defaulted or (has_image and name in _MAIN_CONTAINERS):
+            continue
+        problems.append((f"container {name!r} has no image", where))
+    if not containers and not problems and scalar:
+        paths = [affinity.field_path((*prefix, *split_path(a))) for a in scalar]
+        problems.append((f"no image: set {' or '.join(paths)}", paths[0]))
+    if not containers and not imageless and not problems and _declared(reader, location, unit):
+        declared = [a for spec in unit.containers for a in spec.split("|")]
+        paths = [affinity.field_path((*prefix, *split_path(a))) for a in declared]
+        problems.append((f"no containers at {', '.join(paths)}", paths[0]))
+    if not problems:
+        return []
+    if reader.incomplete_ok:
+        message = f"{INCOMPLETE}: {problems[0][0]}; skipped"
+        return [Finding("warning", message, location, skipped=True)]
+    return [_input_error(location, message, where) for message, where in problems]
+
+
+def _declared(reader: _Reader, location: Location, unit: Unit) -> bool:
+    """Whether ``unit`` comes from a user's declaration (``--pod-template-path``)."""
+    return any(unit in d.units for d in reader.kinds.declared.get(location.kind, ()))
+
+
 class _Layer(NamedTuple):
     """One place the pod's placement comes from: a mapping (None: absent), its field, and
     how it goes under the layers above it (:func:`_merge`); the first layer is the pod's own,
@@ -185,6 +236,8 @@ def _pod(
     prefix = path[len(base) :]
     containers: list[Container] = []
     errors = []
+    imageless: list[tuple[str, str]] = []  # containers without an image: (name, field)
+    defaulted = own_image = False
     for spec in unit.containers:
         for alternative in spec.split("|"):
             faults: list[Any] = []
@@ -200,18 +253,24 @@ def _pod(
                 where = affinity.field_path((*prefix, *trail))
                 if yn.is_mapping(value) and trail[-1:] != ("image",):  # a container, not an image
                     image = yn.find(value, "image")
-                    if image is None or yn.is_null(image.value):
-                        continue  # its image comes from elsewhere (a Flink template's main container)
                     name = _scalar(value, "name") or where
+                    if image is None or yn.is_null(image.value):
+                        if not alternative.endswith("Template"):  # a step template is no container
+                            imageless.append((name, f"{where}.image"))
+                        continue
+                    if alternative.endswith("Template"):
+                        defaulted = True  # the steps without an image take it (Tekton's stepTemplate)
                     value, trail, where = image.value, (*trail, "image"), f"{where}.image"
                 else:
-                    name = where
+                    name, own_image = where, True
                 if not yn.is_string(value) or not yn.text(value).strip():
                     what = "an empty string" if yn.is_string(value) else yn.describe(value)
                     errors.append(_input_error(location, f"{where} is {what}, not an image reference", where))
                     continue
                 containers.append(Container("containers", name, yn.text(value), len(containers), trail))
             break
+    if not errors:  # an image of the wrong type is said already
+        errors += _no_image(reader, location, unit, prefix, bool(containers), imageless, defaulted, own_image)
     if errors:
         for error in errors:
             if error is not None:
