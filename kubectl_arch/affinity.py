@@ -39,6 +39,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .platforms import HostBuilds
+from .shapes import wrong
 
 if TYPE_CHECKING:  # parsed where terms exist: a pod without node affinity never loads it
     from .nodeselector import Requirement as _Expr
@@ -65,7 +66,9 @@ class AffinityError(ValueError):
     """The pod spec's affinity or nodeSelector is malformed; ``field`` says where."""
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
+        from .shapes import joined
+
+        super().__init__(joined(field, message))
         self.field = field
 
 
@@ -95,7 +98,7 @@ def _mapping(value: Any, path: Path) -> Mapping[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise AffinityError(field_path(path), f"expected a mapping, got {type(value).__name__}")
+        raise AffinityError(field_path(path), wrong(value, "a mapping"))
     return value
 
 
@@ -103,7 +106,7 @@ def _sequence(value: Any, path: Path) -> Sequence[Any]:
     if value is None:
         return ()
     if isinstance(value, str) or not isinstance(value, Sequence):
-        raise AffinityError(field_path(path), f"expected a list, got {type(value).__name__}")
+        raise AffinityError(field_path(path), wrong(value, "a list"))
     return value
 
 
@@ -356,7 +359,7 @@ def validate(pod_spec: Mapping[str, Any]) -> None:
     _sequence(tolerations, ("tolerations",))
     for i, item in enumerate(tolerations or ()):
         if not isinstance(item, Mapping):
-            raise AffinityError(f"tolerations[{i}]", f"expected a mapping, got {type(item).__name__}")
+            raise AffinityError(f"tolerations[{i}]", wrong(item, "a mapping"))
 
 
 def plan(

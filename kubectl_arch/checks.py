@@ -162,11 +162,14 @@ def to_json(
     cluster: ClusterSummary,
     skipped: Sequence[Any] = (),
     unchecked: Sequence[Any] = (),
+    errors: Sequence[Any] = (),
 ) -> dict[str, Any]:
     """The ``check -o json`` document (a contract: see the README). ``skipped``: findings for
     objects left out (incomplete workloads), listed with the reason; ``unchecked``: findings
     for objects whose pods could not be judged (a kind nobody declared, pods made from another
-    object), listed as ``notChecked``."""
+    object), listed as ``notChecked``; ``errors``: input errors (objects that could not be read,
+    neither judged nor listed among ``workloads``), listed as ``errors`` with the field, when
+    known, and the reason."""
     workloads = []
     several = several_pods(results)
     for r in results:
@@ -210,4 +213,13 @@ def to_json(
         document["skipped"] = [{**_where(f.location), "reason": f.message} for f in skipped]
     if unchecked:
         document["notChecked"] = [{**_where(f.location), "reason": f.message} for f in unchecked]
+    if errors:
+        document["errors"] = [
+            {
+                **(_where(f.location) if f.location is not None else {}),
+                **({"field": f.field} if f.field and f.location is not None else {}),
+                "reason": f.message,
+            }
+            for f in errors
+        ]
     return document

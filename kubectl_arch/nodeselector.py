@@ -33,6 +33,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
+from .shapes import joined, wrong
+
 OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt")
 NODE_NAME_FIELD = "metadata.name"
 SHAPE, INVALID = "shape", "invalid"
@@ -145,7 +147,7 @@ class Problem(NamedTuple):
     why: str
 
     def __str__(self) -> str:
-        return f"{self.where}: {self.why}" if self.where else self.why
+        return joined(self.where, self.why)
 
 
 class Term(NamedTuple):
@@ -199,23 +201,23 @@ def _shape_problem(raw: Mapping[str, Any], where: str, fields: Sequence[str]) ->
     for field in fields:
         kind = _collection(raw.get(field))
         if kind:
-            return Problem(SHAPE, f"{where}.{field}", f"expected a string, got {kind}")
+            return Problem(SHAPE, f"{where}.{field}", f"is {kind}, not a string")
     for index, value in enumerate(sequence(raw.get("values")) or ()):
         kind = _collection(value)
         if kind:
-            return Problem(SHAPE, f"{where}.values[{index}]", f"expected a string, got {kind}")
+            return Problem(SHAPE, f"{where}.values[{index}]", f"is {kind}, not a string")
     return None
 
 
 def _not_a_list(raw: Mapping[str, Any], where: str) -> Problem:
-    return Problem(SHAPE, f"{where}.values", f"expected a list, got {type(raw.get('values')).__name__}")
+    return Problem(SHAPE, f"{where}.values", wrong(raw.get("values"), "a list"))
 
 
 def _values(raw: Any, where: str) -> tuple[list[str] | None, Problem | None]:
     """A requirement's values, or None and the shape problem of the entry (not a mapping,
     values not a list, a key, operator or value that is a list or a mapping)."""
     if not isinstance(raw, Mapping):
-        return None, Problem(SHAPE, where, f"expected a mapping, got {type(raw).__name__}")
+        return None, Problem(SHAPE, where, wrong(raw, "a mapping"))
     values = _strings(raw.get("values"))
     if values is None:
         return None, _not_a_list(raw, where)
@@ -259,13 +261,12 @@ def parse_term(raw: Any, where: str) -> Term | None:
     if raw is None:
         return None
     if not isinstance(raw, Mapping):
-        return Term((), (), Problem(SHAPE, where, f"expected a mapping, got {type(raw).__name__}"))
+        return Term((), (), Problem(SHAPE, where, wrong(raw, "a mapping")))
     raw_exprs = sequence(raw.get("matchExpressions"))
     raw_fields = sequence(raw.get("matchFields"))
     for name, found in (("matchExpressions", raw_exprs), ("matchFields", raw_fields)):
         if found is None:
-            got = type(raw.get(name)).__name__
-            return Term((), (), Problem(SHAPE, f"{where}.{name}", f"expected a list, got {got}"))
+            return Term((), (), Problem(SHAPE, f"{where}.{name}", wrong(raw.get(name), "a list")))
     assert raw_exprs is not None and raw_fields is not None
     if not raw_exprs and not raw_fields:
         return None

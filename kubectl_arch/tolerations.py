@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from .cluster.nodeinfo import NodeInfo, Taint
+from .shapes import wrong
 
 NodePlatform = tuple[str, str]
 Op = tuple[Any, ...]
@@ -38,7 +39,9 @@ class TolerationError(ValueError):
     """The pod spec's tolerations are malformed; ``field`` says where (relative to the pod spec)."""
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
+        from .shapes import joined
+
+        super().__init__(joined(field, message))
         self.field = field
 
 
@@ -218,10 +221,10 @@ def existing(pod_spec: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
     if raw is None:
         return ()
     if isinstance(raw, str) or not isinstance(raw, Sequence):
-        raise TolerationError("tolerations", f"expected a list, got {type(raw).__name__}")
+        raise TolerationError("tolerations", wrong(raw, "a list"))
     for i, item in enumerate(raw):
         if not isinstance(item, Mapping):
-            raise TolerationError(f"tolerations[{i}]", f"expected a mapping, got {type(item).__name__}")
+            raise TolerationError(f"tolerations[{i}]", wrong(item, "a mapping"))
     return raw
 
 

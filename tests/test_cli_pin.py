@@ -322,7 +322,7 @@ DEPLOYMENT = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:
         (
             DEPLOYMENT + "      affinity: broken\n      containers:\n      - name: a\n        image: x\n",
             2,
-            "error: {f} doc 1 Deployment/d: spec.template.spec.affinity: expected a mapping, got str",
+            "error: {f} doc 1 Deployment/d: spec.template.spec.affinity is a string, not a mapping",
         ),
         (
             DEPLOYMENT + "      nodeSelector:\n        kubernetes.io/arch: s390x\n"

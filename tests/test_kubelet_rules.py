@@ -650,11 +650,11 @@ def test_lists_and_mappings_where_strings_belong_are_never_quoted_as_python_prin
     prefix = "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0]"
     lines = proc.stderr.splitlines()
     assert (
-        f"error: {manifest} doc 1 Pod/bad-key: {prefix}.matchExpressions[0].key: expected a string, got a list"
+        f"error: {manifest} doc 1 Pod/bad-key: {prefix}.matchExpressions[0].key is a list, not a string"
         in lines
     )
     assert (
-        f"error: {manifest} doc 2 Pod/bad-value: {prefix}.matchExpressions[0].values[1]: expected a string, got a mapping"
+        f"error: {manifest} doc 2 Pod/bad-value: {prefix}.matchExpressions[0].values[1] is a mapping, not a string"
         in lines
     )
     assert any(

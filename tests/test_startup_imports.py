@@ -40,6 +40,7 @@ PIN_PATH = {
     "kubectl_arch.podspec",
     "kubectl_arch.resolve",
     "kubectl_arch.safetext",
+    "kubectl_arch.shapes",  # the wording of wrong types, no imports of its own
 }
 # Never on that path: remote clients and schema validation, and what only other inputs or
 # flags need (the node selector parser for pods with node affinity terms, the full YAML

@@ -215,7 +215,8 @@ def command(
 
     unchecked = units.not_checked(judged.findings)
     if output in ("json", "yaml"):
-        document = checks.to_json(results, summary, judged.skipped, unchecked)
+        errors = [f for f in dict.fromkeys(judged.findings) if f.severity == "error"]
+        document = checks.to_json(results, summary, judged.skipped, unchecked, errors)
         if output == "json":
             sys.stdout.write(json.dumps(document, indent=2) + "\n")
         else:
@@ -312,8 +313,14 @@ def _judge(
         if note is not None:
             warnings.append(note)
 
+    # An object listed as not checked (placement the controller applies that is not read) is
+    # only that: none of its pods is judged, so that no row says it fits.
+    unchecked = {f.location for f in input_findings if f.unchecked}
     results = checks.check(
-        (w for s in scans for w in s.workloads), resolution.supported, resolution.unknown, nodes
+        (w for s in scans for w in s.workloads if w.location not in unchecked),
+        resolution.supported,
+        resolution.unknown,
+        nodes,
     )
     notes = [
         scanning.Finding("warning", f"not checked: {r.unknown}", r.workload.location)

@@ -391,7 +391,7 @@ def _pin_streams(
     changed = [location for o in outcomes for location in o.changed]
     if code != EXIT_OK:
         if check:  # the other documents and files are still judged; the exit code is the error's
-            for location in changed:
+            for location in dict.fromkeys(changed):
                 say(f"would pin {location}")
             if changed:
                 say(f"{len(changed)} workload(s) not pinned")

@@ -104,6 +104,7 @@ class Workload(NamedTuple):
     create: int = 0
     inherited: frozenset[str] = frozenset()
     present: frozenset[str] = frozenset()  # keys the placement mapping has (an override's)
+    own: dict[str, Any] = {}  # noqa: RUF012 - never mutated; the values of the inherited keys in ``present``
 
 
 class Document(NamedTuple):
@@ -172,7 +173,7 @@ def read_object(obj: Any, kinds: Kinds, source: str) -> Document:
     except (yn.YamlShapeError, RecursionError) as exc:
         message = str(exc) if isinstance(exc, yn.YamlShapeError) else "object nests too deeply"
         return Document(None, location, [], [_input_error(location, message)])
-    return Document(None, location, reader.workloads, reader.findings)
+    return Document(None, location, reader.judged(), reader.findings)
 
 
 def _input_error(location: Location, message: str, field: str | None = None) -> Finding:
@@ -190,6 +191,30 @@ def _scalar(mapping: Any, key: str) -> str:
     return yn.text(found.value)
 
 
+def _string(mapping: Any, key: str) -> str:
+    """A key's value when it is a string (an object's kind or apiVersion), else ""."""
+    found = yn.find(mapping, key) if yn.is_mapping(mapping) else None
+    return yn.text(found.value) if found is not None and yn.is_string(found.value) else ""
+
+
+OBJECT_FIELDS = ("apiVersion", "kind", "metadata")
+
+
+def object_error(node: Any, location: Location) -> Finding | None:
+    """The input error of an object whose ``apiVersion`` or ``kind`` is not a string, or whose
+    ``metadata`` is not a mapping (null is absent): kubectl refuses such a document before
+    anything else, whatever its kind (``kind is a number, not a string``)."""
+    for key, need in (("apiVersion", "a string"), ("kind", "a string"), ("metadata", "a mapping")):
+        found = yn.find(node, key)
+        if found is None or yn.is_null(found.value):
+            continue
+        value = found.value
+        if yn.is_string(value) if need == "a string" else yn.is_mapping(value):
+            continue
+        return _input_error(location, f"{key} is {yn.describe(value)}, not {need}", key)
+    return None
+
+
 def _identify(node: Any, location: Location) -> Location:
     metadata = yn.find(node, "metadata")
     meta = metadata.value if metadata else None
@@ -200,8 +225,8 @@ def _identify(node: Any, location: Location) -> Location:
         notes, "internal.config.kubernetes.io/index"
     )
     return location._replace(
-        api_version=_scalar(node, "apiVersion"),
-        kind=_scalar(node, "kind"),
+        api_version=_string(node, "apiVersion"),
+        kind=_string(node, "kind"),
         name=_scalar(meta, "name"),
         namespace=_scalar(meta, "namespace"),
         file_path=path,
@@ -324,6 +349,20 @@ class _Reader:
         self.findings: list[Finding] = []
         self._faults: set[tuple[Location, str]] = set()
 
+    def judged(self) -> list[Workload]:
+        """The workloads read, but those of an object with an input error: an object that
+        cannot be read whole is neither judged nor pinned, in part or at all (its error says
+        why), so that no pod of it is counted as fitting nor rewritten."""
+        faulty = {f.location for f in self.findings if f.severity == "error"}
+        return [w for w in self.workloads if w.location not in faulty]
+
+    def said(self, finding: Finding) -> None:
+        """Add an input error, unless the same one was added for the object already."""
+        key = (finding.location, finding.field or finding.message)
+        if key not in self._faults:
+            self._faults.add(key)  # type: ignore[arg-type]
+            self.findings.append(finding)
+
     def fault(self, location: Location, prefix: tuple[Any, ...], faults: Sequence[Fault]) -> None:
         """Input errors for the faults of :func:`_pod_specs` (paths from ``prefix``), each
         field said once however many paths of the kind cross it."""
@@ -336,6 +375,10 @@ class _Reader:
 
     def object(self, node: Any, base: tuple[Any, ...], location: Location, depth: int = 0) -> None:
         location = _identify(node, location)
+        error = object_error(node, location)
+        if error is not None:
+            self.findings.append(error)
+            return
         if location.kind.endswith("List") and location.kind not in self.kinds.declared:
             found = yn.find(node, "items")
             items = found.value if found is not None else None
@@ -430,7 +473,7 @@ class _Reader:
                 found = yn.find(pod, name)
                 if found is not None:
                     data[name] = yn.to_data(found.value, budget)
-            error = placement_error(location, data, field)
+            error = placement_error(location, data, field, pod)
             if error is not None:
                 findings.append(error)
                 continue
@@ -438,15 +481,34 @@ class _Reader:
         return incomplete
 
 
-def placement_error(location: Location, pod: dict[str, Any], field: str) -> Finding | None:
+def placement_error(location: Location, pod: dict[str, Any], field: str, node: Any = None) -> Finding | None:
     """The input error for a pod's placement (plain data) that pin cannot read
     (:func:`affinity.validate`), with the line pin has always given it:
-    ``spec.template.spec.affinity: expected a mapping, got str``."""
+    ``spec.template.spec.affinity is a string, not a mapping``. ``node``: the mapping the data
+    was read from as strings, read again with YAML's types to name the wrong one."""
     try:
         affinity.validate(pod)
     except affinity.AffinityError as exc:
-        return Finding("error", f"{field}.{exc}", location, f"{field}.{exc.field}", 2)
-    return None
+        error = exc
+    else:
+        return None
+    if node is not None:
+        try:
+            affinity.validate(typed_placement(node))
+        except affinity.AffinityError as exc:
+            error = exc
+    return Finding("error", f"{field}.{error}", location, f"{field}.{error.field}", 2)
+
+
+def typed_placement(node: Any) -> dict[str, Any]:
+    """The placement keys of a pod spec node as data, scalars with their YAML types."""
+    data: dict[str, Any] = {}
+    budget = yn.new_budget()
+    for name in RELEVANT_KEYS:
+        found = yn.find(node, name)
+        if found is not None:
+            data[name] = yn.to_data(found.value, budget, typed=True)
+    return data
 
 
 def _control_character(text: str, span: yamltext.Span, all_ascii: bool = False) -> str | None:
@@ -513,7 +575,7 @@ def _read(
                 _validate(parsed)
             reader = _Reader(parsed, kinds, incomplete_ok)
             reader.object(root, base, location)
-            return Document(parsed, location, reader.workloads, reader.findings)
+            return Document(parsed, location, reader.judged(), reader.findings)
         except yn.NeedFullParse:
             if full:  # pragma: no cover - the full reader computes every value
                 raise
@@ -565,6 +627,8 @@ def documents(text: str, source: str, kinds: Kinds, incomplete_ok: bool = False)
                         continue
             sniffed = yamltext.sniff_document(text, span)
             probing = False
+            if sniffed is not None and not _KIND_NAME.fullmatch(sniffed[1]):
+                sniffed = None  # not a kind's name (kind: 5): read, to say so
             if sniffed is not None:
                 api_version, kind = sniffed
                 if not kinds.is_candidate(kind):
@@ -581,7 +645,7 @@ def documents(text: str, source: str, kinds: Kinds, incomplete_ok: bool = False)
                         continue
             result = _read(text, span, location, kinds, incomplete_ok, item=False)
             if probing:
-                result = result._replace(findings=[f for f in result.findings if f.severity != "error"])
+                result = result._replace(findings=_probed(result.findings))
         except Exception as exc:  # a fault of this program: this document's error only
             result = Document(None, location, [], [unexpected(location, exc)])
         yield result
@@ -618,13 +682,20 @@ def _items(
                 continue
             result = _read(text, item.span, at, kinds, incomplete_ok, item=entry)
             if probing:
-                result = result._replace(findings=[f for f in result.findings if f.severity != "error"])
+                result = result._replace(findings=_probed(result.findings))
         except Exception as exc:
             result = Document(None, at, [], [unexpected(at, exc)])
         yield result
 
 
 _CONTAINERS = r"""\bcontainers["']?\s*:"""  # compiled on first use (re's own cache)
+_KIND_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+
+
+def _probed(findings: list[Finding]) -> list[Finding]:
+    """The findings of an object read only to say that it holds pods: its faults are not
+    ours, but an object kubectl refuses outright (:func:`object_error`) is said."""
+    return [f for f in findings if f.severity != "error" or f.field in OBJECT_FIELDS]
 
 
 def _may_hold_pods(text: str, span: yamltext.Span, api_version: str | None, kind: str, kinds: Kinds) -> bool:

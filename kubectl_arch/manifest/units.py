@@ -161,6 +161,57 @@ def _unit(reader: _Reader, root: Any, base: tuple[Any, ...], location: Location,
                 _unread(reader, node, path, location, trail)
 
 
+# A pod template's main container, whose image the kind's own image field gives.
+_MAIN_CONTAINERS = frozenset({"flink-main-container"})
+
+
+def _no_image(
+    reader: _Reader,
+    location: Location,
+    unit: Unit,
+    prefix: tuple[Any, ...],
+    containers: bool,
+    imageless: Sequence[tuple[str, str]],
+    defaulted: bool,
+    has_image: bool,
+) -> list[Any]:
+    """The errors of a pod with a container that has no image, as for a Deployment's
+    (``container 'a' has no image``): a container takes no image from elsewhere but a Tekton
+    step from its task's ``stepTemplate`` and a Flink template's main container from
+    ``spec.image``. A pod whose kind gives its image in a field of its own (a
+    SparkApplication's ``spec.image`` or its role's, a FlinkDeployment's ``spec.image``) and
+    has none: ``no image: set spec.driver.image or spec.image``. A kind declared with
+    ``containers:`` paths none of which is in the object: ``no containers at ...``, as a
+    declared pod template path that is missing. For a file found by walking a directory (a
+    Kustomize patch), a warning that it is skipped."""
+    from .scan import INCOMPLETE, Finding, _input_error
+
+    scalar = [a for spec in unit.containers for a in spec.split("|") if split_path(a)[-1:] == ("image",)]
+    problems: list[tuple[str, str]] = []
+    for name, where in imageless:
+        if defaulted or (has_image and name in _MAIN_CONTAINERS):
+            continue
+        problems.append((f"container {name!r} has no image", where))
+    if not containers and not problems and scalar:
+        paths = [affinity.field_path((*prefix, *split_path(a))) for a in scalar]
+        problems.append((f"no image: set {' or '.join(paths)}", paths[0]))
+    if not containers and not imageless and not problems and _declared(reader, location, unit):
+        declared = [a for spec in unit.containers for a in spec.split("|")]
+        paths = [affinity.field_path((*prefix, *split_path(a))) for a in declared]
+        problems.append((f"no containers at {', '.join(paths)}", paths[0]))
+    if not problems:
+        return []
+    if reader.incomplete_ok:
+        message = f"{INCOMPLETE}: {problems[0][0]}; skipped"
+        return [Finding("warning", message, location, skipped=True)]
+    return [_input_error(location, message, where) for message, where in problems]
+
+
+def _declared(reader: _Reader, location: Location, unit: Unit) -> bool:
+    """Whether ``unit`` comes from a user's declaration (``--pod-template-path``)."""
+    return any(unit in d.units for d in reader.kinds.declared.get(location.kind, ()))
+
+
 class _Layer(NamedTuple):
     """One place the pod's placement comes from: a mapping (None: absent), its field, and
     how it goes under the layers above it (:func:`_merge`); the first layer is the pod's own,
@@ -185,6 +236,8 @@ def _pod(
     prefix = path[len(base) :]
     containers: list[Container] = []
     errors = []
+    imageless: list[tuple[str, str]] = []  # containers without an image: (name, field)
+    defaulted = own_image = False
     for spec in unit.containers:
         for alternative in spec.split("|"):
             faults: list[Any] = []
@@ -198,22 +251,30 @@ def _pod(
                 continue
             for value, trail in found:
                 where = affinity.field_path((*prefix, *trail))
-                if yn.is_mapping(value):
+                if yn.is_mapping(value) and trail[-1:] != ("image",):  # a container, not an image
                     image = yn.find(value, "image")
-                    if image is None or yn.is_null(image.value):
-                        continue  # its image comes from elsewhere (a Flink template's main container)
                     name = _scalar(value, "name") or where
+                    if image is None or yn.is_null(image.value):
+                        if not alternative.endswith("Template"):  # a step template is no container
+                            imageless.append((name, f"{where}.image"))
+                        continue
+                    if alternative.endswith("Template"):
+                        defaulted = True  # the steps without an image take it (Tekton's stepTemplate)
                     value, trail, where = image.value, (*trail, "image"), f"{where}.image"
                 else:
-                    name = where
+                    name, own_image = where, True
                 if not yn.is_string(value) or not yn.text(value).strip():
                     what = "an empty string" if yn.is_string(value) else yn.describe(value)
                     errors.append(_input_error(location, f"{where} is {what}, not an image reference", where))
                     continue
                 containers.append(Container("containers", name, yn.text(value), len(containers), trail))
             break
+    if not errors:  # an image of the wrong type is said already
+        errors += _no_image(reader, location, unit, prefix, bool(containers), imageless, defaulted, own_image)
     if errors:
-        reader.findings.extend(e for e in errors if e is not None)
+        for error in errors:
+            if error is not None:
+                reader.said(error)
         return
     if not containers:
         return  # no pod of its own here (a TaskRun whose task is still to be written, ...)
@@ -243,13 +304,25 @@ def _pod(
         defaults.append(_Layer(source[0][0] if source else None, default, mode))
     own = _Layer(mapping if not create else None, affinity.field_path((*prefix, *placement)) or "object")
     layers = [own, *defaults]
+    if not all(_layer_valid(reader, location, layer) for layer in layers):
+        return
     merged = _merge(layers)
     if not _valid(reader, location, merged, own.field):
         return
-    data, inherited, _ = merged
+    data, inherited, present = merged
     reader.workloads.append(
         Workload(
-            location, own.field, tuple(containers), data, path, base, placement, create, frozenset(inherited)
+            location,
+            own.field,
+            tuple(containers),
+            data,
+            path,
+            base,
+            placement,
+            create,
+            frozenset(inherited),
+            frozenset(present),
+            _own(own.mapping, inherited & present),
         )
     )
     for override in unit.overrides:
@@ -285,6 +358,8 @@ def _overrides(
         if not any(_find(mapping, name) is not None for name in RELEVANT_KEYS):
             continue  # the pod's placement is the unit's, pinned there
         own = _Layer(mapping, affinity.field_path((*prefix, *trail)))
+        if not _layer_valid(reader, location, own):
+            continue
         merged = _merge([own, under[0]._replace(merge=unit.merge), *under[1:]])
         if not _valid(reader, location, merged, own.field):
             continue
@@ -301,8 +376,21 @@ def _overrides(
                 0,
                 frozenset(inherited),
                 frozenset(present),
+                _own(mapping, inherited & present),
             )
         )
+
+
+def _own(mapping: Any, names: set[str]) -> dict[str, Any]:
+    """The values a placement mapping has of ``names``, typed as written (to be edited in
+    place where the merged value only adds to them: :func:`relocate`)."""
+    budget = yn.new_budget()
+    out = {}
+    for name in sorted(names):
+        found = _find(mapping, name)
+        if found is not None:
+            out[name] = yn.to_data(found.value, budget, typed=yn.RENDER)
+    return out
 
 
 def _find(mapping: Any, name: str) -> Any:
@@ -396,6 +484,21 @@ def _valid(
     return error is None
 
 
+def _layer_valid(reader: _Reader, location: Location, layer: _Layer) -> bool:
+    """Whether one source of a pod's placement has the shape pin reads, checked on its own so
+    that its error names it (``spec.nodeSelector``, ``spec.templateDefaults.affinity``), not
+    the pod it is merged into; each source's error said once however many pods it is under."""
+    from .scan import placement_error, typed_placement
+
+    if layer.mapping is None:
+        return True
+    error = placement_error(location, typed_placement(layer.mapping), layer.field)
+    if error is None:
+        return True
+    reader.said(error)
+    return False
+
+
 def _set(node: Any, name: str) -> bool:
     """Whether a placement key counts as set: the controllers take an empty nodeSelector or
     tolerations list (and a null anything) as unset (Argo Workflows: ``len(...) > 0``), and
@@ -452,9 +555,11 @@ def relocate(workload: Any, ops: Sequence[tuple[Any, ...]]) -> tuple[tuple[Any, 
     kept = [op for op in ops if op[1][0] not in touched]
     if touched:
         new = affinity.apply(workload.pod, [op for op in ops if op[1][0] in touched])
-        kept += [
-            ("replace" if key in workload.present else "add", (key,), new[key]) for key in sorted(touched)
-        ]
+        for key in sorted(touched):
+            if key in workload.own:  # the mapping's own value, edited where it differs
+                kept += _difference((key,), workload.own[key], new[key])
+            else:
+                kept.append(("replace" if key in workload.present else "add", (key,), new[key]))
     placement = tuple(workload.placement)
     if not workload.create:
         return tuple((op[0], (*placement, *op[1]), *op[2:]) for op in kept)
@@ -465,6 +570,25 @@ def relocate(workload: Any, ops: Sequence[tuple[Any, ...]]) -> tuple[tuple[Any, 
     for key in reversed(missing[1:]):
         value = {key: value}
     return (("add", (*placement[: len(placement) - workload.create], missing[0]), value),)
+
+
+def _difference(path: tuple[Any, ...], old: Any, new: Any) -> list[tuple[Any, ...]]:
+    """Operations turning ``old`` into ``new``, touching only what differs: keys added to a
+    mapping, items appended to a list that keeps its own, anything else replaced whole. Every
+    line of the old value that stays is then kept as written (its comments, its flow style)."""
+    if old == new:
+        return []
+    if isinstance(old, dict) and isinstance(new, dict) and old and set(old) <= set(new):
+        ops: list[tuple[Any, ...]] = []
+        for key, value in new.items():
+            if key in old:
+                ops += _difference((*path, key), old[key], value)
+            else:
+                ops.append(("add", (*path, key), value))
+        return ops
+    if isinstance(old, list) and isinstance(new, list) and old and new[: len(old)] == old:
+        return [("add", (*path, "-"), item) for item in new[len(old) :]]
+    return [("replace", path, new)]
 
 
 def said_once(findings: Sequence[Any]) -> list[Any]:

@@ -108,10 +108,15 @@ def core_kind_warning(declaration: PodTemplatePath) -> str | None:
 
     if declaration.group is not None or declaration.kind not in CORE_KINDS:
         return None
+    # The example group: that of a kind of the same name pin knows (Knative's Service), else a
+    # placeholder; the rest of the declaration as it was written.
+    known = sorted(group for group, kind in _table() if kind == declaration.kind and group)
+    group = known[0] if known else "example.com"
+    rest = "..." if declaration.path or declaration.units else ""
     return (
         f"{declaration.kind} without a group matches {declaration.kind} objects of every API group "
         f"but the core one (apiVersion: v1); to name one group, write it after the kind: "
-        f"{declaration.kind}.serving.knative.dev=... (the part of apiVersion before the slash)"
+        f"{declaration.kind}.{group}={rest} (the part of apiVersion before the slash)"
     )
 
 

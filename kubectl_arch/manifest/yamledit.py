@@ -327,6 +327,8 @@ class Splicer:
         self._users: dict[int, list[Node]] | None = None
         self._steps: dict[tuple[Any, ...], list[Step]] = {}
         self._replaced: set[int] = set()  # aliases that edits will write out anew
+        # Keys added to an empty mapping ({}), written as one edit (_flush_empty).
+        self._empty_adds: dict[int, tuple[Step, dict[str, Any]]] = {}
 
     # -- navigation --------------------------------------------------------------------------
     def users(self) -> dict[int, list[Node]]:
@@ -416,6 +418,7 @@ class Splicer:
         for op in private:
             self._apply_op(base, op)
         self._flush_flow()
+        self._flush_empty()
 
     def _shared_point(self, kind: str, full: tuple[Any, ...]) -> int | None:
         """The length of the path to the topmost shared node an operation would change, or
@@ -479,6 +482,7 @@ class Splicer:
                     return
             else:
                 self._replace_value(Step(found.value, mapping, found.key, None, None), new[key], flat=True)
+        self._flush_empty()
 
     def _rewrite(self, path: tuple[Any, ...], ops: list[Op]) -> None:
         """Write the node at ``path`` out anew at its place, ``ops`` (paths from the root)
@@ -548,6 +552,26 @@ class Splicer:
         """Forget the edits made since ``mark`` (a length of :attr:`edits`)."""
         del self.edits[mark:]
         self._flow_removals.clear()
+        self._empty_adds.clear()
+
+    def _flush_empty(self) -> None:
+        """Write the keys added to each empty mapping: in block style when it is the value of a
+        key of a block mapping (``driver: {}`` becomes ``driver:`` and the keys below it, a
+        comment after ``{}`` kept on the key's line), else in flow style in its braces."""
+        pending, self._empty_adds = self._empty_adds, {}
+        for step, value in pending.values():
+            mapping = yn.deref(step.node)
+            parent = step.parent
+            in_block = parent is not None and parent.kind == MAPPING and not parent.flow
+            plain = step.node is mapping and mapping.anchor is None and step.merge is None
+            if in_block and plain and step.key is not None:
+                self._replace_value(step, value, flat=False)
+                continue
+            import json
+
+            brace = self.text.index("{", mapping.start, mapping.end)
+            pairs = ", ".join(f"{json.dumps(k)}: {flow(v, None, self.style)}" for k, v in value.items())
+            self.edits.append(Edit(brace, mapping.end, "{" + pairs + "}"))
 
     # -- fine-grained operations (nodes no other place shares) ------------------------------
     def _target(self, path: tuple[Any, ...]) -> Step:
@@ -565,7 +589,10 @@ class Splicer:
         if mapping.kind != MAPPING:
             raise EditError(f"cannot add {key!r}: not a mapping")
         nl = self.style.newline
-        if mapping.flow or not mapping.value:
+        if not mapping.value:  # {}: its keys are written together, as a block under a block key
+            self._empty_adds.setdefault(id(mapping), (step, {}))[1][key] = value
+            return
+        if mapping.flow:
             self._add_flow_key(mapping, key, value)
             return
         first = mapping.value[0][0].start
@@ -579,7 +606,12 @@ class Splicer:
         elif own_line:
             start = line_start(self.text, first)
             self.edits.append(Edit(start, start, "".join(line + nl for line in lines)))
-        else:  # "- first: ..." : the new key takes the first key's place on the dash line
+        else:  # "- first: ...": under the first entry when it is one line, so that the dash line stays
+            end = content_end(self.text, mapping.value[0][1])
+            if "\n" not in self.text[first:end] and mapping.value[0][1].kind != ALIAS:
+                self._insert_after_line(end, lines)
+                return
+            # else the new key takes the first key's place on the dash line
             text = lines[0][column_:] + nl + "".join(line + nl for line in lines[1:]) + " " * column_
             self.edits.append(Edit(first, first, text))
 
