@@ -150,7 +150,7 @@ def deep(depth: int) -> str:
         (b'{"kind": "ConfigMap"}', "nodes.json: JSON document 1 is not a list of Nodes (kubectl get nodes -o json)"),
         (b'{"kind": "List", "items": [{"kind": "Node"}', "nodes.json: not valid JSON (unexpected end of the file at character 43)"),
         (b'{"kind": "List", "items": [{"kind": "Node",}]}', "nodes.json: not valid JSON (Expecting property name enclosed"),
-        (b'{"items": [1]}', "nodes.json: expected a Node object, got int"),
+        (b'{"items": [1]}', "nodes.json: expected a Node object, got a number"),
         (b"kind: ConfigMap\n", "nodes.json: expected Node objects (kubectl get nodes -o json)"),
         (b"a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
          b"c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"

@@ -159,7 +159,9 @@ def _taints(spec: Mapping[str, Any]) -> tuple[Taint, ...]:
 def from_object(obj: Any, warnings: list[str]) -> NodeInfo:
     """A Node object (plain JSON data) as a NodeInfo; findings are appended to ``warnings``."""
     if not isinstance(obj, Mapping):
-        raise NodeError(f"expected a Node object, got {type(obj).__name__}")
+        from ..shapes import describe
+
+        raise NodeError(f"expected a Node object, got {describe(obj)}")
     metadata, spec, status = (_mapping(obj.get(k)) for k in ("metadata", "spec", "status"))
     name = _text(metadata.get("name")) or "<unnamed>"
     raw_labels = _mapping(metadata.get("labels"))
