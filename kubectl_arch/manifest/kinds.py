@@ -66,7 +66,12 @@ class Unit(NamedTuple):
     ``merged``: like ``defaults``, but merged under the pod's own placement recursively
     (Argo Workflows' ``templateDefaults``), before the ``defaults``.
     ``required``: paths from the object that the kind cannot be valid without: missing or
-    null, an input error (a walked file: skipped, as a patch)."""
+    null, an input error (a walked file: skipped, as a patch).
+    ``parts``: paths from the unit to the items that are each a pod of their own with the
+    unit's placement (a PipelineRun's tasks); ``containers`` and ``refs`` are then paths from
+    each part, and an override belongs to the part its entry's ``match`` key names by
+    ``name`` (``pipelineTaskName``): that part's pod; the parts no override takes share the
+    unit's placement, pinned there with all their images."""
 
     at: str
     containers: tuple[str, ...]
@@ -80,6 +85,9 @@ class Unit(NamedTuple):
     overrides: tuple[str, ...] = ()
     merge: str = "keys"
     required: tuple[str, ...] = ()
+    parts: tuple[str, ...] = ()
+    match: str = ""
+    parts_are: str = "parts"  # what a part is called in messages: "tasks"
 
 
 class SplitKind(NamedTuple):
@@ -190,41 +198,36 @@ def _argo(spec: str) -> Unit:
     )
 
 
-# Tekton: a TaskRun is one pod, its steps and sidecars; a PipelineRun's tasks share the
-# PipelineRun's pod template (and, with a workspace, a node: the affinity assistant), so all
-# of its embedded tasks' images constrain it. A pipeline task's own pod template
-# (taskRunSpecs[].podTemplate in v1, taskPodTemplate in v1beta1) is merged over the run's,
-# key by key, the task's winning (PipelineRun.GetTaskRunSpec and
-# pod.MergePodTemplateWithDefault in tektoncd/pipeline; docs/pipelineruns.md, "Specifying
-# taskRunSpecs"): each one that sets placement is a pod of its own, pinned there too.
+# Tekton: a TaskRun is one pod, its steps and sidecars. Each task of a PipelineRun
+# (spec.pipelineSpec.tasks[], finally[]) is a TaskRun of its own, so a pod of its own: its
+# images are its own steps', sidecars' and stepTemplate's, and its placement the run's pod
+# template (taskRunTemplate.podTemplate in v1, podTemplate in v1beta1) under the pod template
+# of the taskRunSpecs entry naming the task (pipelineTaskName), key by key, the task's
+# winning (PipelineRun.GetTaskRunSpec and pod.MergePodTemplateWithDefault in
+# tektoncd/pipeline; docs/pipelineruns.md, "Specifying taskRunSpecs"). The tasks without a
+# pod template of their own share the run's, pinned for all of them; a task made from
+# another object (taskRef) is said, the others still read.
 _TEKTON_TASK = ("steps[*]", "sidecars[*]", "stepTemplate")
-
-
-def _pipeline_containers(spec: str) -> tuple[str, ...]:
-    return tuple(
-        f"{spec}.{section}[*].taskSpec.{c}" for section in ("tasks", "finally") for c in _TEKTON_TASK
-    )
 
 
 def _pipeline_run(placement: str, override: str, versions: frozenset[str]) -> SplitKind:
     spec = "spec.pipelineSpec"
     unit = Unit(
         "",
-        _pipeline_containers(spec),
+        tuple(f"taskSpec.{c}" for c in _TEKTON_TASK),
         placement,
         (),
-        _pipeline_refs(spec),
+        ("taskRef", "pipelineRef"),
         overrides=(f"spec.taskRunSpecs[*].{override}",),
         merge="nonnull",
         required=("spec",),
+        parts=(f"{spec}.tasks[*]", f"{spec}.finally[*]"),
+        match="pipelineTaskName",
+        parts_are="tasks",
     )
-    return SplitKind("tekton.dev", "PipelineRun", (unit,), versions, project="Tekton Pipelines")
-
-
-def _pipeline_refs(spec: str) -> tuple[str, ...]:
-    sections = ("tasks", "finally")
-    refs = (f"{spec}.{section}[*].{ref}" for section in sections for ref in ("taskRef", "pipelineRef"))
-    return ("spec.pipelineRef", *refs)
+    return SplitKind(
+        "tekton.dev", "PipelineRun", (unit,), versions, project="Tekton Pipelines", refs=("spec.pipelineRef",)
+    )
 
 
 _V1 = frozenset({"v1"})

@@ -104,6 +104,7 @@ class Workload(NamedTuple):
     create: int = 0
     inherited: frozenset[str] = frozenset()
     present: frozenset[str] = frozenset()  # keys the placement mapping has (an override's)
+    shared: str = ""  # says which pods of their own share this placement (a PipelineRun's tasks)
 
 
 class Document(NamedTuple):

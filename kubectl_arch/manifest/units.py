@@ -171,33 +171,38 @@ class _Layer(NamedTuple):
     merge: str = "keys"
 
 
-def _pod(
+def _images(
     reader: _Reader,
-    root: Any,
     node: Any,
-    path: tuple[Any, ...],
-    base: tuple[Any, ...],
+    specs: Sequence[str],
+    unit: tuple[Any, ...],
+    prefix: tuple[Any, ...],
     location: Location,
-    unit: Unit,
-) -> None:
-    from .scan import Container, Workload, _input_error, _pod_specs, _scalar
+    label: str = "",
+) -> tuple[list[Any], bool]:
+    """The containers at ``specs`` from ``node`` (``Container.at``: from the unit, ``prefix``
+    being ``node``'s path from the unit, ``unit`` the unit's from the object), and whether any
+    was faulty (said). ``label`` names the part the containers belong to (a PipelineRun's
+    task): ``task/step``."""
+    from .scan import Container, _input_error, _pod_specs, _scalar
 
-    prefix = path[len(base) :]
-    containers: list[Container] = []
-    errors = []
-    for spec in unit.containers:
+    containers: list[Any] = []
+    faulty = False
+    for spec in specs:
         for alternative in spec.split("|"):
             faults: list[Any] = []
-            found = [
-                (v, t) for v, t in _pod_specs(node, split_path(alternative), faults)[0] if not yn.is_null(v)
-            ]
+            found = _pod_specs(node, split_path(alternative), faults)[0]
+            nulls = [t for v, t in found if yn.is_null(v) and t and isinstance(t[-1], int)]
+            faults += [(t, "is null, not a mapping (remove the item)") for t in nulls]
+            found = [(v, t) for v, t in found if not yn.is_null(v)]
             if faults:
-                reader.fault(location, prefix, faults)
-                errors.append(None)
+                reader.fault(location, (*unit, *prefix), faults)
+                faulty = True
             if not found:
                 continue
             for value, trail in found:
-                where = affinity.field_path((*prefix, *trail))
+                trail = (*prefix, *trail)
+                where = path = affinity.field_path((*unit, *trail))
                 if yn.is_mapping(value):
                     image = yn.find(value, "image")
                     if image is None or yn.is_null(image.value):
@@ -208,12 +213,76 @@ def _pod(
                     name = where
                 if not yn.is_string(value) or not yn.text(value).strip():
                     what = "an empty string" if yn.is_string(value) else yn.describe(value)
-                    errors.append(_input_error(location, f"{where} is {what}, not an image reference", where))
+                    reader.findings.append(
+                        _input_error(location, f"{where} is {what}, not an image reference", where)
+                    )
+                    faulty = True
                     continue
+                if label and name != path:  # a path names its part already
+                    name = f"{label}/{name}"
                 containers.append(Container("containers", name, yn.text(value), len(containers), trail))
             break
-    if errors:
-        reader.findings.extend(e for e in errors if e is not None)
+    return containers, faulty
+
+
+def _parts(
+    reader: _Reader, node: Any, prefix: tuple[Any, ...], location: Location, unit: Unit
+) -> tuple[dict[str, list[Any]], set[str], bool]:
+    """The containers of each part of the unit that is a pod of its own (a PipelineRun's
+    task, by its name), the names of the parts made from another object (said), and whether
+    any was faulty (said)."""
+    from .scan import _pod_specs, _scalar
+
+    parts: dict[str, list[Any]] = {}
+    referenced: set[str] = set()
+    faulty = False
+    for spec in unit.parts:
+        faults: list[Any] = []
+        found = _pod_specs(node, split_path(spec), faults)[0]
+        for value, trail in found:
+            if not yn.is_mapping(value):
+                what = "null, not a mapping (remove the item)" if yn.is_null(value) else None
+                faults.append((trail, f"is {what or yn.describe(value) + ', not a mapping'}"))
+        if faults:
+            reader.fault(location, prefix, faults)
+            faulty = True
+        for value, trail in found:
+            if not yn.is_mapping(value):
+                continue
+            name = _scalar(value, "name")
+            at = (*prefix, *trail)
+            ref = next((r for r in unit.refs if _present(reader, value, split_path(r), location, at)), None)
+            if ref is not None:
+                reader.findings.append(_referenced(location, (*at, *split_path(ref))))
+                referenced.add(name)
+                continue
+            containers, bad = _images(
+                reader, value, unit.containers, prefix, trail, location, name or str(trail[-1])
+            )
+            faulty = faulty or bad
+            parts.setdefault(name, []).extend(containers)
+    return parts, referenced, faulty
+
+
+def _pod(
+    reader: _Reader,
+    root: Any,
+    node: Any,
+    path: tuple[Any, ...],
+    base: tuple[Any, ...],
+    location: Location,
+    unit: Unit,
+) -> None:
+    from .scan import Workload, _pod_specs
+
+    prefix = path[len(base) :]
+    parts: dict[str, list[Any]] = {}
+    if unit.parts:
+        parts, _, faulty = _parts(reader, node, prefix, location, unit)
+        containers = [c for group in parts.values() for c in group]
+    else:
+        containers, faulty = _images(reader, node, unit.containers, prefix, (), location)
+    if faulty:
         return
     if not containers:
         return  # no pod of its own here (a TaskRun whose task is still to be written, ...)
@@ -233,7 +302,7 @@ def _pod(
             return
     defaults: list[_Layer] = []
     for default in (*unit.merged, *unit.defaults):
-        faults = []
+        faults: list[Any] = []
         source = _pod_specs(root, split_path(default), faults)[0]
         reader.fault(location, (), faults)
         if source and not yn.is_mapping(source[0][0]):
@@ -246,14 +315,37 @@ def _pod(
     merged = _merge(layers)
     if not _valid(reader, location, merged, own.field):
         return
-    data, inherited, _ = merged
-    reader.workloads.append(
-        Workload(
-            location, own.field, tuple(containers), data, path, base, placement, create, frozenset(inherited)
-        )
-    )
+    pods: list[Any] = []
+    owned: set[str] = set()
     for override in unit.overrides:
-        _overrides(reader, node, path, base, location, unit, override, tuple(containers), layers)
+        _overrides(reader, node, path, base, location, unit, override, tuple(containers), layers, parts, pods)
+        owned.update(name for name, _ in pods)
+    shared = ""
+    if unit.parts:  # the tasks without a pod template of their own share the unit's
+        sharing = [name for name, group in parts.items() if name not in owned and group]
+        containers = [c for name in sharing for c in parts[name]]
+        if len(sharing) > 1:
+            shared = (
+                f"{unit.parts_are} {', '.join(sharing)} are pods of their own that share the placement at "
+                f"{own.field}, so one pin cannot place them apart: give each its own {unit.overrides[0]}"
+            )
+    data, inherited, _ = merged
+    if containers:
+        reader.workloads.append(
+            Workload(
+                location,
+                own.field,
+                tuple(containers),
+                data,
+                path,
+                base,
+                placement,
+                create,
+                frozenset(inherited),
+                shared=shared,
+            )
+        )
+    reader.workloads.extend(workload for _, workload in pods)
 
 
 def _overrides(
@@ -266,11 +358,16 @@ def _overrides(
     override: str,
     containers: tuple[Any, ...],
     under: list[_Layer],
+    parts: dict[str, list[Any]],
+    out: list[tuple[str, Any]],
 ) -> None:
     """The pods whose placement a mapping of their own puts over the unit's (a PipelineRun's
     ``taskRunSpecs[].podTemplate``, a FlinkDeployment's ``taskManager.podTemplate.spec``):
-    each such mapping that sets a placement key is a workload of its own, pinned there."""
-    from .scan import RELEVANT_KEYS, Workload, _pod_specs
+    each such mapping that sets a placement key is a workload of its own, pinned there,
+    appended to ``out`` with the name of the part it belongs to. With ``unit.match``, the
+    mapping's entry names its part (``pipelineTaskName``): the pod has that part's containers
+    only, and an entry naming no part read (a task made from another object) makes none."""
+    from .scan import RELEVANT_KEYS, Workload, _pod_specs, _scalar
 
     prefix = path[len(base) :]
     faults: list[Any] = []
@@ -284,25 +381,41 @@ def _overrides(
             continue
         if not any(_find(mapping, name) is not None for name in RELEVANT_KEYS):
             continue  # the pod's placement is the unit's, pinned there
+        part = ""
+        if unit.match:
+            part = _scalar(_at(node, trail[:-1]), unit.match)
+            if part not in parts or not parts[part] or any(name == part for name, _ in out):
+                continue  # a task made from another object, or none: no pod read here
+            containers = tuple(parts[part])
         own = _Layer(mapping, affinity.field_path((*prefix, *trail)))
         merged = _merge([own, under[0]._replace(merge=unit.merge), *under[1:]])
         if not _valid(reader, location, merged, own.field):
             continue
         data, inherited, present = merged
-        reader.workloads.append(
-            Workload(
-                location,
-                own.field,
-                containers,
-                data,
-                path,
-                base,
-                trail,
-                0,
-                frozenset(inherited),
-                frozenset(present),
+        out.append(
+            (
+                part,
+                Workload(
+                    location,
+                    own.field,
+                    containers,
+                    data,
+                    path,
+                    base,
+                    trail,
+                    0,
+                    frozenset(inherited),
+                    frozenset(present),
+                ),
             )
         )
+
+
+def _at(node: Any, trail: Sequence[Any]) -> Any:
+    """The node at ``trail`` (keys and list indexes, as found) from ``node``."""
+    for step in trail:
+        node = yn.deref(node).value[step] if isinstance(step, int) else yn.find(node, step).value
+    return node
 
 
 def _find(mapping: Any, name: str) -> Any:

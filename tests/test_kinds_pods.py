@@ -1,0 +1,92 @@
+"""Every pod an operator's controller makes from what its object says is read and judged as
+a pod of its own: a PipelineRun's tasks, Argo Workflows' inline templates, a Spark role's
+pod template containers, a RayJob's submitter. Fixtures: ``testdata/kinds-pods/`` (a lock
+file: ``my/amd-only:1`` linux/amd64 only, ``my/executor:arm-only`` linux/arm64 only,
+``spark:3.5.0`` both; ``two-nodes.json``: one untainted node of each)."""
+
+from __future__ import annotations
+
+import subprocess
+
+import yaml
+from test_cli_pin import ROOT, error_lines, run
+
+HERE = ROOT / "testdata" / "kinds-pods"
+LOCK = ("--locked", "images.lock")
+NODES = ("--nodes-file", "two-nodes.json")
+
+
+def arch(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    return run(*args, stdin=stdin, cwd=HERE)
+
+
+def gates(name: str, *extra: str) -> tuple[tuple[int, list[str]], ...]:
+    """(exit code, stderr lines) of pin, pin --check and check."""
+    out = []
+    for args in (("pin", *LOCK), ("pin", "--check", *LOCK), ("check", *LOCK, *NODES)):
+        result = arch(*args, *extra, "-f", name)
+        out.append((result.returncode, error_lines(result)))
+    return tuple(out)
+
+
+def _arch_values(template: dict) -> list[str]:
+    terms = template["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    expressions = terms["nodeSelectorTerms"][0]["matchExpressions"]
+    return next(e["values"] for e in expressions if e["key"] == "kubernetes.io/arch")
+
+
+def test_pipeline_run_tasks_are_pods_of_their_own() -> None:
+    # Two tasks, an amd64-only and an arm64-only image, each with its own pod template.
+    assert gates("pr-split2.yaml")[1:] == (
+        (1, ["would pin pr-split2.yaml doc 1 PipelineRun/split2", "2 workload(s) not pinned"]),
+        (0, ["2 workload(s): 2 fit"]),
+    )
+    pinned = arch("pin", *LOCK, "-f", "pr-split2.yaml")
+    assert (pinned.returncode, error_lines(pinned)) == (0, [])
+    again = arch("pin", "--check", *LOCK, "-f", "-", stdin=pinned.stdout)
+    assert again.returncode == 0
+
+
+def test_tasks_without_a_template_of_their_own_share_the_runs() -> None:
+    # build has its own pod template (amd64); arm runs with the run's, pinned to arm64 alone.
+    pinned = arch("pin", *LOCK, "-f", "pr-split.yaml")
+    assert (pinned.returncode, error_lines(pinned)) == (0, [])
+    spec = yaml.safe_load(pinned.stdout)["spec"]
+    assert _arch_values(spec["taskRunTemplate"]["podTemplate"]) == ["arm64"]
+    assert spec["taskRunSpecs"][0]["podTemplate"]["nodeSelector"] == {"kubernetes.io/arch": "amd64"}
+    check = arch("check", *LOCK, *NODES, "-f", "pr-split.yaml")
+    assert (check.returncode, error_lines(check)) == (0, ["2 workload(s): 2 fit"])
+
+
+def test_tasks_sharing_the_runs_template_that_no_pin_can_place_apart_are_said() -> None:
+    error = (
+        "error: pr-shared.yaml doc 1 PipelineRun/shared: its images share no platform ('build/b' my/amd-only:1: "
+        "linux/amd64; 'arm/a' my/executor:arm-only: linux/arm64); tasks build, arm are pods of their own that "
+        "share the placement at spec.taskRunTemplate.podTemplate, so one pin cannot place them apart: give "
+        "each its own spec.taskRunSpecs[*].podTemplate"
+    )
+    (pin, pin_check, check) = gates("pr-shared.yaml")
+    assert pin == (1, [error])
+    assert pin_check == (1, [error])
+    assert check[0] == 1
+
+
+def test_inline_tasks_are_judged_beside_a_task_made_from_another_object() -> None:
+    said = (
+        "warning: pr-mixed.yaml doc 1 PipelineRun/pr-v1: not pinned nor checked: its pods are made from the "
+        "object spec.pipelineSpec.tasks[1].taskRef names"
+    )
+    conflict = (
+        "error: pr-mixed.yaml doc 1 PipelineRun/pr-v1: nodeSelector kubernetes.io/arch=arm64 excludes every "
+        "platform the images support (linux/s390x); containers: 'build/build' golang:1.22"
+    )
+    for args in (("pin",), ("pin", "--check")):
+        result = arch(*args, "--platform", "linux/s390x", "-f", "pr-mixed.yaml")
+        assert result.returncode == 1, args
+        assert error_lines(result)[:2] == [said, conflict], args
+    result = arch("pin", "--platform", "linux/amd64,linux/arm64", "-f", "pr-mixed.yaml")
+    assert (result.returncode, error_lines(result)) == (0, [said])
+    spec = yaml.safe_load(result.stdout)["spec"]
+    # notify (finally) runs with the run's template: pinned there; build keeps its arm64 pool.
+    assert _arch_values(spec["taskRunTemplate"]["podTemplate"]) == ["amd64", "arm64"]
+    assert spec["taskRunSpecs"][0]["podTemplate"]["nodeSelector"] == {"kubernetes.io/arch": "arm64"}
