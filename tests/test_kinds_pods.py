@@ -90,3 +90,54 @@ def test_inline_tasks_are_judged_beside_a_task_made_from_another_object() -> Non
     # notify (finally) runs with the run's template: pinned there; build keeps its arm64 pool.
     assert _arch_values(spec["taskRunTemplate"]["podTemplate"]) == ["amd64", "arm64"]
     assert spec["taskRunSpecs"][0]["podTemplate"]["nodeSelector"] == {"kubernetes.io/arch": "arm64"}
+
+
+def test_argo_inline_templates_are_pods() -> None:
+    pin, pin_check, check = gates("wf-inline.yaml")
+    assert pin == (0, [])
+    assert pin_check == (
+        1,
+        ["would pin wf-inline.yaml doc 1 Workflow/dag-inline", "2 workload(s) not pinned"],
+    )
+    assert check == (0, ["2 workload(s): 2 fit"])
+    pinned = arch("pin", *LOCK, "-f", "wf-inline.yaml")
+    templates = yaml.safe_load(pinned.stdout)["spec"]["templates"]
+    assert _arch_values(templates[0]["dag"]["tasks"][0]["inline"]) == ["arm64"]
+    assert _arch_values(templates[1]["steps"][0][0]["inline"]) == ["amd64"]
+    again = arch("pin", "--check", *LOCK, "-f", "-", stdin=pinned.stdout)
+    assert (again.returncode, error_lines(again)) == (0, ["2 workload(s) already pinned"])
+
+
+def test_spark_role_pod_template_containers_count() -> None:
+    # The driver's template adds a sidecar and an init container of an arm64-only image.
+    pin, pin_check, check = gates("spark-tmpl.yaml")
+    assert pin == (0, [])
+    assert pin_check == (
+        1,
+        ["would pin spark-tmpl.yaml doc 1 SparkApplication/spark-tmpl", "1 workload(s) not pinned"],
+    )
+    assert check == (0, ["2 workload(s): 2 fit"])
+    spec = yaml.safe_load(arch("pin", *LOCK, "-f", "spark-tmpl.yaml").stdout)["spec"]
+    assert _arch_values(spec["driver"]) == ["arm64"]
+    assert _arch_values(spec["executor"]) == ["amd64", "arm64"]
+    table = arch("check", *LOCK, *NODES, "-f", "spark-tmpl.yaml").stdout.decode().splitlines()
+    assert [line.split()[4:6] for line in table[1:]] == [
+        ["spec.driver", "linux/arm64"],
+        ["spec.executor", "linux/amd64,linux/arm64"],
+    ]
+
+
+def test_what_an_object_makes_itself_is_read_beside_a_ref() -> None:
+    said = [
+        "warning: wf-refinline.yaml doc 1 Workflow/refinline: not pinned nor checked: its pods are made from "
+        "the object spec.workflowTemplateRef names",
+        "warning: wf-refinline.yaml doc 2 RayJob/rj-both: not pinned nor checked: its pods are made from the "
+        "object spec.clusterSelector names",
+    ]
+    result = arch("pin", *LOCK, "-f", "wf-refinline.yaml")
+    assert (result.returncode, error_lines(result)) == (0, said)
+    workflow, ray_job = yaml.safe_load_all(result.stdout)
+    assert _arch_values(workflow["spec"]["templates"][0]) == ["arm64"]
+    assert _arch_values(ray_job["spec"]["submitterPodTemplate"]["spec"]) == ["arm64"]
+    table = arch("check", *LOCK, *NODES, "-f", "wf-refinline.yaml").stdout.decode().splitlines()
+    assert [line.split()[3] for line in table[1:]] == ["Workflow/refinline", "RayJob/rj-both"]

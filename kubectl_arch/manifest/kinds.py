@@ -39,6 +39,7 @@ class PodKind(NamedTuple):
     refs: tuple[str, ...] = ()
     versions: frozenset[str] | None = None  # None: every version
     project: str = ""
+    kept: tuple[str, ...] = ()  # of ``pods``: read even when a ref is set (made by this object)
 
 
 class Unit(NamedTuple):
@@ -150,6 +151,9 @@ POD_KINDS: tuple[PodKind, ...] = (
         (*(f"spec.rayClusterSpec.{p}" for p in _RAY_CLUSTER), "spec.submitterPodTemplate.spec?"),
         ("spec.clusterSelector",),
         project="KubeRay",
+        # With a clusterSelector the RayJob makes no cluster, but still its submitter Job
+        # (submissionMode K8sJobMode, the default: ray-operator's rayjob_controller.go).
+        kept=("spec.submitterPodTemplate.spec?",),
     ),
     PodKind(
         "ray.io", "RayService", tuple(f"spec.rayClusterConfig.{p}" for p in _RAY_CLUSTER), project="KubeRay"
@@ -184,17 +188,25 @@ _ARGO_CONTAINERS = (
 )
 
 
-def _argo(spec: str) -> Unit:
-    return Unit(
-        f"{spec}.templates[*]",
-        _ARGO_CONTAINERS,
-        "",
-        (spec,),
-        needs=("container", "script", "containerSet"),
-        merged=(f"{spec}.templateDefaults",),
-        unread=("podSpecPatch",),
-        patches=(f"{spec}.podSpecPatch", f"{spec}.templateDefaults.podSpecPatch"),
-        required=(spec,),
+def _argo(spec: str) -> tuple[Unit, ...]:
+    # A step's or a DAG task's inline template (Argo >= 3.2: WorkflowStep.inline,
+    # DAGTask.inline) is a template like the others, its pod placed by the same fallback.
+    where = (f"{spec}.templates[*]", f"{spec}.templates[*].dag.tasks[*].inline")
+    where += (f"{spec}.templates[*].steps[*].[*].inline",)
+    return tuple(
+        Unit(
+            at,
+            _ARGO_CONTAINERS,
+            "",
+            (spec,),
+            needs=("container", "script", "containerSet"),
+            merged=(f"{spec}.templateDefaults",),
+            unread=("podSpecPatch",),
+            # Only the first unit says the workflow's patches, once.
+            patches=(f"{spec}.podSpecPatch", f"{spec}.templateDefaults.podSpecPatch") if not i else (),
+            required=(spec,),
+        )
+        for i, at in enumerate(where)
     )
 
 
@@ -243,7 +255,12 @@ def _spark(spec: str) -> tuple[Unit, ...]:
     return tuple(
         Unit(
             spec,
-            (f"{role}.image|image", f"{role}.initContainers[*]", f"{role}.sidecars[*]"),
+            (
+                f"{role}.image|image",
+                f"{role}.initContainers[*]",
+                f"{role}.sidecars[*]",
+                *(f"{role}.template.spec.{c}" for c in ("initContainers[*]", "containers[*]")),
+            ),
             role,
             (spec,),
             unread=tuple(
@@ -267,16 +284,16 @@ SPLIT_KINDS: tuple[SplitKind, ...] = (
     SplitKind(
         "argoproj.io",
         "Workflow",
-        (_argo("spec"),),
+        _argo("spec"),
         project="Argo Workflows",
         refs=("spec.workflowTemplateRef",),
     ),
-    SplitKind("argoproj.io", "WorkflowTemplate", (_argo("spec"),), project="Argo Workflows"),
-    SplitKind("argoproj.io", "ClusterWorkflowTemplate", (_argo("spec"),), project="Argo Workflows"),
+    SplitKind("argoproj.io", "WorkflowTemplate", _argo("spec"), project="Argo Workflows"),
+    SplitKind("argoproj.io", "ClusterWorkflowTemplate", _argo("spec"), project="Argo Workflows"),
     SplitKind(
         "argoproj.io",
         "CronWorkflow",
-        (_argo("spec.workflowSpec"),),
+        _argo("spec.workflowSpec"),
         project="Argo Workflows",
         refs=("spec.workflowSpec.workflowTemplateRef",),
     ),

@@ -368,15 +368,18 @@ class _Reader:
             return
         try:
             shape = self.kinds.workload(location.api_version, location.kind)
+            pods = shape.pods if shape is not None else ()
             if shape is None or shape.refs or shape.units:
                 from . import units
 
-                if units.read(self, node, base, location, shape):
+                read = units.read(self, node, base, location, shape)
+                if read is None:
                     return
+                pods = read
             workloads: list[Workload] = []
             findings: list[Finding] = []
             incomplete = ""
-            for path, optional in shape.pods if shape is not None else ():
+            for path, optional in pods:
                 why = self._path(node, base, path, location, workloads, findings, optional)
                 incomplete = incomplete or why
         except yn.YamlShapeError as exc:

@@ -31,9 +31,16 @@ PATCH = "patch"  # Finding.unchecked: placement the controller applies that is n
 _MAX_DEPTH = 60
 
 
-def read(reader: _Reader, node: Any, base: tuple[Any, ...], location: Location, shape: Shape | None) -> bool:
-    """Read what :mod:`.scan` does not: returns whether the object is done with (its plain
-    pod paths, if any, are left to the caller)."""
+def read(
+    reader: _Reader, node: Any, base: tuple[Any, ...], location: Location, shape: Shape | None
+) -> Sequence[tuple[tuple[str, ...], bool]] | None:
+    """Read what :mod:`.scan` does not: returns the plain pod paths left to the caller (and
+    whether each may be absent), None when the object is done with.
+
+    A path of ``shape.refs`` that is set is said (the pods it names are made from another
+    object); the units are still read (an Argo Workflow's own templates go with those of the
+    WorkflowTemplate it names), and of the plain pod paths only ``shape.kept`` (a RayJob's
+    submitter, which the RayJob makes even for a cluster it selects)."""
     from .scan import Finding
 
     if shape is None:
@@ -43,16 +50,18 @@ def read(reader: _Reader, node: Any, base: tuple[Any, ...], location: Location, 
                 reader.findings.append(
                     Finding("warning", undeclared(location, patterns), location, unchecked=KIND)
                 )
-        return True
+        return None
+    pods = shape.pods
     for ref in shape.refs:
         if _present(reader, node, ref, location):
             reader.findings.append(_referenced(location, ref))
-            return True
+            pods = shape.kept
+            break
     if shape.units and not _complete(reader, node, location, shape.units):
-        return True
+        return None
     for unit in shape.units:
         _unit(reader, node, base, location, unit)
-    return not shape.pods
+    return pods or None
 
 
 def _complete(reader: _Reader, node: Any, location: Location, units: Sequence[Unit]) -> bool:
