@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
 import yaml
 from test_cli_pin import ROOT, error_lines, run
 
@@ -141,3 +142,57 @@ def test_what_an_object_makes_itself_is_read_beside_a_ref() -> None:
     assert _arch_values(ray_job["spec"]["submitterPodTemplate"]["spec"]) == ["arm64"]
     table = arch("check", *LOCK, *NODES, "-f", "wf-refinline.yaml").stdout.decode().splitlines()
     assert [line.split()[3] for line in table[1:]] == ["Workflow/refinline", "RayJob/rj-both"]
+
+
+INPUT_ERRORS = [
+    (
+        "spark-both-selectors.yaml",
+        "SparkApplication/spark-pi: spec.nodeSelector and spec.driver.nodeSelector are both set: the Spark "
+        "operator refuses a nodeSelector at both the application and a role (it can be defined at the "
+        "SparkApplication or at the driver or executor); keep one",
+    ),
+    (
+        "pr-tasks-null-item.yaml",
+        "PipelineRun/a: spec.pipelineSpec.tasks[0] is null; a null item is not absent: remove it",
+    ),
+    (
+        "pt-role-null.yaml",
+        "PyTorchJob/a: spec.pytorchReplicaSpecs.Master is null; a null item is not absent: remove it",
+    ),
+    ("volcano-tmpl-null.yaml", "Job/a: no pod spec at spec.tasks[0].template.spec"),
+    (
+        "wf-sidecars-null-items.yaml",
+        "Workflow/a: spec.templates[0].sidecars[0] is null; a null item is not absent: remove it",
+    ),
+    (
+        "wf-container-and-script.yaml",
+        "Workflow/a: spec.templates[0] has container and script: a template has one type of container, "
+        "containerSet, steps, dag, script, resource, data, suspend, http, plugin; keep one",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "error"), INPUT_ERRORS)
+def test_what_the_controller_refuses_is_an_input_error_everywhere(name: str, error: str) -> None:
+    line = f"error: {name} doc 1 {error}"
+    for args in (("pin", "--platform", "linux/amd64"), ("pin", "--check", "--platform", "linux/amd64")):
+        result = arch(*args, "-f", name)
+        assert (result.returncode, [e for e in error_lines(result) if e.startswith("error:")]) == (
+            2,
+            [line],
+        ), args
+    result = arch("pin", "--platform", "linux/amd64", "-f", name)
+    assert result.stdout == b""
+    result = arch("check", "--platform", "linux/amd64", *NODES, "-f", name)
+    assert result.returncode == 2 and line in error_lines(result)
+
+
+def test_krm_function_refuses_a_null_item() -> None:
+    doc = yaml.safe_load((HERE / "pt-role-null.yaml").read_text())
+    resource_list = {"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": [doc]}
+    result = arch("pin", "--platform", "linux/amd64", stdin=yaml.safe_dump(resource_list).encode())
+    assert result.returncode == 2
+    results = yaml.safe_load(result.stdout)["results"]
+    assert [(r["severity"], r["message"]) for r in results] == [
+        ("error", "spec.pytorchReplicaSpecs.Master is null; a null item is not absent: remove it")
+    ]

@@ -72,7 +72,11 @@ class Unit(NamedTuple):
     unit's placement (a PipelineRun's tasks); ``containers`` and ``refs`` are then paths from
     each part, and an override belongs to the part its entry's ``match`` key names by
     ``name`` (``pipelineTaskName``): that part's pod; the parts no override takes share the
-    unit's placement, pinned there with all their images."""
+    unit's placement, pinned there with all their images.
+    ``exclusive``: (path, path, why): paths from the object the controller refuses to find
+    both set (not null); both set, an input error saying ``why``. ``one_of``: keys of the
+    unit of which the controller takes at most one (an Argo template's type); more, an input
+    error."""
 
     at: str
     containers: tuple[str, ...]
@@ -89,6 +93,8 @@ class Unit(NamedTuple):
     parts: tuple[str, ...] = ()
     match: str = ""
     parts_are: str = "parts"  # what a part is called in messages: "tasks"
+    exclusive: tuple[tuple[str, str, str], ...] = ()
+    one_of: tuple[str, ...] = ()
 
 
 class SplitKind(NamedTuple):
@@ -188,6 +194,12 @@ _ARGO_CONTAINERS = (
 )
 
 
+# The template types, of which a template has exactly one (workflow/validate/validate.go,
+# validateTemplateType: "multiple template types specified").
+_ARGO_TYPES = ("container", "containerSet", "steps", "dag", "script", "resource", "data", "suspend", "http")
+_ARGO_TYPES += ("plugin",)
+
+
 def _argo(spec: str) -> tuple[Unit, ...]:
     # A step's or a DAG task's inline template (Argo >= 3.2: WorkflowStep.inline,
     # DAGTask.inline) is a template like the others, its pod placed by the same fallback.
@@ -200,6 +212,7 @@ def _argo(spec: str) -> tuple[Unit, ...]:
             "",
             (spec,),
             needs=("container", "script", "containerSet"),
+            one_of=_ARGO_TYPES,
             merged=(f"{spec}.templateDefaults",),
             unread=("podSpecPatch",),
             # Only the first unit says the workflow's patches, once.
@@ -267,9 +280,19 @@ def _spark(spec: str) -> tuple[Unit, ...]:
                 f"{role}.template.spec.{key}" for key in ("affinity", "nodeSelector", "tolerations")
             ),
             required=(spec,),
+            exclusive=((f"{spec}.nodeSelector", f"{spec}.{role}.nodeSelector", _SPARK_NODE_SELECTOR),),
         )
         for role in ("driver", "executor")
     )
+
+
+# The operator's admission webhook refuses an application that sets both (kubeflow/spark-operator,
+# the SparkApplication validator: "NodeSelector property can be defined at SparkApplication or at
+# any of Driver,Executor").
+_SPARK_NODE_SELECTOR = (
+    "the Spark operator refuses a nodeSelector at both the application and a role "
+    "(it can be defined at the SparkApplication or at the driver or executor); keep one"
+)
 
 
 # Flink: the JobManager and TaskManager pods run spec.image and the containers of the pod

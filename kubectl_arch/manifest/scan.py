@@ -249,9 +249,32 @@ def _pod_specs(
             if found is None or yn.is_null(found.value):
                 continue
             following.append((found.value, (*trail, segment)))
+        if segment in WILDCARDS:
+            # A null item (or mapping value) is not absent: Kubernetes decodes it into a zero
+            # value (an unnamed container without image, a task of nothing), which the API
+            # server or the controller refuses; an input error.
+            for value, trail in following:
+                if yn.is_null(value):
+                    if faults is not None:
+                        faults.append((trail, "is null; a null item is not absent: remove it"))
+                    faulty = True
+            following = [(v, t) for v, t in following if not yn.is_null(v)]
         current = following
     missing = None if current or faulty or any(s in WILDCARDS for s in path) else ".".join(path)
     return current, missing
+
+
+def _dropped(node: Any, path: Sequence[str]) -> str | None:
+    """The first item of a wildcard of ``path`` that does not lead to the end of it (a Volcano
+    task whose template is null or missing), as a dotted path; None if every one does."""
+    for at, segment in enumerate(path):
+        if segment not in WILDCARDS:
+            continue
+        for item, trail in _pod_specs(node, path[: at + 1])[0]:
+            if not _pod_specs(item, path[at + 1 :])[0]:
+                return affinity.field_path((*trail, *path[at + 1 :]))
+        return None
+    return None
 
 
 def _fault(faults: list[Fault] | None, trail: tuple[Any, ...], value: Any, need: str) -> bool:
@@ -410,6 +433,8 @@ class _Reader:
         findings.extend(self.findings[mark:])
         del self.findings[mark:]
         incomplete = ""
+        if not missing and not optional and not faults:
+            missing = _dropped(node, path)
         if missing and not optional:
             incomplete = f"no pod spec at {missing}"
             if not self.incomplete_ok:

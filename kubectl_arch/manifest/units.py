@@ -71,6 +71,14 @@ def _complete(reader: _Reader, node: Any, location: Location, units: Sequence[Un
     from .scan import INCOMPLETE, Finding, _input_error, _pod_specs
 
     for unit in units:
+        for first, second, why in unit.exclusive:
+            if _present(reader, node, split_path(first), location) and _present(
+                reader, node, split_path(second), location
+            ):
+                reader.findings.append(
+                    _input_error(location, f"{first} and {second} are both set: {why}", second)
+                )
+                return False
         for required in unit.required:
             path = split_path(required)
             faults: list[Any] = []
@@ -145,7 +153,7 @@ def _unread(reader: _Reader, node: Any, path: str, location: Location, prefix: t
 
 
 def _unit(reader: _Reader, root: Any, base: tuple[Any, ...], location: Location, unit: Unit) -> None:
-    from .scan import _pod_specs
+    from .scan import _input_error, _pod_specs
 
     for path in unit.patches:
         _unread(reader, root, path, location, ())
@@ -159,6 +167,14 @@ def _unit(reader: _Reader, root: Any, base: tuple[Any, ...], location: Location,
                 reader.fault(location, (), [(trail, f"is {yn.describe(node)}, not a mapping")])
             continue
         if unit.needs and not any(_present(reader, node, split_path(n), location, trail) for n in unit.needs):
+            continue
+        types = [t for t in unit.one_of if _present(reader, node, split_path(t), location, trail)]
+        if len(types) > 1:
+            where = affinity.field_path(trail)
+            message = (
+                f"{where} has {' and '.join(types)}: a template has one type of {', '.join(unit.one_of)}"
+            )
+            reader.findings.append(_input_error(location, f"{message}; keep one", where))
             continue
         for ref in unit.refs:
             if _present(reader, node, split_path(ref), location, trail):
@@ -201,8 +217,6 @@ def _images(
         for alternative in spec.split("|"):
             faults: list[Any] = []
             found = _pod_specs(node, split_path(alternative), faults)[0]
-            nulls = [t for v, t in found if yn.is_null(v) and t and isinstance(t[-1], int)]
-            faults += [(t, "is null, not a mapping (remove the item)") for t in nulls]
             found = [(v, t) for v, t in found if not yn.is_null(v)]
             if faults:
                 reader.fault(location, (*unit, *prefix), faults)
