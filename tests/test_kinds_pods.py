@@ -10,6 +10,7 @@ import subprocess
 
 import pytest
 import yaml
+from corpus_util import CORPUS, needs_corpus
 from test_cli_pin import ROOT, error_lines, run
 
 HERE = ROOT / "testdata" / "kinds-pods"
@@ -196,3 +197,48 @@ def test_krm_function_refuses_a_null_item() -> None:
     assert [(r["severity"], r["message"]) for r in results] == [
         ("error", "spec.pytorchReplicaSpecs.Master is null; a null item is not absent: remove it")
     ]
+
+
+RUNNER = """\
+apiVersion: ci.example.com/v1
+kind: Runner
+metadata: {name: r}
+spec:
+  template:
+    nodeSelector: {pool: ci}
+    container: {name: main, image: alpine}
+"""
+
+
+def test_a_single_container_template_of_an_undeclared_kind_is_not_passed_over() -> None:
+    declare = "Runner.ci.example.com=containers:spec.template.container;placement:spec.template"
+    warning = (
+        "warning: kind Runner.ci.example.com has a pod template at containers:spec.template.container;"
+        f"placement:spec.template; not pinned: declare it with --pod-template-path '{declare}' "
+        "(or --pod-template-path 'Runner.ci.example.com=' if its objects make no pods)"
+    )
+    result = arch("pin", "--check", "--platform", "linux/amd64", "-f", "-", stdin=RUNNER.encode())
+    assert (result.returncode, error_lines(result)) == (
+        1,
+        [warning, "not checked <stdin> doc 1 Runner/r", "0 workload(s) not pinned, 1 object(s) not checked"],
+    )
+    declared = arch(
+        "pin", "--platform", "linux/amd64", "--pod-template-path", declare, "-f", "-", stdin=RUNNER.encode()
+    )
+    assert declared.returncode == 0
+    assert _arch_values(yaml.safe_load(declared.stdout)["spec"]["template"]) == ["amd64"]
+
+
+def test_argo_events_kinds_run_the_controllers_image() -> None:
+    # A Sensor's pod runs the image the Argo Events controller is configured with: nothing to
+    # judge, nothing to warn of; the undeclared InferenceService still is.
+    result = arch("pin", "--check", "--platform", "linux/amd64", "-f", "unknown.yaml")
+    assert result.returncode == 1
+    assert not any("Sensor" in line for line in error_lines(result))
+    assert "not checked unknown.yaml doc 2 InferenceService/custom" in error_lines(result)
+
+
+@needs_corpus
+def test_the_probe_does_not_fire_on_the_corpus() -> None:
+    result = run("pin", "--check", "--platform", "linux/amd64", "-R", "-f", str(CORPUS))
+    assert not [line for line in error_lines(result) if "not checked" in line or "pod template at" in line]

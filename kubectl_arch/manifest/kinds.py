@@ -375,6 +375,12 @@ NOT_WORKLOADS: frozenset[tuple[str, str]] = frozenset(
         ("helm.toolkit.fluxcd.io", "HelmRelease"),
         ("kyverno.io", "ClusterPolicy"),
         ("kyverno.io", "Policy"),
+        # Argo Events: the pods of a Sensor or an EventSource run the image the controller
+        # is configured with; spec.template.container sets no image (the API reference's
+        # Container: env, resources, securityContext, volumeMounts...), so nothing here
+        # says their platforms.
+        ("argoproj.io", "Sensor"),
+        ("argoproj.io", "EventSource"),
     }
 )
 

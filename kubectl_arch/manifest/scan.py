@@ -653,7 +653,7 @@ def _items(
         yield result
 
 
-_CONTAINERS = r"""\bcontainers["']?\s*:"""  # compiled on first use (re's own cache)
+_CONTAINERS = r"""\bcontainers?["']?\s*:"""  # container(s): (units.probe); compiled on first use
 
 
 def _may_hold_pods(text: str, span: yamltext.Span, api_version: str | None, kind: str, kinds: Kinds) -> bool:

@@ -545,7 +545,11 @@ def _set(node: Any, name: str) -> bool:
 
 def probe(node: Any) -> list[str]:
     """The paths (``*`` for list items) of the pod-spec-shaped mappings of an object: a
-    ``containers`` list holding a mapping with an ``image``."""
+    ``containers`` list holding a mapping with an ``image``; and, as the declaration of
+    containers and placement apart (``containers:P.container;placement:P``), a mapping whose
+    ``container`` is a mapping with an ``image`` string (a pod template of one container, as
+    Argo's kinds keep it). Not an ``image`` string alone: the operators' own kinds that hold
+    one (Prometheus' ``spec.image``) say no more of the pod than the image."""
     found: dict[str, None] = {}
     stack: list[tuple[Any, tuple[str, ...]]] = [(node, ())]
     while stack:
@@ -558,6 +562,10 @@ def probe(node: Any) -> list[str]:
                 if trail:  # a pod spec at the root is no template
                     found[".".join(trail)] = None
                 continue
+            if trail and any(yn.text(e.key) == "container" and _has_image(e.value) for e in entries):
+                at = ".".join(trail)
+                found[f"containers:{at}.container;placement:{at}"] = None
+                continue
             stack.extend(
                 (e.value, (*trail, yn.text(e.key))) for e in reversed(entries) if yn.is_scalar(e.key)
             )
@@ -567,14 +575,14 @@ def probe(node: Any) -> list[str]:
 
 
 def _holds_images(node: Any) -> bool:
-    if not yn.is_sequence(node):
+    return yn.is_sequence(node) and any(_has_image(item) for item in yn.deref(node).value)
+
+
+def _has_image(node: Any) -> bool:
+    if not yn.is_mapping(node):
         return False
-    for item in yn.deref(node).value:
-        if yn.is_mapping(item):
-            image = yn.find(item, "image")
-            if image is not None and yn.is_string(image.value):
-                return True
-    return False
+    image = yn.find(node, "image")
+    return image is not None and yn.is_string(image.value)
 
 
 def relocate(workload: Any, ops: Sequence[tuple[Any, ...]]) -> tuple[tuple[Any, ...], ...]:
