@@ -242,3 +242,24 @@ def test_argo_events_kinds_run_the_controllers_image() -> None:
 def test_the_probe_does_not_fire_on_the_corpus() -> None:
     result = run("pin", "--check", "--platform", "linux/amd64", "-R", "-f", str(CORPUS))
     assert not [line for line in error_lines(result) if "not checked" in line or "pod template at" in line]
+
+
+def test_krm_function_pins_each_task_where_its_pod_reads_it() -> None:
+    doc = yaml.safe_load((HERE / "pr-split.yaml").read_text())
+    resource_list = {
+        "apiVersion": "config.kubernetes.io/v1",
+        "kind": "ResourceList",
+        "items": [doc],
+    }
+    result = arch("pin", *LOCK, stdin=yaml.safe_dump(resource_list).encode())
+    assert result.returncode == 0, result.stderr
+    spec = yaml.safe_load(result.stdout)["items"][0]["spec"]
+    assert _arch_values(spec["taskRunTemplate"]["podTemplate"]) == ["arm64"]
+    own = spec["taskRunSpecs"][0]["podTemplate"]  # its nodeSelector holds the arch already
+    assert own["nodeSelector"] == {"kubernetes.io/arch": "amd64"}
+    terms = own["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][
+        "nodeSelectorTerms"
+    ]
+    assert terms == [
+        {"matchExpressions": [{"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]}]}
+    ]
