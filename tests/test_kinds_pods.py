@@ -263,3 +263,11 @@ def test_krm_function_pins_each_task_where_its_pod_reads_it() -> None:
     assert terms == [
         {"matchExpressions": [{"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]}]}
     ]
+
+
+def test_spark_runs_the_template_first_container_with_the_roles_image() -> None:
+    # Its image (amd64 only) is replaced by spark:3.5.0: only the log sidecar constrains the driver.
+    result = arch("check", *LOCK, *NODES, "-f", "spark-main-container.yaml")
+    assert (result.returncode, error_lines(result)) == (0, ["2 workload(s): 2 fit"])
+    spec = yaml.safe_load(arch("pin", *LOCK, "-f", "spark-main-container.yaml").stdout)["spec"]
+    assert _arch_values(spec["driver"]) == ["arm64"]

@@ -76,7 +76,8 @@ class Unit(NamedTuple):
     ``exclusive``: (path, path, why): paths from the object the controller refuses to find
     both set (not null); both set, an input error saying ``why``. ``one_of``: keys of the
     unit of which the controller takes at most one (an Argo template's type); more, an input
-    error."""
+    error. ``replaced``: paths from the unit of containers the controller runs with an image
+    of its own choosing, whatever the one written (a Spark role template's first container)."""
 
     at: str
     containers: tuple[str, ...]
@@ -95,6 +96,7 @@ class Unit(NamedTuple):
     parts_are: str = "parts"  # what a part is called in messages: "tasks"
     exclusive: tuple[tuple[str, str, str], ...] = ()
     one_of: tuple[str, ...] = ()
+    replaced: tuple[str, ...] = ()
 
 
 class SplitKind(NamedTuple):
@@ -281,6 +283,11 @@ def _spark(spec: str) -> tuple[Unit, ...]:
             ),
             required=(spec,),
             exclusive=((f"{spec}.nodeSelector", f"{spec}.{role}.nodeSelector", _SPARK_NODE_SELECTOR),),
+            # Spark runs the template's first container as the driver or executor, with the
+            # role's image ("Pod Template" in Spark's running-on-kubernetes docs: the image
+            # is always overwritten; spark.kubernetes.*.podTemplateContainerName may name
+            # another container, which this does not read).
+            replaced=(f"{role}.template.spec.containers[0]",),
         )
         for role in ("driver", "executor")
     )

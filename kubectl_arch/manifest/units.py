@@ -204,11 +204,13 @@ def _images(
     prefix: tuple[Any, ...],
     location: Location,
     label: str = "",
+    replaced: Sequence[str] = (),
 ) -> tuple[list[Any], bool]:
     """The containers at ``specs`` from ``node`` (``Container.at``: from the unit, ``prefix``
     being ``node``'s path from the unit, ``unit`` the unit's from the object), and whether any
     was faulty (said). ``label`` names the part the containers belong to (a PipelineRun's
-    task): ``task/step``."""
+    task): ``task/step``. ``replaced``: paths from the unit of containers whose image the
+    controller replaces (not read)."""
     from .scan import Container, _input_error, _pod_specs, _scalar
 
     containers: list[Any] = []
@@ -226,6 +228,8 @@ def _images(
             for value, trail in found:
                 trail = (*prefix, *trail)
                 where = path = affinity.field_path((*unit, *trail))
+                if replaced and affinity.field_path(trail) in replaced:
+                    continue  # the controller's own container, its image replaced
                 if yn.is_mapping(value):
                     image = yn.find(value, "image")
                     if image is None or yn.is_null(image.value):
@@ -304,7 +308,7 @@ def _pod(
         parts, _, faulty = _parts(reader, node, prefix, location, unit)
         containers = [c for group in parts.values() for c in group]
     else:
-        containers, faulty = _images(reader, node, unit.containers, prefix, (), location)
+        containers, faulty = _images(reader, node, unit.containers, prefix, (), location, "", unit.replaced)
     if faulty:
         return
     if not containers:
