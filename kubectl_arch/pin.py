@@ -205,6 +205,8 @@ def _plan(
             if unread
             else ""
         )
+        if workload.shared:
+            why += f"; {workload.shared}"
         return None, [
             Finding("error", f"its images share no platform ({lines}){why}", location, workload.field, 1)
         ]

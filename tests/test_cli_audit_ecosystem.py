@@ -146,7 +146,7 @@ def expected_workloads(images: Images, forbidden_job: bool = False) -> list[dict
     return [
         workload(
             "PipelineRun", "tekton.dev/v1", NS, "build", "at-risk",
-            [_image("compile", app, images.app, AMD)], 1,
+            [_image("compile/compile", app, images.app, AMD)], 1,  # task/step
             reason=f"the scheduler may place pods on nodes it cannot run on: 2 Ready nodes run linux/arm64, "
             f"which image {app} cannot run on",
         ),

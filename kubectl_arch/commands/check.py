@@ -313,9 +313,12 @@ def _judge(
         if note is not None:
             warnings.append(note)
 
-    # An object listed as not checked (placement the controller applies that is not read) is
-    # only that: none of its pods is judged, so that no row says it fits.
-    unchecked = {f.location for f in input_findings if f.unchecked}
+    # An object listed as not checked for placement the controller applies that is not read
+    # is only that: none of its pods is judged, so that no row says it fits. One that names
+    # another object for some pods still has the pods it defines itself judged.
+    from ..manifest import units
+
+    unchecked = {f.location for f in input_findings if f.unchecked == units.PATCH}
     results = checks.check(
         (w for s in scans for w in s.workloads if w.location not in unchecked),
         resolution.supported,

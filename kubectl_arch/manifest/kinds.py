@@ -39,6 +39,7 @@ class PodKind(NamedTuple):
     refs: tuple[str, ...] = ()
     versions: frozenset[str] | None = None  # None: every version
     project: str = ""
+    kept: tuple[str, ...] = ()  # of ``pods``: read even when a ref is set (made by this object)
 
 
 class Unit(NamedTuple):
@@ -66,7 +67,17 @@ class Unit(NamedTuple):
     ``merged``: like ``defaults``, but merged under the pod's own placement recursively
     (Argo Workflows' ``templateDefaults``), before the ``defaults``.
     ``required``: paths from the object that the kind cannot be valid without: missing or
-    null, an input error (a walked file: skipped, as a patch)."""
+    null, an input error (a walked file: skipped, as a patch).
+    ``parts``: paths from the unit to the items that are each a pod of their own with the
+    unit's placement (a PipelineRun's tasks); ``containers`` and ``refs`` are then paths from
+    each part, and an override belongs to the part its entry's ``match`` key names by
+    ``name`` (``pipelineTaskName``): that part's pod; the parts no override takes share the
+    unit's placement, pinned there with all their images.
+    ``exclusive``: (path, path, why): paths from the object the controller refuses to find
+    both set (not null); both set, an input error saying ``why``. ``one_of``: keys of the
+    unit of which the controller takes at most one (an Argo template's type); more, an input
+    error. ``replaced``: paths from the unit of containers the controller runs with an image
+    of its own choosing, whatever the one written (a Spark role template's first container)."""
 
     at: str
     containers: tuple[str, ...]
@@ -80,6 +91,12 @@ class Unit(NamedTuple):
     overrides: tuple[str, ...] = ()
     merge: str = "keys"
     required: tuple[str, ...] = ()
+    parts: tuple[str, ...] = ()
+    match: str = ""
+    parts_are: str = "parts"  # what a part is called in messages: "tasks"
+    exclusive: tuple[tuple[str, str, str], ...] = ()
+    one_of: tuple[str, ...] = ()
+    replaced: tuple[str, ...] = ()
 
 
 class SplitKind(NamedTuple):
@@ -142,6 +159,9 @@ POD_KINDS: tuple[PodKind, ...] = (
         (*(f"spec.rayClusterSpec.{p}" for p in _RAY_CLUSTER), "spec.submitterPodTemplate.spec?"),
         ("spec.clusterSelector",),
         project="KubeRay",
+        # With a clusterSelector the RayJob makes no cluster, but still its submitter Job
+        # (submissionMode K8sJobMode, the default: ray-operator's rayjob_controller.go).
+        kept=("spec.submitterPodTemplate.spec?",),
     ),
     PodKind(
         "ray.io", "RayService", tuple(f"spec.rayClusterConfig.{p}" for p in _RAY_CLUSTER), project="KubeRay"
@@ -176,55 +196,65 @@ _ARGO_CONTAINERS = (
 )
 
 
-def _argo(spec: str) -> Unit:
-    return Unit(
-        f"{spec}.templates[*]",
-        _ARGO_CONTAINERS,
-        "",
-        (spec,),
-        needs=("container", "script", "containerSet"),
-        merged=(f"{spec}.templateDefaults",),
-        unread=("podSpecPatch",),
-        patches=(f"{spec}.podSpecPatch", f"{spec}.templateDefaults.podSpecPatch"),
-        required=(spec,),
-    )
+# The template types, of which a template has exactly one (workflow/validate/validate.go,
+# validateTemplateType: "multiple template types specified").
+_ARGO_TYPES = ("container", "containerSet", "steps", "dag", "script", "resource", "data", "suspend", "http")
+_ARGO_TYPES += ("plugin",)
 
 
-# Tekton: a TaskRun is one pod, its steps and sidecars; a PipelineRun's tasks share the
-# PipelineRun's pod template (and, with a workspace, a node: the affinity assistant), so all
-# of its embedded tasks' images constrain it. A pipeline task's own pod template
-# (taskRunSpecs[].podTemplate in v1, taskPodTemplate in v1beta1) is merged over the run's,
-# key by key, the task's winning (PipelineRun.GetTaskRunSpec and
-# pod.MergePodTemplateWithDefault in tektoncd/pipeline; docs/pipelineruns.md, "Specifying
-# taskRunSpecs"): each one that sets placement is a pod of its own, pinned there too.
-_TEKTON_TASK = ("steps[*]", "sidecars[*]", "stepTemplate")
-
-
-def _pipeline_containers(spec: str) -> tuple[str, ...]:
+def _argo(spec: str) -> tuple[Unit, ...]:
+    # A step's or a DAG task's inline template (Argo >= 3.2: WorkflowStep.inline,
+    # DAGTask.inline) is a template like the others, its pod placed by the same fallback.
+    where = (f"{spec}.templates[*]", f"{spec}.templates[*].dag.tasks[*].inline")
+    where += (f"{spec}.templates[*].steps[*].[*].inline",)
     return tuple(
-        f"{spec}.{section}[*].taskSpec.{c}" for section in ("tasks", "finally") for c in _TEKTON_TASK
+        Unit(
+            at,
+            _ARGO_CONTAINERS,
+            "",
+            (spec,),
+            needs=("container", "script", "containerSet"),
+            one_of=_ARGO_TYPES,
+            merged=(f"{spec}.templateDefaults",),
+            unread=("podSpecPatch",),
+            # Only the first unit says the workflow's patches, once.
+            patches=(f"{spec}.podSpecPatch", f"{spec}.templateDefaults.podSpecPatch") if not i else (),
+            required=(spec,),
+        )
+        for i, at in enumerate(where)
     )
+
+
+# Tekton: a TaskRun is one pod, its steps and sidecars. Each task of a PipelineRun
+# (spec.pipelineSpec.tasks[], finally[]) is a TaskRun of its own, so a pod of its own: its
+# images are its own steps', sidecars' and stepTemplate's, and its placement the run's pod
+# template (taskRunTemplate.podTemplate in v1, podTemplate in v1beta1) under the pod template
+# of the taskRunSpecs entry naming the task (pipelineTaskName), key by key, the task's
+# winning (PipelineRun.GetTaskRunSpec and pod.MergePodTemplateWithDefault in
+# tektoncd/pipeline; docs/pipelineruns.md, "Specifying taskRunSpecs"). The tasks without a
+# pod template of their own share the run's, pinned for all of them; a task made from
+# another object (taskRef) is said, the others still read.
+_TEKTON_TASK = ("steps[*]", "sidecars[*]", "stepTemplate")
 
 
 def _pipeline_run(placement: str, override: str, versions: frozenset[str]) -> SplitKind:
     spec = "spec.pipelineSpec"
     unit = Unit(
         "",
-        _pipeline_containers(spec),
+        tuple(f"taskSpec.{c}" for c in _TEKTON_TASK),
         placement,
         (),
-        _pipeline_refs(spec),
+        ("taskRef", "pipelineRef"),
         overrides=(f"spec.taskRunSpecs[*].{override}",),
         merge="nonnull",
         required=("spec",),
+        parts=(f"{spec}.tasks[*]", f"{spec}.finally[*]"),
+        match="pipelineTaskName",
+        parts_are="tasks",
     )
-    return SplitKind("tekton.dev", "PipelineRun", (unit,), versions, project="Tekton Pipelines")
-
-
-def _pipeline_refs(spec: str) -> tuple[str, ...]:
-    sections = ("tasks", "finally")
-    refs = (f"{spec}.{section}[*].{ref}" for section in sections for ref in ("taskRef", "pipelineRef"))
-    return ("spec.pipelineRef", *refs)
+    return SplitKind(
+        "tekton.dev", "PipelineRun", (unit,), versions, project="Tekton Pipelines", refs=("spec.pipelineRef",)
+    )
 
 
 _V1 = frozenset({"v1"})
@@ -240,16 +270,36 @@ def _spark(spec: str) -> tuple[Unit, ...]:
     return tuple(
         Unit(
             spec,
-            (f"{role}.image|image", f"{role}.initContainers[*]", f"{role}.sidecars[*]"),
+            (
+                f"{role}.image|image",
+                f"{role}.initContainers[*]",
+                f"{role}.sidecars[*]",
+                *(f"{role}.template.spec.{c}" for c in ("initContainers[*]", "containers[*]")),
+            ),
             role,
             (spec,),
             unread=tuple(
                 f"{role}.template.spec.{key}" for key in ("affinity", "nodeSelector", "tolerations")
             ),
             required=(spec,),
+            exclusive=((f"{spec}.nodeSelector", f"{spec}.{role}.nodeSelector", _SPARK_NODE_SELECTOR),),
+            # Spark runs the template's first container as the driver or executor, with the
+            # role's image ("Pod Template" in Spark's running-on-kubernetes docs: the image
+            # is always overwritten; spark.kubernetes.*.podTemplateContainerName may name
+            # another container, which this does not read).
+            replaced=(f"{role}.template.spec.containers[0]",),
         )
         for role in ("driver", "executor")
     )
+
+
+# The operator's admission webhook refuses an application that sets both (kubeflow/spark-operator,
+# the SparkApplication validator: "NodeSelector property can be defined at SparkApplication or at
+# any of Driver,Executor").
+_SPARK_NODE_SELECTOR = (
+    "the Spark operator refuses a nodeSelector at both the application and a role "
+    "(it can be defined at the SparkApplication or at the driver or executor); keep one"
+)
 
 
 # Flink: the JobManager and TaskManager pods run spec.image and the containers of the pod
@@ -264,16 +314,16 @@ SPLIT_KINDS: tuple[SplitKind, ...] = (
     SplitKind(
         "argoproj.io",
         "Workflow",
-        (_argo("spec"),),
+        _argo("spec"),
         project="Argo Workflows",
         refs=("spec.workflowTemplateRef",),
     ),
-    SplitKind("argoproj.io", "WorkflowTemplate", (_argo("spec"),), project="Argo Workflows"),
-    SplitKind("argoproj.io", "ClusterWorkflowTemplate", (_argo("spec"),), project="Argo Workflows"),
+    SplitKind("argoproj.io", "WorkflowTemplate", _argo("spec"), project="Argo Workflows"),
+    SplitKind("argoproj.io", "ClusterWorkflowTemplate", _argo("spec"), project="Argo Workflows"),
     SplitKind(
         "argoproj.io",
         "CronWorkflow",
-        (_argo("spec.workflowSpec"),),
+        _argo("spec.workflowSpec"),
         project="Argo Workflows",
         refs=("spec.workflowSpec.workflowTemplateRef",),
     ),
@@ -332,6 +382,12 @@ NOT_WORKLOADS: frozenset[tuple[str, str]] = frozenset(
         ("helm.toolkit.fluxcd.io", "HelmRelease"),
         ("kyverno.io", "ClusterPolicy"),
         ("kyverno.io", "Policy"),
+        # Argo Events: the pods of a Sensor or an EventSource run the image the controller
+        # is configured with; spec.template.container sets no image (the API reference's
+        # Container: env, resources, securityContext, volumeMounts...), so nothing here
+        # says their platforms.
+        ("argoproj.io", "Sensor"),
+        ("argoproj.io", "EventSource"),
     }
 )
 

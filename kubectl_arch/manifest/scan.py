@@ -105,6 +105,7 @@ class Workload(NamedTuple):
     inherited: frozenset[str] = frozenset()
     present: frozenset[str] = frozenset()  # keys the placement mapping has (an override's)
     own: dict[str, Any] = {}  # noqa: RUF012 - never mutated; the values of the inherited keys in ``present``
+    shared: str = ""  # says which pods of their own share this placement (a PipelineRun's tasks)
 
 
 class Document(NamedTuple):
@@ -273,9 +274,32 @@ def _pod_specs(
             if found is None or yn.is_null(found.value):
                 continue
             following.append((found.value, (*trail, segment)))
+        if segment in WILDCARDS:
+            # A null item (or mapping value) is not absent: Kubernetes decodes it into a zero
+            # value (an unnamed container without image, a task of nothing), which the API
+            # server or the controller refuses; an input error.
+            for value, trail in following:
+                if yn.is_null(value):
+                    if faults is not None:
+                        faults.append((trail, "is null; a null item is not absent: remove it"))
+                    faulty = True
+            following = [(v, t) for v, t in following if not yn.is_null(v)]
         current = following
     missing = None if current or faulty or any(s in WILDCARDS for s in path) else ".".join(path)
     return current, missing
+
+
+def _dropped(node: Any, path: Sequence[str]) -> str | None:
+    """The first item of a wildcard of ``path`` that does not lead to the end of it (a Volcano
+    task whose template is null or missing), as a dotted path; None if every one does."""
+    for at, segment in enumerate(path):
+        if segment not in WILDCARDS:
+            continue
+        for item, trail in _pod_specs(node, path[: at + 1])[0]:
+            if not _pod_specs(item, path[at + 1 :])[0]:
+                return affinity.field_path((*trail, *path[at + 1 :]))
+        return None
+    return None
 
 
 def _fault(faults: list[Fault] | None, trail: tuple[Any, ...], value: Any, need: str) -> bool:
@@ -410,15 +434,18 @@ class _Reader:
             return
         try:
             shape = self.kinds.workload(location.api_version, location.kind)
+            pods = shape.pods if shape is not None else ()
             if shape is None or shape.refs or shape.units:
                 from . import units
 
-                if units.read(self, node, base, location, shape):
+                read = units.read(self, node, base, location, shape)
+                if read is None:
                     return
+                pods = read
             workloads: list[Workload] = []
             findings: list[Finding] = []
             incomplete = ""
-            for path, optional in shape.pods if shape is not None else ():
+            for path, optional in pods:
                 why = self._path(node, base, path, location, workloads, findings, optional)
                 incomplete = incomplete or why
         except yn.YamlShapeError as exc:
@@ -449,6 +476,8 @@ class _Reader:
         findings.extend(self.findings[mark:])
         del self.findings[mark:]
         incomplete = ""
+        if not missing and not optional and not faults:
+            missing = _dropped(node, path)
         if missing and not optional:
             incomplete = f"no pod spec at {missing}"
             if not self.incomplete_ok:
@@ -688,7 +717,7 @@ def _items(
         yield result
 
 
-_CONTAINERS = r"""\bcontainers["']?\s*:"""  # compiled on first use (re's own cache)
+_CONTAINERS = r"""\bcontainers?["']?\s*:"""  # container(s): (units.probe); compiled on first use
 _KIND_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 
 

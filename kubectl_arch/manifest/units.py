@@ -31,9 +31,16 @@ PATCH = "patch"  # Finding.unchecked: placement the controller applies that is n
 _MAX_DEPTH = 60
 
 
-def read(reader: _Reader, node: Any, base: tuple[Any, ...], location: Location, shape: Shape | None) -> bool:
-    """Read what :mod:`.scan` does not: returns whether the object is done with (its plain
-    pod paths, if any, are left to the caller)."""
+def read(
+    reader: _Reader, node: Any, base: tuple[Any, ...], location: Location, shape: Shape | None
+) -> Sequence[tuple[tuple[str, ...], bool]] | None:
+    """Read what :mod:`.scan` does not: returns the plain pod paths left to the caller (and
+    whether each may be absent), None when the object is done with.
+
+    A path of ``shape.refs`` that is set is said (the pods it names are made from another
+    object); the units are still read (an Argo Workflow's own templates go with those of the
+    WorkflowTemplate it names), and of the plain pod paths only ``shape.kept`` (a RayJob's
+    submitter, which the RayJob makes even for a cluster it selects)."""
     from .scan import Finding
 
     if shape is None:
@@ -43,16 +50,18 @@ def read(reader: _Reader, node: Any, base: tuple[Any, ...], location: Location, 
                 reader.findings.append(
                     Finding("warning", undeclared(location, patterns), location, unchecked=KIND)
                 )
-        return True
+        return None
+    pods = shape.pods
     for ref in shape.refs:
         if _present(reader, node, ref, location):
             reader.findings.append(_referenced(location, ref))
-            return True
+            pods = shape.kept
+            break
     if shape.units and not _complete(reader, node, location, shape.units):
-        return True
+        return None
     for unit in shape.units:
         _unit(reader, node, base, location, unit)
-    return not shape.pods
+    return pods or None
 
 
 def _complete(reader: _Reader, node: Any, location: Location, units: Sequence[Unit]) -> bool:
@@ -62,6 +71,14 @@ def _complete(reader: _Reader, node: Any, location: Location, units: Sequence[Un
     from .scan import INCOMPLETE, Finding, _input_error, _pod_specs
 
     for unit in units:
+        for first, second, why in unit.exclusive:
+            if _present(reader, node, split_path(first), location) and _present(
+                reader, node, split_path(second), location
+            ):
+                reader.findings.append(
+                    _input_error(location, f"{first} and {second} are both set: {why}", second)
+                )
+                return False
         for required in unit.required:
             path = split_path(required)
             faults: list[Any] = []
@@ -136,7 +153,7 @@ def _unread(reader: _Reader, node: Any, path: str, location: Location, prefix: t
 
 
 def _unit(reader: _Reader, root: Any, base: tuple[Any, ...], location: Location, unit: Unit) -> None:
-    from .scan import _pod_specs
+    from .scan import _input_error, _pod_specs
 
     for path in unit.patches:
         _unread(reader, root, path, location, ())
@@ -150,6 +167,14 @@ def _unit(reader: _Reader, root: Any, base: tuple[Any, ...], location: Location,
                 reader.fault(location, (), [(trail, f"is {yn.describe(node)}, not a mapping")])
             continue
         if unit.needs and not any(_present(reader, node, split_path(n), location, trail) for n in unit.needs):
+            continue
+        types = [t for t in unit.one_of if _present(reader, node, split_path(t), location, trail)]
+        if len(types) > 1:
+            where = affinity.field_path(trail)
+            message = (
+                f"{where} has {' and '.join(types)}: a template has one type of {', '.join(unit.one_of)}"
+            )
+            reader.findings.append(_input_error(location, f"{message}; keep one", where))
             continue
         for ref in unit.refs:
             if _present(reader, node, split_path(ref), location, trail):
@@ -222,35 +247,44 @@ class _Layer(NamedTuple):
     merge: str = "keys"
 
 
-def _pod(
+def _images(
     reader: _Reader,
-    root: Any,
     node: Any,
-    path: tuple[Any, ...],
-    base: tuple[Any, ...],
+    specs: Sequence[str],
+    unit: tuple[Any, ...],
+    prefix: tuple[Any, ...],
     location: Location,
-    unit: Unit,
-) -> None:
-    from .scan import Container, Workload, _input_error, _pod_specs, _scalar
+    label: str = "",
+    replaced: Sequence[str] = (),
+    kind: Unit | None = None,
+) -> tuple[list[Any], bool]:
+    """The containers at ``specs`` from ``node`` (``Container.at``: from the unit, ``prefix``
+    being ``node``'s path from the unit, ``unit`` the unit's from the object), and whether any
+    was faulty (said). ``label`` names the part the containers belong to (a PipelineRun's
+    task): ``task/step``. ``replaced``: paths from the unit of containers whose image the
+    controller replaces (not read). A container without an image is refused as
+    :func:`_no_image` says for the ``kind`` of unit."""
+    from .scan import Container, _input_error, _pod_specs, _scalar
 
-    prefix = path[len(base) :]
-    containers: list[Container] = []
-    errors = []
+    containers: list[Any] = []
+    faulty = False
     imageless: list[tuple[str, str]] = []  # containers without an image: (name, field)
     defaulted = own_image = False
-    for spec in unit.containers:
+    for spec in specs:
         for alternative in spec.split("|"):
             faults: list[Any] = []
-            found = [
-                (v, t) for v, t in _pod_specs(node, split_path(alternative), faults)[0] if not yn.is_null(v)
-            ]
+            found = _pod_specs(node, split_path(alternative), faults)[0]
+            found = [(v, t) for v, t in found if not yn.is_null(v)]
             if faults:
-                reader.fault(location, prefix, faults)
-                errors.append(None)
+                reader.fault(location, (*unit, *prefix), faults)
+                faulty = True
             if not found:
                 continue
             for value, trail in found:
-                where = affinity.field_path((*prefix, *trail))
+                trail = (*prefix, *trail)
+                where = path = affinity.field_path((*unit, *trail))
+                if replaced and affinity.field_path(trail) in replaced:
+                    continue  # the controller's own container, its image replaced
                 if yn.is_mapping(value) and trail[-1:] != ("image",):  # a container, not an image
                     image = yn.find(value, "image")
                     name = _scalar(value, "name") or where
@@ -265,16 +299,83 @@ def _pod(
                     name, own_image = where, True
                 if not yn.is_string(value) or not yn.text(value).strip():
                     what = "an empty string" if yn.is_string(value) else yn.describe(value)
-                    errors.append(_input_error(location, f"{where} is {what}, not an image reference", where))
+                    reader.said(_input_error(location, f"{where} is {what}, not an image reference", where))
+                    faulty = True
                     continue
+                if label and name != path:  # a path names its part already
+                    name = f"{label}/{name}"
                 containers.append(Container("containers", name, yn.text(value), len(containers), trail))
             break
-    if not errors:  # an image of the wrong type is said already
-        errors += _no_image(reader, location, unit, prefix, bool(containers), imageless, defaulted, own_image)
-    if errors:
-        for error in errors:
-            if error is not None:
-                reader.said(error)
+    if kind is not None and not faulty:  # an image of the wrong type is said already
+        problems = _no_image(
+            reader, location, kind, (*unit, *prefix), bool(containers), imageless, defaulted, own_image
+        )
+        for problem in problems:
+            reader.said(problem)
+        faulty = bool(problems)
+    return containers, faulty
+
+
+def _parts(
+    reader: _Reader, node: Any, prefix: tuple[Any, ...], location: Location, unit: Unit
+) -> tuple[dict[str, list[Any]], set[str], bool]:
+    """The containers of each part of the unit that is a pod of its own (a PipelineRun's
+    task, by its name), the names of the parts made from another object (said), and whether
+    any was faulty (said)."""
+    from .scan import _pod_specs, _scalar
+
+    parts: dict[str, list[Any]] = {}
+    referenced: set[str] = set()
+    faulty = False
+    for spec in unit.parts:
+        faults: list[Any] = []
+        found = _pod_specs(node, split_path(spec), faults)[0]
+        for value, trail in found:
+            if not yn.is_mapping(value):
+                what = "null, not a mapping (remove the item)" if yn.is_null(value) else None
+                faults.append((trail, f"is {what or yn.describe(value) + ', not a mapping'}"))
+        if faults:
+            reader.fault(location, prefix, faults)
+            faulty = True
+        for value, trail in found:
+            if not yn.is_mapping(value):
+                continue
+            name = _scalar(value, "name")
+            at = (*prefix, *trail)
+            ref = next((r for r in unit.refs if _present(reader, value, split_path(r), location, at)), None)
+            if ref is not None:
+                reader.findings.append(_referenced(location, (*at, *split_path(ref))))
+                referenced.add(name)
+                continue
+            containers, bad = _images(
+                reader, value, unit.containers, prefix, trail, location, name or str(trail[-1]), kind=unit
+            )
+            faulty = faulty or bad
+            parts.setdefault(name, []).extend(containers)
+    return parts, referenced, faulty
+
+
+def _pod(
+    reader: _Reader,
+    root: Any,
+    node: Any,
+    path: tuple[Any, ...],
+    base: tuple[Any, ...],
+    location: Location,
+    unit: Unit,
+) -> None:
+    from .scan import Workload, _pod_specs
+
+    prefix = path[len(base) :]
+    parts: dict[str, list[Any]] = {}
+    if unit.parts:
+        parts, _, faulty = _parts(reader, node, prefix, location, unit)
+        containers = [c for group in parts.values() for c in group]
+    else:
+        containers, faulty = _images(
+            reader, node, unit.containers, prefix, (), location, "", unit.replaced, kind=unit
+        )
+    if faulty:
         return
     if not containers:
         return  # no pod of its own here (a TaskRun whose task is still to be written, ...)
@@ -294,7 +395,7 @@ def _pod(
             return
     defaults: list[_Layer] = []
     for default in (*unit.merged, *unit.defaults):
-        faults = []
+        faults: list[Any] = []
         source = _pod_specs(root, split_path(default), faults)[0]
         reader.fault(location, (), faults)
         if source and not yn.is_mapping(source[0][0]):
@@ -309,24 +410,39 @@ def _pod(
     merged = _merge(layers)
     if not _valid(reader, location, merged, own.field):
         return
-    data, inherited, present = merged
-    reader.workloads.append(
-        Workload(
-            location,
-            own.field,
-            tuple(containers),
-            data,
-            path,
-            base,
-            placement,
-            create,
-            frozenset(inherited),
-            frozenset(present),
-            _own(own.mapping, inherited & present),
-        )
-    )
+    pods: list[Any] = []
+    owned: set[str] = set()
     for override in unit.overrides:
-        _overrides(reader, node, path, base, location, unit, override, tuple(containers), layers)
+        _overrides(reader, node, path, base, location, unit, override, tuple(containers), layers, parts, pods)
+        owned.update(name for name, _ in pods)
+    shared = ""
+    if unit.parts:  # the tasks without a pod template of their own share the unit's
+        sharing = [name for name, group in parts.items() if name not in owned and group]
+        containers = [c for name in sharing for c in parts[name]]
+        if len(sharing) > 1:
+            shared = (
+                f"{unit.parts_are} {', '.join(sharing)} are pods of their own that share the placement at "
+                f"{own.field}, so one pin cannot place them apart: give each its own {unit.overrides[0]}"
+            )
+    data, inherited, present = merged
+    if containers:
+        reader.workloads.append(
+            Workload(
+                location,
+                own.field,
+                tuple(containers),
+                data,
+                path,
+                base,
+                placement,
+                create,
+                frozenset(inherited),
+                frozenset(present),
+                _own(own.mapping, inherited & present),
+                shared=shared,
+            )
+        )
+    reader.workloads.extend(workload for _, workload in pods)
 
 
 def _overrides(
@@ -339,11 +455,16 @@ def _overrides(
     override: str,
     containers: tuple[Any, ...],
     under: list[_Layer],
+    parts: dict[str, list[Any]],
+    out: list[tuple[str, Any]],
 ) -> None:
     """The pods whose placement a mapping of their own puts over the unit's (a PipelineRun's
     ``taskRunSpecs[].podTemplate``, a FlinkDeployment's ``taskManager.podTemplate.spec``):
-    each such mapping that sets a placement key is a workload of its own, pinned there."""
-    from .scan import RELEVANT_KEYS, Workload, _pod_specs
+    each such mapping that sets a placement key is a workload of its own, pinned there,
+    appended to ``out`` with the name of the part it belongs to. With ``unit.match``, the
+    mapping's entry names its part (``pipelineTaskName``): the pod has that part's containers
+    only, and an entry naming no part read (a task made from another object) makes none."""
+    from .scan import RELEVANT_KEYS, Workload, _pod_specs, _scalar
 
     prefix = path[len(base) :]
     faults: list[Any] = []
@@ -357,6 +478,12 @@ def _overrides(
             continue
         if not any(_find(mapping, name) is not None for name in RELEVANT_KEYS):
             continue  # the pod's placement is the unit's, pinned there
+        part = ""
+        if unit.match:
+            part = _scalar(_at(node, trail[:-1]), unit.match)
+            if part not in parts or not parts[part] or any(name == part for name, _ in out):
+                continue  # a task made from another object, or none: no pod read here
+            containers = tuple(parts[part])
         own = _Layer(mapping, affinity.field_path((*prefix, *trail)))
         if not _layer_valid(reader, location, own):
             continue
@@ -364,19 +491,22 @@ def _overrides(
         if not _valid(reader, location, merged, own.field):
             continue
         data, inherited, present = merged
-        reader.workloads.append(
-            Workload(
-                location,
-                own.field,
-                containers,
-                data,
-                path,
-                base,
-                trail,
-                0,
-                frozenset(inherited),
-                frozenset(present),
-                _own(mapping, inherited & present),
+        out.append(
+            (
+                part,
+                Workload(
+                    location,
+                    own.field,
+                    containers,
+                    data,
+                    path,
+                    base,
+                    trail,
+                    0,
+                    frozenset(inherited),
+                    frozenset(present),
+                    _own(mapping, inherited & present),
+                ),
             )
         )
 
@@ -391,6 +521,13 @@ def _own(mapping: Any, names: set[str]) -> dict[str, Any]:
         if found is not None:
             out[name] = yn.to_data(found.value, budget, typed=yn.RENDER)
     return out
+
+
+def _at(node: Any, trail: Sequence[Any]) -> Any:
+    """The node at ``trail`` (keys and list indexes, as found) from ``node``."""
+    for step in trail:
+        node = yn.deref(node).value[step] if isinstance(step, int) else yn.find(node, step).value
+    return node
 
 
 def _find(mapping: Any, name: str) -> Any:
@@ -512,7 +649,11 @@ def _set(node: Any, name: str) -> bool:
 
 def probe(node: Any) -> list[str]:
     """The paths (``*`` for list items) of the pod-spec-shaped mappings of an object: a
-    ``containers`` list holding a mapping with an ``image``."""
+    ``containers`` list holding a mapping with an ``image``; and, as the declaration of
+    containers and placement apart (``containers:P.container;placement:P``), a mapping whose
+    ``container`` is a mapping with an ``image`` string (a pod template of one container, as
+    Argo's kinds keep it). Not an ``image`` string alone: the operators' own kinds that hold
+    one (Prometheus' ``spec.image``) say no more of the pod than the image."""
     found: dict[str, None] = {}
     stack: list[tuple[Any, tuple[str, ...]]] = [(node, ())]
     while stack:
@@ -525,6 +666,10 @@ def probe(node: Any) -> list[str]:
                 if trail:  # a pod spec at the root is no template
                     found[".".join(trail)] = None
                 continue
+            if trail and any(yn.text(e.key) == "container" and _has_image(e.value) for e in entries):
+                at = ".".join(trail)
+                found[f"containers:{at}.container;placement:{at}"] = None
+                continue
             stack.extend(
                 (e.value, (*trail, yn.text(e.key))) for e in reversed(entries) if yn.is_scalar(e.key)
             )
@@ -534,14 +679,14 @@ def probe(node: Any) -> list[str]:
 
 
 def _holds_images(node: Any) -> bool:
-    if not yn.is_sequence(node):
+    return yn.is_sequence(node) and any(_has_image(item) for item in yn.deref(node).value)
+
+
+def _has_image(node: Any) -> bool:
+    if not yn.is_mapping(node):
         return False
-    for item in yn.deref(node).value:
-        if yn.is_mapping(item):
-            image = yn.find(item, "image")
-            if image is not None and yn.is_string(image.value):
-                return True
-    return False
+    image = yn.find(node, "image")
+    return image is not None and yn.is_string(image.value)
 
 
 def relocate(workload: Any, ops: Sequence[tuple[Any, ...]]) -> tuple[tuple[Any, ...], ...]:

@@ -128,6 +128,7 @@ class Shape(NamedTuple):
     pods: tuple[tuple[tuple[str, ...], bool], ...] = ()
     units: tuple[Unit, ...] = ()
     refs: tuple[tuple[str, ...], ...] = ()
+    kept: tuple[tuple[tuple[str, ...], bool], ...] = ()  # pods read even when a ref is set
 
 
 _Table = dict[tuple[str, str], list[tuple[frozenset[str] | None, Shape]]]
@@ -142,7 +143,8 @@ def _table() -> _Table:
 
         for pod_kind in kinds.POD_KINDS:
             pods = tuple((split_path(p.rstrip("?")), p.endswith("?")) for p in pod_kind.pods)
-            shape = Shape(pods, (), tuple(split_path(r) for r in pod_kind.refs))
+            kept = tuple(p for p, k in zip(pods, pod_kind.pods, strict=True) if k in pod_kind.kept)
+            shape = Shape(pods, (), tuple(split_path(r) for r in pod_kind.refs), kept)
             _TABLE.setdefault((pod_kind.group, pod_kind.kind), []).append((pod_kind.versions, shape))
         for split in kinds.SPLIT_KINDS:
             shape = Shape((), split.units, tuple(split_path(r) for r in split.refs))
