@@ -257,7 +257,7 @@ def _plan(
         if extra.ops:
             plan = plan._replace(ops=plan.ops + extra.ops)
             field = workload.field if len(plan.ops) > len(extra.ops) else f"{workload.field}.tolerations"
-    if workload.placement or workload.inherited:  # containers and placement apart
+    if workload.placement or workload.inherited or workload.nulls:  # containers and placement apart
         from .manifest import units
 
         plan = plan._replace(ops=units.relocate(workload, plan.ops))

@@ -280,3 +280,33 @@ def test_a_declared_kind_whose_containers_are_absent_is_refused_as_a_plain_decla
     ):
         result = arch("pin", "--check", *ARM, "--pod-template-path", declaration, "-f", "custom2.yaml")
         assert (result.returncode, error_lines(result)) == (2, [line])
+
+
+def test_placement_written_null_is_replaced_when_pinned() -> None:
+    """The null rule: a placement key or mapping written null reads as absent, and pin
+    writes it there (replacing the null), for every kind whose placement lives apart."""
+    result = arch("pin", *ARM, "-f", "placement-null.yaml")
+    assert (result.returncode, error_lines(result)) == (0, [])
+    pinned = list(yaml.safe_load_all(result.stdout))
+    arm = {"key": "kubernetes.io/arch", "operator": "In", "values": ["arm64"]}
+
+    def arches(placement: dict) -> list:
+        terms = placement["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+        return [
+            e
+            for term in terms["nodeSelectorTerms"]
+            for e in term["matchExpressions"]
+            if e["key"].endswith("arch")
+        ]
+
+    run_, workflow, flink, spark, pipeline = pinned
+    assert arches(run_["spec"]["podTemplate"]) == [arm]
+    assert arches(workflow["spec"]["templates"][0]) == [arm]
+    assert arches(flink["spec"]["podTemplate"]["spec"]) == [arm]
+    assert arches(spark["spec"]["driver"]) == [arm] and arches(spark["spec"]["executor"]) == [arm]
+    assert arches(pipeline["spec"]["podTemplate"]) == [arm]
+    again = arch("pin", *ARM, "-f", "-", stdin=result.stdout)
+    assert (again.returncode, again.stdout) == (0, result.stdout)
+    judged = arch("check", *ARM, *NODES, "-f", "-", stdin=result.stdout)
+    assert (judged.returncode, len(judged.stdout.decode().splitlines())) == (0, 7)  # a heading, 6 rows
+    assert "6 workload(s): 6 fit" in (judged.stdout + judged.stderr).decode()

@@ -106,6 +106,8 @@ class Workload(NamedTuple):
     present: frozenset[str] = frozenset()  # keys the placement mapping has (an override's)
     own: dict[str, Any] = {}  # noqa: RUF012 - never mutated; the values of the inherited keys in ``present``
     shared: str = ""  # says which pods of their own share this placement (a PipelineRun's tasks)
+    nulled: bool = False  # the first key to create is written null (replaced, not added)
+    nulls: frozenset[str] = frozenset()  # placement keys written null (replaced, not added)
 
 
 class Document(NamedTuple):

@@ -382,10 +382,12 @@ def _pod(
     placement = split_path(unit.placement) if unit.placement else ()
     mapping: Any = node
     create = 0
+    nulled = False
     for depth, key in enumerate(placement):
         found_key = yn.find(mapping, key) if yn.is_mapping(mapping) else None
         if found_key is None or yn.is_null(found_key.value):
             create = len(placement) - depth
+            nulled = found_key is not None  # written null: replaced, as absent (the null rule)
             break
         mapping = found_key.value
         if not yn.is_mapping(mapping):
@@ -440,6 +442,8 @@ def _pod(
                 frozenset(present),
                 _own(own.mapping, inherited & present),
                 shared=shared,
+                nulled=nulled,
+                nulls=_nulls(own.mapping),
             )
         )
     reader.workloads.extend(workload for _, workload in pods)
@@ -506,9 +510,20 @@ def _overrides(
                     frozenset(inherited),
                     frozenset(present),
                     _own(mapping, inherited & present),
+                    nulls=_nulls(mapping),
                 ),
             )
         )
+
+
+def _nulls(mapping: Any) -> frozenset[str]:
+    """The placement keys a mapping writes null: absent as read (the null rule), but there
+    to be replaced, never added, when pinned."""
+    if mapping is None:
+        return frozenset()
+    from .scan import RELEVANT_KEYS
+
+    return frozenset(name for name in RELEVANT_KEYS if (e := yn.find(mapping, name)) and yn.is_null(e.value))
 
 
 def _own(mapping: Any, names: set[str]) -> dict[str, Any]:
@@ -694,7 +709,7 @@ def relocate(workload: Any, ops: Sequence[tuple[Any, ...]]) -> tuple[tuple[Any, 
     ``workload.path``: under the placement mapping, created when absent; a key the pod has
     from the kind's defaults is written whole into the placement mapping (which then overrides
     the default for this pod only, as the controllers read it)."""
-    if not workload.placement and not workload.inherited:
+    if not workload.placement and not workload.inherited and not workload.nulls:
         return tuple(ops)
     touched = {op[1][0] for op in ops} & workload.inherited
     kept = [op for op in ops if op[1][0] not in touched]
@@ -704,7 +719,16 @@ def relocate(workload: Any, ops: Sequence[tuple[Any, ...]]) -> tuple[tuple[Any, 
             if key in workload.own:  # the mapping's own value, edited where it differs
                 kept += _difference((key,), workload.own[key], new[key])
             else:
-                kept.append(("replace" if key in workload.present else "add", (key,), new[key]))
+                kept.append(
+                    ("replace" if key in workload.present | workload.nulls else "add", (key,), new[key])
+                )
+    if workload.nulls:  # a key written null is there: replaced, not added
+        kept = [
+            ("replace", *op[1:])
+            if op[0] == "add" and op[1][:1] == op[1] and op[1][0] in workload.nulls
+            else op
+            for op in kept
+        ]
     placement = tuple(workload.placement)
     if not workload.create:
         return tuple((op[0], (*placement, *op[1]), *op[2:]) for op in kept)
@@ -714,7 +738,8 @@ def relocate(workload: Any, ops: Sequence[tuple[Any, ...]]) -> tuple[tuple[Any, 
     missing = placement[len(placement) - workload.create :]
     for key in reversed(missing[1:]):
         value = {key: value}
-    return (("add", (*placement[: len(placement) - workload.create], missing[0]), value),)
+    verb = "replace" if workload.nulled else "add"  # a key written null is there, as null
+    return ((verb, (*placement[: len(placement) - workload.create], missing[0]), value),)
 
 
 def _difference(path: tuple[Any, ...], old: Any, new: Any) -> list[tuple[Any, ...]]:
