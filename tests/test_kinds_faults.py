@@ -424,3 +424,16 @@ spec:
         == f"warning: <stdin> doc 1 SparkApplication/s: spec.driver.template.spec.nodeSelector {PATCH}"
     )
     assert "not checked <stdin> doc 1 SparkApplication/s" in error_lines(result)
+
+
+def test_check_as_krm_validator_fails_on_placement_it_cannot_read() -> None:
+    """kpt's gate agrees with the command's: an Argo podSpecPatch is an error result, exit 1."""
+    doc = yaml.safe_load((HERE / "argo-pod-spec-patch.yaml").read_text())
+    resource_list = {"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": [doc]}
+    result = arch("check", *ARM, *NODES, stdin=yaml.safe_dump(resource_list).encode())
+    assert result.returncode == 1
+    results = yaml.safe_load(result.stdout)["results"]
+    assert [(r["severity"], r["message"]) for r in results if "podSpecPatch" in r["message"]] == [
+        ("error", f"spec.podSpecPatch {PATCH}"),
+        ("error", f"spec.templates[0].podSpecPatch {PATCH}"),
+    ]

@@ -356,11 +356,12 @@ def _validate(source: manifests.Source, span: Any, flags: config.PinSettings, no
             raise InputError(f"{where}: kubeconfig, context and selector do not apply with --nodes-file")
         judged = _judge([source], settings, nodes_file, ["ResourceList"])
         results = judged.results
-        from ..manifest.units import KIND
+        from ..manifest import units
 
-        # As the command fails for an undeclared kind holding pods, the validator does.
+        # As the command fails for objects it cannot judge (an undeclared kind holding pods,
+        # placement the controller applies that is not read), the validator does.
         found = [
-            f._replace(severity="error", exit_code=EXIT_PROBLEM) if f.unchecked == KIND else f
+            f._replace(severity="error", exit_code=EXIT_PROBLEM) if units.gate_fails([f]) else f
             for f in judged.findings
         ]
         findings = [*found, *(scanning.Finding("warning", w) for w in judged.warnings)]
