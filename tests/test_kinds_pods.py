@@ -271,3 +271,24 @@ def test_spark_runs_the_template_first_container_with_the_roles_image() -> None:
     assert (result.returncode, error_lines(result)) == (0, ["2 workload(s): 2 fit"])
     spec = yaml.safe_load(arch("pin", *LOCK, "-f", "spark-main-container.yaml").stdout)["spec"]
     assert _arch_values(spec["driver"]) == ["arm64"]
+
+
+@pytest.mark.parametrize(
+    ("name", "error"),
+    [
+        (
+            "pr-task-twice.yaml",
+            "error: pr-task-twice.yaml doc 1 PipelineRun/dup: spec.taskRunSpecs[1].pipelineTaskName names 'arm' "
+            "as spec.taskRunSpecs[0].pipelineTaskName does: keep one entry per task",
+        ),
+        (
+            "pr-task-name-number.yaml",
+            "error: pr-task-name-number.yaml doc 1 PipelineRun/a: spec.taskRunSpecs[0].pipelineTaskName is a "
+            "number, not a string",
+        ),
+    ],
+)
+def test_a_task_named_by_two_entries_or_by_no_string_is_an_input_error(name: str, error: str) -> None:
+    """Tekton merges every taskRunSpecs entry naming a task, the last one's keys winning: a pin
+    written into one may be undone by the other, so neither is judged nor pinned."""
+    assert gates(name) == ((2, [error]), (2, [error]), (2, [error]))

@@ -474,11 +474,16 @@ def _overrides(
     faults: list[Any] = []
     found = _pod_specs(node, split_path(override), faults)[0]
     reader.fault(location, prefix, faults)
+    named: dict[str, str] = {}  # part -> the field of the entry naming it first
     for mapping, trail in found:
         if yn.is_null(mapping):
             continue
         if not yn.is_mapping(mapping):
             reader.fault(location, prefix, [(trail, f"is {yn.describe(mapping)}, not a mapping")])
+            continue
+        if unit.match and not _one_entry(
+            reader, location, _at(node, trail[:-1]), (*prefix, *trail[:-1]), unit.match, named
+        ):
             continue
         if not any(_find(mapping, name) is not None for name in RELEVANT_KEYS):
             continue  # the pod's placement is the unit's, pinned there
@@ -536,6 +541,33 @@ def _own(mapping: Any, names: set[str]) -> dict[str, Any]:
         if found is not None:
             out[name] = yn.to_data(found.value, budget, typed=yn.RENDER)
     return out
+
+
+def _one_entry(
+    reader: _Reader, location: Location, entry: Any, at: tuple[Any, ...], match: str, named: dict[str, str]
+) -> bool:
+    """Whether the entry at ``at`` names its part (``match``: a PipelineRun's
+    ``taskRunSpecs[].pipelineTaskName``) as a string no entry before it names; otherwise an
+    input error, and the object is not judged. Tekton merges every entry naming a task, the
+    last one's keys winning (``PipelineRun.GetTaskRunSpec``): two entries for one task leave
+    which placement the pod gets to their order, and a pin written into one of them may be
+    undone by the other."""
+    from .scan import _input_error
+
+    found = yn.find(entry, match) if yn.is_mapping(entry) else None
+    field = affinity.field_path((*at, match))
+    if found is None or yn.is_null(found.value):
+        return True
+    if not yn.is_string(found.value):
+        reader.said(_input_error(location, f"{field} is {yn.describe(found.value)}, not a string", field))
+        return False
+    part = yn.text(found.value)
+    if part in named:
+        message = f"{field} names {part!r} as {named[part]} does: keep one entry per task"
+        reader.said(_input_error(location, message, field))
+        return False
+    named[part] = field
+    return True
 
 
 def _at(node: Any, trail: Sequence[Any]) -> Any:
