@@ -310,3 +310,21 @@ def test_placement_written_null_is_replaced_when_pinned() -> None:
     judged = arch("check", *ARM, *NODES, "-f", "-", stdin=result.stdout)
     assert (judged.returncode, len(judged.stdout.decode().splitlines())) == (0, 7)  # a heading, 6 rows
     assert "6 workload(s): 6 fit" in (judged.stdout + judged.stderr).decode()
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        ("{a: 1}", "error: <stdin> doc 1 Deployment: metadata.name is a mapping, not a string"),
+        ("5", "error: <stdin> doc 1 Deployment/5: metadata.name is a number, not a string"),
+        ("true", "error: <stdin> doc 1 Deployment/true: metadata.name is a boolean, not a string"),
+    ],
+)
+def test_a_name_that_is_not_a_string_is_an_input_error(value: str, error: str) -> None:
+    """As kubectl refuses it (ObjectMeta.name is a string): never pinned as an unnamed object."""
+    doc = GOOD.replace("{name: d}", f"{{name: {value}}}").encode()
+    for args in (("pin", *ARM), ("pin", "--check", *ARM), ("check", *ARM, *NODES)):
+        result = arch(*args, "-f", "-", stdin=doc)
+        assert (result.returncode, error_lines(result), result.stdout) == (2, [error], b"")
+    quoted = GOOD.replace("{name: d}", "{name: '5'}").encode()
+    assert arch("pin", *ARM, "-f", "-", stdin=quoted).returncode == 0

@@ -205,7 +205,8 @@ OBJECT_FIELDS = ("apiVersion", "kind", "metadata")
 
 def object_error(node: Any, location: Location) -> Finding | None:
     """The input error of an object whose ``apiVersion`` or ``kind`` is not a string, or whose
-    ``metadata`` is not a mapping (null is absent): kubectl refuses such a document before
+    ``metadata`` is not a mapping, or whose ``metadata.name``, ``namespace`` or
+    ``generateName`` is not a string (null is absent): kubectl refuses such a document before
     anything else, whatever its kind (``kind is a number, not a string``)."""
     for key, need in (("apiVersion", "a string"), ("kind", "a string"), ("metadata", "a mapping")):
         found = yn.find(node, key)
@@ -215,6 +216,13 @@ def object_error(node: Any, location: Location) -> Finding | None:
         if yn.is_string(value) if need == "a string" else yn.is_mapping(value):
             continue
         return _input_error(location, f"{key} is {yn.describe(value)}, not {need}", key)
+    metadata = yn.find(node, "metadata")
+    if metadata is not None and yn.is_mapping(metadata.value):
+        for key in ("name", "namespace", "generateName"):
+            found = yn.find(metadata.value, key)
+            if found is not None and not yn.is_null(found.value) and not yn.is_string(found.value):
+                field = f"metadata.{key}"
+                return _input_error(location, f"{field} is {yn.describe(found.value)}, not a string", field)
     return None
 
 
